@@ -1,0 +1,293 @@
+// Aggregation of cells into bulk samples (THEORY.md section 1, bulk level).
+//
+// One Accumulator serves every caller: aggregateCells on dense and sparse
+// matrices, poolCells, and simulateBulk, which feeds it simulated cells as
+// they are made.  Values equal to zero may be left implicit (sparse input):
+// every statistic below is defined so that an implicit zero and an explicit
+// one give bit-identical results.
+#ifndef BULKCAUSAL_AGGREGATE_HPP
+#define BULKCAUSAL_AGGREGATE_HPP
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "bulkcausal/parallel.hpp"
+#include "bulkcausal/rng.hpp"
+
+namespace bulkcausal {
+
+enum class AggFun { Sum, Mean, Geomean, Median, Max, Log1pSum, Cpm };
+
+struct AggSpec {
+    AggFun fun = AggFun::Sum;
+    double pseudo = 1.0;  // geomean: p * expm1(mean(log1p(x / p)))
+    bool na_rm = false;   // skip NA/NaN values instead of failing
+};
+
+inline bool is_linear(AggFun f) { return f == AggFun::Sum || f == AggFun::Mean; }
+
+// A value the aggregation cannot take.  `row` is the feature, `col` the
+// cell (both 0-based; col is -1 until the caller fills it in).
+struct ValueError : std::invalid_argument {
+    long row;
+    long col;
+    double value;
+    ValueError(const std::string& what, long r, long c, double v)
+        : std::invalid_argument(what), row(r), col(c), value(v) {}
+};
+
+class Accumulator {
+public:
+    Accumulator(std::size_t p, const AggSpec& spec) : p_(p), spec_(spec) { reset(); }
+
+    void reset() {
+        ncells_ = 0;
+        const double init = spec_.fun == AggFun::Max ? -std::numeric_limits<double>::infinity() : 0.0;
+        acc_.assign(p_, init);
+        if (spec_.na_rm) nnan_.assign(p_, 0);
+        if (spec_.fun == AggFun::Max) nexp_.assign(p_, 0);
+        if (spec_.fun == AggFun::Median) {
+            vals_.resize(p_);
+            for (auto& v : vals_) v.clear();
+        }
+    }
+
+    // A cell given as all p values.
+    void add_dense(const double* x) {
+        ++ncells_;
+        for (std::size_t r = 0; r < p_; ++r) add_value(r, x[r]);
+    }
+
+    // A cell given as its non-zero entries (rows 0-based, any order).
+    void add_sparse(const int* rows, const double* x, std::size_t nnz) {
+        ++ncells_;
+        if (spec_.fun == AggFun::Sum || spec_.fun == AggFun::Mean || spec_.fun == AggFun::Cpm) {
+            if (!spec_.na_rm) {
+                // The hot path of aggregateCells: one pass over the non-zeros.
+                for (std::size_t j = 0; j < nnz; ++j) {
+                    const double v = x[j];
+                    if (!std::isfinite(v) || (spec_.fun == AggFun::Cpm && v < 0.0)) {
+                        add_value(static_cast<std::size_t>(rows[j]), v);  // raises the error
+                    }
+                    acc_[static_cast<std::size_t>(rows[j])] += v;
+                }
+                return;
+            }
+        }
+        for (std::size_t j = 0; j < nnz; ++j) add_value(static_cast<std::size_t>(rows[j]), x[j]);
+    }
+
+    std::size_t ncells() const { return ncells_; }
+
+    // Writes the p aggregated values.  For Cpm this is the sum; the caller
+    // normalises with normalise_cpm once all groups are done.
+    void finish(double* out) const {
+        const double nan = std::numeric_limits<double>::quiet_NaN();
+        for (std::size_t r = 0; r < p_; ++r) {
+            const std::size_t n = ncells_ - (spec_.na_rm ? nnan_[r] : 0);
+            const double a = acc_[r];
+            switch (spec_.fun) {
+                case AggFun::Sum:
+                case AggFun::Cpm: out[r] = a; break;
+                case AggFun::Log1pSum: out[r] = std::log1p(a); break;
+                case AggFun::Mean: out[r] = n > 0 ? a / static_cast<double>(n) : nan; break;
+                case AggFun::Geomean:
+                    out[r] = n > 0 ? spec_.pseudo * std::expm1(a / static_cast<double>(n)) : nan;
+                    break;
+                case AggFun::Max:
+                    if (n == 0) {
+                        out[r] = nan;
+                    } else {
+                        out[r] = nexp_[r] < n ? std::max(a, 0.0) : a;
+                    }
+                    break;
+                case AggFun::Median: out[r] = median_with_zeros(vals_[r], n); break;
+            }
+        }
+    }
+
+private:
+    void add_value(std::size_t r, double v) {
+        if (!std::isfinite(v)) {
+            if (std::isnan(v) && spec_.na_rm) {
+                ++nnan_[r];
+                return;
+            }
+            throw ValueError(std::isnan(v) ? "NA/NaN value" : "infinite value", static_cast<long>(r), -1, v);
+        }
+        switch (spec_.fun) {
+            case AggFun::Sum:
+            case AggFun::Mean: acc_[r] += v; break;
+            case AggFun::Log1pSum:
+            case AggFun::Cpm:
+                if (v < 0.0) throw ValueError("negative value", static_cast<long>(r), -1, v);
+                acc_[r] += v;
+                break;
+            case AggFun::Geomean: {
+                const double t = v / spec_.pseudo;
+                if (!(t > -1.0)) throw ValueError("value not above -pseudo", static_cast<long>(r), -1, v);
+                acc_[r] += std::log1p(t);
+                break;
+            }
+            case AggFun::Max:
+                ++nexp_[r];
+                if (v > acc_[r]) acc_[r] = v;
+                break;
+            case AggFun::Median:
+                if (v != 0.0) vals_[r].push_back(v);
+                break;
+        }
+    }
+
+    // Median of the stored non-zero values together with n - size() zeros.
+    static double median_with_zeros(std::vector<double> v, std::size_t n) {
+        if (n == 0) return std::numeric_limits<double>::quiet_NaN();
+        std::sort(v.begin(), v.end());
+        const std::size_t nz = n - v.size();
+        const std::size_t nneg = static_cast<std::size_t>(std::lower_bound(v.begin(), v.end(), 0.0) - v.begin());
+        auto kth = [&](std::size_t m) {
+            if (m < nneg) return v[m];
+            if (m < nneg + nz) return 0.0;
+            return v[m - nz];
+        };
+        if (n % 2 == 1) return kth(n / 2);
+        return 0.5 * (kth(n / 2 - 1) + kth(n / 2));
+    }
+
+    std::size_t p_;
+    AggSpec spec_;
+    std::size_t ncells_ = 0;
+    std::vector<double> acc_;
+    std::vector<std::size_t> nnan_;
+    std::vector<std::size_t> nexp_;
+    std::vector<std::vector<double>> vals_;
+};
+
+// Divides each group's sums (column g of the p x ngroups matrix) by the
+// group's total over features and multiplies by `scale` (1e6: counts per
+// million).  A group whose total is 0 gets NaN.
+inline void normalise_cpm(double* out, std::size_t p, std::size_t ngroups, double scale = 1e6) {
+    for (std::size_t g = 0; g < ngroups; ++g) {
+        double* col = out + g * p;
+        double total = 0.0;
+        for (std::size_t r = 0; r < p; ++r) total += col[r];
+        const double f = total > 0.0 ? scale / total : std::numeric_limits<double>::quiet_NaN();
+        for (std::size_t r = 0; r < p; ++r) col[r] *= f;
+    }
+}
+
+// The columns (cells) that make up each group, 0-based, in the order they
+// are added.  A column may belong to several groups (pools drawn with
+// replacement) or to none.
+using Groups = std::vector<std::vector<int>>;
+
+// A compressed-sparse-column view (the layout of a dgCMatrix).
+struct SparseView {
+    std::size_t nrow = 0;
+    std::size_t ncol = 0;
+    const int* colptr = nullptr;  // ncol + 1
+    const int* rowidx = nullptr;
+    const double* values = nullptr;
+};
+
+namespace detail {
+
+template <class AddColumn>
+void aggregate_groups(std::size_t p, const Groups& groups, const AggSpec& spec, double* out, int nthreads,
+                      const PollFn& poll, AddColumn&& add_column) {
+    std::vector<Accumulator> acc;
+    for (int w = 0; w < std::max(nthreads, 1); ++w) acc.emplace_back(p, spec);
+    run_tasks(groups.size(), nthreads, [&](std::size_t g, int w) {
+        Accumulator& a = acc[static_cast<std::size_t>(w)];
+        a.reset();
+        for (int c : groups[g]) {
+            try {
+                add_column(a, c);
+            } catch (ValueError& e) {
+                e.col = c;
+                throw;
+            }
+        }
+        a.finish(out + g * p);
+    }, poll);
+    if (spec.fun == AggFun::Cpm) normalise_cpm(out, p, groups.size());
+}
+
+}  // namespace detail
+
+// Aggregates the columns of a dense column-major p x n matrix into the
+// p x groups.size() matrix `out`.
+inline void aggregate_dense(const double* x, std::size_t p, std::size_t n, const Groups& groups, const AggSpec& spec,
+                            double* out, int nthreads = 1, const PollFn& poll = PollFn()) {
+    detail::aggregate_groups(p, groups, spec, out, nthreads, poll, [&](Accumulator& a, int c) {
+        if (c < 0 || static_cast<std::size_t>(c) >= n) throw std::out_of_range("group column out of range");
+        a.add_dense(x + static_cast<std::size_t>(c) * p);
+    });
+}
+
+inline void aggregate_sparse(const SparseView& x, const Groups& groups, const AggSpec& spec, double* out,
+                             int nthreads = 1, const PollFn& poll = PollFn()) {
+    detail::aggregate_groups(x.nrow, groups, spec, out, nthreads, poll, [&](Accumulator& a, int c) {
+        if (c < 0 || static_cast<std::size_t>(c) >= x.ncol) throw std::out_of_range("group column out of range");
+        const int start = x.colptr[c];
+        const int end = x.colptr[c + 1];
+        a.add_sparse(x.rowidx + start, x.values + start, static_cast<std::size_t>(end - start));
+    });
+}
+
+// Groups from integer ids (0-based; negative = left out).
+inline Groups groups_from_ids(const std::vector<int>& ids, std::size_t ngroups) {
+    Groups g(ngroups);
+    for (std::size_t c = 0; c < ids.size(); ++c) {
+        if (ids[c] >= 0) g[static_cast<std::size_t>(ids[c])].push_back(static_cast<int>(c));
+    }
+    return g;
+}
+
+// Random pools of `size` cells drawn from `cells` (a set of column indices).
+// Without replacement the pools are disjoint (each cell used at most once);
+// with replacement every pool is drawn afresh, its cells distinct within it.
+inline Groups draw_pools(const std::vector<int>& cells, std::size_t size, std::size_t npools, bool replace, Rng& rng) {
+    if (size > cells.size()) throw std::invalid_argument("pool size exceeds the number of cells");
+    if (!replace && size * npools > cells.size()) {
+        throw std::invalid_argument("disjoint pools need more cells than there are");
+    }
+    Groups pools(npools);
+    std::vector<int> work(cells);
+    std::size_t used = 0;
+    for (std::size_t k = 0; k < npools; ++k) {
+        if (replace) {
+            work = cells;
+            used = 0;
+        }
+        // Partial Fisher-Yates: positions used..used+size-1 become the pool.
+        for (std::size_t i = 0; i < size; ++i) {
+            const std::size_t j = used + i + static_cast<std::size_t>(rng.below(work.size() - used - i));
+            std::swap(work[used + i], work[j]);
+        }
+        pools[k].assign(work.begin() + static_cast<long>(used), work.begin() + static_cast<long>(used + size));
+        std::sort(pools[k].begin(), pools[k].end());
+        used += size;
+    }
+    return pools;
+}
+
+inline AggFun parse_aggfun(const std::string& name) {
+    if (name == "sum") return AggFun::Sum;
+    if (name == "mean") return AggFun::Mean;
+    if (name == "geomean") return AggFun::Geomean;
+    if (name == "median") return AggFun::Median;
+    if (name == "max") return AggFun::Max;
+    if (name == "log1p_sum") return AggFun::Log1pSum;
+    if (name == "cpm") return AggFun::Cpm;
+    throw std::invalid_argument("unknown aggregation '" + name + "'");
+}
+
+}  // namespace bulkcausal
+
+#endif
