@@ -1,0 +1,110 @@
+#' Synthetic bulk samples from random pools of cells
+#'
+#' For data without sample labels: each pool is the aggregate of `size`
+#' cells drawn at random, within each level of `by` when given.
+#'
+#' With `replace = FALSE` the pools are disjoint: no cell is used twice, so
+#' `size * npools` cells must be available in each level.  With `replace =
+#' TRUE` each pool is drawn afresh from all cells of its level (the cells of
+#' one pool are distinct, but a cell can be in several pools).  The draws come
+#' from `seed` through the package's C++ generator.
+#'
+#' @inheritParams aggregateCells
+#' @param size Number of cells per pool.
+#' @param npools Number of pools (per level of `by`).
+#' @param by Optional grouping of the cells (a vector with one entry per
+#'   cell; for a `SummarizedExperiment` also the name of a `colData`
+#'   column): pools are drawn within each level.  Cells with an `NA` level
+#'   are left out, with a message.
+#' @param replace Whether pools may share cells (see Details).
+#' @param seed Whole number; `NULL` draws one from R's generator.
+#' @param ... For the `SummarizedExperiment` method, arguments of the `ANY`
+#'   method.
+#'
+#' @return A `SummarizedExperiment` with one column per pool.  `colData` has
+#'   `pool`, the level of `by` (column `by`), `ncells`, `cells` (an
+#'   `IntegerList` of the column indices of the pooled cells in `x`), and,
+#'   for a `SummarizedExperiment`, the `colData` columns constant within each
+#'   pool.  `metadata` has `aggregation` and `seed`.
+#' @examples
+#' counts <- matrix(rpois(3000, 4), nrow = 10,
+#'                  dimnames = list(paste0("g", 1:10), NULL))
+#' pools <- poolCells(counts, size = 20, npools = 10, seed = 1)
+#' pools$ncells
+#' # pools within cell types
+#' type <- rep(c("A", "B", "C"), 100)
+#' poolCells(counts, size = 10, npools = 5, by = type, seed = 1)
+#' @export
+setGeneric("poolCells", function(x, size, npools, ...) standardGeneric("poolCells"))
+
+#' @rdname poolCells
+#' @export
+#' @importFrom S4Vectors DataFrame
+#' @importFrom IRanges IntegerList
+#' @importFrom S4Vectors metadata<-
+setMethod("poolCells", "ANY", function(x, size, npools, by = NULL, replace = FALSE, fun = "sum",
+    seed = NULL, subset.row = NULL, na.rm = FALSE, pseudo = 1, num.threads = 1,
+    BPPARAM = SerialParam(), verbose = FALSE) {
+    .pool_cells(x, size, npools, by, replace, fun, seed, subset.row, na.rm, pseudo, num.threads,
+        BPPARAM, verbose, coldata = NULL, rowdata = NULL, assay.name = "aggregated")
+})
+
+#' @rdname poolCells
+#' @export
+setMethod("poolCells", "SummarizedExperiment", function(x, size, npools, by = NULL, ...,
+    assay.type = "counts") {
+    cd <- colData(x)
+    if (is.character(by) && length(by) == 1L && ncol(x) != 1L) {
+        if (!by %in% colnames(cd)) {
+            stop(sprintf("`by` names column '%s', which is not in colData(x)", by), call. = FALSE)
+        }
+        by <- cd[[by]]
+    }
+    name <- if (is.character(assay.type)) assay.type else "aggregated"
+    .pool_cells(.assay_of(x, assay.type), size, npools, by, ..., coldata = cd, rowdata = rowData(x),
+        assay.name = name)
+})
+
+.pool_cells <- function(x, size, npools, by = NULL, replace = FALSE, fun = "sum", seed = NULL,
+    subset.row = NULL, na.rm = FALSE, pseudo = 1, num.threads = 1, BPPARAM = SerialParam(),
+    verbose = FALSE, coldata, rowdata, assay.name) {
+    size <- .check_count(size, "size")
+    npools <- .check_count(npools, "npools")
+    replace <- .check_flag(replace, "replace")
+    args <- .check_agg_args(fun, na.rm, pseudo)
+    seed <- .resolve_seed(seed)
+    n <- ncol(x)
+    if (is.null(by)) {
+        levels <- list(all = seq_len(n))
+    } else {
+        if (length(by) != n) {
+            stop(sprintf("`by` has %d values but `x` has %d columns (cells)", length(by), n), call. = FALSE)
+        }
+        if (anyNA(by)) message(sprintf("leaving out %d cells with an NA in `by`", sum(is.na(by))))
+        f <- if (is.factor(by)) droplevels(by) else factor(by)
+        levels <- split(seq_len(n), f)
+    }
+    for (l in names(levels)) {
+        have <- length(levels[[l]])
+        need <- if (replace) size else size * npools
+        if (have < need) {
+            stop(sprintf("%s %d cells%s, but %s needs %d: lower `size`%s", if (is.null(by)) "`x` has" else
+                sprintf("level '%s' of `by` has", l), have, "",
+                if (replace) sprintf("a pool of size %d", size) else sprintf("%d disjoint pools of %d cells", npools, size),
+                need, if (replace) "" else ", lower `npools` or set `replace = TRUE`"), call. = FALSE)
+        }
+    }
+    drawn <- draw_pools_cpp(lapply(levels, as.integer), as.integer(size), as.integer(npools), replace, seed)
+    groups <- unlist(drawn, recursive = FALSE, use.names = FALSE)
+    lev <- rep(names(levels), each = npools)
+    labels <- if (is.null(by)) sprintf("pool%d", seq_along(groups)) else sprintf("%s.pool%d", lev, rep(seq_len(npools), length(levels)))
+    names(groups) <- labels
+    info <- DataFrame(pool = labels, row.names = labels)
+    if (!is.null(by)) info$by <- lev
+    out <- .call_core(.aggregate_any(.subset_rows(x, subset.row), groups, args$fun, args$pseudo,
+        args$na.rm, .check_threads(num.threads), BPPARAM, .check_flag(verbose, "verbose")))
+    se <- .pseudobulk_se(out, info, groups, coldata, rowdata, subset.row, assay.name, args$fun)
+    se$cells <- IntegerList(unname(groups))
+    metadata(se)$seed <- seed
+    se
+}

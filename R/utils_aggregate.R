@@ -1,0 +1,178 @@
+# The machinery behind aggregateCells() and poolCells(): any matrix type in,
+# a dense genes x groups matrix out.  Groups are lists of 1-based column
+# indices.
+
+#' @importFrom BiocParallel bplapply bpnworkers SerialParam
+#' @importFrom DelayedArray blockApply rowAutoGrid is_sparse
+#' @importFrom methods is as
+.aggregate_any <- function(x, groups, fun, pseudo = 1, na.rm = FALSE, num.threads = 1L,
+    BPPARAM = SerialParam(), verbose = FALSE) {
+    # cpm needs every gene's sum before it can normalise: pieces that hold a
+    # subset of genes sum, and the whole matrix is normalised once at the end.
+    piece.fun <- if (fun == "cpm") "sum" else fun
+    if (is(x, "DelayedArray")) {
+        pieces <- blockApply(x, .aggregate_block, groups = groups, fun = piece.fun, pseudo = pseudo,
+            na.rm = na.rm, num.threads = num.threads, grid = rowAutoGrid(x), as.sparse = NA,
+            BPPARAM = BPPARAM)
+        out <- do.call(rbind, pieces)
+    } else {
+        x <- .as_supported_matrix(x)
+        nworkers <- bpnworkers(BPPARAM)
+        if (nworkers > 1L && nrow(x) > 1L) {
+            # Each worker gets only its rows; every gene's result depends on
+            # that gene alone, so the split does not change any number.
+            chunks <- split(seq_len(nrow(x)), cut(seq_len(nrow(x)), min(nworkers, nrow(x)), labels = FALSE))
+            pieces <- bplapply(lapply(chunks, function(rows) x[rows, , drop = FALSE]), .aggregate_block,
+                groups = groups, fun = piece.fun, pseudo = pseudo, na.rm = na.rm,
+                num.threads = num.threads, BPPARAM = BPPARAM)
+            out <- do.call(rbind, unname(pieces))
+        } else {
+            out <- .aggregate_block(x, groups, piece.fun, pseudo, na.rm, num.threads, verbose)
+        }
+    }
+    if (fun == "cpm") {
+        out <- normalise_cpm_cpp(out)
+        empty <- colSums(is.na(out)) > 0
+        if (any(empty)) {
+            warning(sprintf("%d group%s with a total of 0 get NA counts per million", sum(empty),
+                if (sum(empty) > 1L) "s" else ""), call. = FALSE)
+        }
+    }
+    dimnames(out) <- list(rownames(x), names(groups))
+    out
+}
+
+# One in-memory block: dense matrix or dgCMatrix.
+.aggregate_block <- function(x, groups, fun, pseudo, na.rm, num.threads, verbose = FALSE) {
+    x <- .as_supported_matrix(x)
+    out <- if (is(x, "dgCMatrix")) {
+        aggregate_sparse_cpp(x, groups, fun, pseudo, na.rm, num.threads, verbose)
+    } else {
+        aggregate_dense_cpp(x, groups, fun, pseudo, na.rm, num.threads, verbose)
+    }
+    rownames(out) <- rownames(x)
+    out
+}
+
+# Dense double matrices and dgCMatrix go to C++ as they are; other types are
+# converted once (integer and logical matrices to double, other sparse
+# classes to dgCMatrix, SparseArraySeed blocks to dgCMatrix).
+.as_supported_matrix <- function(x) {
+    if (is(x, "dgCMatrix")) return(x)
+    if (is.matrix(x)) {
+        if (is.double(x)) return(x)
+        if (is.integer(x) || is.logical(x)) {
+            storage.mode(x) <- "double"
+            return(x)
+        }
+        stop("the matrix to aggregate must be numeric, not ", typeof(x), call. = FALSE)
+    }
+    if (is(x, "sparseMatrix") || is(x, "SparseArraySeed")) {
+        return(as(as(x, "CsparseMatrix"), "dgCMatrix"))
+    }
+    if (is(x, "Matrix") || is.data.frame(x)) return(.as_supported_matrix(as.matrix(x)))
+    stop("cannot aggregate a ", class(x)[1L],
+        "; use a matrix, a dgCMatrix, a DelayedArray or a SummarizedExperiment", call. = FALSE)
+}
+
+# Groups from ids: a vector (one group per distinct value) or a DataFrame
+# (one group per combination of values).  Returns the groups (named lists of
+# column indices), a DataFrame describing each group, and the number of
+# cells left out for NA ids.
+#' @importFrom S4Vectors DataFrame
+.groups_from_ids <- function(ids, ncells) {
+    df <- if (is(ids, "DataFrame") || is.data.frame(ids)) DataFrame(ids, check.names = FALSE) else NULL
+    if (is.null(df)) {
+        if (!is.atomic(ids) && !is.factor(ids)) {
+            stop("`ids` must be a vector or a DataFrame, not a ", class(ids)[1L], call. = FALSE)
+        }
+        df <- DataFrame(group = ids)
+    }
+    if (nrow(df) != ncells) {
+        stop(sprintf("`ids` has %d %s but `x` has %d columns (cells)", nrow(df),
+            if (ncol(df) == 1L) "values" else "rows", ncells), call. = FALSE)
+    }
+    if (ncol(df) == 0L) stop("`ids` has no columns", call. = FALSE)
+    keep <- !Reduce(`|`, lapply(df, is.na))
+    dropped <- sum(!keep)
+    if (dropped == ncells) stop("every entry of `ids` is NA", call. = FALSE)
+    # one code per column, then one group per distinct combination
+    codes <- lapply(df, function(col) {
+        f <- if (is.factor(col)) droplevels(col[keep]) else factor(col[keep])
+        as.integer(f)
+    })
+    levels.list <- lapply(df, function(col) {
+        if (is.factor(col)) levels(droplevels(col[keep])) else levels(factor(col[keep]))
+    })
+    key <- do.call(paste, c(codes, sep = "\r"))
+    ord <- do.call(order, codes)
+    ukey <- unique(key[ord])
+    gid <- match(key, ukey)
+    first <- match(ukey, key)
+    cols <- which(keep)
+    groups <- split(cols, factor(gid, levels = seq_along(ukey)))
+    info <- DataFrame(lapply(df, function(col) col[cols[first]]), check.names = FALSE)
+    labels <- do.call(paste, c(lapply(seq_along(codes), function(j) levels.list[[j]][codes[[j]][first]]), sep = "."))
+    names(groups) <- labels
+    rownames(info) <- labels
+    list(groups = groups, info = info, dropped = dropped)
+}
+
+# colData columns whose values are the same for every cell of every group,
+# one row per group.
+.constant_coldata <- function(cd, groups) {
+    if (is.null(cd) || ncol(cd) == 0L || length(groups) == 0L) return(NULL)
+    idx <- unlist(groups, use.names = FALSE)
+    gid <- rep(seq_along(groups), lengths(groups))
+    first <- vapply(groups, function(g) if (length(g)) g[1L] else NA_integer_, integer(1L))
+    keep <- vapply(cd, function(col) {
+        if (!is.atomic(col) && !is.factor(col)) return(FALSE)
+        a <- col[idx]
+        b <- col[first][gid]
+        all((a == b & !is.na(a) & !is.na(b)) | (is.na(a) & is.na(b)))
+    }, logical(1L))
+    if (!any(keep)) return(NULL)
+    out <- cd[first, keep, drop = FALSE]
+    rownames(out) <- names(groups)
+    out
+}
+
+.check_agg_args <- function(fun, na.rm, pseudo) {
+    list(fun = .check_choice(fun, .agg_funs, "fun"),
+        na.rm = .check_flag(na.rm, "na.rm"),
+        pseudo = .check_number(pseudo, "pseudo", 0, lower.open = TRUE))
+}
+
+.subset_rows <- function(x, subset.row) {
+    if (is.null(subset.row)) return(x)
+    if (is.character(subset.row)) {
+        bad <- setdiff(subset.row, rownames(x))
+        if (length(bad)) {
+            stop(sprintf("`subset.row` names gene %s, which is not in rownames(x)", .fmt_value(bad)), call. = FALSE)
+        }
+    } else if (is.numeric(subset.row)) {
+        if (anyNA(subset.row) || any(subset.row < 1 | subset.row > nrow(x))) {
+            stop(sprintf("`subset.row` has row indices outside 1..%d: %s", nrow(x),
+                .fmt_value(subset.row[is.na(subset.row) | subset.row < 1 | subset.row > nrow(x)])), call. = FALSE)
+        }
+    } else if (is.logical(subset.row)) {
+        if (length(subset.row) != nrow(x) || anyNA(subset.row)) {
+            stop(sprintf("a logical `subset.row` must have one non-NA value per row (%d), not %d values",
+                nrow(x), length(subset.row)), call. = FALSE)
+        }
+    } else {
+        stop("`subset.row` must be gene names, row indices or a logical vector", call. = FALSE)
+    }
+    x[subset.row, , drop = FALSE]
+}
+
+.assay_of <- function(x, assay.type) {
+    an <- SummarizedExperiment::assayNames(x)
+    ok <- (is.character(assay.type) && length(assay.type) == 1L && assay.type %in% an) ||
+        (is.numeric(assay.type) && length(assay.type) == 1L && assay.type >= 1 && assay.type <= length(SummarizedExperiment::assays(x)))
+    if (!ok) {
+        stop(sprintf("`assay.type` %s is not an assay of `x`; its assays are %s", .fmt_value(assay.type),
+            if (length(an)) paste(sprintf("'%s'", an), collapse = ", ") else "none"), call. = FALSE)
+    }
+    SummarizedExperiment::assay(x, assay.type, withDimnames = TRUE)
+}

@@ -1,0 +1,63 @@
+#' @importFrom utils head
+NULL
+
+# Argument checks shared by the exported functions.  Each error names the
+# argument and the offending value.
+
+.fmt_value <- function(x) {
+    if (is.null(x)) return("NULL")
+    if (length(x) == 0L) return(sprintf("a %s of length 0", class(x)[1L]))
+    shown <- if (is.character(x)) sprintf("'%s'", head(x, 3L)) else format(head(x, 3L))
+    paste0(paste(shown, collapse = ", "), if (length(x) > 3L) ", ..." else "")
+}
+
+.check_choice <- function(x, choices, name) {
+    if (!is.character(x) || length(x) != 1L || is.na(x) || !x %in% choices) {
+        stop(sprintf("`%s` must be one of %s, not %s", name,
+            paste(sprintf("'%s'", choices), collapse = ", "), .fmt_value(x)), call. = FALSE)
+    }
+    x
+}
+
+.check_flag <- function(x, name) {
+    if (!is.logical(x) || length(x) != 1L || is.na(x)) {
+        stop(sprintf("`%s` must be TRUE or FALSE, not %s", name, .fmt_value(x)), call. = FALSE)
+    }
+    x
+}
+
+# Positive whole numbers: a scalar (len = 1) or a vector of the given length.
+.check_count <- function(x, name, len = 1L, min = 1) {
+    ok <- is.numeric(x) && length(x) %in% len && !anyNA(x) && all(is.finite(x)) &&
+        all(x == round(x)) && all(x >= min)
+    if (!ok) {
+        stop(sprintf("`%s` must be %s whole number%s >= %s, not %s", name,
+            if (identical(len, 1L)) "a" else "positive", if (identical(len, 1L)) "" else "s",
+            format(min), .fmt_value(x)), call. = FALSE)
+    }
+    as.numeric(x)
+}
+
+.check_number <- function(x, name, lower = -Inf, lower.open = FALSE, allow.inf = FALSE) {
+    bad <- !is.numeric(x) || length(x) != 1L || is.na(x) ||
+        (!allow.inf && !is.finite(x)) || x < lower || (lower.open && x == lower)
+    if (bad) {
+        what <- if (is.finite(lower)) sprintf(" %s %s", if (lower.open) ">" else ">=", format(lower)) else ""
+        stop(sprintf("`%s` must be a %snumber%s, not %s", name,
+            if (allow.inf) "" else "finite ", what, .fmt_value(x)), call. = FALSE)
+    }
+    as.numeric(x)
+}
+
+.check_threads <- function(num.threads) {
+    as.integer(.check_count(num.threads, "num.threads"))
+}
+
+# A seed for the C++ streams: the user's, or one drawn from R's generator so
+# that set.seed() in the caller's session makes the call reproducible.
+.resolve_seed <- function(seed) {
+    if (is.null(seed)) return(as.numeric(sample.int(.Machine$integer.max, 1L)))
+    .check_count(seed, "seed", min = 0)
+}
+
+.agg_funs <- c("sum", "mean", "geomean", "median", "max", "log1p_sum", "cpm")
