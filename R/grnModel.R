@@ -49,17 +49,19 @@
 #'
 #' @param edges A data.frame or `DataFrame` with columns `from` and `to` (gene
 #'   names) and optionally `fun` (default `"affine"`), `weight` (default 1),
-#'   `K` and `n`; or a square numeric adjacency matrix with gene names as
+#'   `K` and `n` (`NA` takes the function's default); or a square numeric adjacency matrix with gene names as
 #'   dimnames, whose non-zero entry `[u, v]` is the weight of an affine edge
 #'   `u -> v`.  A model with no edges takes a data.frame with zero rows and
 #'   `genes`.
 #' @param genes Character vector of all gene names, including genes without
 #'   edges.  Defaults to the genes the edges name, in order of appearance.
 #' @param intercept,noise.scale,noise.shape,context.sd Per-gene values: one
-#'   number for all genes, one per gene, or a vector named by gene.
+#'   number for all genes, one per gene, or a vector named by gene that sets
+#'   the genes it names (the others keep the default: intercept 0, noise
+#'   scale 1).
 #'   `context.sd` is the standard deviation of each gene's per-sample shift;
 #'   it defaults to 1 for root genes and 0 for the others.
-#' @param noise Noise family per gene, one of `"gaussian"`, `"uniform"`,
+#' @param noise Noise family per gene (one, one per gene, or named), one of `"gaussian"`, `"uniform"`,
 #'   `"laplace"`, `"gamma"`, `"lognormal"`.
 #' @param celltypes Optional numeric matrix, one row per cell type (row names
 #'   are the type names) and one column per gene it shifts (column names are
@@ -111,24 +113,26 @@ grnModel <- function(edges, genes = NULL, intercept = 0, noise = "gaussian",
     }
     if (length(genes) == 0L) stop("the model has no genes: give `edges` or `genes`", call. = FALSE)
     root <- !genes %in% edges$to
-    noise <- .per_gene(noise, genes, "noise", character())
+    noise <- .per_gene(noise, genes, "noise", "gaussian")
     bad <- setdiff(noise, .noise_families)
     if (length(bad)) {
         stop(sprintf("`noise` must name families among %s, not %s",
             paste(sprintf("'%s'", .noise_families), collapse = ", "), .fmt_value(bad)), call. = FALSE)
     }
-    if (is.null(noise.shape)) noise.shape <- ifelse(noise == "lognormal", 0.5, 2)
-    if (is.null(context.sd)) context.sd <- ifelse(root, 1, 0)
+    shape.default <- ifelse(noise == "lognormal", 0.5, 2)
+    if (is.null(noise.shape)) noise.shape <- shape.default
+    context.default <- ifelse(root, 1, 0)
+    if (is.null(context.sd)) context.sd <- context.default
     types <- .celltype_means(celltypes, genes)
     if (is.null(celltype.prop)) celltype.prop <- rep(1 / max(nrow(types), 1L), nrow(types))
     new("GRNModel",
         genes = genes,
         edges = edges,
-        intercept = .per_gene(intercept, genes, "intercept"),
+        intercept = .per_gene(intercept, genes, "intercept", 0),
         noise = noise,
-        noise.scale = .per_gene(noise.scale, genes, "noise.scale"),
-        noise.shape = .per_gene(noise.shape, genes, "noise.shape"),
-        context.sd = .per_gene(context.sd, genes, "context.sd"),
+        noise.scale = .per_gene(noise.scale, genes, "noise.scale", 1),
+        noise.shape = .per_gene(noise.shape, genes, "noise.shape", shape.default),
+        context.sd = .per_gene(context.sd, genes, "context.sd", context.default),
         celltypes = types,
         celltype.prop = as.numeric(celltype.prop),
         celltype.alpha = .check_number(celltype.alpha, "celltype.alpha", 0, TRUE, allow.inf = TRUE),
@@ -179,11 +183,15 @@ grnModel <- function(edges, genes = NULL, intercept = 0, noise = "gaussian",
             .fmt_value(bad), paste(sprintf("'%s'", .edge_funs), collapse = ", ")), call. = FALSE)
     }
     hill <- fun %in% c("hill_act", "hill_rep")
+    # NA in K or n means the function's default; NaN is kept and rejected
+    # by the validity check.
     column <- function(name, default) {
         v <- if (is.null(edges[[name]])) rep(NA_real_, ne) else as.numeric(edges[[name]])
-        ifelse(is.na(v), default, v)
+        fill <- is.na(v) & !is.nan(v)
+        v[fill] <- rep_len(default, ne)[fill]
+        v
     }
-    weight <- column("weight", 1)
+    weight <- if (is.null(edges$weight)) rep(1, ne) else as.numeric(edges$weight)
     K <- column("K", ifelse(hill, 1, 0))
     n <- column("n", ifelse(hill, 2, 1))
     dup <- duplicated(paste(from, to, sep = "\r"))
@@ -193,21 +201,25 @@ grnModel <- function(edges, genes = NULL, intercept = 0, noise = "gaussian",
     DataFrame(from = from, to = to, fun = fun, weight = weight, K = K, n = n)
 }
 
-.per_gene <- function(value, genes, name, type = numeric()) {
-    if (is.numeric(type) && !is.numeric(value)) {
+.per_gene <- function(value, genes, name, default) {
+    if (is.numeric(default) && !is.numeric(value)) {
         stop(sprintf("`%s` must be numeric, not %s", name, .fmt_value(value)), call. = FALSE)
     }
-    if (!is.null(names(value)) && length(value) > 1L) {
+    if (is.character(default) && !is.character(value)) {
+        stop(sprintf("`%s` must be character, not %s", name, .fmt_value(value)), call. = FALSE)
+    }
+    if (!is.null(names(value))) {
+        # a named vector sets the genes it names; the others keep the default
         unknown <- setdiff(names(value), genes)
         if (length(unknown)) {
             stop(sprintf("`%s` names gene %s, which is not in the model", name, .fmt_value(unknown)), call. = FALSE)
         }
-        absent <- setdiff(genes, names(value))
-        if (length(absent)) {
-            stop(sprintf("`%s` has no value for gene %s", name, .fmt_value(absent)), call. = FALSE)
-        }
-        value <- value[genes]
-    } else if (length(value) == 1L) {
+        out <- rep_len(default, length(genes))
+        names(out) <- genes
+        out[names(value)] <- value
+        return(out)
+    }
+    if (length(value) == 1L) {
         value <- rep(value, length(genes))
     } else if (length(value) != length(genes)) {
         stop(sprintf("`%s` must have length 1 or %d (one per gene), not %d", name,
@@ -363,11 +375,13 @@ trueFunction <- function(model, from, to) {
     e <- model@edges
     genes <- model@genes
     custom <- match(e$fun, names(model@functions)) - 1L
+    fun <- as.character(e$fun)
+    fun[!is.na(custom)] <- "custom"
+    custom[is.na(custom)] <- -1L
     list(p = length(genes),
         from = match(e$from, genes) - 1L, to = match(e$to, genes) - 1L,
-        fun = ifelse(is.na(custom), e$fun, "custom"),
-        weight = as.numeric(e$weight), K = as.numeric(e$K), n = as.numeric(e$n),
-        custom = ifelse(is.na(custom), -1L, custom),
+        fun = fun, weight = as.numeric(e$weight), K = as.numeric(e$K), n = as.numeric(e$n),
+        custom = as.integer(custom),
         intercept = unname(model@intercept), noise = unname(model@noise),
         noise_scale = unname(model@noise.scale), noise_shape = unname(model@noise.shape),
         context_sd = unname(model@context.sd),
