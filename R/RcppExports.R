@@ -2,38 +2,38 @@
 # Generator token: 10BE3573-1514-4C36-9D1C-5A225CD40393
 
 aggregate_dense_cpp <- function(x, groups, fun, pseudo, na_rm, nthreads, verbose) {
-    .Call('_bulkcausal_aggregate_dense_cpp', PACKAGE = 'bulkcausal', x, groups, fun, pseudo, na_rm, nthreads, verbose)
+    .Call(`_bulkcausal_aggregate_dense_cpp`, x, groups, fun, pseudo, na_rm, nthreads, verbose)
 }
 
 aggregate_sparse_cpp <- function(x, groups, fun, pseudo, na_rm, nthreads, verbose) {
-    .Call('_bulkcausal_aggregate_sparse_cpp', PACKAGE = 'bulkcausal', x, groups, fun, pseudo, na_rm, nthreads, verbose)
+    .Call(`_bulkcausal_aggregate_sparse_cpp`, x, groups, fun, pseudo, na_rm, nthreads, verbose)
 }
 
 draw_pools_cpp <- function(cells, size, npools, replace, seed) {
-    .Call('_bulkcausal_draw_pools_cpp', PACKAGE = 'bulkcausal', cells, size, npools, replace, seed)
+    .Call(`_bulkcausal_draw_pools_cpp`, cells, size, npools, replace, seed)
 }
 
 normalise_cpm_cpp <- function(sums) {
-    .Call('_bulkcausal_normalise_cpm_cpp', PACKAGE = 'bulkcausal', sums)
+    .Call(`_bulkcausal_normalise_cpm_cpp`, sums)
 }
 
 edge_values_cpp <- function(model, edge, x) {
-    .Call('_bulkcausal_edge_values_cpp', PACKAGE = 'bulkcausal', model, edge, x)
+    .Call(`_bulkcausal_edge_values_cpp`, model, edge, x)
 }
 
 random_dag_cpp <- function(p, scalefree, prob, m, seed) {
-    .Call('_bulkcausal_random_dag_cpp', PACKAGE = 'bulkcausal', p, scalefree, prob, m, seed)
+    .Call(`_bulkcausal_random_dag_cpp`, p, scalefree, prob, m, seed)
 }
 
 topological_order_cpp <- function(p, from, to) {
-    .Call('_bulkcausal_topological_order_cpp', PACKAGE = 'bulkcausal', p, from, to)
+    .Call(`_bulkcausal_topological_order_cpp`, p, from, to)
 }
 
 simulate_cells_cpp <- function(model, cells_per_sample, seed, nthreads, custom, verbose, dimnames) {
-    .Call('_bulkcausal_simulate_cells_cpp', PACKAGE = 'bulkcausal', model, cells_per_sample, seed, nthreads, custom, verbose, dimnames)
+    .Call(`_bulkcausal_simulate_cells_cpp`, model, cells_per_sample, seed, nthreads, custom, verbose, dimnames)
 }
 
 simulate_bulk_cpp <- function(model, cells_per_sample, seed, fun, pseudo, aggregate_latent, aggregate_counts, keep_cells, nthreads, custom, verbose, dimnames) {
-    .Call('_bulkcausal_simulate_bulk_cpp', PACKAGE = 'bulkcausal', model, cells_per_sample, seed, fun, pseudo, aggregate_latent, aggregate_counts, keep_cells, nthreads, custom, verbose, dimnames)
+    .Call(`_bulkcausal_simulate_bulk_cpp`, model, cells_per_sample, seed, fun, pseudo, aggregate_latent, aggregate_counts, keep_cells, nthreads, custom, verbose, dimnames)
 }
 

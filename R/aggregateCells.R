@@ -44,7 +44,8 @@
 #' @param pseudo Pseudo-count of `"geomean"`.
 #' @param num.threads Number of C++ threads.
 #' @param BPPARAM A `BiocParallelParam` (see Performance).
-#' @param verbose Show progress.
+#' @param verbose Show progress on the console for work that takes more
+#'   than a second (by default in interactive sessions).
 #' @param assay.type The assay of a `SummarizedExperiment` to aggregate.
 #' @param ... For the `SummarizedExperiment` method, arguments of the
 #'   `ANY` method.
@@ -82,7 +83,7 @@ setGeneric("aggregateCells", function(x, ids, ...) standardGeneric("aggregateCel
 #' @importFrom SummarizedExperiment SummarizedExperiment
 #' @importFrom BiocParallel SerialParam
 setMethod("aggregateCells", "ANY", function(x, ids, fun = "sum", subset.row = NULL, na.rm = FALSE,
-    pseudo = 1, num.threads = 1, BPPARAM = SerialParam(), verbose = FALSE) {
+    pseudo = 1, num.threads = 1, BPPARAM = SerialParam(), verbose = interactive()) {
     .aggregate_cells(x, ids, fun, subset.row, na.rm, pseudo, num.threads, BPPARAM, verbose,
         coldata = NULL, rowdata = NULL, assay.name = "aggregated")
 })

@@ -44,7 +44,7 @@ setGeneric("poolCells", function(x, size, npools, ...) standardGeneric("poolCell
 #' @importFrom S4Vectors metadata<-
 setMethod("poolCells", "ANY", function(x, size, npools, by = NULL, replace = FALSE, fun = "sum",
     seed = NULL, subset.row = NULL, na.rm = FALSE, pseudo = 1, num.threads = 1,
-    BPPARAM = SerialParam(), verbose = FALSE) {
+    BPPARAM = SerialParam(), verbose = interactive()) {
     .pool_cells(x, size, npools, by, replace, fun, seed, subset.row, na.rm, pseudo, num.threads,
         BPPARAM, verbose, coldata = NULL, rowdata = NULL, assay.name = "aggregated")
 })

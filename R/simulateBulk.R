@@ -43,7 +43,7 @@
 #' @importFrom S4Vectors metadata
 simulateBulk <- function(model, nsamples, cells.per.sample = 100, aggregation = "mean",
     keep.cells = FALSE, assays = NULL, pseudo = 1, seed = NULL, num.threads = 1,
-    verbose = FALSE) {
+    verbose = interactive()) {
     .check_model(model)
     nsamples <- .check_count(nsamples, "nsamples")
     cps <- .check_count(cells.per.sample, "cells.per.sample", len = c(1L, nsamples))

@@ -15,7 +15,8 @@
 #'   seed used is kept in `metadata(sce)$seed`.
 #' @param num.threads Number of threads.  Models with user-supplied R edge
 #'   functions always run on one thread.
-#' @param verbose Show progress.
+#' @param verbose Show progress on the console for work that takes more
+#'   than a second (by default in interactive sessions).
 #'
 #' @return A `SingleCellExperiment` (genes x cells) with assay `latent` (the
 #'   continuous expression \eqn{x}) and, with an observation model, `counts`.
@@ -39,7 +40,7 @@
 #' @export
 #' @importFrom SingleCellExperiment SingleCellExperiment
 simulateCells <- function(model, ncells, nsamples = 1, seed = NULL, num.threads = 1,
-    verbose = FALSE) {
+    verbose = interactive()) {
     .check_model(model)
     cps <- .cells_per_sample(ncells, nsamples, "ncells")
     seed <- .resolve_seed(seed)

@@ -5,6 +5,7 @@
 #' @importFrom BiocParallel bplapply bpnworkers SerialParam
 #' @importFrom DelayedArray blockApply rowAutoGrid is_sparse
 #' @importFrom methods is as
+#' @importClassesFrom Matrix dgCMatrix CsparseMatrix
 .aggregate_any <- function(x, groups, fun, pseudo = 1, na.rm = FALSE, num.threads = 1L,
     BPPARAM = SerialParam(), verbose = FALSE) {
     # cpm needs every gene's sum before it can normalise: pieces that hold a

@@ -2,6 +2,7 @@
 
 #include <R_ext/Utils.h>
 
+#include <chrono>
 #include <cmath>
 #include <memory>
 #include <sstream>
@@ -22,9 +23,12 @@ bool interrupted() { return R_ToplevelExec(check_interrupt_fn, nullptr) == FALSE
 
 bulkcausal::PollFn make_poll(bool verbose, const std::string& what) {
     auto last = std::make_shared<int>(-1);
-    return [verbose, what, last](std::size_t done, std::size_t total) {
+    const auto start = std::chrono::steady_clock::now();
+    return [verbose, what, last, start](std::size_t done, std::size_t total) {
         if (interrupted()) return false;
-        if (verbose && total > 0) {
+        // Work that ends within a second prints nothing.
+        const bool slow = std::chrono::steady_clock::now() - start > std::chrono::seconds(1);
+        if (verbose && total > 0 && (slow || *last >= 0)) {
             const int pct = static_cast<int>(100.0 * static_cast<double>(done) / static_cast<double>(total));
             if (pct / 5 != *last / 5) {
                 REprintf("\r%s: %3d%% (%zu of %zu)", what.c_str(), pct, done, total);
