@@ -1,0 +1,4 @@
+library(testthat)
+library(bulkcausal)
+
+test_check("bulkcausal")

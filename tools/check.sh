@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# R CMD build + R CMD check (fails on ERROR or WARNING), then BiocCheck
+# (fails on ERROR).  BiocCheck runs offline only with the no-check flags below.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+rm -rf "$root/build/check"
+mkdir -p "$root/build/check"
+cd "$root/build/check"
+R CMD build "$root"
+tarball=$(ls bulkcausal_*.tar.gz)
+R CMD check --no-manual "$tarball" || true
+log=bulkcausal.Rcheck/00check.log
+if grep -qE "^\* .*\.\.\. (ERROR|WARNING)|^Status: .*(ERROR|WARNING)" "$log"; then
+    echo "R CMD check found an ERROR or WARNING (see $PWD/$log)" >&2
+    exit 1
+fi
+Rscript -e '
+    res <- BiocCheck::BiocCheck(commandArgs(TRUE)[1], `no-check-deprecated` = TRUE,
+        `no-check-bioc-views` = TRUE, `no-check-CRAN` = TRUE, `no-check-bioc-help` = TRUE,
+        `no-check-remotes` = TRUE, `quit-with-status` = FALSE)
+    n <- length(res$error)
+    if (n > 0) { message("BiocCheck: ", n, " ERROR(s)"); quit(status = 1) }
+    message("BiocCheck: no ERROR")' "$tarball"
