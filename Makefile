@@ -26,8 +26,7 @@ deps:
 	@tools/deps.sh
 
 install: deps
-	$(R) CMD INSTALL --no-multiarch . > build-install.log 2>&1 || (cat build-install.log; exit 1)
-	@tail -n 1 build-install.log; rm -f build-install.log
+	@R=$(R) tools/install.sh
 
 document: deps
 	$(RSCRIPT) -e 'Rcpp::compileAttributes(); roxygen2::roxygenise()'

@@ -117,7 +117,7 @@ setMethod("aggregateCells", "SummarizedExperiment", function(x, ids, ..., assay.
 # The result of aggregateCells/poolCells: `info` describes each group.
 .pseudobulk_se <- function(out, info, groups, coldata, rowdata, subset.row, assay.name, fun) {
     cd <- info
-    cd$ncells <- lengths(groups)
+    cd$ncells <- unname(lengths(groups))
     carried <- .constant_coldata(coldata, groups)
     if (!is.null(carried)) {
         carried <- carried[, setdiff(colnames(carried), colnames(cd)), drop = FALSE]

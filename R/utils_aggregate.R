@@ -8,9 +8,10 @@
 #' @importClassesFrom Matrix dgCMatrix CsparseMatrix
 .aggregate_any <- function(x, groups, fun, pseudo = 1, na.rm = FALSE, num.threads = 1L,
     BPPARAM = SerialParam(), verbose = FALSE) {
-    # cpm needs every gene's sum before it can normalise: pieces that hold a
-    # subset of genes sum, and the whole matrix is normalised once at the end.
-    piece.fun <- if (fun == "cpm") "sum" else fun
+    # cpm needs every gene's sum before it can normalise: the C++ side
+    # returns checked sums for the pieces (subsets of genes), and the whole
+    # matrix is normalised once at the end.
+    piece.fun <- fun
     if (is(x, "DelayedArray")) {
         pieces <- blockApply(x, .aggregate_block, groups = groups, fun = piece.fun, pseudo = pseudo,
             na.rm = na.rm, num.threads = num.threads, grid = rowAutoGrid(x), as.sparse = NA,

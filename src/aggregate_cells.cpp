@@ -7,7 +7,8 @@
 Rcpp::NumericMatrix aggregate_dense_cpp(Rcpp::NumericMatrix x, Rcpp::List groups, std::string fun, double pseudo,
                                         bool na_rm, int nthreads, bool verbose) {
     const auto g = glue::groups_from_list(groups);
-    const auto spec = glue::agg_spec(fun, pseudo, na_rm);
+    auto spec = glue::agg_spec(fun, pseudo, na_rm);
+    spec.normalise = false;  // cpm: R normalises once all rows are done
     Rcpp::NumericMatrix out(x.nrow(), static_cast<int>(g.size()));
     try {
         bulkcausal::aggregate_dense(x.begin(), static_cast<std::size_t>(x.nrow()), static_cast<std::size_t>(x.ncol()),
@@ -30,7 +31,8 @@ Rcpp::NumericMatrix aggregate_sparse_cpp(Rcpp::S4 x, Rcpp::List groups, std::str
     bulkcausal::SparseView view{static_cast<std::size_t>(dim[0]), static_cast<std::size_t>(dim[1]), colptr.begin(),
                                 rowidx.begin(), values.begin()};
     const auto g = glue::groups_from_list(groups);
-    const auto spec = glue::agg_spec(fun, pseudo, na_rm);
+    auto spec = glue::agg_spec(fun, pseudo, na_rm);
+    spec.normalise = false;  // cpm: R normalises once all rows are done
     Rcpp::NumericMatrix out(dim[0], static_cast<int>(g.size()));
     try {
         bulkcausal::aggregate_sparse(view, g, spec, out.begin(), nthreads, glue::make_poll(verbose, "aggregating"));

@@ -152,8 +152,19 @@ void stop_value_error(const bulkcausal::ValueError& e, const std::string& fun, c
         return s.str();
     };
     std::ostringstream msg;
-    msg << "aggregation '" << fun << "' cannot take the " << e.what() << " " << e.value << " of "
-        << name(rownames, e.row, "row") << " in " << name(colnames, e.col, "column");
+    msg << "aggregation '" << fun << "' cannot take the ";
+    if (std::isnan(e.value)) {
+        msg << "NA value";
+    } else {
+        // R's spelling of infinities
+        msg << e.what() << " ";
+        if (std::isinf(e.value)) {
+            msg << (e.value > 0 ? "Inf" : "-Inf");
+        } else {
+            msg << e.value;
+        }
+    }
+    msg << " of " << name(rownames, e.row, "row") << " in " << name(colnames, e.col, "column");
     if (std::isnan(e.value)) msg << "; remove it or set na.rm = TRUE";
     Rcpp::stop(msg.str());
 }

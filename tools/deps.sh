@@ -45,6 +45,20 @@ missing_r() {
         cat(miss, sep = "\n")'
 }
 export EXTRA_R
+# Debian package names for R packages, when Debian has them.
+debian_names() {
+    for p in "$@"; do
+        low=$(echo "$p" | tr '[:upper:]' '[:lower:]')
+        for cand in "r-cran-$low" "r-bioc-$low"; do
+            # (no `| grep -q`: under pipefail its early exit fails the pipe)
+            if [[ "$(apt-cache policy "$cand" 2>/dev/null)" == *"Candidate: "[0-9]* ]]; then
+                echo "$cand"
+                break
+            fi
+        done
+    done
+}
+
 mapfile -t miss < <(missing_r | grep -v "^$" || true)
 if [ "${#miss[@]}" -gt 0 ]; then
     apt_update
@@ -52,7 +66,8 @@ if [ "${#miss[@]}" -gt 0 ]; then
     for p in "${miss[@]}"; do
         low=$(echo "$p" | tr '[:upper:]' '[:lower:]')
         for cand in "r-cran-$low" "r-bioc-$low"; do
-            if apt-cache policy "$cand" 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+            # (no `| grep -q`: under pipefail its early exit fails the pipe)
+            if [[ "$(apt-cache policy "$cand" 2>/dev/null)" == *"Candidate: "[0-9]* ]]; then
                 debs+=("$cand")
                 break
             fi
@@ -64,6 +79,21 @@ if [ "${#miss[@]}" -gt 0 ]; then
     fi
     mapfile -t miss < <(missing_r | grep -v "^$" || true)
     if [ "${#miss[@]}" -gt 0 ]; then
+        # What the CRAN packages need in turn (Bioconductor's graph and RBGL
+        # for pcalg, say) comes from Debian too where it can.
+        mapfile -t rdeps < <(Rscript --vanilla -e '
+            db <- available.packages(repos = "https://cloud.r-project.org")
+            d <- tools::package_dependencies(commandArgs(TRUE), db = db,
+                which = c("Depends", "Imports", "LinkingTo"), recursive = TRUE)
+            d <- setdiff(unique(unlist(d)), rownames(installed.packages()))
+            cat(d, sep = "\n")' "${miss[@]}" 2>/dev/null | grep -v "^$" || true)
+        if [ "${#rdeps[@]}" -gt 0 ]; then
+            mapfile -t ddebs < <(debian_names "${rdeps[@]}")
+            if [ "${#ddebs[@]}" -gt 0 ]; then
+                echo "deps: installing from Debian for CRAN packages: ${ddebs[*]}"
+                $SUDO apt-get install -y -qq --no-install-recommends "${ddebs[@]}"
+            fi
+        fi
         echo "deps: installing from CRAN: ${miss[*]}"
         Rscript --vanilla -e 'install.packages(commandArgs(TRUE), repos = "https://cloud.r-project.org", Ncpus = 2)' "${miss[@]}"
         mapfile -t miss < <(missing_r | grep -v "^$" || true)

@@ -182,7 +182,26 @@ TEST_CASE("non-finite and out-of-domain values raise errors that locate them", "
         neg.fun = f;
         CHECK_THROWS_AS(aggregate_dense(s.dense.data(), 5, 6, groups, neg, out.data()), ValueError);
         CHECK_THROWS_AS(aggregate_sparse(view(s), groups, neg, out.data()), ValueError);
+        // also when cpm leaves the normalisation to the caller
+        neg.normalise = false;
+        CHECK_THROWS_AS(aggregate_dense(s.dense.data(), 5, 6, groups, neg, out.data()), ValueError);
+        CHECK_THROWS_AS(aggregate_sparse(view(s), groups, neg, out.data()), ValueError);
     }
+}
+
+TEST_CASE("cpm without normalisation gives the sums, normalised later to the same cpm", "[aggregate]") {
+    auto d = make_data(5, 6, false, 8);
+    const Groups groups{{0, 1}, {2, 3, 4, 5}};
+    AggSpec sum, cpm, sums;
+    cpm.fun = sums.fun = AggFun::Cpm;
+    sums.normalise = false;
+    std::vector<double> a(10), b(10), c(10);
+    aggregate_dense(d.dense.data(), 5, 6, groups, sum, a.data());
+    aggregate_sparse(view(d), groups, sums, b.data());
+    CHECK(a == b);
+    aggregate_dense(d.dense.data(), 5, 6, groups, cpm, c.data());
+    normalise_cpm(b.data(), 5, 2);
+    CHECK(b == c);
 }
 
 TEST_CASE("cpm of an all-zero group is NaN, not a division by zero", "[aggregate]") {

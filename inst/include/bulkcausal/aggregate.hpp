@@ -27,6 +27,10 @@ struct AggSpec {
     AggFun fun = AggFun::Sum;
     double pseudo = 1.0;  // geomean: p * expm1(mean(log1p(x / p)))
     bool na_rm = false;   // skip NA/NaN values instead of failing
+    // Cpm: divide by the group totals at the end.  false leaves the checked
+    // sums, for a caller that sees only some of the features at a time and
+    // normalises once it has them all.
+    bool normalise = true;
 };
 
 inline bool is_linear(AggFun f) { return f == AggFun::Sum || f == AggFun::Mean; }
@@ -215,7 +219,7 @@ void aggregate_groups(std::size_t p, const Groups& groups, const AggSpec& spec, 
         }
         a.finish(out + g * p);
     }, poll);
-    if (spec.fun == AggFun::Cpm) normalise_cpm(out, p, groups.size());
+    if (spec.fun == AggFun::Cpm && spec.normalise) normalise_cpm(out, p, groups.size());
 }
 
 }  // namespace detail

@@ -1,0 +1,184 @@
+library(SummarizedExperiment)
+
+# A counts-like matrix with many zeros; `signed` adds negative values.
+make_counts <- function(ngenes = 30, ncells = 240, signed = FALSE, seed = 1) {
+    set.seed(seed)
+    x <- matrix(rpois(ngenes * ncells, 1.2) * rbinom(ngenes * ncells, 1, 0.5), ngenes, ncells,
+        dimnames = list(paste0("g", seq_len(ngenes)), paste0("c", seq_len(ncells))))
+    storage.mode(x) <- "double"
+    if (signed) x <- x - 0.7 * (x > 2)
+    x
+}
+
+# The naive definition of each aggregation, one group at a time.
+naive_aggregate <- function(x, ids, fun, pseudo = 1) {
+    f <- factor(ids)
+    out <- vapply(levels(f), function(l) {
+        v <- x[, which(f == l), drop = FALSE]
+        switch(fun,
+            sum = rowSums(v),
+            mean = rowMeans(v),
+            geomean = pseudo * (exp(rowMeans(log1p(v / pseudo))) - 1),
+            median = apply(v, 1, median),
+            max = apply(v, 1, max),
+            log1p_sum = log1p(rowSums(v)),
+            cpm = rowSums(v))
+    }, numeric(nrow(x)))
+    if (fun == "cpm") out <- t(t(out) / colSums(out)) * 1e6
+    out
+}
+
+ids <- rep(c("b", "a", "d", "c"), length.out = 240)
+
+test_that("every aggregation matches its naive definition on dense and sparse input", {
+    for (fun in c("sum", "mean", "geomean", "median", "max", "log1p_sum", "cpm")) {
+        signed <- fun %in% c("sum", "mean", "median", "max")
+        x <- make_counts(signed = signed)
+        ref <- naive_aggregate(x, ids, fun, pseudo = 0.5)
+        dense <- aggregateCells(x, ids, fun = fun, pseudo = 0.5)
+        sparse <- aggregateCells(as(x, "dgCMatrix"), ids, fun = fun, pseudo = 0.5)
+        expect_equal(assay(dense), ref, tolerance = 1e-12, label = fun)
+        expect_identical(assay(sparse), assay(dense), label = fun)
+        expect_identical(colnames(dense), c("a", "b", "c", "d"))
+        expect_identical(dense$ncells, rep(60L, 4))
+        expect_identical(metadata(dense)$aggregation, fun)
+    }
+})
+
+test_that("sum and mean equal scuttle::aggregateAcrossCells, exactly for integer sums", {
+    skip_if_not_installed("scuttle")
+    x <- make_counts()
+    for (input in list(x, as(x, "dgCMatrix"))) {
+        sce <- SingleCellExperiment::SingleCellExperiment(list(counts = input))
+        for (stat in c("sum", "mean")) {
+            ours <- aggregateCells(sce, ids, fun = stat)
+            theirs <- scuttle::aggregateAcrossCells(sce, ids, statistics = stat, use.assay.type = "counts")
+            theirs <- as.matrix(assay(theirs, "counts"))[, colnames(ours)]
+            if (stat == "sum") {
+                expect_identical(unname(assay(ours)), unname(theirs))
+            } else {
+                expect_equal(unname(assay(ours)), unname(theirs), tolerance = 1e-14)
+            }
+        }
+    }
+})
+
+test_that("dense, sparse and DelayedArray input, threads and BiocParallel give identical results", {
+    x <- make_counts(ngenes = 60, signed = TRUE)
+    for (fun in c("sum", "median", "max", "mean")) {
+        ref <- assay(aggregateCells(x, ids, fun = fun))
+        expect_identical(assay(aggregateCells(x, ids, fun = fun, num.threads = 2)), ref)
+        expect_identical(assay(aggregateCells(as(x, "dgCMatrix"), ids, fun = fun, num.threads = 2)), ref)
+        old <- DelayedArray::getAutoBlockSize()
+        DelayedArray::setAutoBlockSize(8 * 10 * ncol(x))  # blocks of 10 rows
+        on.exit(DelayedArray::setAutoBlockSize(old), add = TRUE)
+        expect_identical(assay(aggregateCells(DelayedArray::DelayedArray(x), ids, fun = fun)), ref)
+        expect_identical(assay(aggregateCells(DelayedArray::DelayedArray(as(x, "dgCMatrix")), ids, fun = fun)), ref)
+        DelayedArray::setAutoBlockSize(old)
+    }
+    # cpm normalises over all genes even when the rows are read in blocks
+    y <- make_counts(ngenes = 60)
+    ref <- assay(aggregateCells(y, ids, fun = "cpm"))
+    DelayedArray::setAutoBlockSize(8 * 10 * ncol(y))
+    expect_identical(assay(aggregateCells(DelayedArray::DelayedArray(y), ids, fun = "cpm")), ref)
+    expect_identical(assay(aggregateCells(y, ids, fun = "cpm", BPPARAM = BiocParallel::SerialParam())), ref)
+    skip_if_not_installed("HDF5Array")
+    h5 <- HDF5Array::writeHDF5Array(y, filepath = tempfile(fileext = ".h5"), name = "counts")
+    rownames(h5) <- rownames(y)
+    expect_identical(assay(aggregateCells(h5, ids, fun = "cpm")), ref)
+    expect_identical(assay(aggregateCells(h5, ids, fun = "sum")), assay(aggregateCells(y, ids, fun = "sum")))
+})
+
+test_that("SnowParam workers give the same result as SerialParam", {
+    skip_on_os("windows")
+    x <- make_counts(ngenes = 40)
+    ref <- assay(aggregateCells(x, ids, fun = "cpm"))
+    snow <- BiocParallel::SnowParam(2)
+    expect_identical(assay(aggregateCells(x, ids, fun = "cpm", BPPARAM = snow)), ref)
+    expect_identical(assay(aggregateCells(DelayedArray::DelayedArray(as(x, "dgCMatrix")), ids, fun = "median",
+        BPPARAM = snow)), assay(aggregateCells(x, ids, fun = "median")))
+})
+
+test_that("ids can be factors, DataFrames of several columns, or contain NA", {
+    x <- make_counts()
+    f <- factor(ids, levels = c("d", "c", "b", "a", "unused"))
+    res <- aggregateCells(x, f)
+    expect_identical(colnames(res), c("d", "c", "b", "a"))
+    expect_identical(as.character(res$group), c("d", "c", "b", "a"))
+
+    two <- S4Vectors::DataFrame(donor = ids, cond = rep(c("ctrl", "stim", "stim"), 80))
+    res2 <- aggregateCells(x, two, fun = "sum")
+    combos <- paste(two$donor, two$cond, sep = ".")
+    expect_setequal(colnames(res2), unique(combos))
+    expect_identical(res2$ncells, as.integer(table(combos)[colnames(res2)]))
+    expect_identical(as.character(res2$donor), sub("\\..*", "", colnames(res2)))
+    expect_identical(assay(res2)[, "a.stim"], rowSums(x[, combos == "a.stim"]))
+
+    na.ids <- ids
+    na.ids[c(1, 5, 9)] <- NA
+    expect_message(res3 <- aggregateCells(x, na.ids), "leaving out 3 cells with an NA id")
+    expect_identical(assay(res3)[, "b"], rowSums(x[, which(na.ids == "b")]))
+    expect_identical(sum(res3$ncells), 237L)
+})
+
+test_that("SummarizedExperiment input: assay.type, colData ids, carried colData and rowData, subset.row", {
+    x <- make_counts()
+    sce <- SingleCellExperiment::SingleCellExperiment(list(counts = x, logcounts = log1p(x)))
+    sce$donor <- ids
+    sce$batch <- ifelse(ids %in% c("a", "b"), "B1", "B2")   # constant within donor
+    sce$qc <- seq_len(ncol(x))                              # varies within donor
+    rowData(sce)$symbol <- toupper(rownames(x))
+    res <- aggregateCells(sce, "donor", fun = "mean", assay.type = "logcounts")
+    expect_identical(assayNames(res), "logcounts")
+    expect_equal(assay(res), naive_aggregate(log1p(x), ids, "mean"), tolerance = 1e-14)
+    expect_identical(res$batch, c("B1", "B1", "B2", "B2"))
+    expect_false("qc" %in% colnames(colData(res)))
+    expect_identical(rowData(res)$symbol, toupper(rownames(x)))
+    sub <- aggregateCells(sce, sce$donor, subset.row = c("g3", "g1"))
+    expect_identical(rownames(sub), c("g3", "g1"))
+    expect_identical(rowData(sub)$symbol, c("G3", "G1"))
+    expect_identical(assay(aggregateCells(sce, ids, subset.row = 1:2)), assay(aggregateCells(x[1:2, ], ids)))
+    expect_identical(rownames(aggregateCells(x, ids, subset.row = rownames(x) == "g5")), "g5")
+    # an integer matrix is aggregated as double
+    xi <- x
+    storage.mode(xi) <- "integer"
+    expect_identical(assay(aggregateCells(xi, ids)), assay(aggregateCells(x, ids)))
+})
+
+test_that("bad input gets clear errors", {
+    x <- make_counts()
+    se <- SummarizedExperiment(list(counts = x))
+    expect_error(aggregateCells(x, ids[-1]), "`ids` has 239 values but `x` has 240 columns")
+    expect_error(aggregateCells(se, ids, assay.type = "tpm"), "`assay.type` 'tpm' is not an assay of `x`; its assays are 'counts'")
+    expect_error(aggregateCells(x, ids, fun = "mode"), "`fun` must be one of 'sum', 'mean'.*not 'mode'")
+    expect_error(aggregateCells(x, ids, num.threads = 0), "`num.threads` must be a whole number >= 1, not 0")
+    expect_error(aggregateCells(x, ids, subset.row = "nope"), "`subset.row` names gene 'nope', which is not in rownames")
+    expect_error(aggregateCells(x, ids, subset.row = 0), "outside 1..30")
+    expect_error(aggregateCells(matrix("a", 2, 2), 1:2), "must be numeric, not character")
+    expect_error(aggregateCells(x, rep(NA, 240)), "every entry of `ids` is NA")
+
+    y <- x
+    y[4, 7] <- NA
+    expect_error(aggregateCells(y, ids, fun = "mean"),
+        "'mean' cannot take the NA value of row 'g4' in column 'c7'; remove it or set na.rm = TRUE")
+    expect_error(aggregateCells(as(y, "dgCMatrix"), ids), "of row 'g4' in column 'c7'")
+    keep <- which(ids == ids[7] & seq_along(ids) != 7)
+    m <- aggregateCells(y, ids, fun = "mean", na.rm = TRUE)
+    expect_equal(assay(m)["g4", ids[7]], mean(x[4, keep]))
+    expect_identical(assay(m)["g5", ], assay(aggregateCells(x, ids, fun = "mean"))["g5", ])
+    y[4, 7] <- Inf
+    expect_error(aggregateCells(y, ids, na.rm = TRUE), "infinite value Inf of row 'g4'")
+
+    neg <- x
+    neg[2, 3] <- -1
+    for (fun in c("cpm", "log1p_sum")) {
+        expect_error(aggregateCells(neg, ids, fun = fun), sprintf("'%s' cannot take the negative value -1 of row 'g2' in column 'c3'", fun))
+        expect_error(aggregateCells(as(neg, "dgCMatrix"), ids, fun = fun), "negative value -1")
+    }
+    expect_error(aggregateCells(neg - 2, ids, fun = "geomean"), "'geomean' cannot take")
+
+    z <- x
+    z[, ids == "a"] <- 0
+    expect_warning(res <- aggregateCells(z, ids, fun = "cpm"), "1 group with a total of 0 get NA counts per million")
+    expect_true(all(is.na(assay(res)[, "a"])))
+})
