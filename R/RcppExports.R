@@ -17,6 +17,10 @@ normalise_cpm_cpp <- function(sums) {
     .Call(`_bulkcausal_normalise_cpm_cpp`, sums)
 }
 
+group_columns_cpp <- function(gid, ngroups) {
+    .Call(`_bulkcausal_group_columns_cpp`, gid, ngroups)
+}
+
 edge_values_cpp <- function(model, edge, x) {
     .Call(`_bulkcausal_edge_values_cpp`, model, edge, x)
 }

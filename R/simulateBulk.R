@@ -63,7 +63,7 @@ simulateBulk <- function(model, nsamples, cells.per.sample = 100, aggregation = 
             paste(sprintf("'%s'", available), collapse = ", "), .fmt_value(assays)), call. = FALSE)
     }
     seed <- .resolve_seed(seed)
-    cells <- if (keep.cells) paste0("cell", seq_len(sum(cps)))
+    cells <- if (keep.cells) sprintf("cell%d", seq_len(sum(cps)))
     res <- .call_core(simulate_bulk_cpp(.model_to_core(model), cps, seed, aggregation, pseudo,
         "latent" %in% assays, "counts" %in% assays, keep.cells, .check_threads(num.threads),
         model@functions, .check_flag(verbose, "verbose"), list(model@genes, cells)))

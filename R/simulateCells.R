@@ -44,7 +44,7 @@ simulateCells <- function(model, ncells, nsamples = 1, seed = NULL, num.threads 
     .check_model(model)
     cps <- .cells_per_sample(ncells, nsamples, "ncells")
     seed <- .resolve_seed(seed)
-    cells <- paste0("cell", seq_len(sum(cps)))
+    cells <- sprintf("cell%d", seq_len(sum(cps)))
     res <- .call_core(simulate_cells_cpp(.model_to_core(model), cps, seed, .check_threads(num.threads),
         model@functions, .check_flag(verbose, "verbose"), list(model@genes, cells)))
     .cells_sce(model, res, cps, seed)

@@ -98,21 +98,29 @@
     keep <- !Reduce(`|`, lapply(df, is.na))
     dropped <- sum(!keep)
     if (dropped == ncells) stop("every entry of `ids` is NA", call. = FALSE)
-    # one code per column, then one group per distinct combination
-    codes <- lapply(df, function(col) {
-        f <- if (is.factor(col)) droplevels(col[keep]) else factor(col[keep])
-        as.integer(f)
-    })
+    # one code per column (its rank among the sorted levels present), then
+    # one group per distinct combination, numbered in the order of the
+    # levels; integer arithmetic instead of pasted keys keeps this fast
     levels.list <- lapply(df, function(col) {
-        if (is.factor(col)) levels(droplevels(col[keep])) else levels(factor(col[keep]))
+        col <- col[keep]
+        if (is.factor(col)) levels(droplevels(col)) else sort(unique(col))
     })
-    key <- do.call(paste, c(codes, sep = "\r"))
-    ord <- do.call(order, codes)
-    ukey <- unique(key[ord])
-    gid <- match(key, ukey)
-    first <- match(ukey, key)
+    codes <- Map(function(col, lev) match(as.vector(col[keep]), as.vector(lev)), df, levels.list)
+    if (length(codes) == 1L) {
+        # every level occurs, so the codes are the group numbers
+        gid <- codes[[1L]]
+        first <- match(seq_along(levels.list[[1L]]), gid)
+    } else {
+        combined <- codes[[1L]] - 1
+        for (j in seq_along(codes)[-1L]) combined <- combined * length(levels.list[[j]]) + (codes[[j]] - 1)
+        ukey <- sort(unique(combined))
+        gid <- match(combined, ukey)
+        first <- match(ukey, combined)
+    }
     cols <- which(keep)
-    groups <- split(cols, factor(gid, levels = seq_along(ukey)))
+    full <- rep(NA_integer_, ncells)
+    full[cols] <- gid
+    groups <- group_columns_cpp(full, length(first))
     info <- DataFrame(lapply(df, function(col) col[cols[first]]), check.names = FALSE)
     labels <- do.call(paste, c(lapply(seq_along(codes), function(j) levels.list[[j]][codes[[j]][first]]), sep = "."))
     names(groups) <- labels

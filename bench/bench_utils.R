@@ -1,14 +1,14 @@
 # Shared helpers of the bench/ scripts (sourced, not part of the package).
 
-# Median wall time of `reps` evaluations of `expr`, in seconds.
+# Median wall time of `reps` evaluations (after one warm-up) of `expr`, in seconds, measured by
+# bench::mark (which also counts the garbage collections in the timings).
 bench_time <- function(expr, reps = 3L) {
     expr <- substitute(expr)
     env <- parent.frame()
-    t <- vapply(seq_len(reps), function(i) {
-        gc(FALSE)
-        system.time(eval(expr, env))[["elapsed"]]
-    }, numeric(1))
-    stats::median(t)
+    eval(expr, env)  # warm-up: first-call costs (method caches, lazy loading) are not the steady state
+    m <- bench::mark(eval(expr, env), iterations = reps, check = FALSE, filter_gc = FALSE,
+                     memory = FALSE)
+    as.numeric(m$median)
 }
 
 # Peak resident memory (bytes) of evaluating `code` (a string of R code) in a

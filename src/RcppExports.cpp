@@ -67,6 +67,17 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// group_columns_cpp
+Rcpp::List group_columns_cpp(Rcpp::IntegerVector gid, int ngroups);
+RcppExport SEXP _bulkcausal_group_columns_cpp(SEXP gidSEXP, SEXP ngroupsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< Rcpp::IntegerVector >::type gid(gidSEXP);
+    Rcpp::traits::input_parameter< int >::type ngroups(ngroupsSEXP);
+    rcpp_result_gen = Rcpp::wrap(group_columns_cpp(gid, ngroups));
+    return rcpp_result_gen;
+END_RCPP
+}
 // edge_values_cpp
 Rcpp::NumericVector edge_values_cpp(Rcpp::List model, int edge, Rcpp::NumericVector x);
 RcppExport SEXP _bulkcausal_edge_values_cpp(SEXP modelSEXP, SEXP edgeSEXP, SEXP xSEXP) {
@@ -148,6 +159,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_bulkcausal_aggregate_sparse_cpp", (DL_FUNC) &_bulkcausal_aggregate_sparse_cpp, 7},
     {"_bulkcausal_draw_pools_cpp", (DL_FUNC) &_bulkcausal_draw_pools_cpp, 5},
     {"_bulkcausal_normalise_cpm_cpp", (DL_FUNC) &_bulkcausal_normalise_cpm_cpp, 1},
+    {"_bulkcausal_group_columns_cpp", (DL_FUNC) &_bulkcausal_group_columns_cpp, 2},
     {"_bulkcausal_edge_values_cpp", (DL_FUNC) &_bulkcausal_edge_values_cpp, 3},
     {"_bulkcausal_random_dag_cpp", (DL_FUNC) &_bulkcausal_random_dag_cpp, 5},
     {"_bulkcausal_topological_order_cpp", (DL_FUNC) &_bulkcausal_topological_order_cpp, 3},

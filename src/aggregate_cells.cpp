@@ -65,3 +65,23 @@ Rcpp::NumericMatrix normalise_cpm_cpp(Rcpp::NumericMatrix sums) {
     bulkcausal::normalise_cpm(out.begin(), static_cast<std::size_t>(out.nrow()), static_cast<std::size_t>(out.ncol()));
     return out;
 }
+
+// Columns (1-based) of each group, from 1-based group ids with NA for left
+// out: what split(seq_along(gid), gid) gives, in O(n).
+// [[Rcpp::export(rng = false)]]
+Rcpp::List group_columns_cpp(Rcpp::IntegerVector gid, int ngroups) {
+    std::vector<int> ids(static_cast<std::size_t>(gid.size()));
+    for (R_xlen_t i = 0; i < gid.size(); ++i) {
+        const int g = gid[i];
+        if (g != NA_INTEGER && (g < 1 || g > ngroups)) Rcpp::stop("group id out of range");
+        ids[static_cast<std::size_t>(i)] = g == NA_INTEGER ? -1 : g - 1;
+    }
+    const auto groups = bulkcausal::groups_from_ids(ids, static_cast<std::size_t>(ngroups));
+    Rcpp::List out(ngroups);
+    for (std::size_t g = 0; g < groups.size(); ++g) {
+        Rcpp::IntegerVector cols(groups[g].begin(), groups[g].end());
+        for (auto& c : cols) ++c;
+        out[static_cast<R_xlen_t>(g)] = cols;
+    }
+    return out;
+}

@@ -1,5 +1,9 @@
 #include "glue.h"
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 #include <R_ext/Utils.h>
 
 #include <chrono>
@@ -167,6 +171,20 @@ void stop_value_error(const bulkcausal::ValueError& e, const std::string& fun, c
     msg << " of " << name(rownames, e.row, "row") << " in " << name(colnames, e.col, "column");
     if (std::isnan(e.value)) msg << "; remove it or set na.rm = TRUE";
     Rcpp::stop(msg.str());
+}
+
+void advise_huge_pages(void* data, std::size_t bytes) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    const std::uintptr_t page = 4096;
+    const std::uintptr_t huge = std::uintptr_t(1) << 21;
+    if (bytes < 4 * huge) return;
+    const auto begin = (reinterpret_cast<std::uintptr_t>(data) + page - 1) & ~(page - 1);
+    const auto end = (reinterpret_cast<std::uintptr_t>(data) + bytes) & ~(page - 1);
+    if (end > begin) (void)madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+#else
+    (void)data;
+    (void)bytes;
+#endif
 }
 
 }  // namespace glue

@@ -75,6 +75,8 @@ Rcpp::List simulate_cells_cpp(Rcpp::List model, Rcpp::NumericVector cells_per_sa
     out.counts = with_counts ? counts.begin() : nullptr;
     out.celltype = celltype.begin();
     out.library = with_counts ? library.begin() : nullptr;
+    glue::advise_huge_pages(latent.begin(), sizeof(double) * static_cast<std::size_t>(latent.size()));
+    if (with_counts) glue::advise_huge_pages(counts.begin(), sizeof(double) * static_cast<std::size_t>(counts.size()));
     bulkcausal::simulate_cells_matrix(s.model, cps, glue::as_seed(seed), out, s.nthreads, s.poll, s.custom);
     // Named here rather than in R, where setting dimnames could copy a
     // matrix of many millions of cells.
@@ -103,11 +105,14 @@ Rcpp::List simulate_bulk_cpp(Rcpp::List model, Rcpp::NumericVector cells_per_sam
     out.bulk_latent = aggregate_latent ? bulk_latent.begin() : nullptr;
     out.bulk_counts = with_counts && aggregate_counts ? bulk_counts.begin() : nullptr;
     const int kc = keep_cells ? static_cast<int>(ncells) : 0;
-    Rcpp::NumericMatrix latent(keep_cells ? s.model.p : 0, kc);
-    Rcpp::NumericMatrix counts(keep_cells && with_counts ? s.model.p : 0, keep_cells && with_counts ? kc : 0);
+    // every kept cell is written, so the matrices need no zeroing first
+    Rcpp::NumericMatrix latent(Rcpp::no_init(keep_cells ? s.model.p : 0, kc));
+    Rcpp::NumericMatrix counts(Rcpp::no_init(keep_cells && with_counts ? s.model.p : 0, keep_cells && with_counts ? kc : 0));
     Rcpp::IntegerVector celltype(kc);
     Rcpp::NumericVector library(with_counts ? kc : 0);
     if (keep_cells) {
+        glue::advise_huge_pages(latent.begin(), sizeof(double) * static_cast<std::size_t>(latent.size()));
+        if (with_counts) glue::advise_huge_pages(counts.begin(), sizeof(double) * static_cast<std::size_t>(counts.size()));
         out.latent = latent.begin();
         out.counts = with_counts ? counts.begin() : nullptr;
         out.celltype = celltype.begin();

@@ -123,6 +123,52 @@ TEST_CASE("every aggregation matches its naive definition, dense and sparse alik
     }
 }
 
+TEST_CASE("the one-pass sparse path gives the numbers of the per-group path", "[aggregate]") {
+    // Disjoint groups of increasing columns take the one-pass path; the same
+    // groups with one column moved to the front of its group (so not
+    // increasing) take the per-group Accumulator path.
+    const auto d = make_data(41, 500, false, 11);
+    std::vector<int> ids(d.n);
+    Rng rng(12);
+    for (auto& id : ids) id = static_cast<int>(rng.below(9)) - 1;
+    const auto groups = groups_from_ids(ids, 8);
+    Groups shuffled = groups;
+    for (auto& g : shuffled) {
+        if (g.size() > 1) std::swap(g.front(), g.back());
+    }
+    for (AggFun f : {AggFun::Sum, AggFun::Mean, AggFun::Log1pSum, AggFun::Cpm}) {
+        AggSpec spec;
+        spec.fun = f;
+        std::vector<double> dense(41 * 8), one_pass(41 * 8), per_group(41 * 8);
+        aggregate_dense(d.dense.data(), d.p, d.n, groups, spec, dense.data());
+        for (int threads : {1, 2, 3}) {
+            aggregate_sparse(view(d), groups, spec, one_pass.data(), threads);
+            CHECK(one_pass == dense);
+        }
+        aggregate_sparse(view(d), shuffled, spec, per_group.data());
+        for (std::size_t i = 0; i < dense.size(); ++i) CHECK(per_group[i] == Approx(dense[i]).epsilon(1e-14));
+        // the naive sum of one group and row
+        double want = 0;
+        for (int c : groups[3]) want += d.dense[static_cast<std::size_t>(c) * d.p + 7];
+        if (f == AggFun::Sum) CHECK(dense[3 * 41 + 7] == want);
+        if (f == AggFun::Mean) CHECK(dense[3 * 41 + 7] == want / static_cast<double>(groups[3].size()));
+        if (f == AggFun::Log1pSum) CHECK(dense[3 * 41 + 7] == std::log1p(want));
+    }
+    // A bad value is located on the one-pass path too.
+    auto bad = make_data(41, 500, false, 11);
+    bad.values[100] = std::numeric_limits<double>::infinity();
+    AggSpec spec;
+    std::vector<double> out(41 * 8);
+    try {
+        aggregate_sparse(view(bad), groups, spec, out.data(), 2);
+        FAIL("no error");
+    } catch (const ValueError& e) {
+        CHECK(e.row == bad.rowidx[100]);
+        CHECK(bad.colptr[static_cast<std::size_t>(e.col)] <= 100);
+        CHECK(bad.colptr[static_cast<std::size_t>(e.col) + 1] > 100);
+    }
+}
+
 TEST_CASE("an empty group gives NaN for mean-like statistics and 0 for sums", "[aggregate]") {
     const auto d = make_data(4, 10, false, 3);
     Groups groups{{}, {1, 2}};

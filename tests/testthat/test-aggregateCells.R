@@ -70,11 +70,11 @@ test_that("dense, sparse and DelayedArray input, threads and BiocParallel give i
         expect_identical(assay(aggregateCells(x, ids, fun = fun, num.threads = 2)), ref)
         expect_identical(assay(aggregateCells(as(x, "dgCMatrix"), ids, fun = fun, num.threads = 2)), ref)
         old <- DelayedArray::getAutoBlockSize()
-        DelayedArray::setAutoBlockSize(8 * 10 * ncol(x))  # blocks of 10 rows
-        on.exit(DelayedArray::setAutoBlockSize(old), add = TRUE)
+        suppressMessages(DelayedArray::setAutoBlockSize(8 * 10 * ncol(x)))  # blocks of 10 rows
+        on.exit(suppressMessages(DelayedArray::setAutoBlockSize(old)), add = TRUE)
         expect_identical(assay(aggregateCells(DelayedArray::DelayedArray(x), ids, fun = fun)), ref)
         expect_identical(assay(aggregateCells(DelayedArray::DelayedArray(as(x, "dgCMatrix")), ids, fun = fun)), ref)
-        DelayedArray::setAutoBlockSize(old)
+        suppressMessages(DelayedArray::setAutoBlockSize(old))
     }
     # cpm normalises over all genes even when the rows are read in blocks
     y <- make_counts(ngenes = 60)

@@ -234,8 +234,91 @@ inline void aggregate_dense(const double* x, std::size_t p, std::size_t n, const
     });
 }
 
+namespace detail {
+
+// The aggregations that are a function of the per-group sums alone.
+inline bool sum_like(const AggSpec& s) {
+    return !s.na_rm && (s.fun == AggFun::Sum || s.fun == AggFun::Mean || s.fun == AggFun::Cpm ||
+                        s.fun == AggFun::Log1pSum);
+}
+
+// owner[c] = the group of column c, or -1.  False when some column is in two
+// groups or a group's columns do not strictly increase: then the one-pass
+// path would add the values in another order than Accumulator does.
+inline bool column_owners(const Groups& groups, std::size_t ncol, std::vector<int>& owner) {
+    owner.assign(ncol, -1);
+    for (std::size_t g = 0; g < groups.size(); ++g) {
+        int last = -1;
+        for (int c : groups[g]) {
+            if (c < 0 || static_cast<std::size_t>(c) >= ncol) throw std::out_of_range("group column out of range");
+            if (c <= last || owner[static_cast<std::size_t>(c)] != -1) return false;
+            owner[static_cast<std::size_t>(c)] = static_cast<int>(g);
+            last = c;
+        }
+    }
+    return true;
+}
+
+// Sum-like aggregation of a CSC matrix in one ascending pass over its
+// columns, each non-zero added straight into its group's column of `out`.
+// Reading the matrix in storage order is what makes this path fast; every
+// sum is still formed in ascending column order, as Accumulator forms it for
+// groups whose columns increase, so both paths give the same numbers.
+// Thread t takes the groups g with g % nthreads == t, so each sum is formed
+// by one thread and the result does not depend on the number of threads.
+inline void aggregate_sparse_one_pass(const SparseView& x, const Groups& groups, const std::vector<int>& owner,
+                                      const AggSpec& spec, double* out, int nthreads, const PollFn& poll) {
+    const std::size_t p = x.nrow;
+    const std::size_t ng = groups.size();
+    std::fill(out, out + p * ng, 0.0);
+    const bool nonneg = spec.fun == AggFun::Cpm || spec.fun == AggFun::Log1pSum;
+    const int nparts = static_cast<int>(std::max<std::size_t>(1, std::min<std::size_t>(ng, static_cast<std::size_t>(std::max(nthreads, 1)))));
+    run_tasks(static_cast<std::size_t>(nparts), nthreads, [&](std::size_t part, int) {
+        for (std::size_t c = 0; c < x.ncol; ++c) {
+            const int g = owner[c];
+            if (g < 0 || g % nparts != static_cast<int>(part)) continue;
+            const int start = x.colptr[c];
+            const int* rows = x.rowidx + start;
+            const double* v = x.values + start;
+            double* col = out + static_cast<std::size_t>(g) * p;
+            const std::size_t n = static_cast<std::size_t>(x.colptr[c + 1] - start);
+            for (std::size_t j = 0; j < n; ++j) {
+                const double a = v[j];
+                if (!std::isfinite(a) || (nonneg && a < 0.0)) {
+                    throw ValueError(std::isnan(a) ? "NA/NaN value" : !std::isfinite(a) ? "infinite value" : "negative value",
+                                     static_cast<long>(rows[j]), static_cast<long>(c), a);
+                }
+                col[rows[j]] += a;
+            }
+        }
+    }, poll);
+    for (std::size_t g = 0; g < ng; ++g) {
+        double* col = out + g * p;
+        const std::size_t n = groups[g].size();
+        switch (spec.fun) {
+            case AggFun::Mean:
+                for (std::size_t r = 0; r < p; ++r) {
+                    col[r] = n > 0 ? col[r] / static_cast<double>(n) : std::numeric_limits<double>::quiet_NaN();
+                }
+                break;
+            case AggFun::Log1pSum:
+                for (std::size_t r = 0; r < p; ++r) col[r] = std::log1p(col[r]);
+                break;
+            default: break;
+        }
+    }
+    if (spec.fun == AggFun::Cpm && spec.normalise) normalise_cpm(out, p, ng);
+}
+
+}  // namespace detail
+
 inline void aggregate_sparse(const SparseView& x, const Groups& groups, const AggSpec& spec, double* out,
                              int nthreads = 1, const PollFn& poll = PollFn()) {
+    std::vector<int> owner;
+    if (detail::sum_like(spec) && detail::column_owners(groups, x.ncol, owner)) {
+        detail::aggregate_sparse_one_pass(x, groups, owner, spec, out, nthreads, poll);
+        return;
+    }
     detail::aggregate_groups(x.nrow, groups, spec, out, nthreads, poll, [&](Accumulator& a, int c) {
         if (c < 0 || static_cast<std::size_t>(c) >= x.ncol) throw std::out_of_range("group column out of range");
         const int start = x.colptr[c];
