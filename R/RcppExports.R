@@ -25,6 +25,14 @@ edge_values_cpp <- function(model, edge, x) {
     .Call(`_bulkcausal_edge_values_cpp`, model, edge, x)
 }
 
+fit_pairwise_cpp <- function(data, gene_id, regulator, target, k, method, nboot, level, seed, nthreads, verbose) {
+    .Call(`_bulkcausal_fit_pairwise_cpp`, data, gene_id, regulator, target, k, method, nboot, level, seed, nthreads, verbose)
+}
+
+pspline_basis_cpp <- function(x, t0, dx, k) {
+    .Call(`_bulkcausal_pspline_basis_cpp`, x, t0, dx, k)
+}
+
 random_dag_cpp <- function(p, scalefree, prob, m, seed) {
     .Call(`_bulkcausal_random_dag_cpp`, p, scalefree, prob, m, seed)
 }

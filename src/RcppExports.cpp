@@ -90,6 +90,39 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// fit_pairwise_cpp
+Rcpp::List fit_pairwise_cpp(Rcpp::NumericMatrix data, Rcpp::IntegerVector gene_id, Rcpp::IntegerVector regulator, Rcpp::IntegerVector target, int k, std::string method, int nboot, double level, double seed, int nthreads, bool verbose);
+RcppExport SEXP _bulkcausal_fit_pairwise_cpp(SEXP dataSEXP, SEXP gene_idSEXP, SEXP regulatorSEXP, SEXP targetSEXP, SEXP kSEXP, SEXP methodSEXP, SEXP nbootSEXP, SEXP levelSEXP, SEXP seedSEXP, SEXP nthreadsSEXP, SEXP verboseSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type data(dataSEXP);
+    Rcpp::traits::input_parameter< Rcpp::IntegerVector >::type gene_id(gene_idSEXP);
+    Rcpp::traits::input_parameter< Rcpp::IntegerVector >::type regulator(regulatorSEXP);
+    Rcpp::traits::input_parameter< Rcpp::IntegerVector >::type target(targetSEXP);
+    Rcpp::traits::input_parameter< int >::type k(kSEXP);
+    Rcpp::traits::input_parameter< std::string >::type method(methodSEXP);
+    Rcpp::traits::input_parameter< int >::type nboot(nbootSEXP);
+    Rcpp::traits::input_parameter< double >::type level(levelSEXP);
+    Rcpp::traits::input_parameter< double >::type seed(seedSEXP);
+    Rcpp::traits::input_parameter< int >::type nthreads(nthreadsSEXP);
+    Rcpp::traits::input_parameter< bool >::type verbose(verboseSEXP);
+    rcpp_result_gen = Rcpp::wrap(fit_pairwise_cpp(data, gene_id, regulator, target, k, method, nboot, level, seed, nthreads, verbose));
+    return rcpp_result_gen;
+END_RCPP
+}
+// pspline_basis_cpp
+Rcpp::NumericMatrix pspline_basis_cpp(Rcpp::NumericVector x, double t0, double dx, int k);
+RcppExport SEXP _bulkcausal_pspline_basis_cpp(SEXP xSEXP, SEXP t0SEXP, SEXP dxSEXP, SEXP kSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< Rcpp::NumericVector >::type x(xSEXP);
+    Rcpp::traits::input_parameter< double >::type t0(t0SEXP);
+    Rcpp::traits::input_parameter< double >::type dx(dxSEXP);
+    Rcpp::traits::input_parameter< int >::type k(kSEXP);
+    rcpp_result_gen = Rcpp::wrap(pspline_basis_cpp(x, t0, dx, k));
+    return rcpp_result_gen;
+END_RCPP
+}
 // random_dag_cpp
 Rcpp::List random_dag_cpp(int p, bool scalefree, double prob, int m, double seed);
 RcppExport SEXP _bulkcausal_random_dag_cpp(SEXP pSEXP, SEXP scalefreeSEXP, SEXP probSEXP, SEXP mSEXP, SEXP seedSEXP) {
@@ -161,6 +194,8 @@ static const R_CallMethodDef CallEntries[] = {
     {"_bulkcausal_normalise_cpm_cpp", (DL_FUNC) &_bulkcausal_normalise_cpm_cpp, 1},
     {"_bulkcausal_group_columns_cpp", (DL_FUNC) &_bulkcausal_group_columns_cpp, 2},
     {"_bulkcausal_edge_values_cpp", (DL_FUNC) &_bulkcausal_edge_values_cpp, 3},
+    {"_bulkcausal_fit_pairwise_cpp", (DL_FUNC) &_bulkcausal_fit_pairwise_cpp, 11},
+    {"_bulkcausal_pspline_basis_cpp", (DL_FUNC) &_bulkcausal_pspline_basis_cpp, 4},
     {"_bulkcausal_random_dag_cpp", (DL_FUNC) &_bulkcausal_random_dag_cpp, 5},
     {"_bulkcausal_topological_order_cpp", (DL_FUNC) &_bulkcausal_topological_order_cpp, 3},
     {"_bulkcausal_simulate_cells_cpp", (DL_FUNC) &_bulkcausal_simulate_cells_cpp, 7},

@@ -1,0 +1,273 @@
+#' Fit pairwise regulatory functions with penalised splines
+#'
+#' For each pair (regulator X, target Y) fits `Y = f(X) + e` with the model
+#' of mgcv's `gam(y ~ s(x, bs = "ps", k = k), method = method)`: a cubic
+#' B-spline basis of dimension `k` on mgcv's equally spaced knots, a
+#' second-order difference penalty, and the smoothing parameter chosen per
+#' pair by REML or GCV. It also fits the affine least-squares line and
+#' measures how far the spline is from it (the nonlinearity index of the
+#' package's THEORY notes, section 4).
+#'
+#' The work runs in C++, batched by regulator: the basis of a regulator and
+#' its eigen-decomposition are computed once and reused for every target, so
+#' a target costs one projection of its values on the basis plus O(k) per
+#' candidate smoothing parameter. Threads (`num.threads`) and BiocParallel
+#' workers (`BPPARAM`) split the regulators; results do not depend on either.
+#'
+#' Observations with a missing value in the regulator or the target are left
+#' out of that pair (`n` gives the number used). Genes with missing values
+#' in some targets are fitted on their own rows, at the cost of a separate
+#' decomposition for that pair.
+#'
+#' @section The columns:
+#' \describe{
+#'   \item{`regulator`, `target`}{gene names.}
+#'   \item{`n`}{observations used.}
+#'   \item{`edf`}{effective degrees of freedom of the smooth (as mgcv reports
+#'     them: 1 for a straight line, up to `k - 1`).}
+#'   \item{`lambda`}{the smoothing parameter, on mgcv's scale (`sp`).}
+#'   \item{`r2.linear`, `r2.spline`}{R^2 of the affine and spline fits.}
+#'   \item{`nl`}{the nonlinearity index
+#'     `|f - Pf|^2 / |f - mean(f)|^2`, with `f` the fitted spline at the
+#'     observed regulator values and `P` the least-squares projection on
+#'     affine functions of the regulator: the share of the fitted signal no
+#'     straight line explains, in `[0, 1]`.}
+#'   \item{`p.nonlinear`}{p-value of "f is affine": the F test of the affine
+#'     fit against the unpenalised spline of the same basis, on
+#'     `rank - 2` and `n - rank` degrees of freedom (exact under Gaussian
+#'     noise).}
+#'   \item{`slope`, `intercept`}{of the affine fit.}
+#'   \item{`sigma`}{residual standard deviation of the spline fit,
+#'     `sqrt(RSS / (n - edf - 1))`.}
+#'   \item{`status`}{`"ok"`, or why the row is `NA`: `"regulator is the
+#'     target"`, `"constant regulator"`, `"fewer distinct regulator values
+#'     than k"`, `"too few observations (n <= k)"`, `"constant target"`,
+#'     `"flat fit"` (the fitted function is exactly constant, so `nl` is
+#'     undefined; the other columns are filled).}
+#'   \item{`nl.lower`, `nl.upper`}{with `nboot > 0`: a percentile interval
+#'     for `nl` at `level` from a wild bootstrap of the residuals
+#'     (Rademacher signs), refitting the smoothing parameter each time.}
+#' }
+#'
+#' @param x A numeric matrix-like object with genes in rows and
+#'   observations (cells or samples) in columns: a dense matrix, a
+#'   `dgCMatrix`, a `DelayedArray`, or a `SummarizedExperiment`. It needs
+#'   rownames.
+#' @param pairs A data.frame (or DataFrame, or character matrix) whose first
+#'   two columns name regulator and target genes.
+#' @param genes When `pairs` is `NULL`: the genes whose ordered pairs are
+#'   fitted (all rows of `x` when it has at most 1,000).
+#' @param k Basis dimension, a whole number from 4 to 100.
+#' @param method `"REML"` (default) or `"GCV"`, the smoothing-parameter
+#'   criterion.
+#' @param transform `"none"` (default) or `"log1p"`, applied to the values
+#'   before fitting. For questions of recoverability fit on the scale on
+#'   which aggregation is linear (normalised counts, `"none"`); `"log1p"` is
+#'   for description.
+#' @param nboot Number of bootstrap replicates for the interval of `nl`
+#'   (0: none).
+#' @param level Confidence level of that interval.
+#' @param seed Seed of the bootstrap; `NULL` draws one from R's generator.
+#' @param BPPARAM A BiocParallel back-end over which the regulators are split.
+#' @param num.threads Threads per worker.
+#' @param verbose Show progress on long runs.
+#' @param assay.type The assay of a `SummarizedExperiment` to use.
+#' @param ... Passed on to the `ANY` method.
+#'
+#' @return A [S4Vectors::DataFrame] with one row per pair (named
+#'   `regulator->target`) and the columns above. Its `metadata()` keeps the
+#'   settings and, compactly, every fitted curve (spline coefficients and the
+#'   factors of their covariance), which [pairwiseCurves()] evaluates.
+#'
+#' @seealso [pairwiseCurves()], [plotPairwise()], [plotNonlinearity()].
+#' @examples
+#' set.seed(1)
+#' x <- runif(300, 0, 3)
+#' m <- rbind(X = x, Y = sin(2 * x) + rnorm(300, sd = 0.2), Z = 2 * x + rnorm(300))
+#' fit <- fitPairwise(m, pairs = data.frame(regulator = "X", target = c("Y", "Z")))
+#' fit[, c("regulator", "target", "edf", "nl", "p.nonlinear")]
+#' @name fitPairwise
+#' @export
+setGeneric("fitPairwise", function(x, ...) standardGeneric("fitPairwise"))
+
+#' @rdname fitPairwise
+#' @export
+setMethod("fitPairwise", "ANY", function(x, pairs = NULL, genes = NULL, k = 10, method = c("REML", "GCV"),
+    transform = c("none", "log1p"), nboot = 0, level = 0.95, seed = NULL, BPPARAM = SerialParam(),
+    num.threads = 1, verbose = interactive()) {
+    .fit_pairwise(x, pairs = pairs, genes = genes, k = k, method = method, transform = transform, nboot = nboot,
+        level = level, seed = seed, BPPARAM = BPPARAM, num.threads = num.threads, verbose = verbose)
+})
+
+#' @rdname fitPairwise
+#' @export
+setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "counts") {
+    out <- fitPairwise(.assay_of(x, assay.type), ...)
+    metadata(out)$assay.type <- assay.type
+    out
+})
+
+.pair_status <- c("ok", "regulator is the target", "constant regulator",
+    "fewer distinct regulator values than k", "too few observations (n <= k)", "constant target", "flat fit")
+
+#' @importFrom BiocParallel SerialParam bplapply bpnworkers
+#' @importFrom S4Vectors DataFrame metadata metadata<-
+.fit_pairwise <- function(x, pairs, genes, k, method, transform, nboot, level, seed, BPPARAM, num.threads,
+    verbose) {
+    method <- .check_choice(method[1L], c("REML", "GCV"), "method")
+    transform <- .check_choice(transform[1L], c("none", "log1p"), "transform")
+    k <- .check_count(k, "k", min = 4)
+    if (k > 100) stop(sprintf("`k` must be a whole number from 4 to 100, not %s", .fmt_value(k)), call. = FALSE)
+    nboot <- .check_count(nboot, "nboot", min = 0)
+    level <- .check_number(level, "level", lower = 0, lower.open = TRUE)
+    if (level >= 1) stop(sprintf("`level` must be below 1, not %s", .fmt_value(level)), call. = FALSE)
+    seed <- .resolve_seed(seed)
+    num.threads <- .check_threads(num.threads)
+    verbose <- .check_flag(verbose, "verbose")
+    if (length(dim(x)) != 2L) stop("`x` must be a matrix-like object with genes in rows", call. = FALSE)
+    rn <- rownames(x)
+    if (is.null(rn)) stop("`x` needs rownames (gene names)", call. = FALSE)
+    pr <- .resolve_pairs(pairs, genes, rn)
+
+    # The genes involved, as a dense observations x genes matrix.
+    used <- sort(unique(c(pr$regulator, pr$target)))
+    data <- .pair_data(x, used, transform)
+    col <- match(c(pr$regulator, pr$target), used) - 1L
+    reg <- col[seq_along(pr$regulator)]
+    tgt <- col[length(pr$regulator) + seq_along(pr$target)]
+
+    chunks <- .regulator_chunks(reg, bpnworkers(BPPARAM))
+    run <- function(idx, data, used, reg, tgt, k, method, nboot, level, seed, num.threads, verbose) {
+        fit_pairwise_cpp(data, used - 1L, reg[idx], tgt[idx], k, method, nboot, level, seed, num.threads, verbose)
+    }
+    res <- if (length(chunks) > 1L) {
+        bplapply(chunks, run, data = data, used = used, reg = reg, tgt = tgt, k = k, method = method,
+            nboot = nboot, level = level, seed = seed, num.threads = num.threads, verbose = FALSE,
+            BPPARAM = BPPARAM)
+    } else {
+        list(.call_core(run(chunks[[1L]], data, used, reg, tgt, k, method, nboot, level, seed, num.threads,
+            verbose)))
+    }
+    res <- .combine_pair_chunks(res, chunks, length(reg))
+
+    out <- DataFrame(regulator = rn[pr$regulator], target = rn[pr$target], n = res$n, edf = res$edf,
+        lambda = res$lambda, r2.linear = res[["r2.linear"]], r2.spline = res[["r2.spline"]], nl = res$nl,
+        p.nonlinear = res[["p.nonlinear"]], slope = res$slope, intercept = res$intercept, sigma = res$sigma,
+        status = .pair_status[res$status + 1L], check.names = FALSE)
+    if (nboot > 0) {
+        out$nl.lower <- res[["nl.lower"]]
+        out$nl.upper <- res[["nl.upper"]]
+    }
+    rownames(out) <- paste0(out$regulator, "->", out$target)
+    metadata(out) <- list(method = method, k = k, transform = transform, nboot = nboot, level = level,
+        seed = seed, n.obs = ncol(x),
+        spline = list(coef = res$coef, d = res$d, context = res$context, mean.y = res[["mean.y"]],
+            contexts = res$contexts))
+    out
+}
+
+# Pairs as row indices of x: from `pairs`, or all ordered pairs of `genes`.
+.resolve_pairs <- function(pairs, genes, rn) {
+    if (!is.null(pairs)) {
+        if (!is.null(genes)) stop("give `pairs` or `genes`, not both", call. = FALSE)
+        if (is.matrix(pairs)) pairs <- as.data.frame(pairs, stringsAsFactors = FALSE)
+        if (!(is.data.frame(pairs) || is(pairs, "DataFrame")) || ncol(pairs) < 2L) {
+            stop("`pairs` must be a data.frame whose first two columns name regulator and target genes",
+                call. = FALSE)
+        }
+        if (nrow(pairs) == 0L) stop("`pairs` has no rows", call. = FALSE)
+        regulator <- as.character(pairs[[1L]])
+        target <- as.character(pairs[[2L]])
+        .check_gene_names(c(regulator, target), rn, "pairs")
+        return(list(regulator = match(regulator, rn), target = match(target, rn)))
+    }
+    if (is.null(genes)) {
+        if (length(rn) > 1000L) {
+            stop(sprintf(paste("give `pairs` or `genes`: all ordered pairs among the %d genes of `x` would be",
+                "%.0f pairs"), length(rn), length(rn) * (length(rn) - 1)), call. = FALSE)
+        }
+        genes <- rn
+    }
+    genes <- unique(as.character(genes))
+    .check_gene_names(genes, rn, "genes")
+    if (length(genes) < 2L) stop("`genes` must name at least two genes", call. = FALSE)
+    g <- match(genes, rn)
+    grid <- expand.grid(target = g, regulator = g)
+    grid <- grid[grid$regulator != grid$target, ]
+    list(regulator = grid$regulator, target = grid$target)
+}
+
+.check_gene_names <- function(names, rn, what) {
+    bad <- unique(names[is.na(names) | !names %in% rn])
+    if (length(bad)) {
+        stop(sprintf("`%s` names gene%s %s, which %s not in rownames(x)", what, if (length(bad) > 1L) "s" else "",
+            .fmt_value(bad), if (length(bad) > 1L) "are" else "is"), call. = FALSE)
+    }
+}
+
+# Rows `rows` of x as a dense observations x genes double matrix, checked
+# and transformed.
+#' @importFrom DelayedArray DelayedArray
+.pair_data <- function(x, rows, transform) {
+    sub <- x[rows, , drop = FALSE]
+    m <- if (is.matrix(sub)) sub else as.matrix(sub)
+    if (!is.numeric(m)) stop(sprintf("`x` must be numeric, not %s", typeof(m)), call. = FALSE)
+    m <- t(m)
+    storage.mode(m) <- "double"
+    bad <- which(is.infinite(m), arr.ind = TRUE)
+    if (nrow(bad)) {
+        stop(sprintf("`x` has the infinite value %s for gene '%s' in column %d; fitPairwise takes finite values and NA",
+            format(m[bad[1L, , drop = FALSE]]), colnames(m)[bad[1L, 2L]], bad[1L, 1L]), call. = FALSE)
+    }
+    if (transform == "log1p") {
+        neg <- which(m < 0, arr.ind = TRUE)
+        if (nrow(neg)) {
+            stop(sprintf("transform = 'log1p' needs non-negative values, but gene '%s' has %s",
+                colnames(m)[neg[1L, 2L]], format(m[neg[1L, , drop = FALSE]])), call. = FALSE)
+        }
+        m <- log1p(m)
+    }
+    m
+}
+
+# Pair indices split so that each regulator's pairs stay in one chunk.
+.regulator_chunks <- function(reg, nworkers) {
+    idx <- seq_along(reg)
+    if (nworkers <= 1L) return(list(idx))
+    ureg <- unique(reg)
+    part <- cut(seq_along(ureg), min(nworkers, length(ureg)), labels = FALSE)
+    chunks <- split(idx, part[match(reg, ureg)])
+    unname(chunks[lengths(chunks) > 0L])
+}
+
+# Puts the per-chunk results of fit_pairwise_cpp back in pair order.
+.combine_pair_chunks <- function(res, chunks, npairs) {
+    if (length(res) == 1L) return(res[[1L]])
+    ord <- unlist(chunks)
+    pick <- function(name) {
+        v <- unlist(lapply(res, `[[`, name), use.names = FALSE)
+        out <- v
+        out[ord] <- v
+        out
+    }
+    out <- list()
+    for (name in c("n", "status", "edf", "lambda", "r2.linear", "r2.spline", "nl", "p.nonlinear", "slope",
+        "intercept", "sigma", "nl.lower", "nl.upper", "mean.y")) {
+        out[[name]] <- pick(name)
+    }
+    offset <- cumsum(c(0L, vapply(res, function(r) length(r$contexts$t0), integer(1))))
+    ctx <- unlist(lapply(seq_along(res), function(i) res[[i]]$context + offset[i]), use.names = FALSE)
+    out$context <- integer(npairs)
+    out$context[ord] <- ctx
+    for (name in c("coef", "d")) {
+        m <- do.call(cbind, lapply(res, `[[`, name))
+        out[[name]] <- m
+        out[[name]][, ord] <- m
+    }
+    k <- nrow(out$coef)
+    V <- unlist(lapply(res, function(r) r$contexts$V), use.names = FALSE)
+    out$contexts <- list(t0 = unlist(lapply(res, function(r) r$contexts$t0)),
+        dx = unlist(lapply(res, function(r) r$contexts$dx)), lo = unlist(lapply(res, function(r) r$contexts$lo)),
+        hi = unlist(lapply(res, function(r) r$contexts$hi)), V = array(V, c(k, k, length(V) / (k * k))))
+    out
+}

@@ -1,0 +1,84 @@
+#' Evaluate fitted pairwise curves with pointwise standard errors
+#'
+#' Evaluates the splines kept by [fitPairwise()] on a grid of regulator
+#' values, with Bayesian pointwise standard errors (mgcv's `se.fit`): the
+#' variance of the fitted curve at `x` is `sigma^2 b(x)' (B'B + lambda S)^-1
+#' b(x)`, with `b(x)` the basis at `x`.
+#'
+#' @param fit The result of [fitPairwise()].
+#' @param pairs Which pairs: row names (`"regulator->target"`), row numbers,
+#'   or a data.frame of regulator and target names. Default: every pair
+#'   with a fit.
+#' @param grid The number of equally spaced regulator values across each
+#'   pair's observed range, or a numeric vector of values (those outside the
+#'   observed range get `NA`: splines are not extrapolated).
+#' @param level Confidence level of the band.
+#'
+#' @return A [S4Vectors::DataFrame] in long form with columns `regulator`,
+#'   `target`, `x`, `fit`, `se`, `lower`, `upper`.
+#' @examples
+#' set.seed(1)
+#' x <- runif(300, 0, 3)
+#' m <- rbind(X = x, Y = sin(2 * x) + rnorm(300, sd = 0.2))
+#' fit <- fitPairwise(m, pairs = data.frame("X", "Y"))
+#' head(pairwiseCurves(fit, grid = 5))
+#' @export
+#' @importFrom stats qnorm
+pairwiseCurves <- function(fit, pairs = NULL, grid = 100, level = 0.95) {
+    sp <- .spline_store(fit)
+    idx <- .pick_pairs(fit, pairs)
+    idx <- idx[!is.na(sp$context[idx])]
+    if (!length(idx)) stop("none of the chosen pairs has a fitted curve", call. = FALSE)
+    level <- .check_number(level, "level", lower = 0, lower.open = TRUE)
+    if (level >= 1) stop(sprintf("`level` must be below 1, not %s", .fmt_value(level)), call. = FALSE)
+    if (!is.numeric(grid) || !length(grid) || anyNA(grid)) {
+        stop("`grid` must be a number of points or a numeric vector of regulator values", call. = FALSE)
+    }
+    if (length(grid) == 1L) grid <- .check_count(grid, "grid", min = 2)
+    z <- qnorm(1 - (1 - level) / 2)
+    k <- nrow(sp$coef)
+    ctx <- sp$contexts
+    pieces <- lapply(idx, function(i) {
+        c <- sp$context[i]
+        xs <- if (length(grid) == 1L) seq(ctx$lo[c], ctx$hi[c], length.out = grid) else grid
+        inside <- xs >= ctx$lo[c] & xs <= ctx$hi[c]
+        B <- pspline_basis_cpp(ifelse(inside, xs, NA_real_), ctx$t0[c], ctx$dx[c], k)
+        V <- ctx$V[, , c]
+        f <- sp$mean.y[i] + drop(B %*% sp$coef[, i])
+        BV <- B %*% V
+        se <- fit$sigma[i] * sqrt(drop((BV^2) %*% (1 / sp$d[, i])))
+        data.frame(regulator = fit$regulator[i], target = fit$target[i], x = xs, fit = f, se = se,
+            lower = f - z * se, upper = f + z * se, stringsAsFactors = FALSE)
+    })
+    DataFrame(do.call(rbind, pieces))
+}
+
+.spline_store <- function(fit) {
+    if (!is(fit, "DataFrame") || is.null(metadata(fit)$spline)) {
+        stop("`fit` must be the result of fitPairwise()", call. = FALSE)
+    }
+    metadata(fit)$spline
+}
+
+# Rows of `fit` chosen by `pairs` (row names, numbers, or a regulator/target
+# table); all rows when NULL.
+.pick_pairs <- function(fit, pairs) {
+    if (is.null(pairs)) return(seq_len(nrow(fit)))
+    if (is.data.frame(pairs) || is(pairs, "DataFrame")) {
+        if (ncol(pairs) < 2L) stop("`pairs` must have regulator and target columns", call. = FALSE)
+        pairs <- paste0(as.character(pairs[[1L]]), "->", as.character(pairs[[2L]]))
+    }
+    if (is.character(pairs)) {
+        i <- match(pairs, rownames(fit))
+        if (anyNA(i)) {
+            stop(sprintf("`pairs` names %s, which %s not fitted", .fmt_value(pairs[is.na(i)]),
+                if (sum(is.na(i)) > 1L) "are" else "is"), call. = FALSE)
+        }
+        return(i)
+    }
+    if (is.numeric(pairs) && all(pairs == round(pairs)) && all(pairs >= 1 & pairs <= nrow(fit))) {
+        return(as.integer(pairs))
+    }
+    stop(sprintf("`pairs` must be row names, row numbers or a data.frame of pairs, not %s", .fmt_value(pairs)),
+        call. = FALSE)
+}

@@ -1,0 +1,142 @@
+#' Plot fitted pairwise functions over their data
+#'
+#' One panel per pair: the observations (hexagonal bins when there are more
+#' than `hex.above` of them), the fitted spline with its pointwise band, and
+#' the affine fit (dashed); the panel title gives `nl` and `edf`.
+#'
+#' @param fit The result of [fitPairwise()].
+#' @param x The data the fit was made on (the same object, or its assay).
+#' @param pairs Which pairs (see [pairwiseCurves()]); default: the first
+#'   `max.pairs` with a fit.
+#' @param assay.type For a `SummarizedExperiment` `x`: the assay; default,
+#'   the one recorded in `fit`.
+#' @param max.pairs Most panels drawn when `pairs` is `NULL`.
+#' @param hex.above Above this many observations a panel shows hexagonal
+#'   bins instead of points (needs the hexbin package).
+#' @param level Confidence level of the band.
+#'
+#' @return A `ggplot` object.
+#' @examples
+#' set.seed(1)
+#' x <- runif(300, 0, 3)
+#' m <- rbind(X = x, Y = sin(2 * x) + rnorm(300, sd = 0.2), Z = 2 * x + rnorm(300))
+#' fit <- fitPairwise(m, pairs = data.frame("X", c("Y", "Z")))
+#' if (requireNamespace("ggplot2", quietly = TRUE)) plotPairwise(fit, m)
+#' @export
+#' @importFrom SummarizedExperiment assay
+plotPairwise <- function(fit, x, pairs = NULL, assay.type = NULL, max.pairs = 12, hex.above = 2000,
+    level = 0.95) {
+    .need_ggplot2()
+    .spline_store(fit)
+    if (is(x, "SummarizedExperiment")) {
+        if (is.null(assay.type)) assay.type <- metadata(fit)$assay.type
+        if (is.null(assay.type)) stop("give `assay.type` for a SummarizedExperiment `x`", call. = FALSE)
+        x <- .assay_of(x, assay.type)
+    }
+    idx <- .pick_pairs(fit, pairs)
+    if (is.null(pairs)) idx <- utils::head(idx[fit$status[idx] %in% c("ok", "flat fit")], max.pairs)
+    if (!length(idx)) stop("no pair with a fit to plot", call. = FALSE)
+    .check_gene_names(c(fit$regulator[idx], fit$target[idx]), rownames(x), "fit")
+    transform <- metadata(fit)$transform
+    label <- sprintf("%s -> %s\nnl = %s, edf = %s", fit$regulator[idx], fit$target[idx],
+        formatC(fit$nl[idx], digits = 2, format = "f"), formatC(fit$edf[idx], digits = 1, format = "f"))
+    names(label) <- rownames(fit)[idx]
+    pts <- do.call(rbind, lapply(idx, function(i) {
+        xv <- as.numeric(x[fit$regulator[i], ])
+        yv <- as.numeric(x[fit$target[i], ])
+        if (identical(transform, "log1p")) {
+            xv <- log1p(xv)
+            yv <- log1p(yv)
+        }
+        ok <- !is.na(xv) & !is.na(yv)
+        data.frame(pair = rownames(fit)[i], x = xv[ok], y = yv[ok])
+    }))
+    has.curve <- idx[!is.na(metadata(fit)$spline$context[idx])]
+    curves <- if (length(has.curve)) as.data.frame(pairwiseCurves(fit, has.curve, grid = 200, level = level)) else NULL
+    if (!is.null(curves)) curves$pair <- paste0(curves$regulator, "->", curves$target)
+    lines <- data.frame(pair = rownames(fit)[idx], intercept = fit$intercept[idx], slope = fit$slope[idx])
+    pts$pair <- factor(pts$pair, levels = rownames(fit)[idx])
+    lines$pair <- factor(lines$pair, levels = rownames(fit)[idx])
+    if (!is.null(curves)) curves$pair <- factor(curves$pair, levels = rownames(fit)[idx])
+
+    many <- nrow(pts) / length(idx) > hex.above && requireNamespace("hexbin", quietly = TRUE)
+    p <- ggplot2::ggplot(pts, ggplot2::aes(x = x, y = y))
+    p <- if (many) {
+        p + ggplot2::geom_hex(bins = 40) + ggplot2::scale_fill_gradient(low = "grey85", high = "grey20",
+            trans = "log10")
+    } else {
+        p + ggplot2::geom_point(size = 0.6, alpha = 0.4, colour = "grey40")
+    }
+    if (!is.null(curves)) {
+        p <- p + ggplot2::geom_ribbon(data = curves, ggplot2::aes(x = x, ymin = lower,
+            ymax = upper), inherit.aes = FALSE, fill = "#D55E00", alpha = 0.25) +
+            ggplot2::geom_line(data = curves, ggplot2::aes(x = x, y = fit), colour = "#D55E00",
+                linewidth = 0.9)
+    }
+    p + ggplot2::geom_abline(data = lines, ggplot2::aes(intercept = intercept, slope = slope),
+            colour = "#0072B2", linetype = "dashed") +
+        ggplot2::facet_wrap(~pair, scales = "free", labeller = ggplot2::as_labeller(label)) +
+        ggplot2::labs(x = if (identical(transform, "log1p")) "regulator, log1p" else "regulator",
+            y = if (identical(transform, "log1p")) "target, log1p" else "target") +
+        ggplot2::theme_bw()
+}
+
+#' Plot the distribution of the nonlinearity index across pairs
+#'
+#' Violin and box plots of `nl` for one or more fits (for example cell level
+#' against bulk level, or one dataset against another), with the share of
+#' pairs whose `p.nonlinear` is below `alpha` after Benjamini-Hochberg
+#' correction printed above each group.
+#'
+#' @param ... Results of [fitPairwise()], named by group (or one named list
+#'   of them).
+#' @param alpha Level of the corrected test whose share is printed.
+#'
+#' @return A `ggplot` object.
+#' @examples
+#' set.seed(1)
+#' x <- runif(300, 0, 3)
+#' m <- rbind(X = x, Y = sin(2 * x) + rnorm(300, sd = 0.2), Z = 2 * x + rnorm(300))
+#' fit <- fitPairwise(m)
+#' if (requireNamespace("ggplot2", quietly = TRUE)) plotNonlinearity(all = fit)
+#' @export
+#' @importFrom stats p.adjust
+plotNonlinearity <- function(..., alpha = 0.05) {
+    .need_ggplot2()
+    fits <- list(...)
+    if (length(fits) == 1L && is.list(fits[[1L]]) && !is(fits[[1L]], "DataFrame")) fits <- fits[[1L]]
+    if (!length(fits)) stop("give at least one fitPairwise() result", call. = FALSE)
+    if (is.null(names(fits)) || any(!nzchar(names(fits)))) {
+        names(fits) <- if (length(fits) == 1L) "pairs" else paste("fit", seq_along(fits))
+    }
+    for (f in fits) .spline_store(f)
+    df <- do.call(rbind, lapply(names(fits), function(g) {
+        f <- fits[[g]]
+        data.frame(group = g, nl = f$nl, p = f$p.nonlinear)
+    }))
+    df$group <- factor(df$group, levels = names(fits))
+    share <- do.call(rbind, lapply(split(df, df$group), function(d) {
+        q <- p.adjust(d$p, method = "BH")
+        data.frame(group = d$group[1L], label = sprintf("%.0f%% non-linear\nmedian nl %.2f (n = %d)",
+            100 * mean(q < alpha, na.rm = TRUE), stats::median(d$nl, na.rm = TRUE), sum(!is.na(d$nl))))
+    }))
+    df <- df[!is.na(df$nl), ]
+    ggplot2::ggplot(df, ggplot2::aes(x = group, y = nl)) +
+        ggplot2::geom_violin(fill = "grey85", colour = "grey50", scale = "width") +
+        ggplot2::geom_boxplot(width = 0.15, outlier.size = 0.5) +
+        ggplot2::geom_text(data = share, ggplot2::aes(x = group, y = 1.08, label = label),
+            size = 3, vjust = 0) +
+        ggplot2::scale_y_continuous(limits = c(0, 1.25), breaks = seq(0, 1, 0.25)) +
+        ggplot2::labs(x = NULL, y = "nonlinearity index nl",
+            caption = sprintf("share: p.nonlinear < %s after Benjamini-Hochberg correction", format(alpha))) +
+        ggplot2::theme_bw()
+}
+
+.need_ggplot2 <- function() {
+    if (!requireNamespace("ggplot2", quietly = TRUE)) {
+        stop("this plot needs the ggplot2 package; install it with install.packages('ggplot2')", call. = FALSE)
+    }
+}
+
+# Column names used inside ggplot2::aes().
+utils::globalVariables(c("x", "y", "lower", "upper", "fit", "intercept", "slope", "group", "nl", "label"))

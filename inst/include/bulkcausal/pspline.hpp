@@ -1,0 +1,662 @@
+// Pairwise regulatory functions y = f(x) + e by penalised regression splines,
+// batched over many targets per regulator.
+//
+// The model is mgcv's s(x, bs = "ps", k = k) with an intercept: a cubic
+// B-spline basis of dimension k on equally spaced knots (mgcv's placement:
+// the data range widened by 0.1% on each side, k - 3 intervals inside it,
+// three more on each side), a second-order difference penalty scaled as mgcv
+// scales it (divided by its largest absolute column sum, the basis rows
+// summing to one), and the smoothing parameter chosen by REML or GCV.
+// mgcv's sum-to-zero constraint plus intercept spans the same functions with
+// the same penalty as the unconstrained basis (the basis rows sum to one and
+// the penalty ignores constants), so the unconstrained form is fitted here.
+//
+// For each regulator the basis B (n x k) and the generalised eigenproblem
+// tau S v = s (B'B + tau S) v are solved once; V' B' M V = diag(1 - s) and
+// V' tau S V = diag(s).  A target then costs one projection w = V' B' y (four
+// non-zeros per row of B) and O(k) per candidate smoothing parameter:
+// with d_j = 1 - s_j + l s_j (l = lambda / tau),
+//   fitted coefficients  c = V (w / d),
+//   RSS + lambda c'Sc    = |y_c|^2 - sum w_j^2 / d_j,
+//   edf                  = sum (1 - s_j) / d_j,
+//   log|B'B + lambda S|  = const + sum log d_j.
+#ifndef BULKCAUSAL_PSPLINE_HPP
+#define BULKCAUSAL_PSPLINE_HPP
+
+#include <Eigen/Dense>
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <stdexcept>
+#include <vector>
+
+#include "bulkcausal/distributions.hpp"
+#include "bulkcausal/parallel.hpp"
+#include "bulkcausal/rng.hpp"
+
+namespace bulkcausal {
+
+enum class SmoothMethod { REML, GCV };
+
+// Why a pair has no fit (Ok: it has one).
+enum class PairStatus : int {
+    Ok = 0,
+    SameGene = 1,           // regulator is the target
+    ConstantRegulator = 2,  // fewer than two distinct regulator values
+    FewDistinct = 3,        // fewer distinct regulator values than k
+    FewObservations = 4,    // n <= k after dropping NA
+    ConstantTarget = 5,     // target constant over the observations used
+    FlatFit = 6             // the fitted function is exactly constant: nl undefined
+};
+
+// Cubic B-splines on the knots t_j = t0 + j dx, j = 0..k+3.
+struct PsBasis {
+    int k = 10;
+    double t0 = 0.0;
+    double dx = 1.0;
+    double lo = 0.0;  // data range the knots were placed for
+    double hi = 0.0;
+
+    // mgcv's knots for data on [xmin, xmax] (xmin < xmax).
+    static PsBasis for_range(double xmin, double xmax, int k) {
+        if (k < 4) throw std::invalid_argument("k must be at least 4");
+        if (!(xmax > xmin)) throw std::invalid_argument("the regulator range is empty");
+        PsBasis b;
+        b.k = k;
+        b.lo = xmin;
+        b.hi = xmax;
+        const double r = xmax - xmin;
+        const double xl = xmin - 0.001 * r;
+        const double xu = xmax + 0.001 * r;
+        b.dx = (xu - xl) / static_cast<double>(k - 3);
+        b.t0 = xl - 3.0 * b.dx;
+        return b;
+    }
+
+    // The four non-zero basis values at x (inside the knot range used for
+    // data) and the index of the first; returns that index.
+    int eval(double x, double v[4]) const {
+        const double u = (x - t0) / dx;
+        int i = static_cast<int>(std::floor(u));
+        i = std::min(std::max(i, 3), k - 1);
+        const double s = u - i;
+        const double s2 = s * s;
+        const double s3 = s2 * s;
+        const double om = 1.0 - s;
+        v[0] = om * om * om / 6.0;
+        v[1] = (3.0 * s3 - 6.0 * s2 + 4.0) / 6.0;
+        v[2] = (-3.0 * s3 + 3.0 * s2 + 3.0 * s + 1.0) / 6.0;
+        v[3] = s3 / 6.0;
+        return i - 3;
+    }
+};
+
+// The second-order difference penalty D'D divided by its largest absolute
+// column sum (mgcv's scaling for a basis whose rows sum to one).
+inline Eigen::MatrixXd difference_penalty(int k) {
+    Eigen::MatrixXd D = Eigen::MatrixXd::Zero(k - 2, k);
+    for (int i = 0; i < k - 2; ++i) {
+        D(i, i) = 1.0;
+        D(i, i + 1) = -2.0;
+        D(i, i + 2) = 1.0;
+    }
+    Eigen::MatrixXd S = D.transpose() * D;
+    const double scale = S.cwiseAbs().colwise().sum().maxCoeff();
+    return S / scale;
+}
+
+// Everything about one regulator (over the observations `rows`) that every
+// target reuses.
+struct RegulatorFit {
+    PsBasis basis;
+    std::vector<int> rows;      // observations used (indices into the data)
+    std::vector<int> first;     // per used row: first non-zero basis column
+    std::vector<double> vals;   // per used row: the four basis values
+    std::vector<double> xc;     // centred regulator values
+    double xbar = 0.0;
+    double sxx = 0.0;
+    Eigen::MatrixXd V;          // k x k
+    Eigen::VectorXd s;          // generalised eigenvalues in [0, 1]
+    double tau = 1.0;
+    Eigen::VectorXd vb;         // V' B' 1
+    Eigen::VectorXd vg;         // V' B' xc
+    int rank = 0;               // rank of the unpenalised basis on the data
+    std::size_t n() const { return rows.size(); }
+};
+
+// Number of distinct values of x[rows].
+inline std::size_t count_distinct(const double* x, const std::vector<int>& rows) {
+    std::vector<double> v;
+    v.reserve(rows.size());
+    for (int r : rows) v.push_back(x[r]);
+    std::sort(v.begin(), v.end());
+    return static_cast<std::size_t>(std::unique(v.begin(), v.end()) - v.begin());
+}
+
+// Builds the regulator's basis and eigen-decomposition over `rows`, whose
+// x values must be finite with at least k distinct values.
+inline std::unique_ptr<RegulatorFit> prepare_regulator(const double* x, std::vector<int> rows, int k) {
+    auto f = std::make_unique<RegulatorFit>();
+    f->rows = std::move(rows);
+    const std::size_t n = f->rows.size();
+    double xmin = std::numeric_limits<double>::infinity();
+    double xmax = -xmin;
+    double xbar = 0.0;
+    for (int r : f->rows) {
+        xmin = std::min(xmin, x[r]);
+        xmax = std::max(xmax, x[r]);
+        xbar += x[r];
+    }
+    xbar /= static_cast<double>(n);
+    f->xbar = xbar;
+    f->basis = PsBasis::for_range(xmin, xmax, k);
+    f->first.resize(n);
+    f->vals.resize(4 * n);
+    f->xc.resize(n);
+    Eigen::MatrixXd M = Eigen::MatrixXd::Zero(k, k);
+    Eigen::VectorXd b = Eigen::VectorXd::Zero(k);
+    Eigen::VectorXd g = Eigen::VectorXd::Zero(k);
+    for (std::size_t i = 0; i < n; ++i) {
+        const double xi = x[f->rows[i]];
+        double* v = &f->vals[4 * i];
+        const int j0 = f->basis.eval(xi, v);
+        f->first[i] = j0;
+        f->xc[i] = xi - xbar;
+        f->sxx += f->xc[i] * f->xc[i];
+        for (int a = 0; a < 4; ++a) {
+            b[j0 + a] += v[a];
+            g[j0 + a] += v[a] * f->xc[i];
+            for (int c = 0; c < 4; ++c) M(j0 + a, j0 + c) += v[a] * v[c];
+        }
+    }
+    const Eigen::MatrixXd S = difference_penalty(k);
+    f->tau = M.trace() / S.trace();
+    const Eigen::MatrixXd A = f->tau * S;
+    const Eigen::MatrixXd Bm = M + A;
+    Eigen::GeneralizedSelfAdjointEigenSolver<Eigen::MatrixXd> es(A, Bm);
+    if (es.info() != Eigen::Success) throw std::runtime_error("eigen-decomposition of the spline basis failed");
+    f->V = es.eigenvectors();
+    f->s = es.eigenvalues().cwiseMax(0.0).cwiseMin(1.0);
+    // The penalty's null space (constant and linear) has s = 0 exactly.
+    for (int j = 0; j < 2 && j < k; ++j) f->s[j] = 0.0;
+    f->vb = f->V.transpose() * b;
+    f->vg = f->V.transpose() * g;
+    f->rank = 0;
+    for (int j = 0; j < k; ++j) {
+        if (1.0 - f->s[j] > 1e-10) ++f->rank;
+    }
+    return f;
+}
+
+struct PairOptions {
+    int k = 10;
+    SmoothMethod method = SmoothMethod::REML;
+    int nboot = 0;
+    std::uint64_t seed = 1;
+    double level = 0.95;
+};
+
+// One pair's fit.  Fields are NaN when status != Ok.
+struct PairFit {
+    PairStatus status = PairStatus::Ok;
+    int n = 0;
+    double edf = NAN;        // of the smooth, as mgcv reports it (total minus the intercept)
+    double lambda = NAN;     // smoothing parameter on mgcv's scale
+    double r2_linear = NAN;
+    double r2_spline = NAN;
+    double nl = NAN;
+    double p_nonlinear = NAN;
+    double slope = NAN;
+    double intercept = NAN;  // of the affine fit
+    double sigma = NAN;      // residual sd of the spline fit, sqrt(RSS / (n - edf_total))
+    double nl_lower = NAN;
+    double nl_upper = NAN;
+    double mean_y = NAN;     // the fitted curve is mean_y + B(x) coef
+    std::vector<double> coef;  // k spline coefficients (B-spline basis)
+    std::vector<double> d;     // 1 - s_j + l s_j at the chosen lambda (for the covariance)
+};
+
+namespace detail {
+
+// The O(k) criterion for the smoothing parameter at rho = log(lambda / tau).
+struct Criterion {
+    const Eigen::VectorXd& s;
+    const Eigen::VectorXd& w;  // V' B' y_c
+    double tss;
+    double n;
+    int k;
+    SmoothMethod method;
+
+    double operator()(double rho) const {
+        const double l = std::exp(rho);
+        double cross = 0.0, logdet = 0.0, edf = 0.0, fit2 = 0.0;
+        for (int j = 0; j < k; ++j) {
+            const double dj = 1.0 - s[j] + l * s[j];
+            const double a = w[j] / dj;
+            cross += w[j] * a;
+            logdet += std::log(dj);
+            edf += (1.0 - s[j]) / dj;
+            fit2 += (1.0 - s[j]) * a * a;
+        }
+        if (method == SmoothMethod::REML) {
+            // RSS + lambda c'Sc = tss - sum w_j^2 / d_j
+            const double D = std::max(tss - cross, 1e-300 * std::max(tss, 1.0));
+            return (n - 2.0) * std::log(D) + logdet - (k - 2) * rho;
+        }
+        const double rss = std::max(tss - 2.0 * cross + fit2, 0.0);
+        const double den = n - edf;
+        return n * rss / (den * den);
+    }
+};
+
+// Brent's minimisation of f on [a, b] (golden section with parabolic steps).
+template <class F>
+double brent_min(const F& f, double a, double b, double tol) {
+    const double golden = 0.3819660112501051;
+    double x = a + golden * (b - a), w = x, v = x;
+    double fx = f(x), fw = fx, fv = fx;
+    double d = 0.0, e = 0.0;
+    for (int it = 0; it < 200; ++it) {
+        const double m = 0.5 * (a + b);
+        const double tol1 = tol * std::fabs(x) + 1e-10;
+        const double tol2 = 2.0 * tol1;
+        if (std::fabs(x - m) <= tol2 - 0.5 * (b - a)) break;
+        bool parabolic = false;
+        if (std::fabs(e) > tol1) {
+            double r = (x - w) * (fx - fv);
+            double q = (x - v) * (fx - fw);
+            double p = (x - v) * q - (x - w) * r;
+            q = 2.0 * (q - r);
+            if (q > 0.0) p = -p;
+            q = std::fabs(q);
+            const double etemp = e;
+            e = d;
+            if (std::fabs(p) < std::fabs(0.5 * q * etemp) && p > q * (a - x) && p < q * (b - x)) {
+                d = p / q;
+                const double u = x + d;
+                if (u - a < tol2 || b - u < tol2) d = x < m ? tol1 : -tol1;
+                parabolic = true;
+            }
+        }
+        if (!parabolic) {
+            e = (x < m ? b : a) - x;
+            d = golden * e;
+        }
+        const double u = std::fabs(d) >= tol1 ? x + d : x + (d > 0 ? tol1 : -tol1);
+        const double fu = f(u);
+        if (fu <= fx) {
+            if (u < x) b = x; else a = x;
+            v = w; fv = fw;
+            w = x; fw = fx;
+            x = u; fx = fu;
+        } else {
+            if (u < x) a = u; else b = u;
+            if (fu <= fw || w == x) {
+                v = w; fv = fw;
+                w = u; fw = fu;
+            } else if (fu <= fv || v == x || v == w) {
+                v = u; fv = fu;
+            }
+        }
+    }
+    return x;
+}
+
+// The search range of rho: from where every penalised direction is barely
+// penalised to where all are penalised away.
+inline void rho_range(const Eigen::VectorXd& s, double& lo, double& hi) {
+    double rmin = std::numeric_limits<double>::infinity(), rmax = 0.0;
+    for (int j = 0; j < s.size(); ++j) {
+        if (s[j] <= 0.0 || s[j] >= 1.0 - 1e-10) continue;
+        const double r = s[j] / (1.0 - s[j]);
+        rmin = std::min(rmin, r);
+        rmax = std::max(rmax, r);
+    }
+    if (!(rmax > 0.0)) {
+        lo = -10.0;
+        hi = 10.0;
+        return;
+    }
+    lo = -std::log(rmax) - 8.0;
+    hi = -std::log(rmin) + 14.0;
+}
+
+// Chooses rho for the projections w: a grid, then Brent around the best
+// grid point.
+inline double choose_rho(const Criterion& crit, double lo, double hi) {
+    const int ngrid = 48;
+    double best = lo, fbest = std::numeric_limits<double>::infinity();
+    int ibest = 0;
+    for (int i = 0; i < ngrid; ++i) {
+        const double rho = lo + (hi - lo) * i / (ngrid - 1);
+        const double f = crit(rho);
+        if (f < fbest) {
+            fbest = f;
+            best = rho;
+            ibest = i;
+        }
+    }
+    const double step = (hi - lo) / (ngrid - 1);
+    if (ibest == 0 || ibest == ngrid - 1) return best;
+    const double r = brent_min(crit, best - step, best + step, 1e-9);
+    return crit(r) <= fbest ? r : best;
+}
+
+// Quantile of sorted values, R's type 7.
+inline double quantile7(const std::vector<double>& sorted, double p) {
+    if (sorted.empty()) return NAN;
+    const double h = (static_cast<double>(sorted.size()) - 1.0) * p;
+    const auto lo = static_cast<std::size_t>(std::floor(h));
+    const auto hi = std::min(lo + 1, sorted.size() - 1);
+    return sorted[lo] + (h - static_cast<double>(lo)) * (sorted[hi] - sorted[lo]);
+}
+
+}  // namespace detail
+
+// The spline part of a fit for the centred projections w and target sum of
+// squares tss: chosen lambda, d, coefficients a = w / d in the V basis.
+struct SplineSolution {
+    double rho = 0.0;
+    Eigen::VectorXd d;
+    Eigen::VectorXd a;
+    double rss = 0.0;
+    double edf_total = 0.0;
+};
+
+inline SplineSolution solve_spline(const RegulatorFit& reg, const Eigen::VectorXd& w, double tss, SmoothMethod method) {
+    const int k = reg.basis.k;
+    const double n = static_cast<double>(reg.n());
+    detail::Criterion crit{reg.s, w, tss, n, k, method};
+    double lo, hi;
+    detail::rho_range(reg.s, lo, hi);
+    SplineSolution sol;
+    sol.rho = detail::choose_rho(crit, lo, hi);
+    const double l = std::exp(sol.rho);
+    sol.d = (Eigen::VectorXd::Ones(k) - reg.s) + l * reg.s;
+    sol.a = w.cwiseQuotient(sol.d);
+    double cross = 0.0, fit2 = 0.0;
+    for (int j = 0; j < k; ++j) {
+        cross += w[j] * sol.a[j];
+        fit2 += (1.0 - reg.s[j]) * sol.a[j] * sol.a[j];
+        sol.edf_total += (1.0 - reg.s[j]) / sol.d[j];
+    }
+    sol.rss = std::max(tss - 2.0 * cross + fit2, 0.0);
+    return sol;
+}
+
+// NL = |f - P f|^2 / |f - mean f|^2 for the fitted values f of coefficients
+// a (V basis); NaN when the fit is exactly flat.
+inline double nonlinearity(const RegulatorFit& reg, const Eigen::VectorXd& a) {
+    double ff = 0.0;
+    for (int j = 0; j < a.size(); ++j) ff += (1.0 - reg.s[j]) * a[j] * a[j];
+    const double fbar = reg.vb.dot(a);
+    const double var = ff - fbar * fbar / static_cast<double>(reg.n());
+    if (!(var > 0.0)) return NAN;
+    const double cov = reg.vg.dot(a);
+    const double nl = 1.0 - cov * cov / (reg.sxx * var);
+    return std::min(std::max(nl, 0.0), 1.0);
+}
+
+// B' y_c over the regulator's rows for target values y (indexed like the
+// data) with mean ybar.
+inline Eigen::VectorXd project(const RegulatorFit& reg, const double* y, double ybar) {
+    const int k = reg.basis.k;
+    Eigen::VectorXd p = Eigen::VectorXd::Zero(k);
+    const std::size_t n = reg.n();
+    for (std::size_t i = 0; i < n; ++i) {
+        const double yi = y[reg.rows[i]] - ybar;
+        const double* v = &reg.vals[4 * i];
+        const int j0 = reg.first[i];
+        p[j0] += v[0] * yi;
+        p[j0 + 1] += v[1] * yi;
+        p[j0 + 2] += v[2] * yi;
+        p[j0 + 3] += v[3] * yi;
+    }
+    return p;
+}
+
+// Fits one target to a prepared regulator.  `y` is the target column of the
+// data (indexed by row); its values at reg.rows must be finite.  `rng` is
+// used only for the bootstrap.
+inline PairFit fit_target(const RegulatorFit& reg, const double* y, const PairOptions& opt, Rng& rng) {
+    PairFit out;
+    const std::size_t n = reg.n();
+    const int k = reg.basis.k;
+    out.n = static_cast<int>(n);
+    double ybar = 0.0;
+    for (int r : reg.rows) ybar += y[r];
+    ybar /= static_cast<double>(n);
+    double tss = 0.0, sxy = 0.0;
+    for (std::size_t i = 0; i < n; ++i) {
+        const double yc = y[reg.rows[i]] - ybar;
+        tss += yc * yc;
+        sxy += reg.xc[i] * yc;
+    }
+    if (!(tss > 0.0)) {
+        out.status = PairStatus::ConstantTarget;
+        return out;
+    }
+    const Eigen::VectorXd p = project(reg, y, ybar);
+    const Eigen::VectorXd w = reg.V.transpose() * p;
+    const SplineSolution sol = solve_spline(reg, w, tss, opt.method);
+
+    out.mean_y = ybar;
+    out.slope = sxy / reg.sxx;
+    out.intercept = ybar - out.slope * reg.xbar;
+    const double rss_lin = std::max(tss - sxy * sxy / reg.sxx, 0.0);
+    out.r2_linear = 1.0 - rss_lin / tss;
+    out.r2_spline = 1.0 - sol.rss / tss;
+    out.edf = sol.edf_total - 1.0;
+    out.lambda = std::exp(sol.rho) * reg.tau;
+    const double df_res = static_cast<double>(n) - sol.edf_total;
+    out.sigma = df_res > 0.0 ? std::sqrt(sol.rss / df_res) : NAN;
+    out.nl = nonlinearity(reg, sol.a);
+    if (std::isnan(out.nl)) out.status = PairStatus::FlatFit;
+
+    // F test of the affine fit against the unpenalised spline.
+    double rss_full = tss;
+    for (int j = 0; j < k; ++j) {
+        if (1.0 - reg.s[j] > 1e-10) rss_full -= w[j] * w[j] / (1.0 - reg.s[j]);
+    }
+    rss_full = std::max(rss_full, 0.0);
+    const double df1 = reg.rank - 2;
+    const double df2 = static_cast<double>(n) - reg.rank;
+    if (df1 > 0 && df2 > 0) {
+        if (rss_full > 0.0) {
+            const double F = std::max(rss_lin - rss_full, 0.0) / df1 / (rss_full / df2);
+            out.p_nonlinear = f_upper(F, df1, df2);
+        } else {
+            out.p_nonlinear = rss_lin > 0.0 ? 0.0 : 1.0;
+        }
+    }
+
+    const Eigen::VectorXd c = reg.V * sol.a;
+    out.coef.assign(c.data(), c.data() + k);
+    out.d.assign(sol.d.data(), sol.d.data() + k);
+
+    if (opt.nboot > 0 && out.status == PairStatus::Ok) {
+        // Wild bootstrap (Rademacher signs on the residuals), the smoothing
+        // parameter chosen afresh for each replicate.
+        std::vector<double> fitted(n), resid(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            const double* v = &reg.vals[4 * i];
+            const int j0 = reg.first[i];
+            const double f = v[0] * c[j0] + v[1] * c[j0 + 1] + v[2] * c[j0 + 2] + v[3] * c[j0 + 3];
+            fitted[i] = f;
+            resid[i] = (y[reg.rows[i]] - ybar) - f;
+        }
+        std::vector<double> ystar(n), nls;
+        nls.reserve(static_cast<std::size_t>(opt.nboot));
+        Eigen::VectorXd pb(k);
+        for (int b = 0; b < opt.nboot; ++b) {
+            double mean = 0.0;
+            for (std::size_t i = 0; i < n; ++i) {
+                ystar[i] = fitted[i] + ((rng.next() >> 63) ? resid[i] : -resid[i]);
+                mean += ystar[i];
+            }
+            mean /= static_cast<double>(n);
+            double tb = 0.0;
+            pb.setZero();
+            for (std::size_t i = 0; i < n; ++i) {
+                const double yc = ystar[i] - mean;
+                tb += yc * yc;
+                const double* v = &reg.vals[4 * i];
+                const int j0 = reg.first[i];
+                pb[j0] += v[0] * yc;
+                pb[j0 + 1] += v[1] * yc;
+                pb[j0 + 2] += v[2] * yc;
+                pb[j0 + 3] += v[3] * yc;
+            }
+            if (!(tb > 0.0)) continue;
+            const Eigen::VectorXd wb = reg.V.transpose() * pb;
+            const SplineSolution sb = solve_spline(reg, wb, tb, opt.method);
+            const double nlb = nonlinearity(reg, sb.a);
+            if (!std::isnan(nlb)) nls.push_back(nlb);
+        }
+        std::sort(nls.begin(), nls.end());
+        const double alpha = 1.0 - opt.level;
+        out.nl_lower = detail::quantile7(nls, 0.5 * alpha);
+        out.nl_upper = detail::quantile7(nls, 1.0 - 0.5 * alpha);
+    }
+    return out;
+}
+
+// A table of pairs over a data matrix with one column per gene.
+struct PairData {
+    const double* x = nullptr;  // n x ngenes, column-major; NaN = missing
+    std::size_t n = 0;
+    std::size_t ngenes = 0;
+    // Stream id of each gene for the bootstrap (its row in the user's data,
+    // say), so a pair's draws do not depend on which other genes are fitted;
+    // null: the column index.
+    const int* gene_id = nullptr;
+};
+
+// The fits of all pairs (regulator[i], target[i]), genes given as 0-based
+// columns.  Tasks are regulators.  contexts receives, per pair, the index
+// of the regulator context its fit refers to (or -1), and `regs` the
+// contexts: one per regulator, plus one per pair whose target has missing
+// values among the regulator's observations (fitted on its own rows).
+struct PairResults {
+    std::vector<PairFit> fits;
+    std::vector<int> context;
+    std::vector<std::unique_ptr<RegulatorFit>> regs;
+};
+
+inline PairResults fit_pairs(const PairData& data, const std::vector<int>& regulator, const std::vector<int>& target,
+                             const PairOptions& opt, int nthreads = 1, const PollFn& poll = PollFn()) {
+    if (regulator.size() != target.size()) throw std::invalid_argument("regulator and target differ in length");
+    if (opt.k < 4) throw std::invalid_argument("k must be at least 4");
+    const std::size_t npairs = regulator.size();
+    PairResults res;
+    res.fits.resize(npairs);
+    res.context.assign(npairs, -1);
+    // Pairs grouped by regulator, in order of first appearance.
+    std::vector<int> reg_of_gene(data.ngenes, -1);
+    std::vector<int> reg_gene;
+    std::vector<std::vector<std::size_t>> reg_pairs;
+    for (std::size_t i = 0; i < npairs; ++i) {
+        const int g = regulator[i];
+        if (g < 0 || static_cast<std::size_t>(g) >= data.ngenes || target[i] < 0 ||
+            static_cast<std::size_t>(target[i]) >= data.ngenes) {
+            throw std::out_of_range("pair names a gene outside the data");
+        }
+        if (reg_of_gene[static_cast<std::size_t>(g)] < 0) {
+            reg_of_gene[static_cast<std::size_t>(g)] = static_cast<int>(reg_gene.size());
+            reg_gene.push_back(g);
+            reg_pairs.emplace_back();
+        }
+        reg_pairs[static_cast<std::size_t>(reg_of_gene[static_cast<std::size_t>(g)])].push_back(i);
+    }
+    const std::size_t nreg = reg_gene.size();
+    std::vector<std::unique_ptr<RegulatorFit>> main_ctx(nreg);
+    std::vector<std::unique_ptr<RegulatorFit>> pair_ctx(npairs);
+    const std::size_t n = data.n;
+
+    // Status of a regulator over rows, or Ok.
+    auto regulator_status = [&](const double* x, const std::vector<int>& rows) {
+        if (rows.size() < 2 || count_distinct(x, rows) < 2) return PairStatus::ConstantRegulator;
+        if (count_distinct(x, rows) < static_cast<std::size_t>(opt.k)) return PairStatus::FewDistinct;
+        if (rows.size() <= static_cast<std::size_t>(opt.k)) return PairStatus::FewObservations;
+        return PairStatus::Ok;
+    };
+
+    run_tasks(nreg, nthreads, [&](std::size_t r, int) {
+        const int g = reg_gene[r];
+        const double* x = data.x + static_cast<std::size_t>(g) * n;
+        std::vector<int> rows;
+        rows.reserve(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            if (!std::isnan(x[i])) rows.push_back(static_cast<int>(i));
+        }
+        const PairStatus rs = regulator_status(x, rows);
+        if (rs == PairStatus::Ok) main_ctx[r] = prepare_regulator(x, rows, opt.k);
+        for (std::size_t pi : reg_pairs[r]) {
+            PairFit& out = res.fits[pi];
+            const int t = target[pi];
+            if (t == g) {
+                out.status = PairStatus::SameGene;
+                continue;
+            }
+            const double* y = data.x + static_cast<std::size_t>(t) * n;
+            bool complete = true;
+            for (int row : rows) {
+                if (std::isnan(y[row])) {
+                    complete = false;
+                    break;
+                }
+            }
+            const int gid = data.gene_id ? data.gene_id[g] : g;
+            const int tid = data.gene_id ? data.gene_id[t] : t;
+            Rng rng(opt.seed, static_cast<std::uint64_t>(gid), static_cast<std::uint64_t>(tid));
+            if (complete) {
+                out.n = static_cast<int>(rows.size());
+                if (rs != PairStatus::Ok) {
+                    out.status = rs;
+                    continue;
+                }
+                out = fit_target(*main_ctx[r], y, opt, rng);
+            } else {
+                std::vector<int> both;
+                both.reserve(rows.size());
+                for (int row : rows) {
+                    if (!std::isnan(y[row])) both.push_back(row);
+                }
+                const PairStatus ps = regulator_status(x, both);
+                if (ps != PairStatus::Ok) {
+                    out.status = ps;
+                    out.n = static_cast<int>(both.size());
+                    continue;
+                }
+                pair_ctx[pi] = prepare_regulator(x, both, opt.k);
+                out = fit_target(*pair_ctx[pi], y, opt, rng);
+            }
+        }
+    }, poll);
+
+    // Contexts in a fixed order: regulators, then per-pair ones.
+    for (std::size_t r = 0; r < nreg; ++r) {
+        const int id = main_ctx[r] ? static_cast<int>(res.regs.size()) : -1;
+        if (main_ctx[r]) res.regs.push_back(std::move(main_ctx[r]));
+        for (std::size_t pi : reg_pairs[r]) {
+            if (!pair_ctx[pi] && res.fits[pi].status != PairStatus::SameGene && !res.fits[pi].coef.empty()) {
+                res.context[pi] = id;
+            }
+        }
+    }
+    for (std::size_t pi = 0; pi < npairs; ++pi) {
+        if (pair_ctx[pi]) {
+            res.context[pi] = static_cast<int>(res.regs.size());
+            res.regs.push_back(std::move(pair_ctx[pi]));
+        }
+    }
+    return res;
+}
+
+}  // namespace bulkcausal
+
+#endif

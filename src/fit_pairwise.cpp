@@ -1,0 +1,97 @@
+// Glue for fitPairwise: a dense cells x genes matrix and 0-based pair
+// indices in, per-pair columns and the spline contexts out.
+#include "glue.h"
+
+#include "bulkcausal/pspline.hpp"
+
+// [[Rcpp::export(rng = false)]]
+Rcpp::List fit_pairwise_cpp(Rcpp::NumericMatrix data, Rcpp::IntegerVector gene_id, Rcpp::IntegerVector regulator,
+                            Rcpp::IntegerVector target, int k,
+                            std::string method, int nboot, double level, double seed, int nthreads, bool verbose) {
+    if (gene_id.size() != data.ncol()) Rcpp::stop("gene_id must have one entry per column of data");
+    bulkcausal::PairData d{data.begin(), static_cast<std::size_t>(data.nrow()), static_cast<std::size_t>(data.ncol()),
+                           gene_id.begin()};
+    bulkcausal::PairOptions opt;
+    opt.k = k;
+    opt.method = method == "GCV" ? bulkcausal::SmoothMethod::GCV : bulkcausal::SmoothMethod::REML;
+    opt.nboot = nboot;
+    opt.level = level;
+    opt.seed = glue::as_seed(seed);
+    const std::vector<int> reg(regulator.begin(), regulator.end());
+    const std::vector<int> tgt(target.begin(), target.end());
+    const bulkcausal::PairResults res =
+        bulkcausal::fit_pairs(d, reg, tgt, opt, nthreads, glue::make_poll(verbose, "fitting pairs"));
+
+    const R_xlen_t np = static_cast<R_xlen_t>(reg.size());
+    Rcpp::IntegerVector n(np), status(np), context(np);
+    Rcpp::NumericVector edf(np), lambda(np), r2l(np), r2s(np), nl(np), pnl(np), slope(np), icpt(np), sigma(np),
+        lower(np), upper(np), mean_y(np);
+    Rcpp::NumericMatrix coef(k, static_cast<int>(np)), dmat(k, static_cast<int>(np));
+    std::fill(coef.begin(), coef.end(), NA_REAL);
+    std::fill(dmat.begin(), dmat.end(), NA_REAL);
+    auto na = [](double v) { return std::isnan(v) ? NA_REAL : v; };
+    for (R_xlen_t i = 0; i < np; ++i) {
+        const auto& f = res.fits[static_cast<std::size_t>(i)];
+        n[i] = f.n;
+        status[i] = static_cast<int>(f.status);
+        context[i] = res.context[static_cast<std::size_t>(i)] < 0 ? NA_INTEGER : res.context[static_cast<std::size_t>(i)] + 1;
+        edf[i] = na(f.edf);
+        lambda[i] = na(f.lambda);
+        r2l[i] = na(f.r2_linear);
+        r2s[i] = na(f.r2_spline);
+        nl[i] = na(f.nl);
+        pnl[i] = na(f.p_nonlinear);
+        slope[i] = na(f.slope);
+        icpt[i] = na(f.intercept);
+        sigma[i] = na(f.sigma);
+        lower[i] = na(f.nl_lower);
+        upper[i] = na(f.nl_upper);
+        mean_y[i] = na(f.mean_y);
+        if (!f.coef.empty()) {
+            std::copy(f.coef.begin(), f.coef.end(), coef.begin() + i * k);
+            std::copy(f.d.begin(), f.d.end(), dmat.begin() + i * k);
+        }
+    }
+    const int nctx = static_cast<int>(res.regs.size());
+    Rcpp::NumericVector t0(nctx), dx(nctx), lo(nctx), hi(nctx);
+    Rcpp::NumericVector V(Rcpp::no_init(static_cast<R_xlen_t>(k) * k * nctx));
+    for (int c = 0; c < nctx; ++c) {
+        const auto& r = *res.regs[static_cast<std::size_t>(c)];
+        t0[c] = r.basis.t0;
+        dx[c] = r.basis.dx;
+        lo[c] = r.basis.lo;
+        hi[c] = r.basis.hi;
+        std::copy(r.V.data(), r.V.data() + k * k, V.begin() + static_cast<R_xlen_t>(c) * k * k);
+    }
+    V.attr("dim") = Rcpp::IntegerVector::create(k, k, nctx);
+    return Rcpp::List::create(
+        Rcpp::Named("n") = n, Rcpp::Named("status") = status, Rcpp::Named("edf") = edf,
+        Rcpp::Named("lambda") = lambda, Rcpp::Named("r2.linear") = r2l, Rcpp::Named("r2.spline") = r2s,
+        Rcpp::Named("nl") = nl, Rcpp::Named("p.nonlinear") = pnl, Rcpp::Named("slope") = slope,
+        Rcpp::Named("intercept") = icpt, Rcpp::Named("sigma") = sigma, Rcpp::Named("nl.lower") = lower,
+        Rcpp::Named("nl.upper") = upper, Rcpp::Named("mean.y") = mean_y, Rcpp::Named("context") = context,
+        Rcpp::Named("coef") = coef, Rcpp::Named("d") = dmat,
+        Rcpp::Named("contexts") = Rcpp::List::create(Rcpp::Named("t0") = t0, Rcpp::Named("dx") = dx,
+                                                     Rcpp::Named("lo") = lo, Rcpp::Named("hi") = hi,
+                                                     Rcpp::Named("V") = V));
+}
+
+// The k cubic B-spline basis values at x (rows) for knots t0 + j dx.
+// [[Rcpp::export(rng = false)]]
+Rcpp::NumericMatrix pspline_basis_cpp(Rcpp::NumericVector x, double t0, double dx, int k) {
+    bulkcausal::PsBasis b;
+    b.k = k;
+    b.t0 = t0;
+    b.dx = dx;
+    Rcpp::NumericMatrix out(static_cast<int>(x.size()), k);
+    double v[4];
+    for (R_xlen_t i = 0; i < x.size(); ++i) {
+        if (std::isnan(x[i])) {
+            for (int j = 0; j < k; ++j) out(static_cast<int>(i), j) = NA_REAL;
+            continue;
+        }
+        const int j0 = b.eval(x[i], v);
+        for (int a = 0; a < 4; ++a) out(static_cast<int>(i), j0 + a) = v[a];
+    }
+    return out;
+}

@@ -1,0 +1,247 @@
+library(SummarizedExperiment)
+
+# The truths of the mgcv panel.
+truths <- list(
+    affine = function(x) 1 + 2 * x,
+    hill = function(x) 3 * x^3 / (1 + x^3),
+    sin = function(x) sin(2 * x),
+    quadratic = function(x) (x - 1)^2
+)
+noises <- list(
+    gaussian = function(n) rnorm(n, sd = 0.3),
+    skewed = function(n) 0.3 * (rexp(n) - 1)
+)
+
+one_pair <- function(x, y, ...) {
+    fitPairwise(rbind(X = x, Y = y), pairs = data.frame("X", "Y"), ...)
+}
+
+test_that("REML fits match mgcv's s(x, bs = 'ps') over a panel of truths, noises and sizes", {
+    skip_if_not_installed("mgcv")
+    set.seed(11)
+    for (n in c(50, 500, 5000)) {
+        for (tn in names(truths)) {
+            for (nn in names(noises)) {
+                x <- runif(n, 0, 3)
+                y <- truths[[tn]](x) + noises[[nn]](n)
+                ours <- one_pair(x, y, seed = 1)
+                g <- mgcv::gam(y ~ s(x, bs = "ps", k = 10), method = "REML")
+                info <- sprintf("%s, %s noise, n = %d", tn, nn, n)
+                fitted <- pairwiseCurves(ours, grid = x)$fit
+                expect_lt(max(abs(fitted - fitted(g))) / sd(y), 1e-3, label = info)
+                expect_lt(abs(ours$edf - (sum(g$edf) - 1)), 0.05, label = info)
+                if (ours$edf > 1.1) {
+                    # the smoothing parameter, where it is not at the linear limit
+                    expect_lt(abs(log(ours$lambda / g$sp)), 0.05, label = info)
+                }
+                expect_equal(ours$status, "ok")
+            }
+        }
+    }
+})
+
+test_that("GCV fits match mgcv's GCV.Cp, or reach a lower GCV score than mgcv's local optimum", {
+    skip_if_not_installed("mgcv")
+    set.seed(12)
+    same <- 0
+    for (rep in 1:12) {
+        n <- c(60, 300, 2000)[rep %% 3 + 1]
+        x <- runif(n, 0, 3)
+        y <- truths[[rep %% 4 + 1]](x) + rnorm(n, sd = 0.3)
+        ours <- one_pair(x, y, method = "GCV")
+        g <- mgcv::gam(y ~ s(x, bs = "ps", k = 10), method = "GCV.Cp")
+        at.ours <- mgcv::gam(y ~ s(x, bs = "ps", k = 10), sp = ours$lambda)
+        if (abs(ours$edf - (sum(g$edf) - 1)) < 0.05) {
+            same <- same + 1
+            expect_lt(max(abs(pairwiseCurves(ours, grid = x)$fit - fitted(g))) / sd(y), 1e-3)
+        } else {
+            # GCV can have two minima; ours is the global one on its grid
+            expect_lte(at.ours$gcv.ubre, g$gcv.ubre * (1 + 1e-8))
+        }
+    }
+    expect_gte(same, 9)
+})
+
+test_that("p.nonlinear is the F test of the affine fit against the unpenalised basis", {
+    set.seed(13)
+    x <- runif(120, 0, 3)
+    y <- sin(x) + rnorm(120, sd = 0.5)
+    ours <- one_pair(x, y)
+    # mgcv's knots for k = 10
+    r <- diff(range(x))
+    xl <- min(x) - 0.001 * r
+    xu <- max(x) + 0.001 * r
+    dx <- (xu - xl) / 7
+    knots <- seq(xl - 3 * dx, xu + 3 * dx, length.out = 14)
+    B <- splines::splineDesign(knots, x, ord = 4)
+    ref <- anova(lm(y ~ x), lm(y ~ B - 1))
+    expect_equal(ours$p.nonlinear, ref[["Pr(>F)"]][2], tolerance = 1e-8)
+    expect_equal(ours$r2.linear, summary(lm(y ~ x))$r.squared, tolerance = 1e-10)
+    expect_equal(ours$slope, unname(coef(lm(y ~ x))[2]), tolerance = 1e-10)
+    expect_equal(ours$intercept, unname(coef(lm(y ~ x))[1]), tolerance = 1e-10)
+})
+
+test_that("under an affine truth p.nonlinear rejects at its nominal rate", {
+    # One regulator and 1,000 targets per setting: 1,000 replicates in one
+    # batched call.  SE of a rate near 0.05 over 1,000 replicates: 0.0069.
+    set.seed(14)
+    for (n in c(100, 2000)) {
+        for (nn in c("gaussian", "skewed")) {
+            x <- runif(n, 0, 3)
+            noise <- if (nn == "gaussian") rnorm(1000 * n) else rexp(1000 * n) - 1
+            y <- matrix(1 + 0.5 * x, 1000, n, byrow = TRUE) + matrix(noise, 1000, n)
+            m <- rbind(X = x, y)
+            rownames(m) <- c("X", paste0("T", 1:1000))
+            fit <- fitPairwise(m, pairs = data.frame("X", paste0("T", 1:1000)))
+            rate <- mean(fit$p.nonlinear < 0.05)
+            expect_lt(abs(rate - 0.05), 0.015, label = sprintf("rejection rate %.3f, %s noise, n = %d", rate, nn, n))
+            # nl is near 0 for affine truths
+            expect_lt(median(fit$nl), 0.02)
+        }
+    }
+})
+
+test_that("nl is near 1 for x^2 with a symmetric x and near 0 for a line", {
+    set.seed(15)
+    x <- runif(1000, -1, 1)
+    expect_gt(one_pair(x, x^2 + rnorm(1000, sd = 0.05))$nl, 0.95)
+    expect_lt(one_pair(x, 3 * x + rnorm(1000, sd = 0.05))$nl, 0.01)
+    # exactly affine data: the fit is the line and nl is 0
+    expect_equal(one_pair(x, 2 - x)$nl, 0, tolerance = 1e-8)
+})
+
+test_that("results are identical across matrix types, threads and BiocParallel back-ends", {
+    set.seed(16)
+    n <- 150
+    x <- matrix(rpois(8 * n, 3) * rbinom(8 * n, 1, 0.7), 8, n, dimnames = list(paste0("g", 1:8), NULL))
+    storage.mode(x) <- "double"
+    ref <- fitPairwise(x, nboot = 20, seed = 3, k = 6)
+    expect_equal(nrow(ref), 56)
+    same <- function(a, b) {
+        expect_identical(as.data.frame(a), as.data.frame(b))
+        expect_identical(metadata(a)$spline$coef, metadata(b)$spline$coef)
+    }
+    same(ref, fitPairwise(as(x, "dgCMatrix"), nboot = 20, seed = 3, k = 6))
+    same(ref, fitPairwise(DelayedArray::DelayedArray(x), nboot = 20, seed = 3, k = 6))
+    same(ref, fitPairwise(x, nboot = 20, seed = 3, k = 6, num.threads = 2))
+    same(ref, fitPairwise(SummarizedExperiment(list(counts = x)), nboot = 20, seed = 3, k = 6))
+    same(ref, fitPairwise(x, nboot = 20, seed = 3, k = 6, BPPARAM = BiocParallel::SerialParam()))
+    snow <- fitPairwise(x, nboot = 20, seed = 3, k = 6, BPPARAM = BiocParallel::SnowParam(2))
+    expect_identical(as.data.frame(snow), as.data.frame(ref))
+    expect_equal(as.data.frame(pairwiseCurves(snow)), as.data.frame(pairwiseCurves(ref)))
+    # a pair's bootstrap does not depend on which other pairs are fitted
+    sub <- fitPairwise(x, pairs = data.frame("g3", "g5"), nboot = 20, seed = 3, k = 6)
+    expect_identical(sub$nl.lower, ref["g3->g5", "nl.lower"])
+    expect_identical(sub$nl.upper, ref["g3->g5", "nl.upper"])
+})
+
+test_that("the bootstrap interval brackets nl and covers the truth at about its level", {
+    set.seed(17)
+    n <- 300
+    x <- runif(n, 0, 3)
+    # the truth's nl over the observed x
+    f <- sin(1.5 * x)
+    truth <- 1 - cor(f, x)^2
+    y <- matrix(f, 100, n, byrow = TRUE) + matrix(rnorm(100 * n, sd = 0.3), 100, n)
+    m <- rbind(X = x, y)
+    rownames(m) <- c("X", paste0("T", 1:100))
+    fit <- fitPairwise(m, pairs = data.frame("X", paste0("T", 1:100)), nboot = 99, seed = 1)
+    expect_true(all(fit$nl.lower <= fit$nl + 1e-12 & fit$nl <= fit$nl.upper + 1e-12))
+    cover <- mean(fit$nl.lower <= truth & truth <= fit$nl.upper)
+    expect_gt(cover, 0.8)
+})
+
+test_that("pairwiseCurves gives mgcv's fitted values and standard errors", {
+    skip_if_not_installed("mgcv")
+    set.seed(18)
+    x <- runif(400, 0, 3)
+    y <- 3 * x^2 / (1 + x^2) + rnorm(400, sd = 0.2)
+    ours <- one_pair(x, y)
+    g <- mgcv::gam(y ~ s(x, bs = "ps", k = 10), method = "REML")
+    grid <- seq(min(x), max(x), length.out = 50)
+    cu <- pairwiseCurves(ours, grid = grid, level = 0.9)
+    pr <- predict(g, data.frame(x = grid), se.fit = TRUE)
+    expect_lt(max(abs(cu$fit - pr$fit)), 1e-3 * sd(y))
+    expect_lt(max(abs(cu$se / pr$se.fit - 1)), 1e-2)
+    expect_equal(cu$upper - cu$fit, qnorm(0.95) * cu$se)
+    # outside the data range: NA, no extrapolation
+    out <- pairwiseCurves(ours, grid = c(min(x) - 1, max(x) + 1))
+    expect_true(all(is.na(out$fit)))
+})
+
+test_that("missing values are dropped per pair, and n says how many were used", {
+    set.seed(19)
+    n <- 200
+    x <- runif(n, 0, 3)
+    m <- rbind(X = x, Y = sin(x) + rnorm(n, sd = 0.2), Z = x + rnorm(n))
+    m["Y", 1:10] <- NA
+    m["X", 191:200] <- NA
+    fit <- fitPairwise(m, pairs = data.frame("X", c("Y", "Z")))
+    expect_identical(fit$n, c(180L, 190L))
+    keep <- 11:190
+    ref <- fitPairwise(m[, keep], pairs = data.frame("X", "Y"))
+    expect_equal(fit[1, "edf"], ref$edf, tolerance = 1e-10)
+    expect_equal(fit[1, "nl"], ref$nl, tolerance = 1e-10)
+    expect_equal(pairwiseCurves(fit, 1, grid = 7)$fit, pairwiseCurves(ref, grid = 7)$fit, tolerance = 1e-10)
+})
+
+test_that("degenerate pairs get NA rows whose status says why", {
+    set.seed(20)
+    n <- 100
+    m <- rbind(A = runif(n), B = rnorm(n), C = rep(2, n), D = rep(1:5, length.out = n), E = rep(c(0, 1), n / 2))
+    fit <- fitPairwise(m, pairs = data.frame(c("A", "A", "C", "D", "E", "B"), c("A", "C", "A", "A", "A", "A")))
+    expect_identical(fit$status, c("regulator is the target", "constant target", "constant regulator",
+        "fewer distinct regulator values than k", "fewer distinct regulator values than k", "ok"))
+    expect_true(all(is.na(fit$nl[1:5])))
+    expect_false(is.na(fit$nl[6]))
+    # a smaller basis fits the five-level regulator
+    expect_identical(fitPairwise(m, pairs = data.frame("D", "A"), k = 5)$status, "ok")
+    few <- fitPairwise(m[, 1:12], pairs = data.frame("A", "B"), k = 12)
+    expect_identical(few$status, "too few observations (n <= k)")
+    expect_identical(few$n, 12L)
+})
+
+test_that("bad input gets clear errors", {
+    m <- rbind(A = runif(50), B = runif(50))
+    expect_error(fitPairwise(m, pairs = data.frame("A", c("B", "FOO", "BAR"))),
+        "`pairs` names genes 'FOO', 'BAR', which are not in rownames\\(x\\)")
+    expect_error(fitPairwise(m, genes = c("A", "Q")), "`genes` names gene 'Q', which is not in rownames")
+    expect_error(fitPairwise(m, k = 3), "`k` must be a whole number >= 4, not 3")
+    expect_error(fitPairwise(m, k = 101), "`k` must be a whole number from 4 to 100, not 101")
+    expect_error(fitPairwise(m, k = 5.5), "`k` must be a whole number")
+    expect_error(fitPairwise(m, method = "ML"), "`method` must be one of 'REML', 'GCV', not 'ML'")
+    neg <- m
+    neg["B", 3] <- -0.5
+    expect_error(fitPairwise(neg, transform = "log1p"),
+        "transform = 'log1p' needs non-negative values, but gene 'B' has -0.5")
+    inf <- m
+    inf["A", 2] <- Inf
+    expect_error(fitPairwise(inf), "infinite value Inf for gene 'A' in column 2")
+    expect_error(fitPairwise(unname(m)), "`x` needs rownames")
+    expect_error(fitPairwise(m, pairs = data.frame("A", "B"), genes = "A"), "not both")
+    expect_error(fitPairwise(m, genes = "A"), "at least two genes")
+    expect_error(fitPairwise(SummarizedExperiment(list(counts = m)), assay.type = "logcounts"),
+        "`assay.type` 'logcounts' is not an assay of `x`")
+    big <- matrix(0, 1001, 3, dimnames = list(paste0("g", 1:1001), NULL))
+    expect_error(fitPairwise(big), "give `pairs` or `genes`: all ordered pairs among the 1001 genes")
+    fit <- fitPairwise(m)
+    expect_error(pairwiseCurves(fit, "A->Q"), "`pairs` names 'A->Q', which is not fitted")
+    expect_error(pairwiseCurves(m), "must be the result of fitPairwise")
+})
+
+test_that("log1p fits the transformed values and the plots draw", {
+    set.seed(21)
+    x <- rpois(300, 20)
+    m <- rbind(X = x, Y = rpois(300, 2 * x))
+    a <- fitPairwise(m, transform = "log1p", pairs = data.frame("X", "Y"))
+    b <- fitPairwise(log1p(m), pairs = data.frame("X", "Y"))
+    expect_equal(as.data.frame(a), as.data.frame(b))
+    expect_identical(metadata(a)$transform, "log1p")
+    skip_if_not_installed("ggplot2")
+    p <- plotPairwise(a, m)
+    expect_s3_class(p, "ggplot")
+    expect_identical(levels(p$data$pair), "X->Y")
+    q <- plotNonlinearity(cells = a, bulk = b)
+    expect_s3_class(q, "ggplot")
+    expect_identical(levels(q$data$group), c("cells", "bulk"))
+})
