@@ -10,7 +10,7 @@ suppressPackageStartupMessages({
     library(SingleCellExperiment)
 })
 source(file.path(dirname(sub("--file=", "", grep("--file=", commandArgs(FALSE),
-                                                  value = TRUE))), "bench_utils.R"))
+                                                  value = TRUE))), "lib", "timing.R"))
 
 set.seed(1)
 ngenes <- 2000L

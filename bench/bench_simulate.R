@@ -5,7 +5,7 @@
 #   Rscript bench/bench_simulate.R
 suppressPackageStartupMessages(library(bulkcausal))
 source(file.path(dirname(sub("--file=", "", grep("--file=", commandArgs(FALSE),
-                                                  value = TRUE))), "bench_utils.R"))
+                                                  value = TRUE))), "lib", "timing.R"))
 
 setup <- c("suppressPackageStartupMessages(library(bulkcausal))",
            "model <- randomGRN(100, prob = 0.04, functions = c(affine = 0.5, hill_act = 0.5), seed = 1)")

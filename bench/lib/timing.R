@@ -1,4 +1,4 @@
-# Shared helpers of the bench/ scripts (sourced, not part of the package).
+# Timing and memory helpers of the bench/ scripts (sourced, not part of the package).
 
 # Median wall time of `reps` evaluations (after one warm-up) of `expr`, in seconds, measured by
 # bench::mark (which also counts the garbage collections in the timings).
