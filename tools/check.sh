@@ -14,10 +14,18 @@ if grep -qE "^\* .*\.\.\. (ERROR|WARNING)|^Status: .*(ERROR|WARNING)" "$log"; th
     echo "R CMD check found an ERROR or WARNING (see $PWD/$log)" >&2
     exit 1
 fi
+# BiocCheck's version check asks bioconductor.org whether this is a devel
+# build, so offline it always fails; the same rule (a new package is
+# 0.99.z) is checked here instead.
+version=$(sed -n 's/^Version: *//p' "$root/DESCRIPTION")
+if ! [[ "$version" =~ ^0\.99\.[0-9]+$ ]]; then
+    echo "DESCRIPTION Version $version: a new Bioconductor package must be 0.99.z" >&2
+    exit 1
+fi
 Rscript -e '
     res <- BiocCheck::BiocCheck(commandArgs(TRUE)[1], `no-check-deprecated` = TRUE,
         `no-check-bioc-views` = TRUE, `no-check-CRAN` = TRUE, `no-check-bioc-help` = TRUE,
-        `no-check-remotes` = TRUE, `quit-with-status` = FALSE)
+        `no-check-remotes` = TRUE, `no-check-version-num` = TRUE, `quit-with-status` = FALSE)
     n <- length(res$error)
     if (n > 0) { message("BiocCheck: ", n, " ERROR(s)"); quit(status = 1) }
     message("BiocCheck: no ERROR")' "$tarball"
