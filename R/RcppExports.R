@@ -21,6 +21,10 @@ group_columns_cpp <- function(gid, ngroups) {
     .Call(`_bulkcausal_group_columns_cpp`, gid, ngroups)
 }
 
+fisher_test_cpp <- function(C, n, x, y, z) {
+    .Call(`_bulkcausal_fisher_test_cpp`, C, n, x, y, z)
+}
+
 edge_values_cpp <- function(model, edge, x) {
     .Call(`_bulkcausal_edge_values_cpp`, model, edge, x)
 }

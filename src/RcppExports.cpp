@@ -78,6 +78,20 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// fisher_test_cpp
+Rcpp::NumericVector fisher_test_cpp(Rcpp::NumericMatrix C, double n, int x, int y, Rcpp::IntegerVector z);
+RcppExport SEXP _bulkcausal_fisher_test_cpp(SEXP CSEXP, SEXP nSEXP, SEXP xSEXP, SEXP ySEXP, SEXP zSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type C(CSEXP);
+    Rcpp::traits::input_parameter< double >::type n(nSEXP);
+    Rcpp::traits::input_parameter< int >::type x(xSEXP);
+    Rcpp::traits::input_parameter< int >::type y(ySEXP);
+    Rcpp::traits::input_parameter< Rcpp::IntegerVector >::type z(zSEXP);
+    rcpp_result_gen = Rcpp::wrap(fisher_test_cpp(C, n, x, y, z));
+    return rcpp_result_gen;
+END_RCPP
+}
 // edge_values_cpp
 Rcpp::NumericVector edge_values_cpp(Rcpp::List model, int edge, Rcpp::NumericVector x);
 RcppExport SEXP _bulkcausal_edge_values_cpp(SEXP modelSEXP, SEXP edgeSEXP, SEXP xSEXP) {
@@ -193,6 +207,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_bulkcausal_draw_pools_cpp", (DL_FUNC) &_bulkcausal_draw_pools_cpp, 5},
     {"_bulkcausal_normalise_cpm_cpp", (DL_FUNC) &_bulkcausal_normalise_cpm_cpp, 1},
     {"_bulkcausal_group_columns_cpp", (DL_FUNC) &_bulkcausal_group_columns_cpp, 2},
+    {"_bulkcausal_fisher_test_cpp", (DL_FUNC) &_bulkcausal_fisher_test_cpp, 5},
     {"_bulkcausal_edge_values_cpp", (DL_FUNC) &_bulkcausal_edge_values_cpp, 3},
     {"_bulkcausal_fit_pairwise_cpp", (DL_FUNC) &_bulkcausal_fit_pairwise_cpp, 11},
     {"_bulkcausal_pspline_basis_cpp", (DL_FUNC) &_bulkcausal_pspline_basis_cpp, 4},

@@ -151,7 +151,7 @@ inline std::vector<CIStatement> enumerate_statements(const ParentLists& par, int
 
 // The partial correlation of columns x and y of the correlation matrix C
 // given the columns z: from the inverse of C restricted to {x, y} and z.
-inline double partial_correlation(const Eigen::MatrixXd& C, int x, int y, const std::vector<int>& z) {
+inline double partial_correlation(const Eigen::Ref<const Eigen::MatrixXd>& C, int x, int y, const std::vector<int>& z) {
     if (z.empty()) return C(x, y);
     std::vector<int> idx{x, y};
     idx.insert(idx.end(), z.begin(), z.end());

@@ -1,0 +1,66 @@
+test_that("the Fisher test equals pcalg's gaussCItest", {
+    skip_if_not_installed("pcalg")
+    set.seed(31)
+    a <- rnorm(200)
+    b <- 0.8 * a + rnorm(200)
+    c <- b - 0.5 * a + rnorm(200)
+    d <- cbind(A = a, B = b, C = c, D = rnorm(200))
+    ss <- list(C = cor(d), n = 200)
+    for (S in list(integer(0), 2L, c(2L, 4L))) {
+        ours <- ciTest(1, 3, S, data = d)
+        expect_equal(ours$p.value, pcalg::gaussCItest(1, 3, S, ss), tolerance = 1e-10)
+        expect_equal(ciIndepTest(1, 3, S, ciSuffStat(d)), ours$p.value)
+    }
+    # the statistic is the partial correlation of the regression residuals
+    r <- cor(resid(lm(a ~ b)), resid(lm(c ~ b)))
+    expect_equal(ciTest("A", "C", "B", data = d)$statistic, r, tolerance = 1e-10)
+})
+
+test_that("pcalg::pc with ciIndepTest finds the skeleton gaussCItest finds", {
+    skip_if_not_installed("pcalg")
+    model <- randomGRN(8, prob = 0.35, functions = c(affine = 1), seed = 4)
+    cells <- simulateCells(model, ncells = 500, seed = 5, verbose = FALSE)
+    d <- t(SummarizedExperiment::assay(cells, "latent"))
+    ours <- pcalg::pc(ciSuffStat(d), ciIndepTest, alpha = 0.01, labels = colnames(d))
+    ref <- pcalg::pc(list(C = cor(d), n = nrow(d)), pcalg::gaussCItest, alpha = 0.01, labels = colnames(d))
+    skel <- function(fit) {
+        m <- methods::as(fit@graph, "matrix")
+        (m + t(m)) > 0
+    }
+    expect_identical(skel(ours), skel(ref))
+})
+
+test_that("under a true conditional independence the Fisher test rejects at its level", {
+    # Gaussian chain X -> Y -> Z: X _||_ Z | Y.  1,000 replicates, SE 0.0069.
+    set.seed(32)
+    p <- vapply(1:1000, function(i) {
+        x <- rnorm(200)
+        y <- x + rnorm(200)
+        z <- 0.5 * y + rnorm(200)
+        ciTest(1, 3, 2, data = cbind(x, y, z))$p.value
+    }, numeric(1))
+    expect_lt(abs(mean(p < 0.05) - 0.05), 0.02)
+    expect_gt(ks.test(p, "punif")$p.value, 0.001)
+})
+
+test_that("ciTest takes a SummarizedExperiment with genes in rows", {
+    set.seed(33)
+    m <- matrix(rnorm(300), 3, dimnames = list(c("g1", "g2", "g3"), NULL))
+    se <- SummarizedExperiment::SummarizedExperiment(list(logcounts = m))
+    expect_identical(ciTest("g1", "g2", "g3", data = se, assay.type = "logcounts"),
+        ciTest("g1", "g2", "g3", data = t(m)))
+})
+
+test_that("bad input gets clear errors", {
+    d <- cbind(A = rnorm(50), B = rnorm(50), C = rnorm(50))
+    expect_error(ciTest("A", "Q", data = d), "`y` names 'Q', which is not a variable of `data`")
+    expect_error(ciTest("A", "B", c("A", "C"), data = d), "the conditioning set `z` contains 'A'")
+    expect_error(ciTest("A", "A", data = d), "must be different variables")
+    expect_error(ciTest("A", "B", method = "hsic", data = d), "`method` must be one of 'fisher', not 'hsic'")
+    expect_error(ciTest("A", "B", "C", data = d[1:3, ]), "`data` has 3 observations; the Fisher z test needs at least 4")
+    expect_error(ciTest("A", "B", "C", data = d[1:4, ]), "needs more observations than the conditioning set size \\+ 3")
+    d[, "C"] <- 1
+    expect_error(ciTest("A", "B", data = d), "constant variables: 'C'")
+    d[2, "A"] <- NA
+    expect_error(ciTest("A", "B", data = d), "missing or infinite")
+})
