@@ -25,6 +25,14 @@ fisher_test_cpp <- function(C, n, x, y, z) {
     .Call(`_bulkcausal_fisher_test_cpp`, C, n, x, y, z)
 }
 
+dsep_statements_cpp <- function(p, from, to, max_cond, limit) {
+    .Call(`_bulkcausal_dsep_statements_cpp`, p, from, to, max_cond, limit)
+}
+
+dsep_cpp <- function(p, from, to, x, y, z) {
+    .Call(`_bulkcausal_dsep_cpp`, p, from, to, x, y, z)
+}
+
 edge_values_cpp <- function(model, edge, x) {
     .Call(`_bulkcausal_edge_values_cpp`, model, edge, x)
 }

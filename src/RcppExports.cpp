@@ -92,6 +92,35 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// dsep_statements_cpp
+Rcpp::List dsep_statements_cpp(int p, Rcpp::IntegerVector from, Rcpp::IntegerVector to, int max_cond, double limit);
+RcppExport SEXP _bulkcausal_dsep_statements_cpp(SEXP pSEXP, SEXP fromSEXP, SEXP toSEXP, SEXP max_condSEXP, SEXP limitSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< int >::type p(pSEXP);
+    Rcpp::traits::input_parameter< Rcpp::IntegerVector >::type from(fromSEXP);
+    Rcpp::traits::input_parameter< Rcpp::IntegerVector >::type to(toSEXP);
+    Rcpp::traits::input_parameter< int >::type max_cond(max_condSEXP);
+    Rcpp::traits::input_parameter< double >::type limit(limitSEXP);
+    rcpp_result_gen = Rcpp::wrap(dsep_statements_cpp(p, from, to, max_cond, limit));
+    return rcpp_result_gen;
+END_RCPP
+}
+// dsep_cpp
+Rcpp::LogicalVector dsep_cpp(int p, Rcpp::IntegerVector from, Rcpp::IntegerVector to, Rcpp::IntegerVector x, Rcpp::IntegerVector y, Rcpp::List z);
+RcppExport SEXP _bulkcausal_dsep_cpp(SEXP pSEXP, SEXP fromSEXP, SEXP toSEXP, SEXP xSEXP, SEXP ySEXP, SEXP zSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< int >::type p(pSEXP);
+    Rcpp::traits::input_parameter< Rcpp::IntegerVector >::type from(fromSEXP);
+    Rcpp::traits::input_parameter< Rcpp::IntegerVector >::type to(toSEXP);
+    Rcpp::traits::input_parameter< Rcpp::IntegerVector >::type x(xSEXP);
+    Rcpp::traits::input_parameter< Rcpp::IntegerVector >::type y(ySEXP);
+    Rcpp::traits::input_parameter< Rcpp::List >::type z(zSEXP);
+    rcpp_result_gen = Rcpp::wrap(dsep_cpp(p, from, to, x, y, z));
+    return rcpp_result_gen;
+END_RCPP
+}
 // edge_values_cpp
 Rcpp::NumericVector edge_values_cpp(Rcpp::List model, int edge, Rcpp::NumericVector x);
 RcppExport SEXP _bulkcausal_edge_values_cpp(SEXP modelSEXP, SEXP edgeSEXP, SEXP xSEXP) {
@@ -208,6 +237,8 @@ static const R_CallMethodDef CallEntries[] = {
     {"_bulkcausal_normalise_cpm_cpp", (DL_FUNC) &_bulkcausal_normalise_cpm_cpp, 1},
     {"_bulkcausal_group_columns_cpp", (DL_FUNC) &_bulkcausal_group_columns_cpp, 2},
     {"_bulkcausal_fisher_test_cpp", (DL_FUNC) &_bulkcausal_fisher_test_cpp, 5},
+    {"_bulkcausal_dsep_statements_cpp", (DL_FUNC) &_bulkcausal_dsep_statements_cpp, 5},
+    {"_bulkcausal_dsep_cpp", (DL_FUNC) &_bulkcausal_dsep_cpp, 6},
     {"_bulkcausal_edge_values_cpp", (DL_FUNC) &_bulkcausal_edge_values_cpp, 3},
     {"_bulkcausal_fit_pairwise_cpp", (DL_FUNC) &_bulkcausal_fit_pairwise_cpp, 11},
     {"_bulkcausal_pspline_basis_cpp", (DL_FUNC) &_bulkcausal_pspline_basis_cpp, 4},

@@ -18,3 +18,52 @@ Rcpp::NumericVector fisher_test_cpp(Rcpp::NumericMatrix C, double n, int x, int 
     }
     return Rcpp::NumericVector::create(Rcpp::Named("r") = r, Rcpp::Named("p.value") = p);
 }
+
+// Every CI statement (x < y, |S| <= max_cond) of the DAG with edges
+// from -> to (1-based), with its d-separation truth; 1-based out.
+// [[Rcpp::export(rng = false)]]
+Rcpp::List dsep_statements_cpp(int p, Rcpp::IntegerVector from, Rcpp::IntegerVector to, int max_cond, double limit) {
+    std::vector<int> f(from.begin(), from.end()), t(to.begin(), to.end());
+    for (auto& v : f) --v;
+    for (auto& v : t) --v;
+    const auto par = bulkcausal::parent_lists(p, f, t);
+    const double total = static_cast<double>(bulkcausal::count_statements(p, max_cond));
+    if (total > limit) {
+        Rcpp::stop("%d genes and conditioning sets up to size %d give %.0f statements, more than `limit` = %.0f; "
+                   "raise `limit` or lower `max.cond`", p, max_cond, total, limit);
+    }
+    const auto st = bulkcausal::enumerate_statements(par, max_cond, static_cast<std::uint64_t>(limit));
+    const auto n = static_cast<R_xlen_t>(st.size());
+    Rcpp::IntegerVector x(n), y(n);
+    Rcpp::LogicalVector sep(n);
+    Rcpp::List z(n);
+    for (R_xlen_t i = 0; i < n; ++i) {
+        const auto& s = st[static_cast<std::size_t>(i)];
+        x[i] = s.x + 1;
+        y[i] = s.y + 1;
+        sep[i] = s.separated;
+        Rcpp::IntegerVector zi(s.z.begin(), s.z.end());
+        for (auto& v : zi) ++v;
+        z[i] = zi;
+    }
+    return Rcpp::List::create(Rcpp::Named("x") = x, Rcpp::Named("y") = y, Rcpp::Named("z") = z,
+                              Rcpp::Named("separated") = sep);
+}
+
+// d-separation of single statements (1-based nodes).
+// [[Rcpp::export(rng = false)]]
+Rcpp::LogicalVector dsep_cpp(int p, Rcpp::IntegerVector from, Rcpp::IntegerVector to, Rcpp::IntegerVector x,
+                             Rcpp::IntegerVector y, Rcpp::List z) {
+    std::vector<int> f(from.begin(), from.end()), t(to.begin(), to.end());
+    for (auto& v : f) --v;
+    for (auto& v : t) --v;
+    const auto par = bulkcausal::parent_lists(p, f, t);
+    Rcpp::LogicalVector out(x.size());
+    for (R_xlen_t i = 0; i < x.size(); ++i) {
+        Rcpp::IntegerVector zi = z[i];
+        std::vector<int> zz(zi.begin(), zi.end());
+        for (auto& v : zz) --v;
+        out[i] = bulkcausal::d_separated(par, x[i] - 1, y[i] - 1, zz);
+    }
+    return out;
+}
