@@ -19,14 +19,23 @@ Rcpp::NumericVector fisher_test_cpp(Rcpp::NumericMatrix C, double n, int x, int 
     return Rcpp::NumericVector::create(Rcpp::Named("r") = r, Rcpp::Named("p.value") = p);
 }
 
+namespace {
+
+// Parent lists of the DAG with 1-based edges from -> to.
+bulkcausal::ParentLists parents_1based(int p, const Rcpp::IntegerVector& from, const Rcpp::IntegerVector& to) {
+    std::vector<int> f(from.begin(), from.end()), t(to.begin(), to.end());
+    for (auto& v : f) --v;
+    for (auto& v : t) --v;
+    return bulkcausal::parent_lists(p, f, t);
+}
+
+}  // namespace
+
 // Every CI statement (x < y, |S| <= max_cond) of the DAG with edges
 // from -> to (1-based), with its d-separation truth; 1-based out.
 // [[Rcpp::export(rng = false)]]
 Rcpp::List dsep_statements_cpp(int p, Rcpp::IntegerVector from, Rcpp::IntegerVector to, int max_cond, double limit) {
-    std::vector<int> f(from.begin(), from.end()), t(to.begin(), to.end());
-    for (auto& v : f) --v;
-    for (auto& v : t) --v;
-    const auto par = bulkcausal::parent_lists(p, f, t);
+    const auto par = parents_1based(p, from, to);
     const double total = static_cast<double>(bulkcausal::count_statements(p, max_cond));
     if (total > limit) {
         Rcpp::stop("%d genes and conditioning sets up to size %d give %.0f statements, more than `limit` = %.0f; "
@@ -54,10 +63,7 @@ Rcpp::List dsep_statements_cpp(int p, Rcpp::IntegerVector from, Rcpp::IntegerVec
 // [[Rcpp::export(rng = false)]]
 Rcpp::LogicalVector dsep_cpp(int p, Rcpp::IntegerVector from, Rcpp::IntegerVector to, Rcpp::IntegerVector x,
                              Rcpp::IntegerVector y, Rcpp::List z) {
-    std::vector<int> f(from.begin(), from.end()), t(to.begin(), to.end());
-    for (auto& v : f) --v;
-    for (auto& v : t) --v;
-    const auto par = bulkcausal::parent_lists(p, f, t);
+    const auto par = parents_1based(p, from, to);
     Rcpp::LogicalVector out(x.size());
     for (R_xlen_t i = 0; i < x.size(); ++i) {
         Rcpp::IntegerVector zi = z[i];

@@ -222,7 +222,32 @@ struct PairFit {
 
 namespace detail {
 
-// The O(k) criterion for the smoothing parameter at rho = log(lambda / tau).
+// The O(k) sums every smoothing parameter l = lambda / tau needs, for
+// projections w (V' B' y_c): with d_j = 1 - s_j + l s_j and a_j = w_j / d_j,
+// cross = sum w_j a_j (= y'f), fit2 = sum (1 - s_j) a_j^2 (= |f|^2),
+// edf = sum (1 - s_j) / d_j and logdet = sum log d_j.
+struct SplineSums {
+    double cross = 0.0;
+    double fit2 = 0.0;
+    double edf = 0.0;
+    double logdet = 0.0;
+    double rss(double tss) const { return std::max(tss - 2.0 * cross + fit2, 0.0); }
+};
+
+inline SplineSums spline_sums(const Eigen::VectorXd& s, const Eigen::VectorXd& w, double l) {
+    SplineSums t;
+    for (Eigen::Index j = 0; j < s.size(); ++j) {
+        const double dj = 1.0 - s[j] + l * s[j];
+        const double a = w[j] / dj;
+        t.cross += w[j] * a;
+        t.logdet += std::log(dj);
+        t.edf += (1.0 - s[j]) / dj;
+        t.fit2 += (1.0 - s[j]) * a * a;
+    }
+    return t;
+}
+
+// The criterion for the smoothing parameter at rho = log(lambda / tau).
 struct Criterion {
     const Eigen::VectorXd& s;
     const Eigen::VectorXd& w;  // V' B' y_c
@@ -232,24 +257,14 @@ struct Criterion {
     SmoothMethod method;
 
     double operator()(double rho) const {
-        const double l = std::exp(rho);
-        double cross = 0.0, logdet = 0.0, edf = 0.0, fit2 = 0.0;
-        for (int j = 0; j < k; ++j) {
-            const double dj = 1.0 - s[j] + l * s[j];
-            const double a = w[j] / dj;
-            cross += w[j] * a;
-            logdet += std::log(dj);
-            edf += (1.0 - s[j]) / dj;
-            fit2 += (1.0 - s[j]) * a * a;
-        }
+        const SplineSums t = spline_sums(s, w, std::exp(rho));
         if (method == SmoothMethod::REML) {
             // RSS + lambda c'Sc = tss - sum w_j^2 / d_j
-            const double D = std::max(tss - cross, 1e-300 * std::max(tss, 1.0));
-            return (n - 2.0) * std::log(D) + logdet - (k - 2) * rho;
+            const double D = std::max(tss - t.cross, 1e-300 * std::max(tss, 1.0));
+            return (n - 2.0) * std::log(D) + t.logdet - (k - 2) * rho;
         }
-        const double rss = std::max(tss - 2.0 * cross + fit2, 0.0);
-        const double den = n - edf;
-        return n * rss / (den * den);
+        const double den = n - t.edf;
+        return n * t.rss(tss) / (den * den);
     }
 };
 
@@ -378,13 +393,9 @@ inline SplineSolution solve_spline(const RegulatorFit& reg, const Eigen::VectorX
     const double l = std::exp(sol.rho);
     sol.d = (Eigen::VectorXd::Ones(k) - reg.s) + l * reg.s;
     sol.a = w.cwiseQuotient(sol.d);
-    double cross = 0.0, fit2 = 0.0;
-    for (int j = 0; j < k; ++j) {
-        cross += w[j] * sol.a[j];
-        fit2 += (1.0 - reg.s[j]) * sol.a[j] * sol.a[j];
-        sol.edf_total += (1.0 - reg.s[j]) / sol.d[j];
-    }
-    sol.rss = std::max(tss - 2.0 * cross + fit2, 0.0);
+    const detail::SplineSums t = detail::spline_sums(reg.s, w, l);
+    sol.edf_total = t.edf;
+    sol.rss = t.rss(tss);
     return sol;
 }
 
@@ -401,22 +412,34 @@ inline double nonlinearity(const RegulatorFit& reg, const Eigen::VectorXd& a) {
     return std::min(std::max(nl, 0.0), 1.0);
 }
 
-// B' y_c over the regulator's rows for target values y (indexed like the
-// data) with mean ybar.
-inline Eigen::VectorXd project(const RegulatorFit& reg, const double* y, double ybar) {
-    const int k = reg.basis.k;
-    Eigen::VectorXd p = Eigen::VectorXd::Zero(k);
+// B' v for values v(i) at the regulator's used rows i = 0..n-1 (four
+// non-zeros per basis row).
+template <class Value>
+Eigen::VectorXd project_values(const RegulatorFit& reg, Value&& value) {
+    Eigen::VectorXd p = Eigen::VectorXd::Zero(reg.basis.k);
     const std::size_t n = reg.n();
     for (std::size_t i = 0; i < n; ++i) {
-        const double yi = y[reg.rows[i]] - ybar;
+        const double vi = value(i);
         const double* v = &reg.vals[4 * i];
         const int j0 = reg.first[i];
-        p[j0] += v[0] * yi;
-        p[j0 + 1] += v[1] * yi;
-        p[j0 + 2] += v[2] * yi;
-        p[j0 + 3] += v[3] * yi;
+        p[j0] += v[0] * vi;
+        p[j0 + 1] += v[1] * vi;
+        p[j0 + 2] += v[2] * vi;
+        p[j0 + 3] += v[3] * vi;
     }
     return p;
+}
+
+// B' y_c for target values y (indexed like the data) with mean ybar.
+inline Eigen::VectorXd project(const RegulatorFit& reg, const double* y, double ybar) {
+    return project_values(reg, [&](std::size_t i) { return y[reg.rows[i]] - ybar; });
+}
+
+// The spline with coefficients c (B-spline basis) at used row i.
+inline double spline_at(const RegulatorFit& reg, const Eigen::VectorXd& c, std::size_t i) {
+    const double* v = &reg.vals[4 * i];
+    const int j0 = reg.first[i];
+    return v[0] * c[j0] + v[1] * c[j0 + 1] + v[2] * c[j0 + 2] + v[3] * c[j0 + 3];
 }
 
 // Fits one target to a prepared regulator.  `y` is the target column of the
@@ -483,15 +506,11 @@ inline PairFit fit_target(const RegulatorFit& reg, const double* y, const PairOp
         // parameter chosen afresh for each replicate.
         std::vector<double> fitted(n), resid(n);
         for (std::size_t i = 0; i < n; ++i) {
-            const double* v = &reg.vals[4 * i];
-            const int j0 = reg.first[i];
-            const double f = v[0] * c[j0] + v[1] * c[j0 + 1] + v[2] * c[j0 + 2] + v[3] * c[j0 + 3];
-            fitted[i] = f;
-            resid[i] = (y[reg.rows[i]] - ybar) - f;
+            fitted[i] = spline_at(reg, c, i);
+            resid[i] = (y[reg.rows[i]] - ybar) - fitted[i];
         }
         std::vector<double> ystar(n), nls;
         nls.reserve(static_cast<std::size_t>(opt.nboot));
-        Eigen::VectorXd pb(k);
         for (int b = 0; b < opt.nboot; ++b) {
             double mean = 0.0;
             for (std::size_t i = 0; i < n; ++i) {
@@ -500,19 +519,10 @@ inline PairFit fit_target(const RegulatorFit& reg, const double* y, const PairOp
             }
             mean /= static_cast<double>(n);
             double tb = 0.0;
-            pb.setZero();
-            for (std::size_t i = 0; i < n; ++i) {
-                const double yc = ystar[i] - mean;
-                tb += yc * yc;
-                const double* v = &reg.vals[4 * i];
-                const int j0 = reg.first[i];
-                pb[j0] += v[0] * yc;
-                pb[j0 + 1] += v[1] * yc;
-                pb[j0 + 2] += v[2] * yc;
-                pb[j0 + 3] += v[3] * yc;
-            }
+            for (std::size_t i = 0; i < n; ++i) tb += (ystar[i] - mean) * (ystar[i] - mean);
             if (!(tb > 0.0)) continue;
-            const Eigen::VectorXd wb = reg.V.transpose() * pb;
+            const Eigen::VectorXd wb =
+                reg.V.transpose() * project_values(reg, [&](std::size_t i) { return ystar[i] - mean; });
             const SplineSolution sb = solve_spline(reg, wb, tb, opt.method);
             const double nlb = nonlinearity(reg, sb.a);
             if (!std::isnan(nlb)) nls.push_back(nlb);
@@ -579,8 +589,9 @@ inline PairResults fit_pairs(const PairData& data, const std::vector<int>& regul
 
     // Status of a regulator over rows, or Ok.
     auto regulator_status = [&](const double* x, const std::vector<int>& rows) {
-        if (rows.size() < 2 || count_distinct(x, rows) < 2) return PairStatus::ConstantRegulator;
-        if (count_distinct(x, rows) < static_cast<std::size_t>(opt.k)) return PairStatus::FewDistinct;
+        const std::size_t distinct = count_distinct(x, rows);
+        if (distinct < 2) return PairStatus::ConstantRegulator;
+        if (distinct < static_cast<std::size_t>(opt.k)) return PairStatus::FewDistinct;
         if (rows.size() <= static_cast<std::size_t>(opt.k)) return PairStatus::FewObservations;
         return PairStatus::Ok;
     };
