@@ -25,6 +25,10 @@ fisher_test_cpp <- function(C, n, x, y, z) {
     .Call(`_bulkcausal_fisher_test_cpp`, C, n, x, y, z)
 }
 
+fisher_tests_cpp <- function(C, n, x, y, z) {
+    .Call(`_bulkcausal_fisher_tests_cpp`, C, n, x, y, z)
+}
+
 dsep_statements_cpp <- function(p, from, to, max_cond, limit) {
     .Call(`_bulkcausal_dsep_statements_cpp`, p, from, to, max_cond, limit)
 }

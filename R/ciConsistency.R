@@ -66,7 +66,8 @@ ciConsistency <- function(cells, bulk, statements = NULL, graph = NULL, max.cond
     }
     ss.cells <- ciSuffStat(cells[genes, ], method = method, assay.type = at[1L])
     ss.bulk <- ciSuffStat(bulk[genes, ], method = method, assay.type = at[2L])
-    pv <- function(ss) vapply(seq_along(x), function(i) ciIndepTest(x[i], y[i], z[[i]], ss), numeric(1))
+    z0 <- lapply(z, function(s) as.integer(s) - 1L)
+    pv <- function(ss) fisher_tests_cpp(ss$C, ss$n, as.integer(x) - 1L, as.integer(y) - 1L, z0)
     p.cells <- .call_core(pv(ss.cells))
     p.bulk <- .call_core(pv(ss.bulk))
     DataFrame(x = genes[x], y = genes[y], z = vapply(z, function(s) paste(genes[s], collapse = ","), character(1)),

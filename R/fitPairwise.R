@@ -265,9 +265,9 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
         out[[name]][, ord] <- m
     }
     k <- nrow(out$coef)
-    V <- unlist(lapply(res, function(r) r$contexts$V), use.names = FALSE)
-    out$contexts <- list(t0 = unlist(lapply(res, function(r) r$contexts$t0)),
-        dx = unlist(lapply(res, function(r) r$contexts$dx)), lo = unlist(lapply(res, function(r) r$contexts$lo)),
-        hi = unlist(lapply(res, function(r) r$contexts$hi)), V = array(V, c(k, k, length(V) / (k * k))))
+    out$contexts <- lapply(c(t0 = "t0", dx = "dx", lo = "lo", hi = "hi", V = "V"), function(name) {
+        unlist(lapply(res, function(r) r$contexts[[name]]), use.names = FALSE)
+    })
+    out$contexts$V <- array(out$contexts$V, c(k, k, length(out$contexts$V) / (k * k)))
     out
 }

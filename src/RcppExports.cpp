@@ -92,6 +92,20 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// fisher_tests_cpp
+Rcpp::NumericVector fisher_tests_cpp(Rcpp::NumericMatrix C, double n, Rcpp::IntegerVector x, Rcpp::IntegerVector y, Rcpp::List z);
+RcppExport SEXP _bulkcausal_fisher_tests_cpp(SEXP CSEXP, SEXP nSEXP, SEXP xSEXP, SEXP ySEXP, SEXP zSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type C(CSEXP);
+    Rcpp::traits::input_parameter< double >::type n(nSEXP);
+    Rcpp::traits::input_parameter< Rcpp::IntegerVector >::type x(xSEXP);
+    Rcpp::traits::input_parameter< Rcpp::IntegerVector >::type y(ySEXP);
+    Rcpp::traits::input_parameter< Rcpp::List >::type z(zSEXP);
+    rcpp_result_gen = Rcpp::wrap(fisher_tests_cpp(C, n, x, y, z));
+    return rcpp_result_gen;
+END_RCPP
+}
 // dsep_statements_cpp
 Rcpp::List dsep_statements_cpp(int p, Rcpp::IntegerVector from, Rcpp::IntegerVector to, int max_cond, double limit);
 RcppExport SEXP _bulkcausal_dsep_statements_cpp(SEXP pSEXP, SEXP fromSEXP, SEXP toSEXP, SEXP max_condSEXP, SEXP limitSEXP) {
@@ -237,6 +251,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_bulkcausal_normalise_cpm_cpp", (DL_FUNC) &_bulkcausal_normalise_cpm_cpp, 1},
     {"_bulkcausal_group_columns_cpp", (DL_FUNC) &_bulkcausal_group_columns_cpp, 2},
     {"_bulkcausal_fisher_test_cpp", (DL_FUNC) &_bulkcausal_fisher_test_cpp, 5},
+    {"_bulkcausal_fisher_tests_cpp", (DL_FUNC) &_bulkcausal_fisher_tests_cpp, 5},
     {"_bulkcausal_dsep_statements_cpp", (DL_FUNC) &_bulkcausal_dsep_statements_cpp, 5},
     {"_bulkcausal_dsep_cpp", (DL_FUNC) &_bulkcausal_dsep_cpp, 6},
     {"_bulkcausal_edge_values_cpp", (DL_FUNC) &_bulkcausal_edge_values_cpp, 3},

@@ -19,6 +19,27 @@ Rcpp::NumericVector fisher_test_cpp(Rcpp::NumericMatrix C, double n, int x, int 
     return Rcpp::NumericVector::create(Rcpp::Named("r") = r, Rcpp::Named("p.value") = p);
 }
 
+// Fisher z p-values of many statements (0-based x, y and conditioning
+// sets) from one correlation matrix.
+// [[Rcpp::export(rng = false)]]
+Rcpp::NumericVector fisher_tests_cpp(Rcpp::NumericMatrix C, double n, Rcpp::IntegerVector x, Rcpp::IntegerVector y,
+                                     Rcpp::List z) {
+    const Eigen::Map<const Eigen::MatrixXd> cm(C.begin(), C.nrow(), C.ncol());
+    Rcpp::NumericVector out(x.size());
+    for (R_xlen_t i = 0; i < x.size(); ++i) {
+        Rcpp::IntegerVector zi = z[i];
+        const std::vector<int> zz(zi.begin(), zi.end());
+        const double r = bulkcausal::partial_correlation(cm, x[i], y[i], zz);
+        try {
+            out[i] = bulkcausal::fisher_z_pvalue(r, static_cast<std::size_t>(n), zz.size());
+        } catch (const std::invalid_argument&) {
+            Rcpp::stop("the Fisher z test needs more observations than the conditioning set size + 3 (n = %.0f, |z| = %d)",
+                       n, static_cast<int>(zz.size()));
+        }
+    }
+    return out;
+}
+
 namespace {
 
 // Parent lists of the DAG with 1-based edges from -> to.
