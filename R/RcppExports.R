@@ -29,6 +29,14 @@ fisher_tests_cpp <- function(C, n, x, y, z) {
     .Call(`_bulkcausal_fisher_tests_cpp`, C, n, x, y, z)
 }
 
+spline_tests_cpp <- function(data, x, y, z, k, max_n, nperm, seed, nthreads, verbose) {
+    .Call(`_bulkcausal_spline_tests_cpp`, data, x, y, z, k, max_n, nperm, seed, nthreads, verbose)
+}
+
+hsic_test_cpp <- function(x, y, nperm, seed) {
+    .Call(`_bulkcausal_hsic_test_cpp`, x, y, nperm, seed)
+}
+
 dsep_statements_cpp <- function(p, from, to, max_cond, limit) {
     .Call(`_bulkcausal_dsep_statements_cpp`, p, from, to, max_cond, limit)
 }

@@ -106,6 +106,38 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// spline_tests_cpp
+Rcpp::List spline_tests_cpp(Rcpp::NumericMatrix data, Rcpp::IntegerVector x, Rcpp::IntegerVector y, Rcpp::List z, int k, double max_n, int nperm, double seed, int nthreads, bool verbose);
+RcppExport SEXP _bulkcausal_spline_tests_cpp(SEXP dataSEXP, SEXP xSEXP, SEXP ySEXP, SEXP zSEXP, SEXP kSEXP, SEXP max_nSEXP, SEXP npermSEXP, SEXP seedSEXP, SEXP nthreadsSEXP, SEXP verboseSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type data(dataSEXP);
+    Rcpp::traits::input_parameter< Rcpp::IntegerVector >::type x(xSEXP);
+    Rcpp::traits::input_parameter< Rcpp::IntegerVector >::type y(ySEXP);
+    Rcpp::traits::input_parameter< Rcpp::List >::type z(zSEXP);
+    Rcpp::traits::input_parameter< int >::type k(kSEXP);
+    Rcpp::traits::input_parameter< double >::type max_n(max_nSEXP);
+    Rcpp::traits::input_parameter< int >::type nperm(npermSEXP);
+    Rcpp::traits::input_parameter< double >::type seed(seedSEXP);
+    Rcpp::traits::input_parameter< int >::type nthreads(nthreadsSEXP);
+    Rcpp::traits::input_parameter< bool >::type verbose(verboseSEXP);
+    rcpp_result_gen = Rcpp::wrap(spline_tests_cpp(data, x, y, z, k, max_n, nperm, seed, nthreads, verbose));
+    return rcpp_result_gen;
+END_RCPP
+}
+// hsic_test_cpp
+Rcpp::NumericVector hsic_test_cpp(Rcpp::NumericVector x, Rcpp::NumericVector y, int nperm, double seed);
+RcppExport SEXP _bulkcausal_hsic_test_cpp(SEXP xSEXP, SEXP ySEXP, SEXP npermSEXP, SEXP seedSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< Rcpp::NumericVector >::type x(xSEXP);
+    Rcpp::traits::input_parameter< Rcpp::NumericVector >::type y(ySEXP);
+    Rcpp::traits::input_parameter< int >::type nperm(npermSEXP);
+    Rcpp::traits::input_parameter< double >::type seed(seedSEXP);
+    rcpp_result_gen = Rcpp::wrap(hsic_test_cpp(x, y, nperm, seed));
+    return rcpp_result_gen;
+END_RCPP
+}
 // dsep_statements_cpp
 Rcpp::List dsep_statements_cpp(int p, Rcpp::IntegerVector from, Rcpp::IntegerVector to, int max_cond, double limit);
 RcppExport SEXP _bulkcausal_dsep_statements_cpp(SEXP pSEXP, SEXP fromSEXP, SEXP toSEXP, SEXP max_condSEXP, SEXP limitSEXP) {
@@ -252,6 +284,8 @@ static const R_CallMethodDef CallEntries[] = {
     {"_bulkcausal_group_columns_cpp", (DL_FUNC) &_bulkcausal_group_columns_cpp, 2},
     {"_bulkcausal_fisher_test_cpp", (DL_FUNC) &_bulkcausal_fisher_test_cpp, 5},
     {"_bulkcausal_fisher_tests_cpp", (DL_FUNC) &_bulkcausal_fisher_tests_cpp, 5},
+    {"_bulkcausal_spline_tests_cpp", (DL_FUNC) &_bulkcausal_spline_tests_cpp, 10},
+    {"_bulkcausal_hsic_test_cpp", (DL_FUNC) &_bulkcausal_hsic_test_cpp, 4},
     {"_bulkcausal_dsep_statements_cpp", (DL_FUNC) &_bulkcausal_dsep_statements_cpp, 5},
     {"_bulkcausal_dsep_cpp", (DL_FUNC) &_bulkcausal_dsep_cpp, 6},
     {"_bulkcausal_edge_values_cpp", (DL_FUNC) &_bulkcausal_edge_values_cpp, 3},

@@ -1,8 +1,9 @@
 // Glue for ciTest: the Fisher z test of a partial correlation from a
-// correlation matrix.
+// correlation matrix, the spline test from the data, and d-separation.
 #include "glue.h"
 
 #include "bulkcausal/citest.hpp"
+#include "bulkcausal/splineci.hpp"
 
 // [[Rcpp::export(rng = false)]]
 Rcpp::NumericVector fisher_test_cpp(Rcpp::NumericMatrix C, double n, int x, int y, Rcpp::IntegerVector z) {
@@ -38,6 +39,46 @@ Rcpp::NumericVector fisher_tests_cpp(Rcpp::NumericMatrix C, double n, Rcpp::Inte
         }
     }
     return out;
+}
+
+// Spline-test p-values of many statements (0-based x, y and conditioning
+// sets) on the data (observations x variables).
+// [[Rcpp::export(rng = false)]]
+Rcpp::List spline_tests_cpp(Rcpp::NumericMatrix data, Rcpp::IntegerVector x, Rcpp::IntegerVector y, Rcpp::List z,
+                            int k, double max_n, int nperm, double seed, int nthreads, bool verbose) {
+    bulkcausal::SplineCIOptions opt;
+    opt.k = k;
+    opt.max_n = static_cast<std::size_t>(max_n);
+    opt.nperm = nperm;
+    opt.seed = glue::as_seed(seed);
+    std::vector<bulkcausal::CIQuery> q(static_cast<std::size_t>(x.size()));
+    for (R_xlen_t i = 0; i < x.size(); ++i) {
+        Rcpp::IntegerVector zi = z[i];
+        q[static_cast<std::size_t>(i)] = bulkcausal::CIQuery{x[i], y[i], std::vector<int>(zi.begin(), zi.end())};
+    }
+    const auto res = bulkcausal::spline_ci_tests(data.begin(), static_cast<std::size_t>(data.nrow()),
+                                                 static_cast<std::size_t>(data.ncol()), q, opt, nthreads,
+                                                 glue::make_poll(verbose, "spline CI tests"));
+    Rcpp::NumericVector stat(x.size()), p(x.size()), ntest(x.size());
+    for (R_xlen_t i = 0; i < x.size(); ++i) {
+        const auto& r = res[static_cast<std::size_t>(i)];
+        stat[i] = r.statistic;
+        p[i] = r.p_value;
+        ntest[i] = static_cast<double>(r.n_test);
+    }
+    return Rcpp::List::create(Rcpp::Named("statistic") = stat, Rcpp::Named("p.value") = p,
+                              Rcpp::Named("n.test") = ntest);
+}
+
+// HSIC test of two samples (the residual-independence part of
+// functionalConsistency).
+// [[Rcpp::export(rng = false)]]
+Rcpp::NumericVector hsic_test_cpp(Rcpp::NumericVector x, Rcpp::NumericVector y, int nperm, double seed) {
+    bulkcausal::Rng rng(glue::as_seed(seed), 0x4851);
+    const auto h = bulkcausal::hsic_test(std::vector<double>(x.begin(), x.end()),
+                                         std::vector<double>(y.begin(), y.end()), nperm, rng);
+    return Rcpp::NumericVector::create(Rcpp::Named("statistic") = h.statistic, Rcpp::Named("mean0") = h.mean0,
+                                       Rcpp::Named("var0") = h.var0, Rcpp::Named("p.value") = h.p_value);
 }
 
 namespace {

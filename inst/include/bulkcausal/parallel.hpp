@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <exception>
 #include <functional>
@@ -41,6 +42,10 @@ void run_tasks(std::size_t ntasks, int nthreads, Task&& task, const PollFn& poll
     std::exception_ptr error;
     std::size_t error_task = ntasks;
     std::mutex error_mutex;
+    // The polling thread sleeps between polls but wakes as soon as the last
+    // task finishes, so short runs do not wait out a poll interval.
+    std::mutex wake_mutex;
+    std::condition_variable wake;
 
     auto worker = [&](int w) {
         for (;;) {
@@ -59,7 +64,10 @@ void run_tasks(std::size_t ntasks, int nthreads, Task&& task, const PollFn& poll
                 }
                 stop.store(true);
             }
-            done.fetch_add(1);
+            if (done.fetch_add(1) + 1 == ntasks || stop.load()) {
+                std::lock_guard<std::mutex> lock(wake_mutex);
+                wake.notify_one();
+            }
         }
     };
 
@@ -79,7 +87,9 @@ void run_tasks(std::size_t ntasks, int nthreads, Task&& task, const PollFn& poll
                     stop.store(true);
                     break;
                 }
-                std::this_thread::sleep_for(std::chrono::milliseconds(20));
+                std::unique_lock<std::mutex> lock(wake_mutex);
+                wake.wait_for(lock, std::chrono::milliseconds(20),
+                              [&] { return done.load() >= ntasks || stop.load(); });
             }
         }
         for (auto& t : pool) t.join();
