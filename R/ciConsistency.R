@@ -16,11 +16,14 @@
 #' @param graph The causal graph: a [GRNModel-class] or a data.frame with
 #'   `from` and `to` columns. Default: the model kept by [simulateCells()].
 #' @param max.cond Largest conditioning set enumerated.
-#' @param method The CI test, see [ciTest()].
+#' @param method The CI test, `"fisher"` or `"spline"`, see [ciTest()].
 #' @param alpha Level of the decisions.
 #' @param assay.type Assay of `cells` and `bulk` to test (one name, or two:
 #'   cells then bulk).
 #' @param limit Most statements enumerated.
+#' @param ... Settings of the spline test (`k`, `max.n`, `nperm`, `seed`,
+#'   `num.threads`), see [ciSuffStat()].
+#' @param verbose Report progress of the spline tests.
 #'
 #' @return A [S4Vectors::DataFrame], one row per statement: `x`, `y`, `z`,
 #'   `separated` (d-separation in the graph, `NA` without one), `p.cells`,
@@ -33,8 +36,9 @@
 #' bulk <- aggregateCells(cells, cells$sample, fun = "mean", assay.type = "latent")
 #' ciConsistency(cells, bulk, assay.type = c("latent", "latent"))
 #' @export
-ciConsistency <- function(cells, bulk, statements = NULL, graph = NULL, max.cond = 1, method = "fisher",
-    alpha = 0.05, assay.type = "latent", limit = 1e5) {
+ciConsistency <- function(cells, bulk, statements = NULL, graph = NULL, max.cond = 1,
+    method = c("fisher", "spline"), alpha = 0.05, assay.type = "latent", limit = 1e5, ..., verbose = FALSE) {
+    method <- .check_choice(method[1L], c("fisher", "spline"), "method")
     if (!is(cells, "SummarizedExperiment") || !is(bulk, "SummarizedExperiment")) {
         stop("`cells` and `bulk` must be SummarizedExperiment objects with genes in rows", call. = FALSE)
     }
@@ -64,12 +68,10 @@ ciConsistency <- function(cells, bulk, statements = NULL, graph = NULL, max.cond
         separated <- if (is.null(edges)) rep(NA, length(x)) else
             dsep_cpp(length(genes), match(edges$from, genes), match(edges$to, genes), x, y, z)
     }
-    ss.cells <- ciSuffStat(cells[genes, ], method = method, assay.type = at[1L])
-    ss.bulk <- ciSuffStat(bulk[genes, ], method = method, assay.type = at[2L])
-    z0 <- lapply(z, function(s) as.integer(s) - 1L)
-    pv <- function(ss) fisher_tests_cpp(ss$C, ss$n, as.integer(x) - 1L, as.integer(y) - 1L, z0)
-    p.cells <- .call_core(pv(ss.cells))
-    p.bulk <- .call_core(pv(ss.bulk))
+    ss.cells <- ciSuffStat(cells[genes, ], method = method, assay.type = at[1L], ...)
+    ss.bulk <- ciSuffStat(bulk[genes, ], method = method, assay.type = at[2L], ...)
+    p.cells <- .ci_tests(ss.cells, x, y, z, verbose = verbose)$p.value
+    p.bulk <- .ci_tests(ss.bulk, x, y, z, verbose = verbose)$p.value
     DataFrame(x = genes[x], y = genes[y], z = vapply(z, function(s) paste(genes[s], collapse = ","), character(1)),
         separated = separated, p.cells = p.cells, p.bulk = p.bulk, indep.cells = p.cells > alpha,
         indep.bulk = p.bulk > alpha, agree = (p.cells > alpha) == (p.bulk > alpha))

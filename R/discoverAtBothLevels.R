@@ -10,7 +10,8 @@
 #'   [simulateBulk()] with `keep.cells = TRUE`, or a list with `cells` (a
 #'   [simulateCells()] result) and `bulk` (its aggregate).
 #' @param method `"pc"`.
-#' @param test The CI test, see [ciTest()].
+#' @param test The CI test, `"fisher"` or `"spline"`, see [ciTest()].
+#' @param ... Settings of the spline test, see [ciSuffStat()].
 #' @param alpha Level of the CI tests.
 #' @param assay.type The assay tested at both levels.
 #'
@@ -25,12 +26,14 @@
 #'     discoverAtBothLevels(sim)
 #' }
 #' @export
-discoverAtBothLevels <- function(sim, method = "pc", test = "fisher", alpha = 0.01, assay.type = "latent") {
+discoverAtBothLevels <- function(sim, method = "pc", test = c("fisher", "spline"), alpha = 0.01,
+    assay.type = "latent", ...) {
     if (!requireNamespace("pcalg", quietly = TRUE)) {
         stop("discoverAtBothLevels() needs the pcalg package; install it with install.packages('pcalg')",
             call. = FALSE)
     }
     .check_choice(method, "pc", "method")
+    test <- .check_choice(test[1L], c("fisher", "spline"), "test")
     alpha <- .check_number(alpha, "alpha", lower = 0, lower.open = TRUE)
     if (is(sim, "SummarizedExperiment") && !is.null(metadata(sim)$cells)) {
         sim <- list(cells = metadata(sim)$cells, bulk = sim)
@@ -47,7 +50,7 @@ discoverAtBothLevels <- function(sim, method = "pc", test = "fisher", alpha = 0.
     fits <- list()
     rows <- lapply(c("cells", "bulk"), function(level) {
         se <- sim[[level]][genes, ]
-        ss <- ciSuffStat(se, method = test, assay.type = assay.type)
+        ss <- ciSuffStat(se, method = test, assay.type = assay.type, ...)
         fit <- pcalg::pc(ss, ciIndepTest, alpha = alpha, labels = genes)
         fits[[level]] <<- fit
         est <- methods::as(fit@graph, "matrix")

@@ -131,6 +131,7 @@ TEST_CASE("the permutation p-value counts dense permuted statistics", "[hsic]") 
         }
         if (dense_hsic(K, Lp).stat >= tobs - 1e-12 * std::fabs(tobs)) ++exceed;
     }
+    CHECK(h.statistic == Approx(tobs).epsilon(1e-10));
     CHECK(h.p_value == Approx((1.0 + exceed) / (1.0 + nperm)));
     // a permutation is a permutation
     std::vector<std::size_t> sorted(perm);

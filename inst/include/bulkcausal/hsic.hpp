@@ -90,24 +90,30 @@ struct Gram {
     }
 };
 
-// sigma = the median pairwise distance; a constant sample gives the
-// all-ones Gram matrix, which HSIC sees as independent of anything.
-inline Gram gaussian_gram(const std::vector<double>& v) {
-    Gram g;
+// The kernel's exponent factor -1 / (2 sigma^2), sigma = the median
+// pairwise distance (the mean distance when more than half the pairs are
+// tied); 0 for a constant sample, whose all-ones Gram matrix HSIC sees as
+// independent of anything.
+inline double kernel_scale(const std::vector<double>& v) {
     const std::size_t n = v.size();
-    g.n = n;
     double sigma = median_pairwise_distance(v);
     if (!(sigma > 0.0)) {
-        // More than half the pairs tied: the mean distance instead.
         std::vector<double> s(v);
         std::sort(s.begin(), s.end());
         double acc = 0.0;
         for (std::size_t i = 0; i < n; ++i) acc += (2.0 * static_cast<double>(i) + 1.0 - static_cast<double>(n)) * s[i];
         sigma = n > 1 ? acc / (static_cast<double>(n) * (static_cast<double>(n) - 1.0) / 2.0) : 0.0;
     }
+    return sigma > 0.0 ? -0.5 / (sigma * sigma) : 0.0;
+}
+
+inline Gram gaussian_gram(const std::vector<double>& v) {
+    Gram g;
+    const std::size_t n = v.size();
+    g.n = n;
     g.upper.resize(n * (n - 1) / 2);
     g.rowsum.assign(n, 1.0);
-    const double scale = sigma > 0.0 ? -0.5 / (sigma * sigma) : 0.0;
+    const double scale = kernel_scale(v);
     std::size_t idx = 0;
     for (std::size_t i = 0; i < n; ++i) {
         const double vi = v[i];
@@ -127,43 +133,80 @@ inline Gram gaussian_gram(const std::vector<double>& v) {
 
 }  // namespace detail
 
+namespace detail {
+
+// Row sums of the Gaussian Gram matrices of x and y (scales sx, sy) without
+// storing them.
+inline void gram_rowsums(const std::vector<double>& x, const std::vector<double>& y, double sx, double sy,
+                         std::vector<double>& rk, std::vector<double>& rl) {
+    const std::size_t n = x.size();
+    rk.assign(n, 1.0);
+    rl.assign(n, 1.0);
+    for (std::size_t i = 0; i < n; ++i) {
+        double ak = 0.0, al = 0.0;
+        for (std::size_t j = i + 1; j < n; ++j) {
+            const double dx = x[i] - x[j], dy = y[i] - y[j];
+            const double k = std::exp(sx * dx * dx), l = std::exp(sy * dy * dy);
+            ak += k;
+            al += l;
+            rk[j] += k;
+            rl[j] += l;
+        }
+        rk[i] += ak;
+        rl[i] += al;
+    }
+}
+
+inline void null_moments(HsicResult& out, double ktotal, double ltotal, double v, double nn) {
+    const double mux = (ktotal - nn) / (nn * (nn - 1.0));
+    const double muy = (ltotal - nn) / (nn * (nn - 1.0));
+    out.mean0 = 1.0 + mux * muy - mux - muy;
+    out.var0 = 2.0 * (nn - 4.0) * (nn - 5.0) / ((nn - 1.0) * (nn - 2.0) * (nn - 3.0)) * v / (nn - 1.0);
+}
+
+}  // namespace detail
+
 // HSIC test of the independence of x and y (same length n >= 6).  With
-// nperm = 0 the p-value comes from the gamma approximation; otherwise from
-// nperm permutations of y drawn from `rng`, as (1 + #{T_perm >= T}) /
-// (1 + nperm).
+// nperm = 0 the p-value comes from the gamma approximation, in two passes
+// over the pairs that store no n x n matrix; otherwise from nperm
+// permutations of y drawn from `rng`, as (1 + #{T_perm >= T}) / (1 + nperm),
+// with both Gram matrices kept (their upper triangles).
 inline HsicResult hsic_test(const std::vector<double>& x, const std::vector<double>& y, int nperm, Rng& rng) {
     const std::size_t n = x.size();
     if (y.size() != n) throw std::invalid_argument("x and y differ in length");
     if (n < 6) throw std::invalid_argument("the HSIC test needs at least 6 observations");
-    const detail::Gram K = detail::gaussian_gram(x);
-    const detail::Gram L = detail::gaussian_gram(y);
     const double nn = static_cast<double>(n);
-    const double kbar = K.total / (nn * nn), lbar = L.total / (nn * nn);
-    // tr(K H L H) = sum_ij Kc_ij Lc_ij, one pass over the upper triangle.
-    double t = 0.0, v = 0.0;
-    std::size_t idx = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-        const double ki = K.rowsum[i] / nn, li = L.rowsum[i] / nn;
-        {
-            const double kc = 1.0 - 2.0 * ki + kbar;
-            const double lc = 1.0 - 2.0 * li + lbar;
-            t += kc * lc;
-        }
-        for (std::size_t j = i + 1; j < n; ++j, ++idx) {
-            const double kc = K.upper[idx] - ki - K.rowsum[j] / nn + kbar;
-            const double lc = L.upper[idx] - li - L.rowsum[j] / nn + lbar;
-            const double p = kc * lc;
-            t += 2.0 * p;
-            v += 2.0 * p * p;
-        }
-    }
     HsicResult out;
-    out.statistic = t / nn;
-    const double mux = (K.total - nn) / (nn * (nn - 1.0));
-    const double muy = (L.total - nn) / (nn * (nn - 1.0));
-    out.mean0 = 1.0 + mux * muy - mux - muy;
-    out.var0 = 2.0 * (nn - 4.0) * (nn - 5.0) / ((nn - 1.0) * (nn - 2.0) * (nn - 3.0)) * v / (nn - 1.0);
     if (nperm <= 0) {
+        const double sx = detail::kernel_scale(x), sy = detail::kernel_scale(y);
+        std::vector<double> rk, rl;
+        detail::gram_rowsums(x, y, sx, sy, rk, rl);
+        double ktotal = 0.0, ltotal = 0.0;
+        for (std::size_t i = 0; i < n; ++i) {
+            ktotal += rk[i];
+            ltotal += rl[i];
+            rk[i] /= nn;  // now row means
+            rl[i] /= nn;
+        }
+        const double kbar = ktotal / (nn * nn), lbar = ltotal / (nn * nn);
+        double t = 0.0, v = 0.0;
+        for (std::size_t i = 0; i < n; ++i) {
+            const double ki = rk[i], li = rl[i];
+            t += (1.0 - 2.0 * ki + kbar) * (1.0 - 2.0 * li + lbar);
+            double ti = 0.0, vi = 0.0;
+            for (std::size_t j = i + 1; j < n; ++j) {
+                const double dx = x[i] - x[j], dy = y[i] - y[j];
+                const double kc = std::exp(sx * dx * dx) - ki - rk[j] + kbar;
+                const double lc = std::exp(sy * dy * dy) - li - rl[j] + lbar;
+                const double p = kc * lc;
+                ti += p;
+                vi += p * p;
+            }
+            t += 2.0 * ti;
+            v += 2.0 * vi;
+        }
+        out.statistic = t / nn;
+        detail::null_moments(out, ktotal, ltotal, v, nn);
         if (!(out.var0 > 0.0) || !(out.mean0 > 0.0)) {
             out.p_value = 1.0;  // a constant sample: nothing to detect
         } else {
@@ -173,27 +216,34 @@ inline HsicResult hsic_test(const std::vector<double>& x, const std::vector<doub
         }
         return out;
     }
-    // Permutations: tr(K H L_pi H) = sum_ij K_ij L_pi(i)pi(j)
-    //   - 2/n sum_i rK_i rL_pi(i) + sK sL / n^2.
+    const detail::Gram K = detail::gaussian_gram(x);
+    const detail::Gram L = detail::gaussian_gram(y);
+    // tr(K H L_pi H) = sum_ij K_ij L_pi(i)pi(j) - 2/n sum_i rK_i rL_pi(i) + sK sL / n^2
+    auto trace = [&](const std::vector<std::size_t>* perm) {
+        double s = nn;  // diagonal: K_ii L_ii = 1
+        double r = 0.0;
+        std::size_t idx = 0;
+        for (std::size_t i = 0; i < n; ++i) {
+            const std::size_t pi = perm ? (*perm)[i] : i;
+            r += K.rowsum[i] * L.rowsum[pi];
+            double acc = 0.0;
+            if (perm) {
+                for (std::size_t j = i + 1; j < n; ++j, ++idx) acc += K.upper[idx] * L.at(pi, (*perm)[j]);
+            } else {
+                for (std::size_t j = i + 1; j < n; ++j, ++idx) acc += K.upper[idx] * L.upper[idx];
+            }
+            s += 2.0 * acc;
+        }
+        return s - 2.0 * r / nn + K.total * L.total / (nn * nn);
+    };
+    const double tobs = trace(nullptr);
+    out.statistic = tobs / nn;
     std::vector<std::size_t> perm(n);
-    const double tobs = t;
-    const double cst = K.total * L.total / (nn * nn);
     int exceed = 0;
     for (int b = 0; b < nperm; ++b) {
         random_permutation(perm, rng);
-        double s = nn;  // diagonal: K_ii L_ii = 1
-        double r = 0.0;
-        idx = 0;
-        for (std::size_t i = 0; i < n; ++i) {
-            const std::size_t pi = perm[i];
-            r += K.rowsum[i] * L.rowsum[pi];
-            double acc = 0.0;
-            for (std::size_t j = i + 1; j < n; ++j, ++idx) acc += K.upper[idx] * L.at(pi, perm[j]);
-            s += 2.0 * acc;
-        }
-        const double tb = s - 2.0 * r / nn + cst;
         // a relative tolerance so that ties in exact arithmetic count as ties
-        if (tb >= tobs - 1e-12 * std::fabs(tobs)) ++exceed;
+        if (trace(&perm) >= tobs - 1e-12 * std::fabs(tobs)) ++exceed;
     }
     out.p_value = (1.0 + exceed) / (1.0 + nperm);
     return out;
