@@ -65,6 +65,10 @@ topological_order_cpp <- function(p, from, to) {
     .Call(`_bulkcausal_topological_order_cpp`, p, from, to)
 }
 
+resample_cpp <- function(n, size, nrep, replace, seed) {
+    .Call(`_bulkcausal_resample_cpp`, n, size, nrep, replace, seed)
+}
+
 simulate_cells_cpp <- function(model, cells_per_sample, seed, nthreads, custom, verbose, dimnames) {
     .Call(`_bulkcausal_simulate_cells_cpp`, model, cells_per_sample, seed, nthreads, custom, verbose, dimnames)
 }

@@ -238,6 +238,20 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// resample_cpp
+Rcpp::IntegerMatrix resample_cpp(int n, int size, int nrep, bool replace, double seed);
+RcppExport SEXP _bulkcausal_resample_cpp(SEXP nSEXP, SEXP sizeSEXP, SEXP nrepSEXP, SEXP replaceSEXP, SEXP seedSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< int >::type n(nSEXP);
+    Rcpp::traits::input_parameter< int >::type size(sizeSEXP);
+    Rcpp::traits::input_parameter< int >::type nrep(nrepSEXP);
+    Rcpp::traits::input_parameter< bool >::type replace(replaceSEXP);
+    Rcpp::traits::input_parameter< double >::type seed(seedSEXP);
+    rcpp_result_gen = Rcpp::wrap(resample_cpp(n, size, nrep, replace, seed));
+    return rcpp_result_gen;
+END_RCPP
+}
 // simulate_cells_cpp
 Rcpp::List simulate_cells_cpp(Rcpp::List model, Rcpp::NumericVector cells_per_sample, double seed, int nthreads, Rcpp::List custom, bool verbose, Rcpp::List dimnames);
 RcppExport SEXP _bulkcausal_simulate_cells_cpp(SEXP modelSEXP, SEXP cells_per_sampleSEXP, SEXP seedSEXP, SEXP nthreadsSEXP, SEXP customSEXP, SEXP verboseSEXP, SEXP dimnamesSEXP) {
@@ -293,6 +307,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_bulkcausal_pspline_basis_cpp", (DL_FUNC) &_bulkcausal_pspline_basis_cpp, 4},
     {"_bulkcausal_random_dag_cpp", (DL_FUNC) &_bulkcausal_random_dag_cpp, 5},
     {"_bulkcausal_topological_order_cpp", (DL_FUNC) &_bulkcausal_topological_order_cpp, 3},
+    {"_bulkcausal_resample_cpp", (DL_FUNC) &_bulkcausal_resample_cpp, 5},
     {"_bulkcausal_simulate_cells_cpp", (DL_FUNC) &_bulkcausal_simulate_cells_cpp, 7},
     {"_bulkcausal_simulate_bulk_cpp", (DL_FUNC) &_bulkcausal_simulate_bulk_cpp, 12},
     {NULL, NULL, 0}

@@ -1,0 +1,99 @@
+# Functional-form consistency against THEORY.md section 2's closed forms.
+
+.ff_sim <- function(fun, n = 1, noise = "gaussian", nsamples = 400, cps = 10, aggregation = "mean", seed = 1,
+    weight = 1, intercept = 0) {
+    model <- grnModel(data.frame(from = "X", to = "Y", fun = fun, n = n, weight = weight),
+        noise = c(X = noise), noise.scale = c(X = 1, Y = 0.3), intercept = c(X = 0, Y = intercept))
+    simulateBulk(model, nsamples = nsamples, cells.per.sample = cps, aggregation = aggregation,
+        keep.cells = TRUE, seed = seed, verbose = FALSE)
+}
+.ff <- function(sim, ...) functionalConsistency(S4Vectors::metadata(sim)$cells, sim, ...)
+
+test_that("the distance to a damped sine matches the closed form g(m) = exp(-w^2 t^2 / 2) sin(w m)", {
+    # Gaussian cause: noise sd s = 1 within samples, mean of k = 10 cells,
+    # t^2 = s^2 (k - 1) / k.  The bulk curve is the damped sine, the mapped
+    # curve the sine itself.
+    sim <- .ff_sim("sin", n = 1.5, nsamples = 1000, seed = 2)
+    res <- .ff(sim, nboot = 50)
+    m <- SummarizedExperiment::assay(sim, "latent")["X", ]
+    y <- SummarizedExperiment::assay(sim, "latent")["Y", ]
+    t2 <- 9 / 10
+    g <- exp(-1.5^2 * t2 / 2) * sin(1.5 * m)
+    q <- quantile(m, c(0.05, 0.95))
+    mid <- m >= q[1] & m <= q[2]
+    d <- g[mid] - sin(1.5 * m[mid])
+    D <- sqrt(mean((d - mean(d))^2)) / sd(y)
+    expect_true(res$ff.lower <= D && D <= res$ff.upper)
+    expect_equal(res$ff.distance, D, tolerance = 0.1)
+    expect_false(res$consistent)
+    expect_lt(res$p.curve, 1e-10)
+})
+
+test_that("affine edges are consistent at the nominal rate; a quadratic edge of a Gaussian cause too", {
+    # 100 replicates each: the rejection rate of each part stays within 3 SE
+    # (0.065) of alpha for affine; THEORY section 2's special case (x^2 of a
+    # Gaussian cause under the mean: an intercept shift only) behaves alike.
+    rates <- vapply(c("affine", "quadratic"), function(fun) {
+        p <- vapply(1:100, function(r) {
+            res <- .ff(.ff_sim(fun, nsamples = 200, seed = 100 + r), nboot = 0, seed = r)
+            c(res$p.curve, res$p.resid)
+        }, numeric(2))
+        rowMeans(p < 0.05)
+    }, numeric(2))
+    expect_true(all(abs(rates - 0.05) < 3 * sqrt(0.05 * 0.95 / 100)), label = paste(format(rates), collapse = " "))
+})
+
+test_that("a quadratic edge of a skewed cause is not consistent", {
+    res <- .ff(.ff_sim("quadratic", noise = "gamma", nsamples = 1000, seed = 3), nboot = 0)
+    expect_false(res$consistent)
+})
+
+test_that("the sum maps f to k f(m / k); cells per sample = 1 is always consistent", {
+    # Y = 2 + 0.5 X per cell: the sum of k = 10 cells is 20 + 0.5 Xsum.
+    sim <- .ff_sim("affine", weight = 0.5, intercept = 2, aggregation = "sum", seed = 4)
+    res <- .ff(sim, nboot = 0)
+    expect_true(res$consistent)
+    expect_lt(res$ff.distance, 0.05)
+    # one cell per sample: the bulk is the cells, whatever f is; with ten
+    # the sine is damped (THEORY section 2)
+    res1 <- .ff(.ff_sim("sin", n = 1, cps = 1, seed = 5), nboot = 0)
+    res10 <- .ff(.ff_sim("sin", n = 1, cps = 10, seed = 5), nboot = 0)
+    expect_true(res1$consistent)
+    expect_false(res10$consistent)
+    expect_lt(res1$ff.distance, 0.05)
+    expect_gt(res10$ff.distance, 10 * res1$ff.distance)
+})
+
+test_that("the mapped curves follow their definitions for every aggregation", {
+    f <- function(u) u^2 + 1
+    info <- list(ncells = c(2L, 5L), total = c(4e5, 8e5))
+    m <- c(1.5, 3)
+    expect_equal(bulkcausal:::.map_curve(f, m, info, "mean"), f(m))
+    expect_equal(bulkcausal:::.map_curve(f, m, info, "sum"), c(2, 5) * f(m / c(2, 5)))
+    a <- c(2, 5) * 1e6 / c(4e5, 8e5)
+    expect_equal(bulkcausal:::.map_curve(f, m, info, "cpm"), a * f(m / a))
+    expect_equal(bulkcausal:::.map_curve(f, m, info, "log1p_sum"), log1p(c(2, 5) * f(expm1(m) / c(2, 5))))
+    # a homogeneous sample aggregates to m exactly: log1p(n u) = m
+    u <- expm1(m) / c(2, 5)
+    expect_equal(log1p(c(2, 5) * u), m)
+})
+
+test_that("the estimated cell-level curve stands in for the truth", {
+    sim <- .ff_sim("tanh", n = 1, nsamples = 300, seed = 6)
+    a <- .ff(sim, nboot = 0)
+    b <- .ff(sim, nboot = 0, truth = FALSE)
+    expect_identical(b$reference, "cells")
+    expect_equal(b$ff.distance, a$ff.distance, tolerance = 0.2)
+    expect_identical(a$p.resid, b$p.resid)
+})
+
+test_that("functionalConsistency rejects bad input clearly", {
+    sim <- .ff_sim("affine", nsamples = 50, seed = 7)
+    cells <- S4Vectors::metadata(sim)$cells
+    expect_error(functionalConsistency(cells, sim, sample = "donor"), "`sample` = 'donor' is not a colData column")
+    expect_error(functionalConsistency(cells, sim[, 1:40]), "cells of sample 'S41'.* are not in `bulk`")
+    expect_error(functionalConsistency(cells, sim, edges = data.frame(from = "X", to = "Q")), "'Q'")
+    bare <- SummarizedExperiment::SummarizedExperiment(list(latent = SummarizedExperiment::assay(sim, "latent")))
+    expect_error(functionalConsistency(cells, bare), "give `aggregation`")
+    expect_error(functionalConsistency(cells, sim, central = c(0.9, 0.1)), "`central` must be two increasing")
+})
