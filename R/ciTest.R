@@ -106,9 +106,9 @@ ciSuffStat <- function(data, method = c("fisher", "spline"), assay.type = "count
         stop(sprintf("`data` has %d observations; the %s test needs at least %d", nrow(data),
             if (method == "fisher") "Fisher z" else "spline", need), call. = FALSE)
     }
-    sds <- apply(data, 2L, stats::sd)
-    if (any(sds == 0)) {
-        stop(sprintf("`data` has constant variables: %s", .fmt_value(colnames(data)[sds == 0])), call. = FALSE)
+    const <- vapply(seq_len(ncol(data)), function(j) all(data[, j] == data[1L, j]), logical(1))
+    if (any(const)) {
+        stop(sprintf("`data` has constant variables: %s", .fmt_value(colnames(data)[const])), call. = FALSE)
     }
     if (method == "fisher") return(list(C = cor(data), n = nrow(data), method = method, vars = colnames(data)))
     k <- .check_count(k, "k", min = 4)

@@ -55,3 +55,23 @@ test_that("bad input gets clear errors", {
     expect_error(ciConsistency(cells, bulk[, 1:3], statements = data.frame(x = "X", y = "Z", z = "Y"),
         assay.type = "latent"), "`data` has 3 observations")
 })
+
+test_that("the spline test gives each statement the p-value ciTest gives it, at both levels", {
+    edges <- data.frame(from = c("X", "Y"), to = c("Y", "Z"), fun = "quadratic")
+    model <- grnModel(edges, noise = c(X = "uniform"), noise.scale = c(X = 2 / sqrt(12), Y = 0.3, Z = 0.3),
+        intercept = c(X = 1), context.sd = c(X = 0))
+    sim <- simulateBulk(model, nsamples = 400, cells.per.sample = 10, keep.cells = TRUE, seed = 3, verbose = FALSE)
+    cells <- S4Vectors::metadata(sim)$cells
+    res <- ciConsistency(cells, sim, method = "spline", max.n = 800, num.threads = 2)
+    key <- paste(res$x, res$y, res$z)
+    for (i in seq_len(nrow(res))) {
+        z <- if (nzchar(res$z[i])) strsplit(res$z[i], ",")[[1]] else NULL
+        expect_identical(res$p.bulk[i], ciTest(res$x[i], res$y[i], z, data = sim, method = "spline",
+            assay.type = "latent", max.n = 800)$p.value)
+    }
+    # THEORY section 3: both edges quadratic, uniform cause: X _||_ Z | Y holds
+    # among the cells and fails among the bulk samples
+    expect_true(res$indep.cells[key == "X Z Y"])
+    expect_false(res$indep.bulk[key == "X Z Y"])
+    expect_false(res$agree[key == "X Z Y"])
+})

@@ -29,3 +29,14 @@ test_that("PC recovers a linear-Gaussian network at the cell level and both leve
     expect_identical(methods::as(S4Vectors::metadata(res)$fits$cells@graph, "matrix"), methods::as(ref@graph, "matrix"))
     expect_error(discoverAtBothLevels(list(cells = 1)), "must be a simulateBulk\\(keep.cells = TRUE\\) result")
 })
+
+test_that("PC with the spline test finds a non-linear chain among the cells", {
+    skip_if_not_installed("pcalg")
+    edges <- data.frame(from = c("A", "B"), to = c("B", "C"), fun = c("quadratic", "tanh"), K = c(0, 2))
+    model <- grnModel(edges, noise.scale = c(A = 1, B = 0.3, C = 0.3))
+    sim <- simulateBulk(model, nsamples = 300, cells.per.sample = 5, keep.cells = TRUE, seed = 8, verbose = FALSE)
+    res <- discoverAtBothLevels(sim, test = "spline", alpha = 0.01, max.n = 1000)
+    expect_identical(res$skeleton.f1[res$level == "cells"], 1)
+    expect_identical(S4Vectors::metadata(res)$test, "spline")
+    expect_error(discoverAtBothLevels(sim, test = "kci"), "`test` must be one of 'fisher', 'spline'")
+})

@@ -107,12 +107,13 @@ inline double kernel_scale(const std::vector<double>& v) {
     return sigma > 0.0 ? -0.5 / (sigma * sigma) : 0.0;
 }
 
-inline Gram gaussian_gram(const std::vector<double>& v) {
-    Gram g;
+// Fills g with the Gram matrix of v, reusing g's buffers.
+inline void gaussian_gram(const std::vector<double>& v, Gram& g) {
     const std::size_t n = v.size();
     g.n = n;
     g.upper.resize(n * (n - 1) / 2);
     g.rowsum.assign(n, 1.0);
+    g.total = 0.0;
     const double scale = kernel_scale(v);
     std::size_t idx = 0;
     for (std::size_t i = 0; i < n; ++i) {
@@ -128,34 +129,11 @@ inline Gram gaussian_gram(const std::vector<double>& v) {
         g.rowsum[i] += ri;
     }
     for (double r : g.rowsum) g.total += r;
-    return g;
 }
 
 }  // namespace detail
 
 namespace detail {
-
-// Row sums of the Gaussian Gram matrices of x and y (scales sx, sy) without
-// storing them.
-inline void gram_rowsums(const std::vector<double>& x, const std::vector<double>& y, double sx, double sy,
-                         std::vector<double>& rk, std::vector<double>& rl) {
-    const std::size_t n = x.size();
-    rk.assign(n, 1.0);
-    rl.assign(n, 1.0);
-    for (std::size_t i = 0; i < n; ++i) {
-        double ak = 0.0, al = 0.0;
-        for (std::size_t j = i + 1; j < n; ++j) {
-            const double dx = x[i] - x[j], dy = y[i] - y[j];
-            const double k = std::exp(sx * dx * dx), l = std::exp(sy * dy * dy);
-            ak += k;
-            al += l;
-            rk[j] += k;
-            rl[j] += l;
-        }
-        rk[i] += ak;
-        rl[i] += al;
-    }
-}
 
 inline void null_moments(HsicResult& out, double ktotal, double ltotal, double v, double nn) {
     const double mux = (ktotal - nn) / (nn * (nn - 1.0));
@@ -166,38 +144,40 @@ inline void null_moments(HsicResult& out, double ktotal, double ltotal, double v
 
 }  // namespace detail
 
+// Buffers of hsic_test, reusable across calls so that repeated tests do
+// not allocate (and fault in) two fresh n(n - 1)/2 arrays each time.
+struct HsicScratch {
+    detail::Gram K, L;
+};
+
 // HSIC test of the independence of x and y (same length n >= 6).  With
-// nperm = 0 the p-value comes from the gamma approximation, in two passes
-// over the pairs that store no n x n matrix; otherwise from nperm
-// permutations of y drawn from `rng`, as (1 + #{T_perm >= T}) / (1 + nperm),
-// with both Gram matrices kept (their upper triangles).
-inline HsicResult hsic_test(const std::vector<double>& x, const std::vector<double>& y, int nperm, Rng& rng) {
+// nperm = 0 the p-value comes from the gamma approximation; otherwise from
+// nperm permutations of y drawn from `rng`, as (1 + #{T_perm >= T}) /
+// (1 + nperm).
+inline HsicResult hsic_test(const std::vector<double>& x, const std::vector<double>& y, int nperm, Rng& rng,
+                            HsicScratch& scratch) {
     const std::size_t n = x.size();
     if (y.size() != n) throw std::invalid_argument("x and y differ in length");
     if (n < 6) throw std::invalid_argument("the HSIC test needs at least 6 observations");
     const double nn = static_cast<double>(n);
+    detail::Gram& K = scratch.K;
+    detail::Gram& L = scratch.L;
+    detail::gaussian_gram(x, K);
+    detail::gaussian_gram(y, L);
     HsicResult out;
     if (nperm <= 0) {
-        const double sx = detail::kernel_scale(x), sy = detail::kernel_scale(y);
-        std::vector<double> rk, rl;
-        detail::gram_rowsums(x, y, sx, sy, rk, rl);
-        double ktotal = 0.0, ltotal = 0.0;
-        for (std::size_t i = 0; i < n; ++i) {
-            ktotal += rk[i];
-            ltotal += rl[i];
-            rk[i] /= nn;  // now row means
-            rl[i] /= nn;
-        }
-        const double kbar = ktotal / (nn * nn), lbar = ltotal / (nn * nn);
+        // tr(K H L H) = sum_ij Kc_ij Lc_ij, and the null variance's sum of
+        // (Kc_ij Lc_ij)^2, in one pass over the upper triangles.
+        const double kbar = K.total / (nn * nn), lbar = L.total / (nn * nn);
         double t = 0.0, v = 0.0;
+        std::size_t idx = 0;
         for (std::size_t i = 0; i < n; ++i) {
-            const double ki = rk[i], li = rl[i];
+            const double ki = K.rowsum[i] / nn, li = L.rowsum[i] / nn;
             t += (1.0 - 2.0 * ki + kbar) * (1.0 - 2.0 * li + lbar);
             double ti = 0.0, vi = 0.0;
-            for (std::size_t j = i + 1; j < n; ++j) {
-                const double dx = x[i] - x[j], dy = y[i] - y[j];
-                const double kc = std::exp(sx * dx * dx) - ki - rk[j] + kbar;
-                const double lc = std::exp(sy * dy * dy) - li - rl[j] + lbar;
+            for (std::size_t j = i + 1; j < n; ++j, ++idx) {
+                const double kc = K.upper[idx] - ki - K.rowsum[j] / nn + kbar;
+                const double lc = L.upper[idx] - li - L.rowsum[j] / nn + lbar;
                 const double p = kc * lc;
                 ti += p;
                 vi += p * p;
@@ -206,7 +186,7 @@ inline HsicResult hsic_test(const std::vector<double>& x, const std::vector<doub
             v += 2.0 * vi;
         }
         out.statistic = t / nn;
-        detail::null_moments(out, ktotal, ltotal, v, nn);
+        detail::null_moments(out, K.total, L.total, v, nn);
         if (!(out.var0 > 0.0) || !(out.mean0 > 0.0)) {
             out.p_value = 1.0;  // a constant sample: nothing to detect
         } else {
@@ -216,8 +196,6 @@ inline HsicResult hsic_test(const std::vector<double>& x, const std::vector<doub
         }
         return out;
     }
-    const detail::Gram K = detail::gaussian_gram(x);
-    const detail::Gram L = detail::gaussian_gram(y);
     // tr(K H L_pi H) = sum_ij K_ij L_pi(i)pi(j) - 2/n sum_i rK_i rL_pi(i) + sK sL / n^2
     auto trace = [&](const std::vector<std::size_t>* perm) {
         double s = nn;  // diagonal: K_ii L_ii = 1
@@ -247,6 +225,11 @@ inline HsicResult hsic_test(const std::vector<double>& x, const std::vector<doub
     }
     out.p_value = (1.0 + exceed) / (1.0 + nperm);
     return out;
+}
+
+inline HsicResult hsic_test(const std::vector<double>& x, const std::vector<double>& y, int nperm, Rng& rng) {
+    HsicScratch scratch;
+    return hsic_test(x, y, nperm, rng, scratch);
 }
 
 }  // namespace bulkcausal

@@ -165,7 +165,7 @@ public:
     // The test of one statement; its random draws (subsample, permutations)
     // come from a stream named by the statement, so the result does not
     // depend on the order or the threads the statements run on.
-    SplineCIResult test(const CIQuery& q) const {
+    SplineCIResult test(const CIQuery& q, HsicScratch& scratch) const {
         check(q.x);
         check(q.y);
         std::vector<const Smoother*> sm;
@@ -199,7 +199,7 @@ public:
             rx.swap(sx);
             ry.swap(sy);
         }
-        const HsicResult h = hsic_test(rx, ry, opt_.nperm, rng);
+        const HsicResult h = hsic_test(rx, ry, opt_.nperm, rng, scratch);
         SplineCIResult out;
         out.statistic = h.statistic;
         out.p_value = h.p_value;
@@ -234,17 +234,30 @@ private:
     std::vector<std::unique_ptr<Smoother>> smoothers_;
 };
 
-// Tests many statements on one data matrix, in parallel.
+// Tests many statements on one data matrix, in parallel.  `scratch`, one
+// per thread, may be kept by the caller between calls.
 inline std::vector<SplineCIResult> spline_ci_tests(const double* data, std::size_t n, std::size_t p,
                                                    const std::vector<CIQuery>& queries, const SplineCIOptions& opt,
-                                                   int nthreads = 1, const PollFn& poll = PollFn()) {
+                                                   int nthreads, std::vector<HsicScratch>& scratch,
+                                                   const PollFn& poll = PollFn()) {
     SplineCIData d(data, n, p, opt);
     std::vector<int> vars;
     for (const auto& q : queries) vars.insert(vars.end(), q.z.begin(), q.z.end());
     d.prepare(vars, nthreads);
+    const auto workers = static_cast<std::size_t>(std::max(nthreads, 1));
+    if (scratch.size() < workers) scratch.resize(workers);
     std::vector<SplineCIResult> out(queries.size());
-    run_tasks(queries.size(), nthreads, [&](std::size_t i, int) { out[i] = d.test(queries[i]); }, poll);
+    run_tasks(
+        queries.size(), nthreads,
+        [&](std::size_t i, int w) { out[i] = d.test(queries[i], scratch[static_cast<std::size_t>(w)]); }, poll);
     return out;
+}
+
+inline std::vector<SplineCIResult> spline_ci_tests(const double* data, std::size_t n, std::size_t p,
+                                                   const std::vector<CIQuery>& queries, const SplineCIOptions& opt,
+                                                   int nthreads = 1) {
+    std::vector<HsicScratch> scratch;
+    return spline_ci_tests(data, n, p, queries, opt, nthreads, scratch);
 }
 
 }  // namespace bulkcausal
