@@ -22,7 +22,10 @@
 #' distribution (Gretton et al., 2008) or, with `nperm > 0`, from `nperm`
 #' permutations.  Residuals use every observation; the HSIC step, whose
 #' cost grows with the square of the number of observations, uses a random
-#' subset of `max.n` of them when there are more.  The test is exact in
+#' subset of `max.n` of them when there are more; its kernel matrices (two
+#' triangles of `min(n, max.n)^2 / 2` doubles, 32 MB at the default) are
+#' kept per thread between calls, so that the many calls of [pcalg::pc()]
+#' do not allocate them afresh.  The test is exact in
 #' the limit for additive-noise models (X = f(Z) + e, Y = g(Z) + u with e
 #' and u independent of Z); its size is checked in the package's tests
 #' over linear and non-linear models, Gaussian and skewed noise, 200 and

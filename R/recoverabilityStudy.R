@@ -87,8 +87,10 @@ recoverabilityStudy <- function(functions = c("affine", "hill", "sin", "quadrati
     tasks <- expand.grid(replicate = seq_len(replicates), point = seq_len(nrow(grid)))
     start <- Sys.time()
     if (.check_flag(verbose, "verbose")) bpprogressbar(BPPARAM) <- TRUE
-    chunks <- split(seq_len(nrow(tasks)), cut(seq_len(nrow(tasks)), max(1L, min(nrow(tasks),
-        10L * bpnworkers(BPPARAM))), labels = FALSE))
+    # Chunks take every k-th task, so that each holds small and large designs
+    # alike and the workers finish together.
+    nchunks <- max(1L, min(nrow(tasks), 10L * bpnworkers(BPPARAM)))
+    chunks <- split(seq_len(nrow(tasks)), (seq_len(nrow(tasks)) - 1L) %% nchunks)
     res <- bplapply(chunks, function(idx, tasks, grid, seed, alpha, test, discovery, max.n) {
         do.call(rbind, lapply(idx, function(t) {
             g <- grid[tasks$point[t], ]

@@ -56,7 +56,7 @@ test_that("bad input gets clear errors", {
     expect_error(ciTest("A", "Q", data = d), "`y` names 'Q', which is not a variable of `data`")
     expect_error(ciTest("A", "B", c("A", "C"), data = d), "the conditioning set `z` contains 'A'")
     expect_error(ciTest("A", "A", data = d), "must be different variables")
-    expect_error(ciTest("A", "B", method = "hsic", data = d), "`method` must be one of 'fisher', not 'hsic'")
+    expect_error(ciTest("A", "B", method = "hsic", data = d), "`method` must be one of 'fisher', 'spline', not 'hsic'")
     expect_error(ciTest("A", "B", "C", data = d[1:3, ]), "`data` has 3 observations; the Fisher z test needs at least 4")
     expect_error(ciTest("A", "B", "C", data = d[1:4, ]), "needs more observations than the conditioning set size \\+ 3")
     d[, "C"] <- 1
