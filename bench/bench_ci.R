@@ -9,6 +9,7 @@
 # kpcalg left CRAN in 2022; the script installs its last release from the
 # CRAN archive when it is missing.
 #   Rscript bench/bench_ci.R
+#   BENCH_CI_TIMING_ONLY=1 Rscript bench/bench_ci.R    (the timings alone, a minute)
 suppressPackageStartupMessages(library(bulkcausal))
 if (!requireNamespace("kpcalg", quietly = TRUE)) {
     install.packages("https://cloud.r-project.org/src/contrib/Archive/kpcalg/kpcalg_1.0.1.tar.gz",
@@ -40,6 +41,12 @@ size <- function(test, ss, reps) {
         ss$data <- null_data(n)
         test(1, 2, 3, ss) < 0.05
     }, logical(1)))
+}
+timing_only <- nzchar(Sys.getenv("BENCH_CI_TIMING_ONLY"))
+if (timing_only) {
+    cat(sprintf("n = %d, |S| = 1, %s: ours %.4f s, kpcalg hsic.gamma %.4f s (%.1fx), dcc.perm %.4f s (%.1fx)\n", n,
+        format(Sys.time()), t_ours, t_hsic, t_hsic / t_ours, t_dcc, t_dcc / t_ours))
+    quit(save = "no")
 }
 s_ours <- size(ours_test, list(), 2000)
 s_hsic <- size(kernelCItest, list(ic.method = "hsic.gamma"), 200)

@@ -37,7 +37,8 @@ Eigen::MatrixXd gram(const std::vector<double>& v) {
     for (Eigen::Index i = 0; i < n; ++i) {
         for (Eigen::Index j = 0; j < n; ++j) {
             const double d = v[static_cast<std::size_t>(i)] - v[static_cast<std::size_t>(j)];
-            K(i, j) = std::exp(-d * d / (2.0 * s * s));
+            // the kernel in single precision, as hsic_test computes it
+            K(i, j) = static_cast<double>(std::exp(static_cast<float>(-d * d / (2.0 * s * s))));
         }
     }
     return K;
@@ -76,6 +77,15 @@ TEST_CASE("gamma_q equals R's pgamma(lower.tail = FALSE)", "[hsic]") {
     for (const auto& r : ref) CHECK(gamma_q(r[0], r[1]) == Approx(r[2]).epsilon(1e-10));
     CHECK(gamma_q(3, 0) == 1.0);
     CHECK_THROWS(gamma_q(0, 1));
+}
+
+TEST_CASE("single-precision kernel values are within 1e-7 of double precision", "[hsic]") {
+    double worst = 0.0;
+    for (double a = -40.0; a <= 0.0; a += 1e-3) {
+        const double e = std::exp(a);
+        worst = std::max(worst, std::fabs(static_cast<double>(std::exp(static_cast<float>(a))) - e) / e);
+    }
+    CHECK(worst < 1e-7 * 40.0);  // float rounds its argument: relative error |a| * 2^-24 at most
 }
 
 TEST_CASE("median_pairwise_distance equals the brute-force median", "[hsic]") {
