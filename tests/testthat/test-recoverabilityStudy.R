@@ -33,6 +33,15 @@ test_that("the study's chain matches the theorem where it is sharp", {
     expect_lte(st$ci.cells.rate, 0.4)
 })
 
+test_that("the jointly Gaussian chain is labelled and keeps its CI", {
+    st <- recoverabilityStudy(functions = "affine_hill", aggregations = "mean", cells.per.sample = 10,
+        causes = "gaussian", nsamples = 300, replicates = 10, discovery = FALSE, verbose = FALSE)
+    expect_match(st$special, "jointly Gaussian cells")
+    expect_lte(st$ci.bulk.rate, 0.3)
+    model <- bulkcausal:::.study_model("affine_hill", "gaussian")
+    expect_identical(edgeTable(model)$fun, c("affine", "hill_act"))
+})
+
 test_that("plotRecoverability draws each view and recoverabilityStudy rejects bad grids", {
     skip_if_not_installed("ggplot2")
     st <- recoverabilityStudy(functions = "affine", aggregations = "mean", cells.per.sample = c(1, 5),
