@@ -23,7 +23,8 @@
 #' permutations.  Residuals use every observation; the HSIC step, whose
 #' cost grows with the square of the number of observations, uses a random
 #' subset of `max.n` of them when there are more; its kernel matrices (two
-#' triangles of `min(n, max.n)^2 / 2` doubles, 32 MB at the default) are
+#' triangles of `min(n, max.n)^2 / 2` single-precision values, 16 MB at the
+#' default; all sums are in double precision) are
 #' kept per thread between calls, so that the many calls of [pcalg::pc()]
 #' do not allocate them afresh.  The test is exact in
 #' the limit for additive-noise models (X = f(Z) + e, Y = g(Z) + u with e
