@@ -57,6 +57,10 @@ pspline_basis_cpp <- function(x, t0, dx, k) {
     .Call(`_bulkcausal_pspline_basis_cpp`, x, t0, dx, k)
 }
 
+pspline_design_cpp <- function(x, k) {
+    .Call(`_bulkcausal_pspline_design_cpp`, x, k)
+}
+
 random_dag_cpp <- function(p, scalefree, prob, m, seed) {
     .Call(`_bulkcausal_random_dag_cpp`, p, scalefree, prob, m, seed)
 }

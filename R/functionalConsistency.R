@@ -215,7 +215,7 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
     }
     # Part 1: F test of y - h against a constant, alternative a cubic spline.
     r <- (y - h)[ok]
-    X <- pspline_basis_cpp(x[ok], .knots_t0(x[ok], k), .knots_dx(x[ok], k), as.integer(k))
+    X <- pspline_design_cpp(x[ok], as.integer(k))
     fit1 <- lm.fit(X, r)
     rss1 <- sum(fit1$residuals^2)
     rss0 <- sum((r - mean(r))^2)
@@ -230,14 +230,4 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
     p.resid <- if (length(use) >= 6L) unname(hsic_test_cpp(x[use], res[use], 0L, seed)["p.value"]) else NA_real_
     data.frame(n = length(x), ff.distance = D, ff.lower = lower, ff.upper = upper, p.curve = p.curve,
         p.resid = p.resid)
-}
-
-# mgcv's knot placement for a cubic P-spline with k coefficients.
-.knots_dx <- function(x, k) {
-    r <- diff(range(x))
-    (r * 1.002) / (k - 3)
-}
-.knots_t0 <- function(x, k) {
-    r <- diff(range(x))
-    min(x) - 0.001 * r - 3 * .knots_dx(x, k)
 }

@@ -212,6 +212,17 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// pspline_design_cpp
+Rcpp::NumericMatrix pspline_design_cpp(Rcpp::NumericVector x, int k);
+RcppExport SEXP _bulkcausal_pspline_design_cpp(SEXP xSEXP, SEXP kSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< Rcpp::NumericVector >::type x(xSEXP);
+    Rcpp::traits::input_parameter< int >::type k(kSEXP);
+    rcpp_result_gen = Rcpp::wrap(pspline_design_cpp(x, k));
+    return rcpp_result_gen;
+END_RCPP
+}
 // random_dag_cpp
 Rcpp::List random_dag_cpp(int p, bool scalefree, double prob, int m, double seed);
 RcppExport SEXP _bulkcausal_random_dag_cpp(SEXP pSEXP, SEXP scalefreeSEXP, SEXP probSEXP, SEXP mSEXP, SEXP seedSEXP) {
@@ -305,6 +316,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_bulkcausal_edge_values_cpp", (DL_FUNC) &_bulkcausal_edge_values_cpp, 3},
     {"_bulkcausal_fit_pairwise_cpp", (DL_FUNC) &_bulkcausal_fit_pairwise_cpp, 11},
     {"_bulkcausal_pspline_basis_cpp", (DL_FUNC) &_bulkcausal_pspline_basis_cpp, 4},
+    {"_bulkcausal_pspline_design_cpp", (DL_FUNC) &_bulkcausal_pspline_design_cpp, 2},
     {"_bulkcausal_random_dag_cpp", (DL_FUNC) &_bulkcausal_random_dag_cpp, 5},
     {"_bulkcausal_topological_order_cpp", (DL_FUNC) &_bulkcausal_topological_order_cpp, 3},
     {"_bulkcausal_resample_cpp", (DL_FUNC) &_bulkcausal_resample_cpp, 5},
