@@ -28,9 +28,13 @@
 #'     samples whose \eqn{\bar X} lies in the central `central` quantile
 #'     range, divided by the standard deviation of \eqn{\bar Y}: 0 when the
 #'     curves are parallel.  \eqn{\hat g} is a penalised spline (REML).
-#'     `ff.lower`, `ff.upper`: a percentile bootstrap interval over
-#'     `nboot` resamples of the bulk samples, each with its own spline
-#'     fit.}
+#'     `ff.lower`, `ff.upper`: the basic (reverse percentile) bootstrap
+#'     interval \eqn{[2D - q_{hi}, 2D - q_{lo}]}, floored at 0, over
+#'     `nboot` resamples of the bulk samples, each with its own spline fit.
+#'     A resampled fit adds its own estimation noise, so resampled distances
+#'     sit above \eqn{D} by about \eqn{D}'s own upward bias; the basic
+#'     interval undoes that shift where a percentile interval would double
+#'     it.}
 #'   \item{`p.curve`}{The F test of \eqn{\bar Y_j - h_j(\bar X_j)} against a
 #'     constant, the alternative being an unpenalised cubic spline of
 #'     \eqn{\bar X} with `k` coefficients: small when the curves are not
@@ -127,7 +131,7 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
             function(u) tf(u) + b
         } else {
             i <- which(cell.fit$regulator == from & cell.fit$target == to)
-            function(u) pairwiseCurves(cell.fit, pairs = i, grid = u)$fit
+            function(u) drop(.curve_values(cell.fit, i, u))
         }
         .ff_edge(B[from, ], B[to, ], f, info, aggregation, bulk.fit, e, k, nboot, level, central, seed + e, max.n)
     })
@@ -187,31 +191,41 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
 #' @importFrom stats lm.fit pf
 .ff_edge <- function(x, y, f, info, aggregation, bulk.fit, e, k, nboot, level, central, seed, max.n) {
     h <- .map_curve(f, x, info, aggregation)
-    ok <- is.finite(h)
-    q <- quantile(x[ok], central, names = FALSE)
-    mid <- ok & x >= q[1L] & x <= q[2L]
-    ghat <- pairwiseCurves(bulk.fit, pairs = e, grid = x)$fit
-    sdy <- sd(y)
-    dist <- function(g) {
+    ghat <- drop(.curve_values(bulk.fit, e, x))
+    # The distance of a curve g to h over the central range of x, in sd(y).
+    dist <- function(g, x, y, h) {
+        ok <- is.finite(h)
+        q <- quantile(x[ok], central, names = FALSE)
+        mid <- ok & x >= q[1L] & x <= q[2L]
         d <- g[mid] - h[mid]
         d <- d[is.finite(d)]
-        sqrt(mean((d - mean(d))^2)) / sdy
+        sqrt(mean((d - mean(d))^2)) / sd(y)
     }
-    D <- dist(ghat)
+    ok <- is.finite(h)
+    D <- dist(ghat, x, y, h)
     lower <- upper <- NA_real_
     if (nboot > 0) {
-        # All resamples in one fitPairwise call: gene pair (x_b, y_b) per resample.
+        # All resamples in one fitPairwise call: gene pair (x_b, y_b) per
+        # resample; each resample's distance is computed over its own samples
+        # (range, scale and all), as the statistic is over the data's.
         n <- length(x)
-        idx <- resample_cpp(n, n, as.integer(nboot), TRUE, seed)
-        M <- rbind(matrix(x[idx], nboot, byrow = TRUE), matrix(y[idx], nboot, byrow = TRUE))
+        idx <- matrix(resample_cpp(n, n, as.integer(nboot), TRUE, seed), nboot, byrow = TRUE)
+        M <- rbind(matrix(x[idx], nboot), matrix(y[idx], nboot))
         rownames(M) <- c(paste0("x", seq_len(nboot)), paste0("y", seq_len(nboot)))
         bf <- fitPairwise(M, pairs = data.frame(paste0("x", seq_len(nboot)), paste0("y", seq_len(nboot))), k = k,
             seed = seed)
         fitted <- which(!is.na(bf$edf))
-        Ds <- vapply(fitted, function(b) dist(pairwiseCurves(bf, pairs = b, grid = x)$fit), numeric(1))
-        ci <- quantile(Ds, c((1 - level) / 2, 1 - (1 - level) / 2), names = FALSE, na.rm = TRUE)
-        lower <- ci[1L]
-        upper <- ci[2L]
+        Ds <- vapply(fitted, function(b) {
+            i <- idx[b, ]
+            dist(drop(.curve_values(bf, b, x[i])), x[i], y[i], h[i])
+        }, numeric(1))
+        # Basic (reverse percentile) interval: a resample's distance carries
+        # its own estimation noise on top of D's, so the resampled distances
+        # sit above D by about D's own upward bias; 2 D - q undoes that shift
+        # where the percentile interval would double it.  Distances are >= 0.
+        q <- quantile(Ds, c(1 - (1 - level) / 2, (1 - level) / 2), names = FALSE, na.rm = TRUE)
+        lower <- max(0, 2 * D - q[1L])
+        upper <- max(0, 2 * D - q[2L])
     }
     # Part 1: F test of y - h against a constant, alternative a cubic spline.
     r <- (y - h)[ok]
