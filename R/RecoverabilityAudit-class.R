@@ -1,0 +1,223 @@
+#' The result of a recoverability audit
+#'
+#' Made by [recoverabilityAudit()].  `auditTable()` gives its table, one
+#' row per pair; `summary()` the per-level summary of nonlinearity and the
+#' verdict counts; `plot()` the figures; `show()` a short report.
+#'
+#' @slot table The per-pair [S4Vectors::DataFrame] (see [auditTable()]).
+#' @slot mode `"cells"` (cells and pseudobulk) or `"bulk"` (bulk only).
+#' @slot cells The normalised cell values of the audited genes (genes x
+#'   cells), `NULL` in bulk mode.
+#' @slot bulk The (pseudo)bulk values of the audited genes (genes x
+#'   samples).
+#' @slot cell.fit,bulk.fit The [fitPairwise()] results at each level.
+#' @slot ncells Cells in each pseudobulk sample.
+#' @slot settings The settings of the call.
+#'
+#' @param object,x A `RecoverabilityAudit`.
+#' @param y Unused.
+#' @param type For `plot()`: `"verdict"` (the key figure: per pair, the FF
+#'   distance with its interval against the tolerance, coloured by verdict;
+#'   in bulk mode `nl` with its interval), `"nl"` (the distribution of the
+#'   nonlinearity index at each level) or `"pairs"` (data and curves of
+#'   chosen pairs at both levels).
+#' @param pairs For `type = "pairs"`: row names (`"X->Y"`) or numbers;
+#'   default the four pairs with the largest distance.
+#' @param ... Unused.
+#'
+#' @return `auditTable()`: a DataFrame.  `summary()`: a DataFrame with one
+#'   row per level (`cells`, `pseudobulk` or `bulk`): `pairs` fitted, the
+#'   share with `p.nonlinear` < `alpha` after Benjamini-Hochberg
+#'   adjustment, the median `nl` with a distribution-free `level`
+#'   confidence interval (order statistics), and in its `metadata()` the
+#'   verdict counts.  `plot()`: a `ggplot`.  `show()`: invisibly the
+#'   object.
+#' @examples
+#' data(pbmc283)
+#' audit <- recoverabilityAudit(pbmc283, pool.size = 10, npools = 60, replace = TRUE,
+#'                              n.genes = 5, nboot = 30)
+#' summary(audit)
+#' if (requireNamespace("ggplot2", quietly = TRUE)) plot(audit)
+#' @name RecoverabilityAudit-class
+#' @aliases RecoverabilityAudit
+#' @exportClass RecoverabilityAudit
+setClass("RecoverabilityAudit", slots = c(table = "DataFrame", mode = "character", cells = "ANY", bulk = "matrix",
+    cell.fit = "ANY", bulk.fit = "DataFrame", ncells = "integer", settings = "list"))
+
+#' @rdname RecoverabilityAudit-class
+#' @export
+auditTable <- function(x) {
+    if (!is(x, "RecoverabilityAudit")) stop("`x` must be the result of recoverabilityAudit()", call. = FALSE)
+    x@table
+}
+
+#' @rdname RecoverabilityAudit-class
+#' @export
+setMethod("show", "RecoverabilityAudit", function(object) {
+    tab <- object@table
+    s <- object@settings
+    if (object@mode == "cells") {
+        cat(sprintf("RecoverabilityAudit: %d pairs among %d genes; %d cells -> %s\n", nrow(tab),
+            nrow(object@bulk), ncol(object@cells), s$pseudobulk))
+    } else {
+        cat(sprintf("RecoverabilityAudit (bulk only): %d pairs among %d genes; %d bulk samples\n", nrow(tab),
+            nrow(object@bulk), ncol(object@bulk)))
+    }
+    counts <- table(factor(tab$verdict, levels = c("consistent", "inconsistent", "undetermined")))
+    cat(sprintf("verdicts: %s\n", paste(sprintf("%d %s", as.integer(counts), names(counts)), collapse = ", ")))
+    sm <- summary(object)
+    for (i in seq_len(nrow(sm))) {
+        cat(sprintf("  %-10s median nl %.3f [%.3f, %.3f]; %.0f%% of %d pairs significantly non-linear\n",
+            rownames(sm)[i], sm$median.nl[i], sm$median.lower[i], sm$median.upper[i], 100 * sm$share.nonlinear[i],
+            sm$pairs[i]))
+    }
+    if (object@mode == "cells") {
+        cat(sprintf("rule: consistent = FF distance interval within %.2f and CI decisions agree;", s$tolerance),
+            "see ?recoverabilityAudit\n")
+    } else {
+        cat("bulk data alone can show that a relation is not recoverable, never that it is; see ?recoverabilityAudit\n")
+    }
+    cat("auditTable() for the table, summary() and plot() for more\n")
+    invisible(object)
+})
+
+#' @rdname RecoverabilityAudit-class
+#' @export
+setMethod("summary", "RecoverabilityAudit", function(object, ...) {
+    tab <- object@table
+    a <- object@settings$alpha
+    level <- object@settings$level
+    one <- function(nl, padj) {
+        ok <- !is.na(nl)
+        med <- .median_ci(nl[ok], level)
+        data.frame(pairs = sum(ok), share.nonlinear = if (any(ok)) mean(!is.na(padj[ok]) & padj[ok] < a) else NA,
+            median.nl = med[1L], median.lower = med[2L], median.upper = med[3L])
+    }
+    out <- if (object@mode == "cells") {
+        rbind(cells = one(tab$nl.cells, tab$padj.nl.cells), pseudobulk = one(tab$nl.bulk, tab$padj.nl.bulk))
+    } else rbind(bulk = one(tab$nl, tab$padj.nonlinear))
+    out <- DataFrame(out)
+    metadata(out)$verdicts <- table(factor(tab$verdict, levels = c("consistent", "inconsistent", "undetermined")))
+    out
+})
+
+# Median with a distribution-free interval from the order statistics.
+#' @importFrom stats qbinom median
+.median_ci <- function(v, level) {
+    n <- length(v)
+    if (n == 0L) return(c(NA_real_, NA_real_, NA_real_))
+    v <- sort(v)
+    l <- max(1L, qbinom((1 - level) / 2, n, 0.5))
+    u <- min(n, n - l + 1L)
+    c(median(v), v[l], v[u])
+}
+
+#' @rdname RecoverabilityAudit-class
+#' @export
+#' @importFrom graphics plot
+setMethod("plot", "RecoverabilityAudit", function(x, y, type = c("verdict", "nl", "pairs"), pairs = NULL, ...) {
+    .need_ggplot2()
+    type <- .check_choice(type[1L], c("verdict", "nl", "pairs"), "type")
+    switch(type, verdict = .plot_verdict(x), nl = .plot_audit_nl(x), pairs = .plot_audit_pairs(x, pairs))
+})
+
+.verdict_colours <- c(consistent = "#009E73", inconsistent = "#D55E00", undetermined = "grey55")
+
+.plot_verdict <- function(x) {
+    tab <- as.data.frame(x@table)
+    tab$pair <- rownames(x@table)
+    s <- x@settings
+    if (x@mode == "cells") {
+        tab$value <- tab$ff.distance
+        tab$lower <- tab$ff.lower
+        tab$upper <- tab$ff.upper
+        tol <- s$tolerance
+        xlab <- "FF distance: bulk curve vs cell curve (SD of bulk target)"
+        title <- "Is each bulk relation the cell relation, up to an intercept?"
+    } else {
+        tab$value <- tab$nl
+        tab$lower <- tab$nl.lower
+        tab$upper <- tab$nl.upper
+        tol <- s$nl.tolerance
+        xlab <- "nonlinearity index nl of the bulk relation"
+        title <- "Bulk relations that cannot come from affine cell relations"
+    }
+    shown <- ""
+    tab <- tab[!is.na(tab$value), , drop = FALSE]
+    tab <- tab[order(tab$value), , drop = FALSE]
+    if (nrow(tab) > 60L) {
+        tab <- tab[unique(c(seq_len(30L), nrow(tab) - 29:0)), , drop = FALSE]
+        shown <- "; the 30 lowest and 30 highest"
+    }
+    tab$pair <- factor(tab$pair, levels = tab$pair)
+    ggplot2::ggplot(tab, ggplot2::aes(x = value, y = pair, colour = verdict)) +
+        ggplot2::geom_vline(xintercept = tol, linetype = 2, colour = "grey30") +
+        ggplot2::geom_errorbarh(ggplot2::aes(xmin = lower, xmax = upper), height = 0, na.rm = TRUE) +
+        ggplot2::geom_point(size = 1.8) +
+        ggplot2::scale_colour_manual(values = .verdict_colours, drop = FALSE) +
+        ggplot2::labs(x = xlab, y = NULL, colour = "verdict", title = title,
+            subtitle = sprintf("dashed line: tolerance %.2f; bars: %.0f%% bootstrap intervals%s", tol, 100 * s$level,
+                shown)) +
+        ggplot2::theme_bw() + ggplot2::theme(axis.text.y = ggplot2::element_text(size = 7))
+}
+
+.plot_audit_nl <- function(x) {
+    tab <- x@table
+    df <- if (x@mode == "cells") {
+        rbind(data.frame(level = "cells", nl = tab$nl.cells, sig = tab$padj.nl.cells < x@settings$alpha),
+            data.frame(level = "pseudobulk", nl = tab$nl.bulk, sig = tab$padj.nl.bulk < x@settings$alpha))
+    } else data.frame(level = "bulk", nl = tab$nl, sig = tab$padj.nonlinear < x@settings$alpha)
+    df <- df[!is.na(df$nl), , drop = FALSE]
+    df$sig <- ifelse(!is.na(df$sig) & df$sig, "significant", "not significant")
+    ggplot2::ggplot(df, ggplot2::aes(x = level, y = nl)) +
+        ggplot2::geom_boxplot(outlier.shape = NA, colour = "grey40") +
+        ggplot2::geom_jitter(ggplot2::aes(colour = sig), width = 0.2, height = 0, size = 1) +
+        ggplot2::scale_colour_manual(values = c(significant = "#D55E00", `not significant` = "grey60")) +
+        ggplot2::labs(x = NULL, y = "nonlinearity index nl", colour = "BH p.nonlinear < alpha",
+            title = "How far pairwise relations are from a straight line") +
+        ggplot2::theme_bw()
+}
+
+.plot_audit_pairs <- function(x, pairs) {
+    tab <- x@table
+    if (is.null(pairs)) {
+        score <- if (x@mode == "cells") tab$ff.distance else tab$nl
+        pairs <- head(order(-score, na.last = TRUE), 4L)
+    }
+    idx <- .pick_pairs(tab, pairs)
+    pieces <- lapply(idx, function(i) {
+        r <- tab$regulator[i]
+        t <- tab$target[i]
+        lab <- sprintf("%s -> %s: %s", r, t, tab$verdict[i])
+        pts <- data.frame(x = x@bulk[r, ], y = x@bulk[t, ], level = if (x@mode == "cells") "pseudobulk" else "bulk")
+        if (x@mode == "cells") {
+            cells <- data.frame(x = x@cells[r, ], y = x@cells[t, ], level = "cells")
+            pts <- rbind(cells[.thin(nrow(cells), 3000L), , drop = FALSE], pts)
+        }
+        pts$pair <- lab
+        curve <- function(fit, level) {
+            if (is.na(fit$edf[i])) return(NULL)
+            cv <- as.data.frame(pairwiseCurves(fit, pairs = i, grid = 100))
+            data.frame(x = cv$x, fit = cv$fit, level = level, pair = lab)
+        }
+        cv <- rbind(curve(x@bulk.fit, if (x@mode == "cells") "pseudobulk" else "bulk"),
+            if (x@mode == "cells") curve(x@cell.fit, "cells"))
+        list(pts = pts, cv = cv)
+    })
+    pts <- do.call(rbind, lapply(pieces, `[[`, "pts"))
+    cv <- do.call(rbind, lapply(pieces, `[[`, "cv"))
+    cols <- c(cells = "grey60", pseudobulk = "#0072B2", bulk = "#0072B2")
+    p <- ggplot2::ggplot(pts, ggplot2::aes(x = x, y = y, colour = level)) +
+        ggplot2::geom_point(size = 0.7, alpha = 0.6)
+    if (!is.null(cv)) p <- p + ggplot2::geom_line(data = cv, ggplot2::aes(x = x, y = fit, colour = level), linewidth = 1)
+    p + ggplot2::scale_colour_manual(values = cols) +
+        ggplot2::facet_wrap(~pair, scales = "free") +
+        ggplot2::labs(x = "regulator (normalised, linear scale)", y = "target", colour = NULL,
+            title = "Cell-level and bulk-level relations", subtitle = "lines: penalised spline fits") +
+        ggplot2::theme_bw()
+}
+
+# Evenly spaced indices, at most `most` of them (to keep plots light).
+.thin <- function(n, most) if (n <= most) seq_len(n) else unique(round(seq(1, n, length.out = most)))
+
+utils::globalVariables(c("value", "pair", "verdict", "level", "sig"))

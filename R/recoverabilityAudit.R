@@ -1,0 +1,524 @@
+#' Audit the recoverability of gene-gene relations in your own data
+#'
+#' Asks, pair by pair, whether a relation X -> Y seen in bulk (or pseudobulk)
+#' data is the cell-level relation seen through a linear aggregation, which
+#' is when causal conclusions drawn from the bulk data can be trusted (the
+#' package's THEORY notes, sections 2, 3 and 5).
+#'
+#' @section Single-cell data (`SingleCellExperiment`):
+#' \enumerate{
+#'   \item Each cell is normalised on the scale on which aggregation is
+#'     linear: its counts divided by its size factor (library size over the
+#'     mean library size), without a log.  With `normalize = FALSE` the
+#'     assay is taken as already on such a scale (TPM, FPKM, normalised
+#'     counts).
+#'   \item Pseudobulk samples are the means of the normalised cells of each
+#'     level of `sample` (donors, wells, replicates), or, without sample
+#'     labels, of random pools of `pool.size` cells ([poolCells()];
+#'     `npools` disjoint pools by default, drawn with overlap when
+#'     `replace = TRUE`).  A mean is a linear aggregation, so the cell-level
+#'     curve f maps to f itself at the bulk level.
+#'   \item Pairs: the ordered `pairs` given, or all ordered pairs among
+#'     `genes`, or among the `n.genes` most variable genes (variance of
+#'     `log1p` of the normalised values, among genes detected in at least
+#'     `min.detected` of the cells), at most `max.pairs`.
+#'   \item [fitPairwise()] at both levels, with wild-bootstrap intervals of
+#'     the nonlinearity index `nl`; functional-form consistency as in
+#'     [functionalConsistency()], the cell-level spline serving as f; the
+#'     spline CI test ([ciTest()]) of the marginal statement X _||_ Y at
+#'     both levels.
+#' }
+#'
+#' @section The verdict:
+#' P-values are adjusted over the pairs by Benjamini-Hochberg (`padj.*`
+#' columns) and compared with `alpha`.  A pair is
+#' \describe{
+#'   \item{`"inconsistent"`}{when the bulk curve departs from the cell curve
+#'     by more than the tolerance (`padj.curve < alpha` and `ff.distance >
+#'     tolerance`), or when X and Y are independent in the cells
+#'     (`padj.ci.cells > alpha`) yet dependent in the pseudobulk
+#'     (`padj.ci.bulk < alpha`): aggregation changed the relation;}
+#'   \item{`"consistent"`}{when it is not inconsistent, the whole bootstrap
+#'     interval of the distance lies within the tolerance (`ff.upper <=
+#'     tolerance`), and the CI decisions agree: the bulk relation is the cell
+#'     relation, up to an intercept;}
+#'   \item{`"undetermined"`}{otherwise: the interval reaches beyond the
+#'     tolerance without a significant departure (too few samples to tell),
+#'     a dependence seen in the cells is not detected in the pseudobulk, or a
+#'     fit failed (`reason` says which).}
+#' }
+#' The distance is the root mean square gap between the two curves over
+#' the central 90% of the bulk regulator values, in units of the standard
+#' deviation of the bulk target; `tolerance = 0.1` accepts gaps up to a
+#' tenth of it.  `consistent` needs `nboot > 0`.  The residual part of FF
+#' (`p.resid`, HSIC of the bulk residual against the bulk regulator) is
+#' reported but not used: count noise makes residuals heteroscedastic at
+#' both levels, so its rejection would not single out aggregation.
+#'
+#' @section Bulk data alone (`SummarizedExperiment`):
+#' Without cells only the bulk curve is seen.  A linear aggregation of an
+#' affine cell-level relation is affine, so a bulk relation that is
+#' significantly and substantially non-linear (`padj.nonlinear < alpha` and
+#' `nl > nl.tolerance`) rules out the theorem's condition: `"inconsistent"`.
+#' An affine-looking bulk relation does not show the cells are affine
+#' (averaging smooths curvature away), so every other pair is
+#' `"undetermined"`; bulk data alone never give `"consistent"`.  Microarray
+#' intensities on a log scale are returned to the linear scale with
+#' `log.base`; counts are scaled by library size (`normalize = TRUE`).
+#'
+#' @param x A `SingleCellExperiment` (cells in columns) for the full audit,
+#'   or a `SummarizedExperiment` of bulk samples for the bulk-only audit.
+#'   The assay may be a dense matrix, a `dgCMatrix` or a `DelayedArray`
+#'   (e.g. HDF5-backed): only the chosen genes are brought into memory.
+#' @param sample The cells' sample labels: the name of a `colData` column or
+#'   a vector with one value per cell.
+#' @param pool.size Cells per random pool, when there are no sample labels.
+#' @param pairs A data.frame whose first two columns name regulator and
+#'   target genes.
+#' @param genes Genes whose ordered pairs are audited (instead of the most
+#'   variable ones).
+#' @param ... Arguments of the methods below.
+#' @param npools Number of random pools; default `floor(ncol(x) /
+#'   pool.size)` disjoint pools.
+#' @param replace Whether random pools may share cells (needed when
+#'   `npools * pool.size` exceeds the number of cells).
+#' @param n.genes Number of most variable genes whose pairs are audited.
+#' @param max.pairs Most pairs audited; more give an error.
+#' @param min.detected Share of cells (or samples) in which a candidate
+#'   variable gene must be non-zero.
+#' @param assay.type The assay to use.
+#' @param normalize `TRUE`: the assay holds counts (whole numbers, checked),
+#'   scaled by library size.  `FALSE`: used as it is.
+#' @param log.base For bulk data on a log scale (e.g. `2` for RMA
+#'   intensities): values are returned to the linear scale as
+#'   `log.base^x`.
+#' @param gene.names A `rowData` column whose values name the genes (e.g.
+#'   symbols instead of Ensembl IDs); duplicates are made unique.
+#' @param k Spline basis dimension.
+#' @param nboot Bootstrap replicates of the intervals of `nl` and of the FF
+#'   distance.
+#' @param level Confidence level of those intervals.
+#' @param alpha Level of the tests after Benjamini-Hochberg adjustment.
+#' @param tolerance Largest FF distance called consistent.
+#' @param nl.tolerance Bulk-only audit: smallest `nl` called inconsistent.
+#' @param ci Run the CI tests of the pairs.
+#' @param max.n Most observations in one HSIC test (cells are subsampled).
+#' @param seed Seed of the pools, the bootstraps and the subsamples.
+#' @param BPPARAM A BiocParallel back-end for the spline fits and the FF
+#'   bootstraps.
+#' @param verbose Report progress.
+#'
+#' @return A [RecoverabilityAudit-class] object; [auditTable()] gives its
+#'   table (one row per pair: `nl` at each level with intervals,
+#'   `ff.distance` with its interval, the CI p-values and agreement, the
+#'   `verdict` and its `reason`).
+#' @seealso [functionalConsistency()], [ciConsistency()], [fitPairwise()].
+#' @examples
+#' data(pbmc283)
+#' audit <- recoverabilityAudit(pbmc283, pool.size = 10, npools = 60, replace = TRUE,
+#'                              n.genes = 6, nboot = 30)
+#' audit
+#' head(auditTable(audit)[, c("regulator", "target", "ff.distance", "verdict")])
+#' @name recoverabilityAudit
+#' @export
+setGeneric("recoverabilityAudit", function(x, ...) standardGeneric("recoverabilityAudit"))
+
+#' @rdname recoverabilityAudit
+#' @export
+#' @importClassesFrom SingleCellExperiment SingleCellExperiment
+setMethod("recoverabilityAudit", "SingleCellExperiment", function(x, sample = NULL, pool.size = NULL,
+    pairs = NULL, genes = NULL, npools = NULL, replace = FALSE, n.genes = 20, max.pairs = 400,
+    min.detected = 0.1, assay.type = "counts", normalize = TRUE, gene.names = NULL, k = 10, nboot = 100,
+    level = 0.95, alpha = 0.05, tolerance = 0.1, ci = TRUE, max.n = 2000, seed = 1,
+    BPPARAM = SerialParam(), verbose = interactive()) {
+    s <- .audit_settings(k, nboot, level, alpha, tolerance, max.n, seed, verbose, n.genes, max.pairs,
+        min.detected)
+    ci <- .check_flag(ci, "ci")
+    normalize <- .check_flag(normalize, "normalize")
+    m <- .audit_assay(x, assay.type, normalize, gene.names)
+    labels <- .audit_labels(x, sample, pool.size)
+    if (s$verbose) message(sprintf("%d genes x %d cells", nrow(m), ncol(m)))
+    sf <- .audit_size_factors(m, normalize, "cells")
+    chosen <- .audit_pairs(m, sf, pairs, genes, s)
+    C <- .audit_normalised(m, chosen$genes, sf)
+    pb <- .audit_pseudobulk(C, labels, pool.size, npools, replace, s)
+    if (s$verbose) message(sprintf("pseudobulk: %d samples of %s cells", ncol(pb$B),
+        paste(unique(range(pb$ncells)), collapse = "-")))
+    .audit_two_levels(C, pb, chosen$pairs, s, ci, BPPARAM, list(assay.type = assay.type, normalize = normalize,
+        pseudobulk = pb$how, gene.names = gene.names))
+})
+
+#' @rdname recoverabilityAudit
+#' @export
+setMethod("recoverabilityAudit", "SummarizedExperiment", function(x, sample = NULL, pool.size = NULL,
+    pairs = NULL, genes = NULL, n.genes = 20, max.pairs = 400, min.detected = 0.1, assay.type = "counts",
+    normalize = TRUE, log.base = NULL, gene.names = NULL, k = 10, nboot = 100, level = 0.95, alpha = 0.05,
+    nl.tolerance = 0.05, seed = 1, BPPARAM = SerialParam(), verbose = interactive()) {
+    if (!is.null(sample) || !is.null(pool.size)) {
+        stop(paste("`sample` and `pool.size` pool cells, but `x` is a SummarizedExperiment, audited as bulk",
+            "data; for single cells make it a SingleCellExperiment (as(x, 'SingleCellExperiment'))"), call. = FALSE)
+    }
+    s <- .audit_settings(k, nboot, level, alpha, 0.1, 2000, seed, verbose, n.genes, max.pairs, min.detected)
+    nl.tolerance <- .check_number(nl.tolerance, "nl.tolerance", lower = 0)
+    normalize <- .check_flag(normalize, "normalize")
+    if (!is.null(log.base)) {
+        log.base <- .check_number(log.base, "log.base", lower = 1, lower.open = TRUE)
+        if (normalize) stop("give `log.base` with `normalize = FALSE`: logged values are not counts", call. = FALSE)
+    }
+    m <- .audit_assay(x, assay.type, normalize, gene.names)
+    if (!is.null(log.base)) m <- log.base^m
+    sf <- .audit_size_factors(m, normalize, "samples")
+    chosen <- .audit_pairs(m, sf, pairs, genes, s)
+    B <- .audit_normalised(m, chosen$genes, sf)
+    .audit_check_size(ncol(B), s$k, "bulk samples", "")
+    if (s$verbose) message(sprintf("fitting %d pairs on %d samples", nrow(chosen$pairs), ncol(B)))
+    fit <- fitPairwise(B, pairs = chosen$pairs, k = s$k, nboot = s$nboot, level = s$level, seed = s$seed,
+        BPPARAM = BPPARAM, verbose = FALSE)
+    tab <- DataFrame(regulator = fit$regulator, target = fit$target, n = fit$n, r2.linear = fit$r2.linear,
+        r2.spline = fit$r2.spline, nl = fit$nl, nl.lower = .col_or_na(fit, "nl.lower"),
+        nl.upper = .col_or_na(fit, "nl.upper"), p.nonlinear = fit$p.nonlinear,
+        padj.nonlinear = p.adjust(fit$p.nonlinear, "BH"), row.names = rownames(fit))
+    bad <- fit$status != "ok" & fit$status != "flat fit"
+    nonlin <- !bad & !is.na(tab$padj.nonlinear) & tab$padj.nonlinear < s$alpha & !is.na(tab$nl) &
+        tab$nl > nl.tolerance
+    tab$verdict <- ifelse(nonlin, "inconsistent", "undetermined")
+    tab$reason <- ifelse(bad, paste("fit failed:", fit$status), ifelse(nonlin,
+        sprintf("bulk relation non-linear (nl %.2f > %.2f): the cells cannot be affine", tab$nl, nl.tolerance),
+        "bulk relation close to affine; the cell level is not seen"))
+    new("RecoverabilityAudit", table = tab, mode = "bulk", cells = NULL, bulk = B, cell.fit = NULL,
+        bulk.fit = fit, ncells = integer(0), settings = c(s, list(nl.tolerance = nl.tolerance,
+            assay.type = assay.type, normalize = normalize, log.base = log.base, gene.names = gene.names)))
+})
+
+#' @rdname recoverabilityAudit
+#' @export
+setMethod("recoverabilityAudit", "ANY", function(x, ...) {
+    stop(sprintf(paste("`x` must be a SingleCellExperiment (cells; full audit) or a SummarizedExperiment",
+        "(bulk samples; bulk-only audit), not a %s"), class(x)[1L]), call. = FALSE)
+})
+
+.audit_settings <- function(k, nboot, level, alpha, tolerance, max.n, seed, verbose, n.genes, max.pairs,
+    min.detected) {
+    k <- .check_count(k, "k", min = 4)
+    level <- .check_number(level, "level", lower = 0, lower.open = TRUE)
+    if (level >= 1) stop(sprintf("`level` must be below 1, not %s", .fmt_value(level)), call. = FALSE)
+    alpha <- .check_number(alpha, "alpha", lower = 0, lower.open = TRUE)
+    if (alpha >= 1) stop(sprintf("`alpha` must be below 1, not %s", .fmt_value(alpha)), call. = FALSE)
+    min.detected <- .check_number(min.detected, "min.detected", lower = 0)
+    if (min.detected > 1) stop(sprintf("`min.detected` must be a share in [0, 1], not %s",
+        .fmt_value(min.detected)), call. = FALSE)
+    list(k = k, nboot = .check_count(nboot, "nboot", min = 0), level = level, alpha = alpha,
+        tolerance = .check_number(tolerance, "tolerance", lower = 0, lower.open = TRUE),
+        max.n = .check_count(max.n, "max.n", min = 10), seed = .check_count(seed, "seed", min = 0),
+        verbose = .check_flag(verbose, "verbose"), n.genes = .check_count(n.genes, "n.genes", min = 2),
+        max.pairs = .check_count(max.pairs, "max.pairs"), min.detected = min.detected)
+}
+
+# The assay with its gene names, checked to hold counts when they are needed.
+#' @importFrom SummarizedExperiment rowData
+.audit_assay <- function(x, assay.type, normalize, gene.names) {
+    m <- .assay_of(x, assay.type)
+    if (!is.null(gene.names)) {
+        rd <- rowData(x)
+        if (!is.character(gene.names) || length(gene.names) != 1L || !gene.names %in% colnames(rd)) {
+            stop(sprintf("`gene.names` = %s is not a rowData column of `x`; its columns are %s",
+                .fmt_value(gene.names), if (ncol(rd)) .fmt_value(colnames(rd)) else "none"), call. = FALSE)
+        }
+        nm <- as.character(rd[[gene.names]])
+        miss <- is.na(nm) | nm == ""
+        if (any(miss)) {
+            nm[miss] <- if (is.null(rownames(x))) sprintf("row%d", which(miss)) else rownames(x)[miss]
+            message(sprintf("%d genes without a value in rowData column '%s' keep their row names", sum(miss),
+                gene.names))
+        }
+        if (anyDuplicated(nm)) {
+            message(sprintf("%d duplicated names in rowData column '%s' made unique (suffix .1, .2, ...)",
+                sum(duplicated(nm)), gene.names))
+            nm <- make.unique(nm)
+        }
+        rownames(m) <- nm
+    }
+    if (is.null(rownames(m))) stop("`x` needs gene names: rownames or a `gene.names` rowData column", call. = FALSE)
+    if (normalize) .check_whole_counts(m, assay.type)
+    m
+}
+
+# Row blocks of at most ~4 million values, so that DelayedArray (HDF5) and
+# sparse inputs are read a block at a time.
+.row_blocks <- function(m) {
+    step <- max(1L, floor(4e6 / max(1L, ncol(m))))
+    split(seq_len(nrow(m)), ceiling(seq_len(nrow(m)) / step))
+}
+
+.block <- function(m, rows) {
+    b <- m[rows, , drop = FALSE]
+    if (is(b, "dgCMatrix")) b else as.matrix(b)
+}
+
+.check_whole_counts <- function(m, assay.type) {
+    for (rows in .row_blocks(m)) {
+        b <- .block(m, rows)
+        v <- if (is(b, "dgCMatrix")) b@x else as.vector(b)
+        if (!is.numeric(v) && !is.logical(v)) {
+            stop(sprintf("assay %s is not numeric", .fmt_value(assay.type)), call. = FALSE)
+        }
+        bad <- which(is.na(v) | v < 0 | v != round(v))
+        if (length(bad)) {
+            stop(sprintf(paste("assay %s must hold counts (non-negative whole numbers) when `normalize = TRUE`,",
+                "but it has %s; give raw counts, or set `normalize = FALSE` for values already normalised on",
+                "a linear scale"), .fmt_value(assay.type), .fmt_value(v[bad[1L]])), call. = FALSE)
+        }
+    }
+}
+
+# Library-size factors (mean 1), or all ones without normalisation.
+.audit_size_factors <- function(m, normalize, what) {
+    if (!normalize) return(rep(1, ncol(m)))
+    lib <- numeric(ncol(m))
+    for (rows in .row_blocks(m)) lib <- lib + Matrix::colSums(.block(m, rows))
+    if (any(lib == 0)) {
+        stop(sprintf("%d %s have no counts at all (e.g. %s); remove them first", sum(lib == 0), what,
+            .fmt_value(if (is.null(colnames(m))) which(lib == 0) else colnames(m)[lib == 0])), call. = FALSE)
+    }
+    lib / mean(lib)
+}
+
+# The chosen genes (rows of m) and pairs (a data.frame of names).
+.audit_pairs <- function(m, sf, pairs, genes, s) {
+    rn <- rownames(m)
+    if (!is.null(pairs) || !is.null(genes)) {
+        pr <- .resolve_pairs(pairs, genes, rn)
+        pairs <- data.frame(regulator = rn[pr$regulator], target = rn[pr$target], stringsAsFactors = FALSE)
+        self <- pairs$regulator == pairs$target
+        if (any(self)) stop(sprintf("`pairs` pairs gene %s with itself", .fmt_value(pairs$regulator[self][1L])),
+            call. = FALSE)
+    } else {
+        top <- .variable_genes(m, sf, s$n.genes, s$min.detected)
+        g <- expand.grid(target = top, regulator = top, stringsAsFactors = FALSE)
+        pairs <- g[g$regulator != g$target, c("regulator", "target")]
+    }
+    if (nrow(pairs) > s$max.pairs) {
+        stop(sprintf("%d pairs asked for, more than `max.pairs` = %d: raise `max.pairs` or audit fewer genes",
+            nrow(pairs), s$max.pairs), call. = FALSE)
+    }
+    rownames(pairs) <- NULL
+    list(genes = unique(c(pairs$regulator, pairs$target)), pairs = pairs)
+}
+
+# The n most variable genes: variance of log1p(normalised value), among
+# genes non-zero in at least a share `min.detected` of the columns.
+.variable_genes <- function(m, sf, n, min.detected) {
+    v <- det <- numeric(nrow(m))
+    for (rows in .row_blocks(m)) {
+        b <- as.matrix(.block(m, rows))
+        b <- log1p(b * rep(1 / sf, each = nrow(b)))
+        mu <- rowMeans(b)
+        v[rows] <- rowSums((b - mu)^2) / max(1, ncol(b) - 1)
+        det[rows] <- rowMeans(b > 0)
+    }
+    ok <- which(det >= min.detected & v > 0)
+    if (length(ok) < 2L) {
+        stop(sprintf("fewer than two genes are detected in %.0f%% of the columns (`min.detected`); lower it or give `genes`",
+            100 * min.detected), call. = FALSE)
+    }
+    if (length(ok) < n) message(sprintf("only %d genes pass `min.detected`; auditing their pairs", length(ok)))
+    ok <- ok[order(-v[ok], ok)]
+    rownames(m)[head(ok, n)]
+}
+
+# Dense genes x columns matrix of the chosen genes, divided by size factors.
+.audit_normalised <- function(m, genes, sf) {
+    b <- as.matrix(m[genes, , drop = FALSE])
+    storage.mode(b) <- "double"
+    if (anyNA(b) || any(!is.finite(b))) stop("the assay has missing or infinite values in the audited genes",
+        call. = FALSE)
+    b <- b * rep(1 / sf, each = nrow(b))
+    if (is.null(colnames(b))) colnames(b) <- sprintf("col%d", seq_len(ncol(b)))
+    b
+}
+
+# Sample labels: a colData column or one value per cell; NULL when pooling.
+.audit_labels <- function(x, sample, pool.size) {
+    if (!is.null(sample) && !is.null(pool.size)) {
+        stop("give `sample` (pseudobulk by sample) or `pool.size` (random pools), not both", call. = FALSE)
+    }
+    if (is.null(sample)) {
+        if (is.null(pool.size)) {
+            stop(paste("give `sample` (a colData column naming each cell's sample) or `pool.size` (cells per",
+                "random pool) to build pseudobulk"), call. = FALSE)
+        }
+        return(NULL)
+    }
+    if (is.character(sample) && length(sample) == 1L && ncol(x) != 1L) {
+        if (!sample %in% colnames(colData(x))) {
+            stop(sprintf("`sample` = %s is not a colData column of `x`; its columns are %s", .fmt_value(sample),
+                if (ncol(colData(x))) .fmt_value(colnames(colData(x))) else "none"), call. = FALSE)
+        }
+        sample <- colData(x)[[sample]]
+    }
+    if (length(sample) != ncol(x)) {
+        stop(sprintf("`sample` has %d values but `x` has %d cells", length(sample), ncol(x)), call. = FALSE)
+    }
+    lab <- as.character(sample)
+    if (anyNA(lab)) message(sprintf("leaving out %d cells with no sample label", sum(is.na(lab))))
+    nlev <- length(unique(lab[!is.na(lab)]))
+    if (nlev < 2L) {
+        stop(sprintf("`sample` has %d level%s: pseudobulk needs several samples (or use `pool.size`)", nlev,
+            if (nlev == 1L) "" else "s"), call. = FALSE)
+    }
+    lab
+}
+
+.audit_check_size <- function(n, k, what, hint) {
+    need <- max(20, 2 * k)
+    if (n < need) {
+        stop(sprintf("the audit has %d %s; fitting splines with k = %d and their bootstrap needs at least %d%s",
+            n, what, k, need, hint), call. = FALSE)
+    }
+}
+
+# Pseudobulk: means of the normalised cells per sample or per random pool.
+.audit_pseudobulk <- function(C, labels, pool.size, npools, replace, s) {
+    ncell <- ncol(C)
+    if (is.null(labels)) {
+        pool.size <- .check_count(pool.size, "pool.size")
+        replace <- .check_flag(replace, "replace")
+        if (pool.size > ncell) {
+            stop(sprintf("`pool.size` = %d is larger than the %d cells of `x`", pool.size, ncell), call. = FALSE)
+        }
+        if (is.null(npools)) npools <- floor(ncell / pool.size)
+        npools <- .check_count(npools, "npools")
+        .audit_check_size(npools, s$k, "pools",
+            sprintf(": lower `pool.size`, or raise `npools` with `replace = TRUE` (%d cells)", ncell))
+        if (!replace && npools * pool.size > ncell) {
+            stop(sprintf("%d disjoint pools of %d cells need %d cells, but `x` has %d: set `replace = TRUE`",
+                npools, pool.size, npools * pool.size, ncell), call. = FALSE)
+        }
+        pools <- poolCells(C, size = pool.size, npools = npools, replace = replace, fun = "mean", seed = s$seed,
+            verbose = FALSE)
+        groups <- as.list(pools$cells)
+        how <- sprintf("%d random pools of %d cells (%s)", npools, pool.size,
+            if (replace) "drawn with overlap" else "disjoint")
+        B <- SummarizedExperiment::assay(pools)
+    } else {
+        keep <- which(!is.na(labels))
+        f <- factor(labels[keep])
+        .audit_check_size(nlevels(f), s$k, "samples", "; use `pool.size` for random pools")
+        groups <- split(keep, f)
+        agg <- aggregateCells(C[, keep, drop = FALSE], labels[keep], fun = "mean")
+        B <- SummarizedExperiment::assay(agg)[, names(groups), drop = FALSE]
+        how <- sprintf("%d samples (means of their cells)", length(groups))
+    }
+    B <- as.matrix(B)
+    rownames(B) <- rownames(C)
+    list(B = B, groups = groups, ncells = lengths(groups), how = how)
+}
+
+#' @importFrom stats p.adjust
+.audit_two_levels <- function(C, pb, pairs, s, ci, BPPARAM, extra) {
+    B <- pb$B
+    if (s$verbose) message(sprintf("fitting %d pairs at the cell level (%d cells)", nrow(pairs), ncol(C)))
+    cell.fit <- fitPairwise(C, pairs = pairs, k = s$k, nboot = s$nboot, level = s$level, seed = s$seed,
+        BPPARAM = BPPARAM, verbose = FALSE)
+    if (s$verbose) message(sprintf("fitting %d pairs at the pseudobulk level (%d samples)", nrow(pairs), ncol(B)))
+    bulk.fit <- fitPairwise(B, pairs = pairs, k = s$k, nboot = s$nboot, level = s$level, seed = s$seed,
+        BPPARAM = BPPARAM, verbose = FALSE)
+    if (s$verbose) message("functional-form consistency")
+    ff <- .audit_ff(B, pb, pairs, cell.fit, bulk.fit, s, BPPARAM)
+    cip <- if (ci) {
+        if (s$verbose) message("CI tests of the pairs at both levels")
+        .audit_ci(C, B, pairs, s)
+    } else list(cells = rep(NA_real_, nrow(pairs)), bulk = rep(NA_real_, nrow(pairs)))
+    tab <- DataFrame(regulator = pairs$regulator, target = pairs$target, n.cells = cell.fit$n, n.bulk = bulk.fit$n,
+        nl.cells = cell.fit$nl, nl.cells.lower = .col_or_na(cell.fit, "nl.lower"),
+        nl.cells.upper = .col_or_na(cell.fit, "nl.upper"), padj.nl.cells = p.adjust(cell.fit$p.nonlinear, "BH"),
+        nl.bulk = bulk.fit$nl, nl.bulk.lower = .col_or_na(bulk.fit, "nl.lower"),
+        nl.bulk.upper = .col_or_na(bulk.fit, "nl.upper"), padj.nl.bulk = p.adjust(bulk.fit$p.nonlinear, "BH"),
+        ff.distance = ff$ff.distance, ff.lower = ff$ff.lower, ff.upper = ff$ff.upper, p.curve = ff$p.curve,
+        padj.curve = p.adjust(ff$p.curve, "BH"), p.resid = ff$p.resid, p.ci.cells = cip$cells,
+        p.ci.bulk = cip$bulk, padj.ci.cells = p.adjust(cip$cells, "BH"), padj.ci.bulk = p.adjust(cip$bulk, "BH"),
+        row.names = paste0(pairs$regulator, "->", pairs$target))
+    tab$ci.agree <- (tab$padj.ci.cells < s$alpha) == (tab$padj.ci.bulk < s$alpha)
+    status <- ifelse(cell.fit$status != "ok", paste("cell-level fit failed:", cell.fit$status),
+        ifelse(bulk.fit$status != "ok", paste("pseudobulk fit failed:", bulk.fit$status), NA_character_))
+    v <- .audit_verdict(tab, status, s)
+    tab$verdict <- v$verdict
+    tab$reason <- v$reason
+    new("RecoverabilityAudit", table = tab, mode = "cells", cells = C, bulk = B, cell.fit = cell.fit,
+        bulk.fit = bulk.fit, ncells = as.integer(pb$ncells), settings = c(s, extra))
+}
+
+# The verdict rule of ?recoverabilityAudit, with the reason for each call.
+.audit_verdict <- function(tab, status, s) {
+    a <- s$alpha
+    tol <- s$tolerance
+    lt <- function(p) !is.na(p) & p < a
+    departs <- lt(tab$padj.curve) & !is.na(tab$ff.distance) & tab$ff.distance > tol
+    new.dep <- !is.na(tab$padj.ci.cells) & tab$padj.ci.cells >= a & lt(tab$padj.ci.bulk)
+    lost.dep <- lt(tab$padj.ci.cells) & !is.na(tab$padj.ci.bulk) & tab$padj.ci.bulk >= a
+    within <- !is.na(tab$ff.upper) & tab$ff.upper <= tol
+    agree <- is.na(tab$ci.agree) | tab$ci.agree
+    failed <- !is.na(status)
+    verdict <- ifelse(failed, "undetermined", ifelse(departs | new.dep, "inconsistent",
+        ifelse(within & agree, "consistent", "undetermined")))
+    fmt <- function(d) formatC(d, digits = 2, format = "f")
+    reason <- ifelse(failed, status,
+        ifelse(departs, sprintf("bulk curve departs from the cell curve (distance %s > %s)", fmt(tab$ff.distance),
+            fmt(tol)),
+        ifelse(new.dep, "independent in cells, dependent in pseudobulk",
+        ifelse(within & agree, sprintf("curves agree within %s (interval up to %s)", fmt(tol), fmt(tab$ff.upper)),
+        ifelse(lost.dep, "dependence in cells not detected in pseudobulk",
+        ifelse(is.na(tab$ff.upper), "no interval for the distance (nboot = 0)",
+            sprintf("interval of the distance reaches %s > %s", fmt(tab$ff.upper), fmt(tol))))))))
+    list(verdict = verdict, reason = reason)
+}
+
+.col_or_na <- function(df, name) if (name %in% colnames(df)) df[[name]] else rep(NA_real_, nrow(df))
+
+# FF per pair (the cell-level spline as f), split over BiocParallel workers.
+.audit_ff <- function(B, pb, pairs, cell.fit, bulk.fit, s, BPPARAM) {
+    info <- list(ncells = pb$ncells, total = NULL)
+    empty <- data.frame(n = ncol(B), ff.distance = NA_real_, ff.lower = NA_real_, ff.upper = NA_real_,
+        p.curve = NA_real_, p.resid = NA_real_)
+    one <- function(e) {
+        if (cell.fit$status[e] != "ok" || bulk.fit$status[e] != "ok") return(empty)
+        f <- function(u) drop(.curve_values(cell.fit, e, u))
+        .ff_edge(B[pairs$regulator[e], ], B[pairs$target[e], ], f, info, "mean", bulk.fit, e, s$k, s$nboot,
+            s$level, c(0.05, 0.95), s$seed + e, s$max.n)
+    }
+    idx <- seq_len(nrow(pairs))
+    nw <- bpnworkers(BPPARAM)
+    rows <- if (nw > 1L && length(idx) > 1L) {
+        chunks <- split(idx, rep_len(seq_len(nw), length(idx)))
+        res <- bplapply(chunks, function(ch) lapply(ch, one), BPPARAM = BPPARAM)
+        out <- vector("list", length(idx))
+        for (i in seq_along(chunks)) out[chunks[[i]]] <- res[[i]]
+        out
+    } else lapply(idx, one)
+    do.call(rbind, rows)
+}
+
+# Marginal spline CI test of each pair at both levels (one test per
+# unordered pair, shared by X -> Y and Y -> X).
+.audit_ci <- function(C, B, pairs, s) {
+    key <- ifelse(pairs$regulator < pairs$target, paste(pairs$regulator, pairs$target, sep = "\r"),
+        paste(pairs$target, pairs$regulator, sep = "\r"))
+    u <- unique(key)
+    a <- sub("\r.*", "", u)
+    b <- sub(".*\r", "", u)
+    genes <- rownames(C)
+    test <- function(M) {
+        keep <- rowSums(M != M[, 1L]) > 0
+        p <- rep(NA_real_, length(u))
+        ok <- keep[a] & keep[b]
+        if (!any(ok)) return(p)
+        ss <- ciSuffStat(t(M[keep, , drop = FALSE]), method = "spline", k = s$k, max.n = s$max.n, seed = s$seed)
+        vars <- genes[keep]
+        p[ok] <- .ci_tests(ss, match(a[ok], vars), match(b[ok], vars), rep(list(integer(0)), sum(ok)))$p.value
+        p
+    }
+    pc <- test(C)
+    pbk <- test(B)
+    i <- match(key, u)
+    list(cells = pc[i], bulk = pbk[i])
+}

@@ -1,0 +1,233 @@
+# recoverabilityAudit(): its pieces against naive R and the package's own
+# functions, verdicts on simulated truth, bulk-only mode, bad input.
+
+.audit_counts <- function(ngenes = 6, ncells = 600, nsamples = 30, seed = 1) {
+    set.seed(seed)
+    sample <- rep(sprintf("s%02d", seq_len(nsamples)), length.out = ncells)
+    depth <- rlnorm(ncells, log(2000), 0.3)
+    mu <- exp(matrix(rnorm(ngenes * nsamples, 0, 0.5), ngenes)[, match(sample, sprintf("s%02d", seq_len(nsamples)))])
+    counts <- matrix(rpois(ngenes * ncells, mu * depth / 1000), ngenes,
+        dimnames = list(sprintf("g%d", seq_len(ngenes)), sprintf("c%d", seq_len(ncells))))
+    SingleCellExperiment::SingleCellExperiment(list(counts = counts),
+        colData = S4Vectors::DataFrame(donor = sample),
+        rowData = S4Vectors::DataFrame(symbol = c("A", "B", "C", "C", "E", "F")[seq_len(ngenes)]))
+}
+
+test_that("pseudobulk, fits and CI tests equal naive references and the package's functions", {
+    sce <- .audit_counts()
+    a <- recoverabilityAudit(sce, sample = "donor", genes = c("g1", "g2", "g3"), nboot = 20, verbose = FALSE)
+    counts <- SummarizedExperiment::assay(sce)
+    lib <- colSums(counts)
+    norm <- t(t(counts) / (lib / mean(lib)))
+    naive <- t(rowsum(t(norm[c("g1", "g2", "g3"), ]), sce$donor)) / as.vector(table(sce$donor))
+    expect_equal(a@bulk[, colnames(naive)], naive, tolerance = 1e-12)
+    expect_equal(a@cells, norm[c("g1", "g2", "g3"), ], tolerance = 1e-12)
+    tab <- auditTable(a)
+    expect_identical(nrow(tab), 6L)
+    expect_identical(rownames(tab), paste0(tab$regulator, "->", tab$target))
+    fc <- fitPairwise(norm, pairs = data.frame(tab$regulator, tab$target), nboot = 20, seed = 1)
+    # (the audit divides by the size factors in another order: 1e-8 apart)
+    expect_equal(tab$nl.cells, fc$nl, tolerance = 1e-6)
+    expect_equal(tab$nl.cells.lower, fc$nl.lower, tolerance = 1e-6)
+    expect_equal(tab$padj.nl.cells, p.adjust(fc$p.nonlinear, "BH"), tolerance = 1e-6)
+    fb <- fitPairwise(naive, pairs = data.frame(tab$regulator, tab$target), nboot = 20, seed = 1)
+    expect_equal(tab$nl.bulk, fb$nl, tolerance = 1e-8)
+    # FF: functionalConsistency with the cell-level spline as reference.
+    cells <- SummarizedExperiment::SummarizedExperiment(list(norm = norm[c("g1", "g2", "g3"), ]),
+        colData = S4Vectors::DataFrame(sample = sce$donor))
+    bulk <- SummarizedExperiment::SummarizedExperiment(list(norm = a@bulk))
+    ff <- functionalConsistency(cells, bulk, edges = data.frame(from = tab$regulator, to = tab$target),
+        aggregation = "mean", assay.type = "norm", truth = FALSE, nboot = 20, seed = 1)
+    expect_equal(tab$ff.distance, ff$ff.distance, tolerance = 1e-8)
+    expect_equal(tab$p.curve, ff$p.curve, tolerance = 1e-8)
+    # CI: the marginal spline test at each level, shared by X -> Y and Y -> X.
+    pc <- ciTest("g1", "g2", data = t(a@cells), method = "spline")$p.value
+    expect_equal(tab["g1->g2", "p.ci.cells"], pc)
+    expect_equal(tab["g2->g1", "p.ci.cells"], pc)
+    pb <- ciTest("g1", "g3", data = t(a@bulk), method = "spline")$p.value
+    expect_equal(tab["g3->g1", "p.ci.bulk"], pb)
+    expect_identical(tab$ci.agree, (tab$padj.ci.cells < 0.05) == (tab$padj.ci.bulk < 0.05))
+})
+
+test_that("the verdict follows its documented rule", {
+    tab <- S4Vectors::DataFrame(padj.curve = c(0.001, 0.001, 0.5, 0.5, 0.5, 0.5, 0.5),
+        ff.distance = c(0.3, 0.05, 0.02, 0.02, 0.02, 0.02, NA), ff.upper = c(0.4, 0.08, 0.06, 0.2, 0.06, 0.06, NA),
+        padj.ci.cells = c(0.001, 0.001, 0.001, 0.001, 0.5, 0.001, 0.001),
+        padj.ci.bulk = c(0.001, 0.001, 0.001, 0.001, 0.001, 0.5, 0.001))
+    tab$ci.agree <- (tab$padj.ci.cells < 0.05) == (tab$padj.ci.bulk < 0.05)
+    v <- bulkcausal:::.audit_verdict(tab, c(rep(NA, 6), "cell-level fit failed: constant target"),
+        list(alpha = 0.05, tolerance = 0.1))
+    expect_identical(v$verdict, c("inconsistent", "consistent", "consistent", "undetermined", "inconsistent",
+        "undetermined", "undetermined"))
+    expect_match(v$reason[1], "departs")
+    expect_match(v$reason[4], "reaches 0.20")
+    expect_match(v$reason[5], "independent in cells, dependent in pseudobulk")
+    expect_match(v$reason[6], "not detected")
+    expect_match(v$reason[7], "constant target")
+})
+
+test_that("on simulated truth, affine edges are consistent and damped ones inconsistent", {
+    # Gaussian cause with a sample context; mean of 20 cells.  sin(2 x) with
+    # within-sample sd 1 is damped by exp(-2^2 * 0.95 / 2) = 0.15 at the
+    # bulk level (THEORY 2): far beyond the tolerance.  Affine: distance 0.
+    model <- grnModel(data.frame(from = c("X1", "X2", "X3"), to = c("Y1", "Y2", "Y3"),
+        fun = c("affine", "sin", "affine"), n = c(NA, 2, NA), weight = c(1, 1, -0.5)),
+        noise.scale = c(X1 = 1, X2 = 1, X3 = 0.5, Y1 = 0.3, Y2 = 0.3, Y3 = 0.3),
+        context.sd = c(X1 = 1, X2 = 1, X3 = 1))
+    sim <- simulateCells(model, ncells = 20000, nsamples = 1000, seed = 3, verbose = FALSE)
+    a <- recoverabilityAudit(sim, sample = "sample", pairs = data.frame(c("X1", "X2", "X3"), c("Y1", "Y2", "Y3")),
+        assay.type = "latent", normalize = FALSE, nboot = 50, verbose = FALSE)
+    tab <- auditTable(a)
+    expect_identical(tab$verdict, c("consistent", "inconsistent", "consistent"))
+    expect_lt(tab["X1->Y1", "ff.upper"], 0.1)
+    expect_gt(tab["X2->Y2", "ff.lower"], 0.5)
+    expect_true(all(tab$ci.agree))
+})
+
+test_that("random pools: disjoint by default, seeded, with overlap on request", {
+    sce <- .audit_counts(ncells = 600)
+    a <- recoverabilityAudit(sce, pool.size = 20, genes = c("g1", "g2"), nboot = 0, verbose = FALSE)
+    expect_identical(ncol(a@bulk), 30L)
+    expect_identical(a@ncells, rep(20L, 30))
+    expect_match(a@settings$pseudobulk, "30 random pools of 20 cells \\(disjoint\\)")
+    b <- recoverabilityAudit(sce, pool.size = 20, genes = c("g1", "g2"), nboot = 0, verbose = FALSE)
+    expect_identical(auditTable(a), auditTable(b))
+    c <- recoverabilityAudit(sce, pool.size = 20, npools = 100, replace = TRUE, genes = c("g1", "g2"), nboot = 0,
+        verbose = FALSE)
+    expect_identical(ncol(c@bulk), 100L)
+    # the pools' means are means of 20 normalised cells
+    counts <- SummarizedExperiment::assay(sce)
+    lib <- colSums(counts)
+    norm <- t(t(counts) / (lib / mean(lib)))
+    pools <- poolCells(norm[c("g1", "g2"), ], size = 20, npools = 100, replace = TRUE, fun = "mean", seed = 1)
+    expect_equal(unname(c@bulk), unname(SummarizedExperiment::assay(pools)), tolerance = 1e-12)
+    expect_true(all(is.na(auditTable(a)$ff.upper)))
+    expect_match(auditTable(a)$reason[auditTable(a)$verdict == "undetermined"][1], "nboot = 0|not detected|departs|reaches")
+})
+
+test_that("the most variable genes are chosen on log1p of normalised values, among detected genes", {
+    sce <- .audit_counts(ngenes = 6)
+    a <- recoverabilityAudit(sce, sample = "donor", n.genes = 3, nboot = 0, ci = FALSE, verbose = FALSE)
+    counts <- SummarizedExperiment::assay(sce)
+    lib <- colSums(counts)
+    v <- apply(log1p(t(t(counts) / (lib / mean(lib)))), 1, var)
+    expect_setequal(rownames(a@bulk), names(sort(v, decreasing = TRUE))[1:3])
+    expect_identical(nrow(auditTable(a)), 6L)
+    expect_true(all(is.na(auditTable(a)$p.ci.cells)))
+})
+
+test_that("dense, dgCMatrix and DelayedArray counts and two workers give the same audit", {
+    sce <- .audit_counts()
+    args <- list(sample = "donor", genes = c("g1", "g2", "g4"), nboot = 10, verbose = FALSE)
+    ref <- auditTable(do.call(recoverabilityAudit, c(list(sce), args)))
+    sp <- sce
+    SummarizedExperiment::assay(sp, "counts") <- as(SummarizedExperiment::assay(sce), "dgCMatrix")
+    expect_equal(auditTable(do.call(recoverabilityAudit, c(list(sp), args))), ref)
+    da <- sce
+    SummarizedExperiment::assay(da, "counts", withDimnames = FALSE) <- DelayedArray::DelayedArray(SummarizedExperiment::assay(sce))
+    expect_equal(auditTable(do.call(recoverabilityAudit, c(list(da), args))), ref)
+    skip_on_cran()
+    expect_equal(auditTable(do.call(recoverabilityAudit, c(list(sce), args, list(BPPARAM = BiocParallel::SnowParam(2))))),
+        ref)
+})
+
+test_that("gene names from a rowData column, duplicates made unique", {
+    sce <- .audit_counts()
+    expect_message(a <- recoverabilityAudit(sce, sample = "donor", pairs = data.frame("A", "C.1"),
+        gene.names = "symbol", nboot = 0, verbose = FALSE), "1 duplicated names")
+    expect_identical(rownames(auditTable(a)), "A->C.1")
+    expect_equal(a@bulk["C.1", ], recoverabilityAudit(sce, sample = "donor", pairs = data.frame("g1", "g4"), nboot = 0,
+        verbose = FALSE)@bulk["g4", ])
+    expect_error(recoverabilityAudit(sce, sample = "donor", gene.names = "SYMBOL"),
+        "`gene.names` = 'SYMBOL' is not a rowData column of `x`; its columns are 'symbol'")
+})
+
+test_that("summary, show and plot", {
+    sce <- .audit_counts()
+    a <- recoverabilityAudit(sce, sample = "donor", genes = c("g1", "g2", "g3", "g5"), nboot = 20, verbose = FALSE)
+    s <- summary(a)
+    tab <- auditTable(a)
+    expect_identical(rownames(s), c("cells", "pseudobulk"))
+    expect_equal(s["cells", "median.nl"], median(tab$nl.cells))
+    expect_equal(s["pseudobulk", "share.nonlinear"], mean(tab$padj.nl.bulk < 0.05))
+    # order-statistic interval of the median: x_(l), x_(n-l+1), l = qbinom(0.025, n, 0.5)
+    n <- nrow(tab)
+    l <- max(1, qbinom(0.025, n, 0.5))
+    expect_equal(s["cells", "median.lower"], sort(tab$nl.cells)[l])
+    expect_equal(s["cells", "median.upper"], sort(tab$nl.cells)[n - l + 1])
+    expect_equal(sum(S4Vectors::metadata(s)$verdicts), 12)
+    out <- capture.output(show(a))
+    expect_match(out[1], "RecoverabilityAudit: 12 pairs among 4 genes; 600 cells -> 30 samples")
+    expect_match(out[2], "^verdicts: ")
+    skip_if_not_installed("ggplot2")
+    for (type in c("verdict", "nl", "pairs")) expect_s3_class(plot(a, type = type), "ggplot")
+    expect_s3_class(plot(a, type = "pairs", pairs = "g1->g2"), "ggplot")
+    expect_error(plot(a, type = "bars"), "`type` must be one of")
+})
+
+test_that("bulk-only mode: linear-scale fits and a one-sided verdict", {
+    set.seed(2)
+    x <- runif(200, 4, 10)
+    m <- rbind(A = x, B = log2(2^x + 300 * sin(2^x / 100) + 400), C = log2(3 * 2^x + 50 + rexp(200, 1 / 30)))
+    se <- SummarizedExperiment::SummarizedExperiment(list(exprs = m))
+    a <- recoverabilityAudit(se, genes = c("A", "B", "C"), assay.type = "exprs", normalize = FALSE, log.base = 2,
+        nboot = 20, verbose = FALSE)
+    tab <- auditTable(a)
+    ref <- fitPairwise(2^m, genes = c("A", "B", "C"), nboot = 20, seed = 1)
+    expect_equal(tab$nl, ref$nl)
+    expect_identical(tab["A->B", "verdict"], "inconsistent")
+    expect_identical(tab["A->C", "verdict"], "undetermined")
+    expect_false(any(tab$verdict == "consistent"))
+    expect_identical(rownames(summary(a)), "bulk")
+    expect_match(capture.output(show(a))[1], "bulk only")
+    expect_error(recoverabilityAudit(se, sample = "donor", assay.type = "exprs"), "audited as bulk data")
+    expect_error(recoverabilityAudit(se, assay.type = "exprs", log.base = 2), "give `log.base` with `normalize = FALSE`")
+    skip_if_not_installed("ggplot2")
+    expect_s3_class(plot(a), "ggplot")
+})
+
+test_that("bad input gets clear errors", {
+    sce <- .audit_counts()
+    expect_error(recoverabilityAudit(sce, sample = "donor", assay.type = "logcounts"),
+        "`assay.type` 'logcounts' is not an assay of `x`; its assays are 'counts'")
+    bad <- sce
+    SummarizedExperiment::assay(bad, "counts")[2, 3] <- 0.5
+    expect_error(recoverabilityAudit(bad, sample = "donor"),
+        "assay 'counts' must hold counts \\(non-negative whole numbers\\) when `normalize = TRUE`, but it has 0.5")
+    SummarizedExperiment::assay(bad, "counts")[2, 3] <- -1
+    expect_error(recoverabilityAudit(bad, sample = "donor"), "but it has -1")
+    expect_error(recoverabilityAudit(sce, sample = "patient"),
+        "`sample` = 'patient' is not a colData column of `x`; its columns are 'donor'")
+    one <- sce
+    one$donor <- "d1"
+    expect_error(recoverabilityAudit(one, sample = "donor"), "`sample` has 1 level: pseudobulk needs several samples")
+    expect_error(recoverabilityAudit(sce, pool.size = 601), "`pool.size` = 601 is larger than the 600 cells of `x`")
+    expect_error(recoverabilityAudit(sce, pool.size = 20, npools = 40),
+        "40 disjoint pools of 20 cells need 800 cells, but `x` has 600: set `replace = TRUE`")
+    expect_error(recoverabilityAudit(sce, sample = "donor", pairs = data.frame("g1", "TP53")),
+        "`pairs` names gene 'TP53', which is not in rownames\\(x\\)")
+    expect_error(recoverabilityAudit(sce, sample = "donor", pairs = data.frame("g1", "g1")), "with itself")
+    expect_error(recoverabilityAudit(sce, pool.size = 50, genes = c("g1", "g2")),
+        "the audit has 12 pools; fitting splines with k = 10 and their bootstrap needs at least 20: lower `pool.size`")
+    small <- sce[, sce$donor %in% sprintf("s%02d", 1:8)]
+    expect_error(recoverabilityAudit(small, sample = "donor", genes = c("g1", "g2")),
+        "the audit has 8 samples; .* needs at least 20; use `pool.size` for random pools")
+    expect_error(recoverabilityAudit(sce), "give `sample` .* or `pool.size`")
+    expect_error(recoverabilityAudit(sce, sample = "donor", pool.size = 10), "not both")
+    expect_error(recoverabilityAudit(sce, sample = "donor", n.genes = 6, max.pairs = 10),
+        "30 pairs asked for, more than `max.pairs` = 10")
+    expect_error(recoverabilityAudit(matrix(1:4, 2)), "`x` must be a SingleCellExperiment .* not a matrix")
+    empty <- sce
+    SummarizedExperiment::assay(empty, "counts")[, 5] <- 0
+    expect_error(recoverabilityAudit(empty, sample = "donor"), "1 cells have no counts at all \\(e.g. 'c5'\\)")
+})
+
+test_that("the embedded dataset audits in one call", {
+    data(pbmc283, package = "bulkcausal")
+    expect_s4_class(pbmc283, "SingleCellExperiment")
+    expect_identical(dim(pbmc283), c(914L, 283L))
+    a <- recoverabilityAudit(pbmc283, pool.size = 10, npools = 100, replace = TRUE, n.genes = 5, nboot = 20,
+        verbose = FALSE)
+    expect_identical(nrow(auditTable(a)), 20L)
+    expect_true(all(auditTable(a)$verdict %in% c("consistent", "inconsistent", "undetermined")))
+})
