@@ -55,6 +55,15 @@
 #' reported but not used: count noise makes residuals heteroscedastic at
 #' both levels, so its rejection would not single out aggregation.
 #'
+#' The audit compares relations between measured values.  Count noise in a
+#' cell's regulator flattens the cell-level curve (regression dilution)
+#' while averaging removes most of it, so with noisy counts even an affine
+#' regulatory function can be called inconsistent: the bulk relation is then
+#' not the relation between the cells' measured values (see the "Auditing
+#' your own data" vignette).  The cell-level curve is a spline with `k`
+#' coefficients; kinks (e.g. a threshold) are smoothed, which makes the cell
+#' curve closer to the bulk one than the true function is.
+#'
 #' @section Bulk data alone (`SummarizedExperiment`):
 #' Without cells only the bulk curve is seen.  A linear aggregation of an
 #' affine cell-level relation is affine, so a bulk relation that is

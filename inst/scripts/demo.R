@@ -1,4 +1,5 @@
-# The main job of `make demo`: simulate the embedded example network, pool
+# The main job of `make demo`: audit the embedded real single-cell dataset
+# (pbmc283: verdict table, key figure, all pairs in audit-pbmc283.csv), simulate the embedded example network, pool
 # its cells into bulk samples with a linear and a non-linear aggregation, and
 # write an HTML report with cell-level and bulk-level views of its true edges.
 #
@@ -14,6 +15,6 @@ dir.create(work)
 invisible(file.copy(rmd, work))
 out <- rmarkdown::render(file.path(work, "demo.Rmd"), output_dir = outdir, quiet = TRUE,
     intermediates_dir = work, envir = new.env())
-invisible(file.copy(file.path(work, "demo-scatter.png"), outdir, overwrite = TRUE))
+invisible(file.copy(file.path(work, c("demo-scatter.png", "audit-pbmc283.csv")), outdir, overwrite = TRUE))
 message("bulkcausal demo report: ", normalizePath(out))
 cat(normalizePath(out), "\n")
