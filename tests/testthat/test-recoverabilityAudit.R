@@ -126,7 +126,6 @@ test_that("dense, dgCMatrix and DelayedArray counts and two workers give the sam
     da <- sce
     SummarizedExperiment::assay(da, "counts", withDimnames = FALSE) <- DelayedArray::DelayedArray(SummarizedExperiment::assay(sce))
     expect_equal(auditTable(do.call(recoverabilityAudit, c(list(da), args))), ref)
-    skip_on_cran()
     expect_equal(auditTable(do.call(recoverabilityAudit, c(list(sce), args, list(BPPARAM = BiocParallel::SnowParam(2))))),
         ref)
 })
