@@ -50,7 +50,8 @@
 #' The distance is the root mean square gap between the two curves over
 #' the central 90% of the bulk regulator values, in units of the standard
 #' deviation of the bulk target; `tolerance = 0.1` accepts gaps up to a
-#' tenth of it.  `consistent` needs `nboot > 0`.  The residual part of FF
+#' tenth of it.  `consistent` needs `nboot > 0`; with `ci = FALSE` the CI
+#' conditions are left out of the rule.  The residual part of FF
 #' (`p.resid`, HSIC of the bulk residual against the bulk regulator) is
 #' reported but not used: count noise makes residuals heteroscedastic at
 #' both levels, so its rejection would not single out aggregation.
@@ -150,6 +151,11 @@ setMethod("recoverabilityAudit", "SingleCellExperiment", function(x, sample = NU
     sf <- .audit_size_factors(m, normalize, "cells")
     chosen <- .audit_pairs(m, sf, pairs, genes, s)
     C <- .audit_normalised(m, chosen$genes, sf)
+    if (!is.null(labels) && anyNA(labels)) {
+        # cells without a sample take part in neither level
+        C <- C[, !is.na(labels), drop = FALSE]
+        labels <- labels[!is.na(labels)]
+    }
     pb <- .audit_pseudobulk(C, labels, pool.size, npools, replace, s)
     if (s$verbose) message(sprintf("pseudobulk: %d samples of %s cells", ncol(pb$B),
         paste(unique(range(pb$ncells)), collapse = "-")))

@@ -211,6 +211,12 @@ test_that("bad input gets clear errors", {
     small <- sce[, sce$donor %in% sprintf("s%02d", 1:8)]
     expect_error(recoverabilityAudit(small, sample = "donor", genes = c("g1", "g2")),
         "the audit has 8 samples; .* needs at least 20; use `pool.size` for random pools")
+    part <- sce
+    part$donor[1:30] <- NA
+    expect_message(p <- recoverabilityAudit(part, sample = "donor", genes = c("g1", "g2"), nboot = 0, verbose = FALSE),
+        "leaving out 30 cells with no sample label")
+    expect_identical(ncol(p@cells), 570L)
+    expect_identical(sum(p@ncells), 570L)
     expect_error(recoverabilityAudit(sce), "give `sample` .* or `pool.size`")
     expect_error(recoverabilityAudit(sce, sample = "donor", pool.size = 10), "not both")
     expect_error(recoverabilityAudit(sce, sample = "donor", n.genes = 6, max.pairs = 10),
