@@ -145,10 +145,10 @@ setMethod("recoverabilityAudit", "SingleCellExperiment", function(x, sample = NU
         min.detected)
     ci <- .check_flag(ci, "ci")
     normalize <- .check_flag(normalize, "normalize")
-    m <- .audit_assay(x, assay.type, normalize, gene.names)
+    m <- .audit_assay(x, assay.type, gene.names)
     labels <- .audit_labels(x, sample, pool.size)
     if (s$verbose) message(sprintf("%d genes x %d cells", nrow(m), ncol(m)))
-    sf <- .audit_size_factors(m, normalize, "cells")
+    sf <- .audit_size_factors(m, normalize, "cells", assay.type)
     chosen <- .audit_pairs(m, sf, pairs, genes, s)
     C <- .audit_normalised(m, chosen$genes, sf)
     if (!is.null(labels) && anyNA(labels)) {
@@ -180,9 +180,9 @@ setMethod("recoverabilityAudit", "SummarizedExperiment", function(x, sample = NU
         log.base <- .check_number(log.base, "log.base", lower = 1, lower.open = TRUE)
         if (normalize) stop("give `log.base` with `normalize = FALSE`: logged values are not counts", call. = FALSE)
     }
-    m <- .audit_assay(x, assay.type, normalize, gene.names)
+    m <- .audit_assay(x, assay.type, gene.names)
     if (!is.null(log.base)) m <- log.base^m
-    sf <- .audit_size_factors(m, normalize, "samples")
+    sf <- .audit_size_factors(m, normalize, "samples", assay.type)
     chosen <- .audit_pairs(m, sf, pairs, genes, s)
     B <- .audit_normalised(m, chosen$genes, sf)
     .audit_check_size(ncol(B), s$k, "bulk samples", "")
@@ -229,9 +229,9 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
         max.pairs = .check_count(max.pairs, "max.pairs"), min.detected = min.detected)
 }
 
-# The assay with its gene names, checked to hold counts when they are needed.
+# The assay with its gene names.
 #' @importFrom SummarizedExperiment rowData
-.audit_assay <- function(x, assay.type, normalize, gene.names) {
+.audit_assay <- function(x, assay.type, gene.names) {
     m <- .assay_of(x, assay.type)
     if (!is.null(gene.names)) {
         rd <- rowData(x)
@@ -254,7 +254,6 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
         rownames(m) <- nm
     }
     if (is.null(rownames(m))) stop("`x` needs gene names: rownames or a `gene.names` rowData column", call. = FALSE)
-    if (normalize) .check_whole_counts(m, assay.type)
     m
 }
 
@@ -270,27 +269,28 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
     if (is(b, "dgCMatrix")) b else as.matrix(b)
 }
 
-.check_whole_counts <- function(m, assay.type) {
-    for (rows in .row_blocks(m)) {
-        b <- .block(m, rows)
-        v <- if (is(b, "dgCMatrix")) b@x else as.vector(b)
-        if (!is.numeric(v) && !is.logical(v)) {
-            stop(sprintf("assay %s is not numeric", .fmt_value(assay.type)), call. = FALSE)
-        }
-        bad <- which(is.na(v) | v < 0 | v != round(v))
-        if (length(bad)) {
-            stop(sprintf(paste("assay %s must hold counts (non-negative whole numbers) when `normalize = TRUE`,",
-                "but it has %s; give raw counts, or set `normalize = FALSE` for values already normalised on",
-                "a linear scale"), .fmt_value(assay.type), .fmt_value(v[bad[1L]])), call. = FALSE)
-        }
+# Checks a block of what should be counts (non-negative whole numbers).
+.check_whole_counts <- function(b, assay.type) {
+    v <- if (is(b, "dgCMatrix")) b@x else as.vector(b)
+    if (!is.numeric(v) && !is.logical(v)) stop(sprintf("assay %s is not numeric", .fmt_value(assay.type)), call. = FALSE)
+    bad <- which(is.na(v) | v < 0 | v != round(v))
+    if (length(bad)) {
+        stop(sprintf(paste("assay %s must hold counts (non-negative whole numbers) when `normalize = TRUE`,",
+            "but it has %s; give raw counts, or set `normalize = FALSE` for values already normalised on",
+            "a linear scale"), .fmt_value(assay.type), .fmt_value(v[bad[1L]])), call. = FALSE)
     }
 }
 
-# Library-size factors (mean 1), or all ones without normalisation.
-.audit_size_factors <- function(m, normalize, what) {
+# Library-size factors (mean 1), or all ones without normalisation; the
+# counts are checked in the same pass over the assay.
+.audit_size_factors <- function(m, normalize, what, assay.type) {
     if (!normalize) return(rep(1, ncol(m)))
     lib <- numeric(ncol(m))
-    for (rows in .row_blocks(m)) lib <- lib + Matrix::colSums(.block(m, rows))
+    for (rows in .row_blocks(m)) {
+        b <- .block(m, rows)
+        .check_whole_counts(b, assay.type)
+        lib <- lib + Matrix::colSums(b)
+    }
     if (any(lib == 0)) {
         stop(sprintf("%d %s have no counts at all (e.g. %s); remove them first", sum(lib == 0), what,
             .fmt_value(if (is.null(colnames(m))) which(lib == 0) else colnames(m)[lib == 0])), call. = FALSE)
