@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -156,6 +157,87 @@ TEST_CASE("streamed bulk samples equal the aggregate of the kept cells, on any n
     cells2.latent = latent2.data();
     simulate_cells_matrix(m, cps, 2024, cells2, 2);
     CHECK(latent2 == latent);
+}
+
+TEST_CASE("the rate is link(latent) for both links, and asking for it changes no other output", "[simulate]") {
+    for (Link link : {Link::Softplus, Link::Exp}) {
+        Model m = base_model(3);
+        // gene 3 sits above 30, where softplus switches to the identity
+        m.intercept = {0.5, -1.0, link == Link::Softplus ? 35.0 : 2.0};
+        m.edges = {edge(0, 1, EdgeFun::HillAct, 2.0, 1.0, 2.0), edge(1, 2, EdgeFun::Affine, -0.5)};
+        m.observation = Observation::NegBin;
+        m.link = link;
+        m.library_size = 3.0;
+        m.library_sdlog = 0.4;
+        prepare(m);
+        const std::vector<std::size_t> cps{1500, 3};
+        const std::size_t n = 3 * (cps[0] + cps[1]);
+        std::vector<double> lat0(n), cnt0(n), lib0(n / 3), lat(n), cnt(n), lib(n / 3), rate(n);
+        SimOutput without;
+        without.latent = lat0.data();
+        without.counts = cnt0.data();
+        without.library = lib0.data();
+        simulate_cells_matrix(m, cps, 404, without, 1);
+        SimOutput with;
+        with.latent = lat.data();
+        with.counts = cnt.data();
+        with.library = lib.data();
+        with.rate = rate.data();
+        simulate_cells_matrix(m, cps, 404, with, 2);
+        CHECK(lat == lat0);
+        CHECK(cnt == cnt0);
+        CHECK(lib == lib0);
+        INFO("link " << static_cast<int>(link));
+        double worst = 0.0;
+        for (std::size_t i = 0; i < n; ++i) {
+            const double ref = link == Link::Exp ? std::exp(lat[i]) : std::log(1.0 + std::exp(lat[i]));
+            worst = std::max(worst, std::fabs(rate[i] - ref) / ref);
+        }
+        CHECK(worst < 1e-13);
+    }
+}
+
+TEST_CASE("the streamed bulk rate is the aggregate of the kept cells' rates, on any number of threads", "[simulate]") {
+    Model m = base_model(3);
+    m.intercept = {1, 0, -1};
+    m.edges = {edge(0, 1, EdgeFun::Sin, 1.5, 0.0, 2.0), edge(1, 2, EdgeFun::Affine, 0.8)};
+    m.context_sd = {1.0, 0.0, 0.3};
+    m.observation = Observation::Poisson;
+    m.library_size = 2.0;
+    m.library_sdlog = 0.3;
+    prepare(m);
+    const std::vector<std::size_t> cps{2100, 5, 1024, 1};
+    std::size_t ncells = 0;
+    for (auto c : cps) ncells += c;
+    std::vector<double> latent(3 * ncells), counts(3 * ncells), rate(3 * ncells);
+    SimOutput cells;
+    cells.latent = latent.data();
+    cells.counts = counts.data();
+    cells.rate = rate.data();
+    simulate_cells_matrix(m, cps, 7, cells, 1);
+
+    std::vector<int> ids;
+    for (std::size_t j = 0; j < cps.size(); ++j) ids.insert(ids.end(), cps[j], static_cast<int>(j));
+    const auto groups = groups_from_ids(ids, cps.size());
+    for (AggFun f : {AggFun::Sum, AggFun::Mean, AggFun::Median, AggFun::Cpm}) {
+        AggSpec spec;
+        spec.fun = f;
+        std::vector<double> ref_rate(3 * cps.size()), ref_counts(3 * cps.size());
+        aggregate_dense(rate.data(), 3, ncells, groups, spec, ref_rate.data());
+        aggregate_dense(counts.data(), 3, ncells, groups, spec, ref_counts.data());
+        for (int threads : {1, 2}) {
+            INFO("aggregation " << static_cast<int>(f) << ", threads " << threads);
+            std::vector<double> bulk_rate(3 * cps.size()), bulk_counts(3 * cps.size()), kept(3 * ncells);
+            SimOutput out;
+            out.bulk_rate = bulk_rate.data();
+            out.bulk_counts = bulk_counts.data();
+            if (threads == 2) out.rate = kept.data();
+            simulate_bulk(m, cps, 7, spec, out, threads);
+            CHECK(bulk_rate == ref_rate);
+            CHECK(bulk_counts == ref_counts);
+            if (threads == 2) CHECK(kept == rate);
+        }
+    }
 }
 
 TEST_CASE("Poisson and NB counts have the mean and variance of the observation model", "[simulate]") {

@@ -239,12 +239,14 @@ struct CellWorkspace {
 };
 
 // Simulates k cells of one sample from the given stream.  Outputs are
-// column-major p x k (one column per cell): latent always, counts when the
-// model has an observation model and `counts` is not null.  `celltype`
+// column-major p x k (one column per cell): latent always; counts and rate
+// (link(latent), the expected counts per unit library size) when the model
+// has an observation model and the pointer is not null.  `celltype`
 // (length k, may be null) receives 0-based cell types, `library` (may be
-// null) the library size factors.
+// null) the library size factors.  The rate draws nothing from `rng`, so
+// asking for it leaves every other output unchanged.
 inline void simulate_cells(const Model& m, const SampleContext& ctx, std::size_t k, Rng& rng,
-                           CellWorkspace& ws, double* latent, double* counts, int* celltype,
+                           CellWorkspace& ws, double* latent, double* counts, double* rate, int* celltype,
                            double* library, const CustomFn& custom = CustomFn()) {
     const auto p = static_cast<std::size_t>(m.p);
     ws.genes.resize(p * k);
@@ -309,17 +311,20 @@ inline void simulate_cells(const Model& m, const SampleContext& ctx, std::size_t
         ws.lib[i] = sdlog > 0.0 ? m.library_size * std::exp(sdlog * rng.normal() - 0.5 * sdlog * sdlog) : m.library_size;
     }
     if (library != nullptr) std::copy(ws.lib.begin(), ws.lib.end(), library);
-    if (counts == nullptr) return;
+    if (counts == nullptr && rate == nullptr) return;
     for (std::size_t i = 0; i < k; ++i) {
         const double* col = latent + i * p;
-        double* out = counts + i * p;
         for (std::size_t v = 0; v < p; ++v) {
-            const double mu = ws.lib[i] * apply_link(m.link, col[v]);
+            const double r = apply_link(m.link, col[v]);
+            const double mu = ws.lib[i] * r;
             if (!std::isfinite(mu)) {
                 throw std::domain_error("count mean is not finite for gene " + std::to_string(v + 1) +
                                         " (latent value " + std::to_string(col[v]) + ")");
             }
-            out[v] = m.observation == Observation::Poisson ? rng.poisson(mu) : rng.negbin(mu, m.nb_size);
+            if (rate != nullptr) rate[i * p + v] = r;
+            if (counts != nullptr) {
+                counts[i * p + v] = m.observation == Observation::Poisson ? rng.poisson(mu) : rng.negbin(mu, m.nb_size);
+            }
         }
     }
 }

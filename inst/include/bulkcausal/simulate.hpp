@@ -24,14 +24,17 @@ struct SimOutput {
     double* context_shift = nullptr;
     double* context_prop = nullptr;
     int* type_count = nullptr;
-    // Per cell (p x ncells, column-major; cells of sample 0 first).
+    // Per cell (p x ncells, column-major; cells of sample 0 first).  counts,
+    // rate and library are only written with an observation model.
     double* latent = nullptr;
     double* counts = nullptr;
+    double* rate = nullptr;  // link(latent): expected counts per unit library size
     int* celltype = nullptr;
     double* library = nullptr;
     // Per sample, aggregated (p x nsamples).
     double* bulk_latent = nullptr;
     double* bulk_counts = nullptr;
+    double* bulk_rate = nullptr;  // the aggregate of the cells' rates
 };
 
 inline std::vector<SampleContext> draw_contexts(const Model& m, std::uint64_t seed, std::size_t nsamples) {
@@ -59,7 +62,7 @@ inline std::vector<std::size_t> cell_offsets(const std::vector<std::size_t>& cel
     return off;
 }
 
-// All cells, written to out.latent (and out.counts etc.).  Tasks are chunks
+// All cells, written to out.latent (and out.counts, out.rate etc.).  Tasks are chunks
 // of cells, so one large sample still spreads over threads.
 inline void simulate_cells_matrix(const Model& m, const std::vector<std::size_t>& cells_per_sample, std::uint64_t seed,
                                   SimOutput& out, int nthreads = 1, const PollFn& poll = PollFn(),
@@ -82,6 +85,7 @@ inline void simulate_cells_matrix(const Model& m, const std::vector<std::size_t>
         Rng rng = chunk_rng(seed, u.sample, u.chunk);
         simulate_cells(m, ctx[u.sample], u.k, rng, ws[static_cast<std::size_t>(w)], out.latent + u.first * p,
                        out.counts ? out.counts + u.first * p : nullptr,
+                       out.rate ? out.rate + u.first * p : nullptr,
                        out.celltype ? out.celltype + u.first : nullptr,
                        out.library ? out.library + u.first : nullptr, custom);
     }, poll);
@@ -110,22 +114,25 @@ inline void simulate_bulk(const Model& m, const std::vector<std::size_t>& cells_
     const bool with_counts = m.observation != Observation::None;
     struct Scratch {
         CellWorkspace ws;
-        std::vector<double> latent, counts, library;
+        std::vector<double> latent, counts, rate;
         std::vector<int> type;
     };
     std::vector<Scratch> scratch(static_cast<std::size_t>(std::max(nthreads, 1)));
-    std::vector<Accumulator> acc_latent, acc_counts;
+    std::vector<Accumulator> acc_latent, acc_counts, acc_rate;
     for (std::size_t w = 0; w < scratch.size(); ++w) {
         acc_latent.emplace_back(p, spec);
         acc_counts.emplace_back(p, spec);
+        acc_rate.emplace_back(p, spec);
     }
     run_tasks(cells_per_sample.size(), nthreads, [&](std::size_t j, int w) {
         const auto wu = static_cast<std::size_t>(w);
         Scratch& s = scratch[wu];
         Accumulator& al = acc_latent[wu];
         Accumulator& ac = acc_counts[wu];
+        Accumulator& ar = acc_rate[wu];
         al.reset();
         ac.reset();
+        ar.reset();
         std::vector<int> tcount(nt, 0);
         for (std::size_t c = 0; c * cell_chunk < cells_per_sample[j]; ++c) {
             const std::size_t first = c * cell_chunk;
@@ -134,15 +141,20 @@ inline void simulate_bulk(const Model& m, const std::vector<std::size_t>& cells_
             double* lat = out.latent ? out.latent + col0 * p : (s.latent.resize(p * k), s.latent.data());
             double* cnt = nullptr;
             if (with_counts) cnt = out.counts ? out.counts + col0 * p : (s.counts.resize(p * k), s.counts.data());
+            double* rte = nullptr;
+            if (with_counts && (out.rate || out.bulk_rate)) {
+                rte = out.rate ? out.rate + col0 * p : (s.rate.resize(p * k), s.rate.data());
+            }
             s.type.resize(k);
             int* typ = out.celltype ? out.celltype + col0 : s.type.data();
             double* lib = out.library ? out.library + col0 : nullptr;
             Rng rng = chunk_rng(seed, j, c);
-            simulate_cells(m, ctx[j], k, rng, s.ws, lat, cnt, typ, lib, custom);
+            simulate_cells(m, ctx[j], k, rng, s.ws, lat, cnt, rte, typ, lib, custom);
             for (std::size_t i = 0; i < k; ++i) {
                 try {
                     if (out.bulk_latent) al.add_dense(lat + i * p);
                     if (cnt && out.bulk_counts) ac.add_dense(cnt + i * p);
+                    if (rte && out.bulk_rate) ar.add_dense(rte + i * p);
                 } catch (ValueError& e) {
                     e.col = static_cast<long>(col0 + i);
                     throw;
@@ -152,11 +164,13 @@ inline void simulate_bulk(const Model& m, const std::vector<std::size_t>& cells_
         }
         if (out.bulk_latent) al.finish(out.bulk_latent + j * p);
         if (out.bulk_counts && with_counts) ac.finish(out.bulk_counts + j * p);
+        if (out.bulk_rate && with_counts) ar.finish(out.bulk_rate + j * p);
         if (out.type_count) std::copy(tcount.begin(), tcount.end(), out.type_count + j * nt);
     }, poll);
     if (spec.fun == AggFun::Cpm) {
         if (out.bulk_latent) normalise_cpm(out.bulk_latent, p, cells_per_sample.size());
         if (out.bulk_counts && with_counts) normalise_cpm(out.bulk_counts, p, cells_per_sample.size());
+        if (out.bulk_rate && with_counts) normalise_cpm(out.bulk_rate, p, cells_per_sample.size());
     }
 }
 
