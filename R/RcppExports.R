@@ -77,7 +77,7 @@ simulate_cells_cpp <- function(model, cells_per_sample, seed, nthreads, custom, 
     .Call(`_bulkcausal_simulate_cells_cpp`, model, cells_per_sample, seed, nthreads, custom, verbose, dimnames)
 }
 
-simulate_bulk_cpp <- function(model, cells_per_sample, seed, fun, pseudo, aggregate_latent, aggregate_counts, keep_cells, nthreads, custom, verbose, dimnames) {
-    .Call(`_bulkcausal_simulate_bulk_cpp`, model, cells_per_sample, seed, fun, pseudo, aggregate_latent, aggregate_counts, keep_cells, nthreads, custom, verbose, dimnames)
+simulate_bulk_cpp <- function(model, cells_per_sample, seed, fun, pseudo, aggregate_latent, aggregate_counts, aggregate_rate, keep_cells, nthreads, custom, verbose, dimnames) {
+    .Call(`_bulkcausal_simulate_bulk_cpp`, model, cells_per_sample, seed, fun, pseudo, aggregate_latent, aggregate_counts, aggregate_rate, keep_cells, nthreads, custom, verbose, dimnames)
 }
 

@@ -18,17 +18,24 @@
 #' @param keep.cells Also return the cells, as a `SingleCellExperiment` in
 #'   `metadata(bulk)$cells`.
 #' @param assays Which cell-level assays to aggregate: `"latent"` and, with
-#'   an observation model, `"counts"`.  By default both; aggregations that
-#'   need non-negative values (`"log1p_sum"`, `"cpm"`, `"geomean"`) fail on a
-#'   latent expression that goes negative, in which case aggregate the counts
-#'   alone.
+#'   an observation model, `"counts"` and `"rate"` (see [simulateCells()]).
+#'   By default all that the model has; aggregations that need non-negative
+#'   values (`"log1p_sum"`, `"cpm"`, `"geomean"`) fail on a latent expression
+#'   that goes negative, in which case leave out `"latent"`.
 #' @param pseudo Pseudo-count of `"geomean"`.
 #'
 #' @return A `SummarizedExperiment` (genes x samples) with the aggregated
-#'   assays.  `colData` has `sample`, `ncells`, the context shift of each gene
-#'   with a context (`shift.<gene>`), the cell-type proportions the sample
-#'   drew (`prop.<type>`) and the realised cell-type counts
-#'   (`ncells.<type>`).  `metadata` has `model` (the truth), `aggregation`,
+#'   assays named in `assays`.  The bulk `rate` is `aggregation` applied to
+#'   the cells' rates (expected counts per unit library size,
+#'   \eqn{\lambda(x)}): with `"sum"` the sum of the cells' rates, with
+#'   `"mean"` their mean, with `"cpm"` their sum scaled to a million per
+#'   sample, and so on.  With `"sum"` and equal library sizes
+#'   (`library.sdlog = 0`), `library.size * rate` is the expected bulk count;
+#'   otherwise the expected bulk count is the sum of each cell's
+#'   `library.size * rate`.  `colData` has `sample`, `ncells`, the context
+#'   shift of each gene with a context (`shift.<gene>`), the cell-type
+#'   proportions the sample drew (`prop.<type>`) and the realised cell-type
+#'   counts (`ncells.<type>`).  `metadata` has `model` (the truth), `aggregation`,
 #'   `seed` and, with `keep.cells = TRUE`, `cells`.
 #' @examples
 #' model <- grnModel(data.frame(from = "X", to = "Y", fun = "sin", n = 2),
@@ -55,23 +62,18 @@ simulateBulk <- function(model, nsamples, cells.per.sample = 100, aggregation = 
     keep.cells <- .check_flag(keep.cells, "keep.cells")
     pseudo <- .check_number(pseudo, "pseudo", 0, lower.open = TRUE)
     with.counts <- model@observation$model != "none"
-    available <- c("latent", if (with.counts) "counts")
-    if (is.null(assays)) assays <- available
-    bad <- setdiff(assays, available)
-    if (!is.character(assays) || length(assays) == 0L || length(bad)) {
-        stop(sprintf("`assays` must name cell-level assays among %s, not %s",
-            paste(sprintf("'%s'", available), collapse = ", "), .fmt_value(assays)), call. = FALSE)
-    }
+    assays <- .check_sim_assays(assays, with.counts)
     seed <- .resolve_seed(seed)
     cells <- if (keep.cells) sprintf("cell%d", seq_len(sum(cps)))
     res <- .call_core(simulate_bulk_cpp(.model_to_core(model), cps, seed, aggregation, pseudo,
-        "latent" %in% assays, "counts" %in% assays, keep.cells, .check_threads(num.threads),
+        "latent" %in% assays, "counts" %in% assays, "rate" %in% assays, keep.cells, .check_threads(num.threads),
         model@functions, .check_flag(verbose, "verbose"), list(model@genes, cells)))
     genes <- model@genes
     samples <- .sample_names(nsamples)
     out <- list()
     if ("counts" %in% assays) out$counts <- res$bulk_counts
     if ("latent" %in% assays) out$latent <- res$bulk_latent
+    if ("rate" %in% assays) out$rate <- res$bulk_rate
     out <- lapply(out, function(m) { dimnames(m) <- list(genes, samples); m })
     cd <- DataFrame(sample = factor(samples, levels = samples), ncells = as.integer(cps), row.names = samples)
     cd <- cbind(cd, .context_table(model, res$context, samples))
@@ -80,4 +82,22 @@ simulateBulk <- function(model, nsamples, cells.per.sample = 100, aggregation = 
     meta <- list(model = model, aggregation = aggregation, seed = seed)
     if (keep.cells) meta$cells <- .cells_sce(model, res, cps, seed)
     SummarizedExperiment(assays = out, colData = cd, metadata = meta)
+}
+
+# The cell-level assays simulateBulk aggregates: all the model has by
+# default.  The error names the values that are not available.
+.check_sim_assays <- function(assays, with.counts) {
+    available <- c("latent", if (with.counts) c("counts", "rate"))
+    if (is.null(assays)) return(available)
+    bad <- if (is.character(assays)) setdiff(assays, available) else assays
+    if (!is.character(assays) || length(assays) == 0L || length(bad)) {
+        hint <- if (!with.counts && any(bad %in% c("counts", "rate"))) {
+            " ('counts' and 'rate' need an observation model, see ?grnModel)"
+        } else {
+            ""
+        }
+        stop(sprintf("`assays` must name cell-level assays among %s, not %s%s",
+            paste(sprintf("'%s'", available), collapse = ", "), .fmt_value(bad), hint), call. = FALSE)
+    }
+    assays
 }

@@ -19,12 +19,16 @@
 #'   than a second (by default in interactive sessions).
 #'
 #' @return A `SingleCellExperiment` (genes x cells) with assay `latent` (the
-#'   continuous expression \eqn{x}) and, with an observation model, `counts`.
-#'   `colData` has `sample` (a factor), `celltype` (when the model has cell
-#'   types) and `library.size` (with counts).  `metadata` has `model`, `seed`
-#'   and `context`, a `DataFrame` with one row per sample: its shift of each
-#'   gene that has a context (`shift.<gene>`) and its cell-type proportions
-#'   (`prop.<type>`).
+#'   continuous expression \eqn{x}) and, with an observation model, `counts`
+#'   and `rate`: the expected counts per unit library size,
+#'   \eqn{\lambda(x)} with the model's link (`softplus` or `exp`), so that a
+#'   cell's counts have mean `library.size * rate`.  `rate` is the scale the
+#'   counts measure, on which to compute truths that counts are compared
+#'   with.  `colData` has `sample` (a factor), `celltype` (when the model has
+#'   cell types) and `library.size` (with counts).  `metadata` has `model`,
+#'   `seed` and `context`, a `DataFrame` with one row per sample: its shift of
+#'   each gene that has a context (`shift.<gene>`) and its cell-type
+#'   proportions (`prop.<type>`).
 #' @seealso [simulateBulk()] to pool the cells into bulk samples as they are
 #'   made.
 #' @examples
@@ -54,7 +58,11 @@ simulateCells <- function(model, ncells, nsamples = 1, seed = NULL, num.threads 
 # returned, its matrices already named.
 .cells_sce <- function(model, res, cps, seed) {
     with.counts <- model@observation$model != "none"
-    assays <- if (with.counts) list(counts = res$counts, latent = res$latent) else list(latent = res$latent)
+    assays <- if (with.counts) {
+        list(counts = res$counts, latent = res$latent, rate = res$rate)
+    } else {
+        list(latent = res$latent)
+    }
     samples <- .sample_names(length(cps))
     cd <- DataFrame(sample = factor(rep(samples, cps), levels = samples), row.names = colnames(res$latent))
     types <- rownames(model@celltypes)

@@ -280,8 +280,8 @@ BEGIN_RCPP
 END_RCPP
 }
 // simulate_bulk_cpp
-Rcpp::List simulate_bulk_cpp(Rcpp::List model, Rcpp::NumericVector cells_per_sample, double seed, std::string fun, double pseudo, bool aggregate_latent, bool aggregate_counts, bool keep_cells, int nthreads, Rcpp::List custom, bool verbose, Rcpp::List dimnames);
-RcppExport SEXP _bulkcausal_simulate_bulk_cpp(SEXP modelSEXP, SEXP cells_per_sampleSEXP, SEXP seedSEXP, SEXP funSEXP, SEXP pseudoSEXP, SEXP aggregate_latentSEXP, SEXP aggregate_countsSEXP, SEXP keep_cellsSEXP, SEXP nthreadsSEXP, SEXP customSEXP, SEXP verboseSEXP, SEXP dimnamesSEXP) {
+Rcpp::List simulate_bulk_cpp(Rcpp::List model, Rcpp::NumericVector cells_per_sample, double seed, std::string fun, double pseudo, bool aggregate_latent, bool aggregate_counts, bool aggregate_rate, bool keep_cells, int nthreads, Rcpp::List custom, bool verbose, Rcpp::List dimnames);
+RcppExport SEXP _bulkcausal_simulate_bulk_cpp(SEXP modelSEXP, SEXP cells_per_sampleSEXP, SEXP seedSEXP, SEXP funSEXP, SEXP pseudoSEXP, SEXP aggregate_latentSEXP, SEXP aggregate_countsSEXP, SEXP aggregate_rateSEXP, SEXP keep_cellsSEXP, SEXP nthreadsSEXP, SEXP customSEXP, SEXP verboseSEXP, SEXP dimnamesSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::traits::input_parameter< Rcpp::List >::type model(modelSEXP);
@@ -291,12 +291,13 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< double >::type pseudo(pseudoSEXP);
     Rcpp::traits::input_parameter< bool >::type aggregate_latent(aggregate_latentSEXP);
     Rcpp::traits::input_parameter< bool >::type aggregate_counts(aggregate_countsSEXP);
+    Rcpp::traits::input_parameter< bool >::type aggregate_rate(aggregate_rateSEXP);
     Rcpp::traits::input_parameter< bool >::type keep_cells(keep_cellsSEXP);
     Rcpp::traits::input_parameter< int >::type nthreads(nthreadsSEXP);
     Rcpp::traits::input_parameter< Rcpp::List >::type custom(customSEXP);
     Rcpp::traits::input_parameter< bool >::type verbose(verboseSEXP);
     Rcpp::traits::input_parameter< Rcpp::List >::type dimnames(dimnamesSEXP);
-    rcpp_result_gen = Rcpp::wrap(simulate_bulk_cpp(model, cells_per_sample, seed, fun, pseudo, aggregate_latent, aggregate_counts, keep_cells, nthreads, custom, verbose, dimnames));
+    rcpp_result_gen = Rcpp::wrap(simulate_bulk_cpp(model, cells_per_sample, seed, fun, pseudo, aggregate_latent, aggregate_counts, aggregate_rate, keep_cells, nthreads, custom, verbose, dimnames));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -321,7 +322,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_bulkcausal_topological_order_cpp", (DL_FUNC) &_bulkcausal_topological_order_cpp, 3},
     {"_bulkcausal_resample_cpp", (DL_FUNC) &_bulkcausal_resample_cpp, 5},
     {"_bulkcausal_simulate_cells_cpp", (DL_FUNC) &_bulkcausal_simulate_cells_cpp, 7},
-    {"_bulkcausal_simulate_bulk_cpp", (DL_FUNC) &_bulkcausal_simulate_bulk_cpp, 12},
+    {"_bulkcausal_simulate_bulk_cpp", (DL_FUNC) &_bulkcausal_simulate_bulk_cpp, 13},
     {NULL, NULL, 0}
 };
 

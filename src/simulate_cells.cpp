@@ -69,27 +69,36 @@ Rcpp::List simulate_cells_cpp(Rcpp::List model, Rcpp::NumericVector cells_per_sa
     Rcpp::List ctx = per_sample(s.model, cps.size(), out);
     Rcpp::NumericMatrix latent(Rcpp::no_init(s.model.p, static_cast<int>(ncells)));
     Rcpp::NumericMatrix counts(Rcpp::no_init(with_counts ? s.model.p : 0, with_counts ? static_cast<int>(ncells) : 0));
+    Rcpp::NumericMatrix rate(Rcpp::no_init(with_counts ? s.model.p : 0, with_counts ? static_cast<int>(ncells) : 0));
     Rcpp::IntegerVector celltype(static_cast<R_xlen_t>(ncells));
     Rcpp::NumericVector library(with_counts ? static_cast<R_xlen_t>(ncells) : 0);
     out.latent = latent.begin();
     out.counts = with_counts ? counts.begin() : nullptr;
+    out.rate = with_counts ? rate.begin() : nullptr;
     out.celltype = celltype.begin();
     out.library = with_counts ? library.begin() : nullptr;
     glue::advise_huge_pages(latent.begin(), sizeof(double) * static_cast<std::size_t>(latent.size()));
-    if (with_counts) glue::advise_huge_pages(counts.begin(), sizeof(double) * static_cast<std::size_t>(counts.size()));
+    if (with_counts) {
+        glue::advise_huge_pages(counts.begin(), sizeof(double) * static_cast<std::size_t>(counts.size()));
+        glue::advise_huge_pages(rate.begin(), sizeof(double) * static_cast<std::size_t>(rate.size()));
+    }
     bulkcausal::simulate_cells_matrix(s.model, cps, glue::as_seed(seed), out, s.nthreads, s.poll, s.custom);
     // Named here rather than in R, where setting dimnames could copy a
     // matrix of many millions of cells.
     latent.attr("dimnames") = dimnames;
-    if (with_counts) counts.attr("dimnames") = dimnames;
+    if (with_counts) {
+        counts.attr("dimnames") = dimnames;
+        rate.attr("dimnames") = dimnames;
+    }
     return Rcpp::List::create(Rcpp::Named("latent") = latent, Rcpp::Named("counts") = counts,
-                              Rcpp::Named("celltype") = celltype, Rcpp::Named("library") = library,
-                              Rcpp::Named("context") = ctx);
+                              Rcpp::Named("rate") = rate, Rcpp::Named("celltype") = celltype,
+                              Rcpp::Named("library") = library, Rcpp::Named("context") = ctx);
 }
 
 // [[Rcpp::export(rng = false)]]
 Rcpp::List simulate_bulk_cpp(Rcpp::List model, Rcpp::NumericVector cells_per_sample, double seed, std::string fun,
-                             double pseudo, bool aggregate_latent, bool aggregate_counts, bool keep_cells,
+                             double pseudo, bool aggregate_latent, bool aggregate_counts, bool aggregate_rate,
+                             bool keep_cells,
                              int nthreads, Rcpp::List custom, bool verbose, Rcpp::List dimnames) {
     Setup s = setup(model, custom, nthreads, verbose, "simulating samples");
     const auto cps = as_sizes(cells_per_sample);
@@ -103,18 +112,26 @@ Rcpp::List simulate_bulk_cpp(Rcpp::List model, Rcpp::NumericVector cells_per_sam
     Rcpp::NumericMatrix bulk_counts(with_counts && aggregate_counts ? s.model.p : 0,
                                     with_counts && aggregate_counts ? nsamples : 0);
     out.bulk_latent = aggregate_latent ? bulk_latent.begin() : nullptr;
+    Rcpp::NumericMatrix bulk_rate(with_counts && aggregate_rate ? s.model.p : 0,
+                                  with_counts && aggregate_rate ? nsamples : 0);
     out.bulk_counts = with_counts && aggregate_counts ? bulk_counts.begin() : nullptr;
+    out.bulk_rate = with_counts && aggregate_rate ? bulk_rate.begin() : nullptr;
     const int kc = keep_cells ? static_cast<int>(ncells) : 0;
     // every kept cell is written, so the matrices need no zeroing first
     Rcpp::NumericMatrix latent(Rcpp::no_init(keep_cells ? s.model.p : 0, kc));
     Rcpp::NumericMatrix counts(Rcpp::no_init(keep_cells && with_counts ? s.model.p : 0, keep_cells && with_counts ? kc : 0));
+    Rcpp::NumericMatrix rate(Rcpp::no_init(keep_cells && with_counts ? s.model.p : 0, keep_cells && with_counts ? kc : 0));
     Rcpp::IntegerVector celltype(kc);
     Rcpp::NumericVector library(with_counts ? kc : 0);
     if (keep_cells) {
         glue::advise_huge_pages(latent.begin(), sizeof(double) * static_cast<std::size_t>(latent.size()));
-        if (with_counts) glue::advise_huge_pages(counts.begin(), sizeof(double) * static_cast<std::size_t>(counts.size()));
+        if (with_counts) {
+            glue::advise_huge_pages(counts.begin(), sizeof(double) * static_cast<std::size_t>(counts.size()));
+            glue::advise_huge_pages(rate.begin(), sizeof(double) * static_cast<std::size_t>(rate.size()));
+        }
         out.latent = latent.begin();
         out.counts = with_counts ? counts.begin() : nullptr;
+        out.rate = with_counts ? rate.begin() : nullptr;
         out.celltype = celltype.begin();
         out.library = with_counts ? library.begin() : nullptr;
     }
@@ -123,15 +140,19 @@ Rcpp::List simulate_bulk_cpp(Rcpp::List model, Rcpp::NumericVector cells_per_sam
         bulkcausal::simulate_bulk(s.model, cps, glue::as_seed(seed), spec, out, s.nthreads, s.poll, s.custom);
     } catch (const bulkcausal::ValueError& e) {
         Rcpp::stop("aggregation '%s' cannot take the %s %g of gene %d in simulated cell %d; "
-                   "choose an aggregation defined for such values or aggregate only the counts",
+                   "choose an aggregation defined for such values or leave 'latent' out of `assays`",
                    fun, e.what(), e.value, e.row + 1, e.col + 1);
     }
     if (keep_cells) {
         latent.attr("dimnames") = dimnames;
-        if (with_counts) counts.attr("dimnames") = dimnames;
+        if (with_counts) {
+            counts.attr("dimnames") = dimnames;
+            rate.attr("dimnames") = dimnames;
+        }
     }
     return Rcpp::List::create(Rcpp::Named("bulk_latent") = bulk_latent, Rcpp::Named("bulk_counts") = bulk_counts,
-                              Rcpp::Named("latent") = latent, Rcpp::Named("counts") = counts,
+                              Rcpp::Named("bulk_rate") = bulk_rate, Rcpp::Named("latent") = latent,
+                              Rcpp::Named("counts") = counts, Rcpp::Named("rate") = rate,
                               Rcpp::Named("celltype") = celltype, Rcpp::Named("library") = library,
                               Rcpp::Named("context") = ctx);
 }
