@@ -108,6 +108,85 @@ test_that("Poisson and NB counts have mean s * softplus(x) and the right varianc
     expect_lt(abs(mean(s) - 4), 5 * sd(s) / sqrt(length(s)))
 })
 
+# X -> Y -> Z with counts; Z sits above 30 under softplus, where the link
+# switches to the identity.
+rate_model <- function(obs = "poisson", link = "softplus", library.sdlog = 0.3, context.sd = 0) {
+    grnModel(data.frame(from = c("X", "Y"), to = c("Y", "Z"), fun = c("hill_act", "affine"),
+        weight = c(2, -0.5), K = c(1, NA), n = c(2, NA)),
+        intercept = c(X = 0.5, Y = -1, Z = if (link == "softplus") 35 else 2),
+        context.sd = c(X = context.sd, Y = 0, Z = 0), observation = obs, link = link,
+        library.size = 3, library.sdlog = library.sdlog)
+}
+
+test_that("with an observation model the cells have rate = link(latent), for both links", {
+    ref <- list(softplus = function(x) log(1 + exp(x)), exp = exp)
+    for (link in names(ref)) {
+        sce <- simulateCells(rate_model("nb", link), ncells = 3000, nsamples = 3, seed = 41)
+        lat <- assay(sce, "latent")
+        expect_identical(assayNames(sce), c("counts", "latent", "rate"))
+        expect_identical(dimnames(assay(sce, "rate")), dimnames(lat))
+        expect_equal(assay(sce, "rate"), ref[[link]](lat), tolerance = 1e-13, label = link)
+        if (link == "softplus") expect_true(all(lat["Z", ] > 30))
+    }
+    # no rate without an observation model
+    none <- simulateCells(rate_model("none"), ncells = 100, seed = 41)
+    expect_identical(assayNames(none), "latent")
+})
+
+test_that("counts / library.size average to the rate, cell by cell", {
+    for (obs in c("poisson", "nb")) {
+        sce <- simulateCells(rate_model(obs, "softplus", library.sdlog = 0.5, context.sd = 1),
+            ncells = 1e5, nsamples = 20, seed = 42)
+        d <- t(assay(sce, "counts")) / sce$library.size - t(assay(sce, "rate"))
+        # E[counts / s | latent] = rate, so the differences have mean 0
+        z <- colMeans(d) / (apply(d, 2, sd) / sqrt(nrow(d)))
+        expect_true(all(abs(z) < 5), label = paste(obs, paste(format(z, digits = 3), collapse = " ")))
+    }
+    # sanity: the check has power, since the mean rate is not the link of
+    # the mean latent value (Jensen's gap on X, whose context varies)
+    x <- assay(sce, "latent")["X", ]
+    r <- assay(sce, "rate")["X", ]
+    expect_gt(abs(mean(r) - log1p(exp(mean(x)))), 10 * sd(r) / sqrt(length(r)))
+})
+
+test_that("the bulk rate is the aggregate of the cells' rates", {
+    model <- rate_model("poisson", "softplus", context.sd = 1)
+    cps <- c(10, 1500, 1, 57)
+    sce <- simulateCells(model, ncells = cps, nsamples = 4, seed = 43)
+    for (agg in c("sum", "mean", "cpm")) {
+        # cpm needs non-negative values, which the latent X is not
+        others <- if (agg == "cpm") "counts" else c("counts", "latent")
+        for (threads in 1:2) {
+            b <- simulateBulk(model, 4, cps, aggregation = agg, keep.cells = TRUE, assays = c(others, "rate"),
+                seed = 43, num.threads = threads)
+            expect_identical(assayNames(b), c(others, "rate"))
+            cells <- metadata(b)$cells
+            expect_identical(assay(cells, "rate"), assay(sce, "rate"))
+            ref <- aggregateCells(cells, cells$sample, fun = agg, assay.type = "rate")
+            expect_identical(unname(assay(b, "rate")), unname(assay(ref, "rate")), label = agg)
+            # asking for the rate changes no other assay
+            without <- simulateBulk(model, 4, cps, aggregation = agg, assays = others, seed = 43,
+                num.threads = threads)
+            expect_identical(assays(without), assays(b)[others])
+        }
+    }
+    b <- simulateBulk(model, 4, cps, aggregation = "mean", seed = 43)
+    expect_identical(assayNames(b), c("counts", "latent", "rate"))
+    rate.only <- simulateBulk(model, 4, cps, aggregation = "mean", assays = "rate", seed = 43)
+    expect_identical(assayNames(rate.only), "rate")
+    expect_identical(assay(rate.only), assay(b, "rate"))
+    # with "sum" and one library size, library.size * rate is the expected
+    # bulk count
+    fixed <- rate_model("poisson", "softplus", library.sdlog = 0, context.sd = 1)
+    b <- simulateBulk(fixed, nsamples = 2000, cells.per.sample = 20, aggregation = "sum", seed = 44)
+    d <- assay(b, "counts")["Y", ] - 3 * assay(b, "rate")["Y", ]
+    expect_lt(abs(mean(d)), 5 * sd(d) / sqrt(length(d)))
+    # no rate without an observation model
+    none <- simulateBulk(pair_model("affine"), 5, 10, keep.cells = TRUE, seed = 1)
+    expect_identical(assayNames(none), "latent")
+    expect_identical(assayNames(metadata(none)$cells), "latent")
+})
+
 test_that("sample contexts and cell-type proportions vary by sample as specified", {
     types <- matrix(c(0, 3), 2, 1, dimnames = list(c("T1", "T2"), "A"))
     model <- grnModel(data.frame(from = "A", to = "B"), context.sd = c(A = 2, B = 0),
@@ -139,9 +218,11 @@ test_that("the same seed gives identical results on 1 and 2 threads", {
     c2 <- simulateCells(model, ncells = 5000, nsamples = 7, seed = 99, num.threads = 2)
     expect_identical(assay(c1, "latent"), assay(c2, "latent"))
     expect_identical(assay(c1, "counts"), assay(c2, "counts"))
+    expect_identical(assay(c1, "rate"), assay(c2, "rate"))
     expect_identical(colData(c1), colData(c2))
     b1 <- simulateBulk(model, 30, c(rep(40, 29), 3000), aggregation = "median", seed = 5, num.threads = 1)
     b2 <- simulateBulk(model, 30, c(rep(40, 29), 3000), aggregation = "median", seed = 5, num.threads = 2)
+    expect_identical(assayNames(b1), c("counts", "latent", "rate"))
     expect_identical(assays(b1), assays(b2))
     expect_false(identical(assay(c1), assay(simulateCells(model, 5000, 7, seed = 100))))
 })
@@ -186,6 +267,13 @@ test_that("bad simulation arguments get clear errors", {
     expect_error(simulateBulk(model, NA), "`nsamples` must be a whole number")
     expect_error(simulateBulk(model, 10, aggregation = "mode"), "`aggregation` must be one of")
     expect_error(simulateBulk(model, 10, assays = "counts"), "`assays` must name cell-level assays among 'latent'")
+    expect_error(simulateBulk(model, 10, assays = c("latent", "rate")),
+        "among 'latent', not 'rate' \\('counts' and 'rate' need an observation model")
+    counted <- rate_model()
+    expect_error(simulateBulk(counted, 10, assays = c("latent", "rates")),
+        "`assays` must name cell-level assays among 'latent', 'counts', 'rate', not 'rates'$")
+    expect_error(simulateBulk(counted, 10, assays = character()), "not a character of length 0")
+    expect_error(simulateBulk(counted, 10, assays = 1), "not 1$")
     # a non-linear aggregation that needs non-negative values, on a latent
     # expression that goes negative
     neg <- grnModel(data.frame(from = "X", to = "Y"), intercept = -5)
