@@ -148,7 +148,7 @@ setMethod("recoverabilityAudit", "SingleCellExperiment", function(x, sample = NU
     m <- .audit_assay(x, assay.type, gene.names)
     labels <- .audit_labels(x, sample, pool.size)
     if (s$verbose) message(sprintf("%d genes x %d cells", nrow(m), ncol(m)))
-    sf <- .audit_size_factors(m, normalize, "cells", assay.type)
+    sf <- .library_size_factors(m, normalize, "cells", assay.type)
     chosen <- .audit_pairs(m, sf, pairs, genes, s)
     C <- .audit_normalised(m, chosen$genes, sf)
     if (!is.null(labels) && anyNA(labels)) {
@@ -182,7 +182,7 @@ setMethod("recoverabilityAudit", "SummarizedExperiment", function(x, sample = NU
     }
     m <- .audit_assay(x, assay.type, gene.names)
     if (!is.null(log.base)) m <- log.base^m
-    sf <- .audit_size_factors(m, normalize, "samples", assay.type)
+    sf <- .library_size_factors(m, normalize, "samples", assay.type)
     chosen <- .audit_pairs(m, sf, pairs, genes, s)
     B <- .audit_normalised(m, chosen$genes, sf)
     .audit_check_size(ncol(B), s$k, "bulk samples", "")
@@ -257,46 +257,6 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
     m
 }
 
-# Row blocks of at most ~4 million values, so that DelayedArray (HDF5) and
-# sparse inputs are read a block at a time.
-.row_blocks <- function(m) {
-    step <- max(1L, floor(4e6 / max(1L, ncol(m))))
-    split(seq_len(nrow(m)), ceiling(seq_len(nrow(m)) / step))
-}
-
-.block <- function(m, rows) {
-    b <- m[rows, , drop = FALSE]
-    if (is(b, "dgCMatrix")) b else as.matrix(b)
-}
-
-# Checks a block of what should be counts (non-negative whole numbers).
-.check_whole_counts <- function(b, assay.type) {
-    v <- if (is(b, "dgCMatrix")) b@x else as.vector(b)
-    if (!is.numeric(v) && !is.logical(v)) stop(sprintf("assay %s is not numeric", .fmt_value(assay.type)), call. = FALSE)
-    bad <- which(is.na(v) | v < 0 | v != round(v))
-    if (length(bad)) {
-        stop(sprintf(paste("assay %s must hold counts (non-negative whole numbers) when `normalize = TRUE`,",
-            "but it has %s; give raw counts, or set `normalize = FALSE` for values already normalised on",
-            "a linear scale"), .fmt_value(assay.type), .fmt_value(v[bad[1L]])), call. = FALSE)
-    }
-}
-
-# Library-size factors (mean 1), or all ones without normalisation; the
-# counts are checked in the same pass over the assay.
-.audit_size_factors <- function(m, normalize, what, assay.type) {
-    if (!normalize) return(rep(1, ncol(m)))
-    lib <- numeric(ncol(m))
-    for (rows in .row_blocks(m)) {
-        b <- .block(m, rows)
-        .check_whole_counts(b, assay.type)
-        lib <- lib + Matrix::colSums(b)
-    }
-    if (any(lib == 0)) {
-        stop(sprintf("%d %s have no counts at all (e.g. %s); remove them first", sum(lib == 0), what,
-            .fmt_value(if (is.null(colnames(m))) which(lib == 0) else colnames(m)[lib == 0])), call. = FALSE)
-    }
-    lib / mean(lib)
-}
 
 # The chosen genes (rows of m) and pairs (a data.frame of names).
 .audit_pairs <- function(m, sf, pairs, genes, s) {

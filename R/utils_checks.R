@@ -7,7 +7,7 @@ NULL
 .fmt_value <- function(x) {
     if (is.null(x)) return("NULL")
     if (length(x) == 0L) return(sprintf("a %s of length 0", class(x)[1L]))
-    shown <- if (is.character(x)) sprintf("'%s'", head(x, 3L)) else format(head(x, 3L))
+    shown <- if (is.character(x)) sprintf("'%s'", head(x, 3L)) else format(head(x, 3L), trim = TRUE)
     paste0(paste(shown, collapse = ", "), if (length(x) > 3L) ", ..." else "")
 }
 

@@ -7,16 +7,29 @@
 // [[Rcpp::export(rng = false)]]
 Rcpp::List fit_pairwise_cpp(Rcpp::NumericMatrix data, Rcpp::IntegerVector gene_id, Rcpp::IntegerVector regulator,
                             Rcpp::IntegerVector target, int k,
-                            std::string method, int nboot, double level, double seed, int nthreads, bool verbose) {
+                            std::string method, int nboot, double level, double seed, int nthreads, bool verbose,
+                            std::string test = "F", int test_draws = 399,
+                            Rcpp::Nullable<Rcpp::NumericMatrix> target_data = R_NilValue) {
     if (gene_id.size() != data.ncol()) Rcpp::stop("gene_id must have one entry per column of data");
     bulkcausal::PairData d{data.begin(), static_cast<std::size_t>(data.nrow()), static_cast<std::size_t>(data.ncol()),
                            gene_id.begin()};
+    Rcpp::NumericMatrix ydata;
+    if (target_data.isNotNull()) {
+        ydata = Rcpp::NumericMatrix(target_data);
+        if (ydata.nrow() != data.nrow() || ydata.ncol() != data.ncol()) {
+            Rcpp::stop("target_data must have the dimensions of data");
+        }
+        d.y = ydata.begin();
+    }
     bulkcausal::PairOptions opt;
     opt.k = k;
     opt.method = method == "GCV" ? bulkcausal::SmoothMethod::GCV : bulkcausal::SmoothMethod::REML;
     opt.nboot = nboot;
     opt.level = level;
     opt.seed = glue::as_seed(seed);
+    opt.test = test == "wild" ? bulkcausal::NonlinearTest::Wild : bulkcausal::NonlinearTest::F;
+    if (test_draws < 1) Rcpp::stop("test_draws must be positive");
+    opt.test_draws = test_draws;
     const std::vector<int> reg(regulator.begin(), regulator.end());
     const std::vector<int> tgt(target.begin(), target.end());
     const bulkcausal::PairResults res =

@@ -42,6 +42,11 @@ namespace bulkcausal {
 
 enum class SmoothMethod { REML, GCV };
 
+// The test of "f is affine": the F test (exact under Gaussian noise of
+// constant variance) or a wild bootstrap of the same F statistic (valid when
+// the noise variance changes with the regulator: counts, skewed noise).
+enum class NonlinearTest { F, Wild };
+
 // Why a pair has no fit (Ok: it has one).
 enum class PairStatus : int {
     Ok = 0,
@@ -198,6 +203,9 @@ struct PairOptions {
     int nboot = 0;
     std::uint64_t seed = 1;
     double level = 0.95;
+    NonlinearTest test = NonlinearTest::F;
+    int test_draws = 399;  // wild bootstrap draws at most
+    int test_hits = 10;    // stop once this many draws reach the observed F
 };
 
 // One pair's fit.  Fields are NaN when status != Ok.
@@ -442,6 +450,83 @@ inline double spline_at(const RegulatorFit& reg, const Eigen::VectorXd& c, std::
     return v[0] * c[j0] + v[1] * c[j0 + 1] + v[2] * c[j0 + 2] + v[3] * c[j0 + 3];
 }
 
+// The wild bootstrap p-value of the F statistic F0 (on df1 and df2 degrees
+// of freedom) of the affine fit against the unpenalised spline.  Draws are
+// y* = e_i v_i with the affine fit's residuals e_i scaled by 1 / sqrt(1 - h_i)
+// (h_i its leverage) and Rademacher signs v_i: the noise keeps each
+// observation's own variance, so the null distribution follows whatever
+// heteroscedasticity the data have (the F statistic is unchanged by adding
+// the affine fit back).  Sequential (Besag and Clifford 1991): drawing stops
+// once `test_hits` draws reach F0, giving hits / draws; otherwise the p-value
+// is (hits + 1) / (draws + 1), except that with no hit at all the tail of a
+// scaled chi-square matched to the draws' mean and variance is used when it
+// is smaller, so that very small p-values stay ordered for multiple testing.
+inline double wild_f_pvalue(const RegulatorFit& reg, const std::vector<double>& resid, double F0, double df1,
+                            double df2, const PairOptions& opt, Rng& rng) {
+    const std::size_t n = reg.n();
+    const int k = reg.basis.k;
+    const double nn = static_cast<double>(n);
+    std::vector<double> pre(4 * n), ee(n), eex(n);
+    double ss = 0.0;
+    for (std::size_t i = 0; i < n; ++i) {
+        const double h = 1.0 / nn + reg.xc[i] * reg.xc[i] / reg.sxx;
+        const double e = resid[i] / std::sqrt(std::max(1.0 - h, 1e-12));
+        ee[i] = e;
+        eex[i] = e * reg.xc[i];
+        ss += e * e;
+        for (int a = 0; a < 4; ++a) pre[4 * i + static_cast<std::size_t>(a)] = reg.vals[4 * i + static_cast<std::size_t>(a)] * e;
+    }
+    Eigen::VectorXd inv(k);
+    for (int j = 0; j < k; ++j) inv[j] = 1.0 - reg.s[j] > 1e-10 ? 1.0 / (1.0 - reg.s[j]) : 0.0;
+    const Eigen::MatrixXd Vt = reg.V.transpose();
+    Eigen::VectorXd u(k), w(k);
+    int hits = 0, draws = 0;
+    double sum = 0.0, sum2 = 0.0;
+    while (draws < opt.test_draws && hits < opt.test_hits) {
+        u.setZero();
+        double s1 = 0.0, sx = 0.0;
+        std::uint64_t bits = 0;
+        for (std::size_t i = 0; i < n; ++i) {
+            if ((i & 63u) == 0) bits = rng.next();
+            const double sg = (bits & 1u) ? -1.0 : 1.0;
+            bits >>= 1;
+            const int j0 = reg.first[i];
+            const double* q = &pre[4 * i];
+            u[j0] += sg * q[0];
+            u[j0 + 1] += sg * q[1];
+            u[j0 + 2] += sg * q[2];
+            u[j0 + 3] += sg * q[3];
+            s1 += sg * ee[i];
+            sx += sg * eex[i];
+        }
+        const double ybar = s1 / nn;
+        const double tss = ss - s1 * s1 / nn;
+        const double rss_lin = std::max(tss - sx * sx / reg.sxx, 0.0);
+        w.noalias() = Vt * u;
+        w -= ybar * reg.vb;
+        double rss_full = tss;
+        for (int j = 0; j < k; ++j) rss_full -= w[j] * w[j] * inv[j];
+        rss_full = std::max(rss_full, 0.0);
+        ++draws;
+        if (!(rss_full > 0.0)) continue;
+        const double F = std::max(rss_lin - rss_full, 0.0) / df1 / (rss_full / df2);
+        sum += F;
+        sum2 += F * F;
+        if (F >= F0) ++hits;
+    }
+    if (hits >= opt.test_hits) return static_cast<double>(hits) / draws;
+    double p = (hits + 1.0) / (draws + 1.0);
+    if (hits == 0 && draws > 1) {
+        const double m = sum / draws;
+        const double v = (sum2 - draws * m * m) / (draws - 1.0);
+        if (m > 0.0 && v > 0.0) {
+            const double scale = v / (2.0 * m), nu = 2.0 * m * m / v;
+            p = std::min(p, gamma_q(0.5 * nu, 0.5 * F0 / scale));
+        }
+    }
+    return p;
+}
+
 // Fits one target to a prepared regulator.  `y` is the target column of the
 // data (indexed by row); its values at reg.rows must be finite.  `rng` is
 // used only for the bootstrap.
@@ -491,7 +576,17 @@ inline PairFit fit_target(const RegulatorFit& reg, const double* y, const PairOp
     if (df1 > 0 && df2 > 0) {
         if (rss_full > 0.0) {
             const double F = std::max(rss_lin - rss_full, 0.0) / df1 / (rss_full / df2);
-            out.p_nonlinear = f_upper(F, df1, df2);
+            if (opt.test == NonlinearTest::Wild) {
+                std::vector<double> resid(n);
+                for (std::size_t i = 0; i < n; ++i) resid[i] = (y[reg.rows[i]] - ybar) - out.slope * reg.xc[i];
+                // The test's own stream, derived from the pair's without
+                // consuming it (the nl bootstrap's draws stay as they were).
+                Rng copy = rng;
+                Rng trng(copy.next(), 0x7e57u, 0);
+                out.p_nonlinear = wild_f_pvalue(reg, resid, F, df1, df2, opt, trng);
+            } else {
+                out.p_nonlinear = f_upper(F, df1, df2);
+            }
         } else {
             out.p_nonlinear = rss_lin > 0.0 ? 0.0 : 1.0;
         }
@@ -544,6 +639,9 @@ struct PairData {
     // say), so a pair's draws do not depend on which other genes are fitted;
     // null: the column index.
     const int* gene_id = nullptr;
+    // Target values, laid out like x; null: x itself.  Count data fit the
+    // target's normalised counts against the regulator's estimated rates.
+    const double* y = nullptr;
 };
 
 // The fits of all pairs (regulator[i], target[i]), genes given as 0-based
@@ -613,7 +711,7 @@ inline PairResults fit_pairs(const PairData& data, const std::vector<int>& regul
                 out.status = PairStatus::SameGene;
                 continue;
             }
-            const double* y = data.x + static_cast<std::size_t>(t) * n;
+            const double* y = (data.y ? data.y : data.x) + static_cast<std::size_t>(t) * n;
             bool complete = true;
             for (int row : rows) {
                 if (std::isnan(y[row])) {

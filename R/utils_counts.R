@@ -1,0 +1,76 @@
+# Counts: reading assays in blocks, checking that values are counts, size
+# factors, and the rates behind the counts (shared by fitPairwise's count
+# mode and the audit).
+
+# Row blocks of at most ~4 million values, so that DelayedArray (HDF5) and
+# sparse inputs are read a block at a time.
+.row_blocks <- function(m) {
+    step <- max(1L, floor(4e6 / max(1L, ncol(m))))
+    split(seq_len(nrow(m)), ceiling(seq_len(nrow(m)) / step))
+}
+
+.block <- function(m, rows) {
+    b <- m[rows, , drop = FALSE]
+    if (is(b, "dgCMatrix")) b else as.matrix(b)
+}
+
+# Checks a block of what should be counts (non-negative whole numbers);
+# `when` says which setting asks for counts, `instead` what to do otherwise.
+.check_whole_counts <- function(b, what, when = "when `normalize = TRUE`",
+    instead = "set `normalize = FALSE` for values already normalised on a linear scale") {
+    v <- if (is(b, "dgCMatrix")) b@x else as.vector(b)
+    if (!is.numeric(v) && !is.logical(v)) stop(sprintf("%s is not numeric", what), call. = FALSE)
+    bad <- which(is.na(v) | v < 0 | v != round(v))
+    if (length(bad)) {
+        stop(sprintf("%s must hold counts (non-negative whole numbers) %s, but it has %s; give raw counts, or %s",
+            what, when, .fmt_value(v[bad[1L]]), instead), call. = FALSE)
+    }
+}
+
+# Library-size factors (mean 1), or all ones without normalisation; the
+# counts are checked in the same pass over the assay.
+.library_size_factors <- function(m, normalize, what, assay.type, when = "when `normalize = TRUE`",
+    instead = "set `normalize = FALSE` for values already normalised on a linear scale") {
+    if (!normalize) return(rep(1, ncol(m)))
+    lib <- numeric(ncol(m))
+    for (rows in .row_blocks(m)) {
+        b <- .block(m, rows)
+        .check_whole_counts(b, sprintf("assay %s", .fmt_value(assay.type)), when, instead)
+        lib <- lib + Matrix::colSums(b)
+    }
+    if (any(lib == 0)) {
+        stop(sprintf("%d %s have no counts at all (e.g. %s); remove them first", sum(lib == 0), what,
+            .fmt_value(if (is.null(colnames(m))) which(lib == 0) else colnames(m)[lib == 0])), call. = FALSE)
+    }
+    lib / mean(lib)
+}
+
+# User-given size factors: one finite positive number per column.
+.check_size_factors <- function(sf, ncol) {
+    if (!is.numeric(sf) || length(sf) != ncol) {
+        stop(sprintf("`size.factors` must be a numeric vector with one value per column of `x` (%d), not %s",
+            ncol, .fmt_value(sf)), call. = FALSE)
+    }
+    bad <- which(is.na(sf) | !is.finite(sf) | sf <= 0)
+    if (length(bad)) {
+        stop(sprintf("`size.factors` must be finite and positive, but column %d has %s", bad[1L],
+            .fmt_value(sf[bad[1L]])), call. = FALSE)
+    }
+    as.numeric(sf)
+}
+
+# The rates behind the counts of an observations x genes matrix `counts`
+# (dense, checked here) with size factors `sf`: the empirical-Bayes
+# posterior mean rate of every value, and each gene's reliability.
+.count_rates <- function(counts, sf, dispersion, num.threads = 1L, verbose = FALSE, grid.size = 64L) {
+    bad <- which(is.na(counts) | counts < 0 | counts != round(counts), arr.ind = TRUE)
+    if (nrow(bad)) {
+        stop(sprintf(paste("counts = TRUE needs counts (non-negative whole numbers), but gene '%s' has %s;",
+            "give raw counts (not logged or normalised values), or fit with counts = FALSE"),
+            colnames(counts)[bad[1L, 2L]], format(counts[bad[1L, , drop = FALSE]])), call. = FALSE)
+    }
+    res <- .call_core(count_rates_cpp(counts, sf, dispersion, grid.size, num.threads, verbose))
+    dimnames(res$rate) <- dimnames(counts)
+    names(res$reliability) <- colnames(counts)
+    res
+}

@@ -1,0 +1,195 @@
+// Rates behind counts: empirical-Bayes posterior means and reliability.
+//
+// A gene's count in observation i is Poisson, or negative binomial with
+// variance mu + dispersion * mu^2, with mean mu = s_i * lambda_i: s_i the
+// observation's size factor, lambda_i its rate.  The rates of one gene are
+// given a discrete prior on a grid (the non-parametric maximum likelihood
+// estimate of Kiefer and Wolfowitz, fitted by EM over all observations), and
+// each observation's rate is estimated by its posterior mean
+// E[lambda_i | count_i, s_i].
+//
+// Why the posterior mean: when a target's expected value is affine in the
+// regulator's rate, E[y | count] = a + b E[lambda | count], so regressing the
+// target on the regulator's posterior mean keeps an affine relation affine
+// (slope b, no attenuation) however noisy the counts.  Naive normalised
+// counts do not: their regression is attenuated by the reliability and bent
+// wherever the rate distribution is not Gamma.
+#ifndef BULKCAUSAL_COUNTS_HPP
+#define BULKCAUSAL_COUNTS_HPP
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <limits>
+#include <stdexcept>
+#include <vector>
+
+namespace bulkcausal {
+
+struct CountModel {
+    double dispersion = 0.0;  // technical overdispersion given the rate: 0 is Poisson
+    int grid_size = 64;       // support points of the prior (one of them 0)
+    int max_iter = 400;       // EM iterations at most
+    double tol = 1e-8;        // stop when the mean log-likelihood gains less than this
+};
+
+// A discrete prior: rates `grid` with probabilities `weight`.
+struct RatePrior {
+    std::vector<double> grid;
+    std::vector<double> weight;
+    double loglik = -std::numeric_limits<double>::infinity();  // mean log-likelihood per observation
+    int iterations = 0;
+};
+
+namespace detail {
+
+// log p(c | mean mu) up to terms free of mu (the same terms for every mu,
+// including mu = 0).
+inline double count_loglik(double c, double mu, double dispersion) {
+    if (mu <= 0.0) return c > 0.0 ? -std::numeric_limits<double>::infinity() : 0.0;
+    if (dispersion <= 0.0) return c * std::log(mu) - mu;
+    // r log(r / (r + mu)) + c log(mu / (r + mu)): 0 at mu = 0 for c = 0,
+    // as the rate-0 branch above.
+    const double r = 1.0 / dispersion;
+    return c * std::log(mu / (r + mu)) - r * std::log1p(mu / r);
+}
+
+// The observations' likelihoods on the grid, each row scaled to a maximum
+// of one (n x G, row-major).
+inline std::vector<double> grid_likelihood(const double* counts, const double* size, std::size_t n,
+                                           const std::vector<double>& grid, double dispersion) {
+    const std::size_t G = grid.size();
+    std::vector<double> L(n * G);
+    for (std::size_t i = 0; i < n; ++i) {
+        double* row = &L[i * G];
+        double mx = -std::numeric_limits<double>::infinity();
+        for (std::size_t g = 0; g < G; ++g) {
+            row[g] = count_loglik(counts[i], size[i] * grid[g], dispersion);
+            mx = std::max(mx, row[g]);
+        }
+        for (std::size_t g = 0; g < G; ++g) row[g] = std::exp(row[g] - mx);
+    }
+    return L;
+}
+
+}  // namespace detail
+
+// Checks counts and size factors: counts whole and non-negative, size
+// factors finite and positive.  Throws std::invalid_argument naming the
+// first offending observation (1-based).
+inline void check_counts(const double* counts, const double* size, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) {
+        const double c = counts[i];
+        if (!std::isfinite(c) || c < 0.0 || c != std::floor(c)) {
+            throw std::invalid_argument("count " + std::to_string(c) + " of observation " + std::to_string(i + 1) +
+                                        " is not a non-negative whole number");
+        }
+        if (!std::isfinite(size[i]) || !(size[i] > 0.0)) {
+            throw std::invalid_argument("size factor " + std::to_string(size[i]) + " of observation " +
+                                        std::to_string(i + 1) + " is not finite and positive");
+        }
+    }
+}
+
+// Fits the grid prior of one gene by EM.  The grid is 0 plus grid_size - 1
+// log-spaced rates from a tenth of the smallest positive count / size to
+// 1.5 times the largest.  A gene without counts gets the prior "all rates 0".
+inline RatePrior fit_rate_prior(const double* counts, const double* size, std::size_t n, const CountModel& cm) {
+    if (cm.grid_size < 2) throw std::invalid_argument("the rate grid needs at least 2 points");
+    RatePrior prior;
+    double rmin = std::numeric_limits<double>::infinity(), rmax = 0.0;
+    for (std::size_t i = 0; i < n; ++i) {
+        if (counts[i] > 0.0) {
+            const double r = counts[i] / size[i];
+            rmin = std::min(rmin, r);
+            rmax = std::max(rmax, r);
+        }
+    }
+    if (!(rmax > 0.0)) {
+        prior.grid = {0.0};
+        prior.weight = {1.0};
+        prior.loglik = 0.0;
+        return prior;
+    }
+    const auto G = static_cast<std::size_t>(cm.grid_size);
+    prior.grid.resize(G);
+    prior.grid[0] = 0.0;
+    const double lo = std::log(rmin / 10.0), hi = std::log(rmax * 1.5);
+    for (std::size_t g = 1; g < G; ++g) {
+        prior.grid[g] = std::exp(G > 2 ? lo + (hi - lo) * static_cast<double>(g - 1) / static_cast<double>(G - 2) : hi);
+    }
+    const std::vector<double> L = detail::grid_likelihood(counts, size, n, prior.grid, cm.dispersion);
+    std::vector<double> w(G, 1.0 / static_cast<double>(G)), acc(G);
+    double last = -std::numeric_limits<double>::infinity();
+    for (int it = 0; it < cm.max_iter; ++it) {
+        std::fill(acc.begin(), acc.end(), 0.0);
+        double ll = 0.0;
+        for (std::size_t i = 0; i < n; ++i) {
+            const double* row = &L[i * G];
+            double den = 0.0;
+            for (std::size_t g = 0; g < G; ++g) den += row[g] * w[g];
+            ll += std::log(den);
+            const double inv = 1.0 / den;
+            for (std::size_t g = 0; g < G; ++g) acc[g] += row[g] * inv;
+        }
+        for (std::size_t g = 0; g < G; ++g) w[g] *= acc[g] / static_cast<double>(n);
+        ll /= static_cast<double>(n);
+        prior.iterations = it + 1;
+        const bool done = ll - last < cm.tol;
+        last = ll;
+        if (done) break;
+    }
+    prior.weight = std::move(w);
+    prior.loglik = last;
+    return prior;
+}
+
+// Posterior means E[lambda_i | counts_i, size_i] under `prior` into out[i].
+inline void posterior_mean(const RatePrior& prior, const double* counts, const double* size, std::size_t n,
+                           double dispersion, double* out) {
+    const std::size_t G = prior.grid.size();
+    std::vector<double> row(G);
+    for (std::size_t i = 0; i < n; ++i) {
+        double mx = -std::numeric_limits<double>::infinity();
+        for (std::size_t g = 0; g < G; ++g) {
+            row[g] = prior.weight[g] > 0.0 ? detail::count_loglik(counts[i], size[i] * prior.grid[g], dispersion)
+                                           : -std::numeric_limits<double>::infinity();
+            mx = std::max(mx, row[g]);
+        }
+        double num = 0.0, den = 0.0;
+        for (std::size_t g = 0; g < G; ++g) {
+            if (!(prior.weight[g] > 0.0)) continue;
+            const double p = prior.weight[g] * std::exp(row[g] - mx);
+            num += p * prior.grid[g];
+            den += p;
+        }
+        out[i] = den > 0.0 ? num / den : counts[i] / size[i];
+    }
+}
+
+// The share of the variance of the normalised counts x_i = counts_i / s_i
+// that is not sampling noise, by moments: the noise variance of x_i is
+// lambda_i / s_i + dispersion * lambda_i^2, estimated without bias from x_i
+// by x_i / s_i + dispersion * (x_i^2 - x_i / s_i) / (1 + dispersion).
+// Clamped to [0, 1]; NaN when the normalised counts do not vary.
+inline double reliability(const double* counts, const double* size, std::size_t n, double dispersion) {
+    if (n < 2) return std::numeric_limits<double>::quiet_NaN();
+    double mean = 0.0;
+    for (std::size_t i = 0; i < n; ++i) mean += counts[i] / size[i];
+    mean /= static_cast<double>(n);
+    double var = 0.0, noise = 0.0;
+    for (std::size_t i = 0; i < n; ++i) {
+        const double x = counts[i] / size[i];
+        var += (x - mean) * (x - mean);
+        const double pois = x / size[i];
+        noise += pois + dispersion * (x * x - pois) / (1.0 + dispersion);
+    }
+    var /= static_cast<double>(n - 1);
+    noise /= static_cast<double>(n);
+    if (!(var > 0.0)) return std::numeric_limits<double>::quiet_NaN();
+    return std::min(std::max(1.0 - noise / var, 0.0), 1.0);
+}
+
+}  // namespace bulkcausal
+
+#endif
