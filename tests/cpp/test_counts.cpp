@@ -2,6 +2,7 @@
 
 #include <Eigen/Dense>
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <vector>
@@ -132,6 +133,7 @@ TEST_CASE("the wild bootstrap p-value equals a dense refit of every signed draw"
     opt.test = NonlinearTest::Wild;
     opt.test_draws = 99;
     opt.test_hits = 1000;  // no early stop: every draw is compared
+    opt.tail_check = -1;
     Eigen::MatrixXd B(n, 8), A(n, 2);
     B.setZero();
     double v[4];
@@ -159,14 +161,20 @@ TEST_CASE("the wild bootstrap p-value equals a dense refit of every signed draw"
     double xbar = 0.0, sxx = 0.0;
     for (double xi : x) xbar += xi / static_cast<double>(n);
     for (double xi : x) sxx += (xi - xbar) * (xi - xbar);
+    // Signs go to the observations in order of their first basis column
+    // (ties in data order), the order the core's loop reads them in.
+    std::vector<std::size_t> order(n);
+    for (std::size_t i = 0; i < n; ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return reg->first[a] < reg->first[b]; });
     int hits = 0;
     for (int b = 0; b < opt.test_draws; ++b) {
         Eigen::VectorXd t(n);
         std::uint64_t bits = 0;
-        for (std::size_t i = 0; i < n; ++i) {
-            if (i % 64 == 0) bits = r2.next();
+        for (std::size_t pos = 0; pos < n; ++pos) {
+            if (pos % 64 == 0) bits = r2.next();
             const double sg = (bits & 1u) ? -1.0 : 1.0;
             bits >>= 1;
+            const std::size_t i = order[pos];
             const double h = 1.0 / static_cast<double>(n) + (x[i] - xbar) * (x[i] - xbar) / sxx;
             t[static_cast<Eigen::Index>(i)] = sg * resid[i] / std::sqrt(1.0 - h);
         }

@@ -4,8 +4,8 @@
 # factors `s`): the grid of the package (0, then 63 log-spaced rates from a
 # tenth of the smallest positive cnt / s to 1.5 times the largest), EM on the
 # grid weights from uniform until the mean log-likelihood gains < 1e-8 (at
-# most 400 steps), Poisson or NB (variance mu + disp mu^2) given the rate.
-ref_posterior_rates <- function(cnt, s, disp = 0, G = 64, tol = 1e-8, max.iter = 400) {
+# most 100 steps), Poisson or NB (variance mu + disp mu^2) given the rate.
+ref_posterior_rates <- function(cnt, s, disp = 0, G = 64, tol = 1e-8, max.iter = 100) {
     r <- cnt / s
     if (all(cnt == 0)) return(rep(0, length(cnt)))
     lo <- log(min(r[cnt > 0]) / 10)

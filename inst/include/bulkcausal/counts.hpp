@@ -29,7 +29,7 @@ namespace bulkcausal {
 struct CountModel {
     double dispersion = 0.0;  // technical overdispersion given the rate: 0 is Poisson
     int grid_size = 64;       // support points of the prior (one of them 0)
-    int max_iter = 400;       // EM iterations at most
+    int max_iter = 100;       // EM iterations at most (early stopping smooths the prior)
     double tol = 1e-8;        // stop when the mean log-likelihood gains less than this
 };
 

@@ -205,7 +205,9 @@ struct PairOptions {
     double level = 0.95;
     NonlinearTest test = NonlinearTest::F;
     int test_draws = 399;  // wild bootstrap draws at most
-    int test_hits = 10;    // stop once this many draws reach the observed F
+    int test_hits = 5;     // stop once this many draws reach the observed F
+    int tail_check = 49;   // ... or after this many draws without a hit
+    double tail_p = 1e-3;  // when the matched chi-square tail is below this
 };
 
 // One pair's fit.  Fields are NaN when status != Ok.
@@ -450,6 +452,18 @@ inline double spline_at(const RegulatorFit& reg, const Eigen::VectorXd& c, std::
     return v[0] * c[j0] + v[1] * c[j0 + 1] + v[2] * c[j0 + 2] + v[3] * c[j0 + 3];
 }
 
+// The upper tail at F0 of a scaled chi-square a * chi2(nu) matched to the
+// mean and variance of `draws` statistics (their sum and sum of squares);
+// 1 when they do not vary.
+inline double matched_tail(double sum, double sum2, int draws, double F0) {
+    if (draws < 2) return 1.0;
+    const double m = sum / draws;
+    const double v = (sum2 - draws * m * m) / (draws - 1.0);
+    if (!(m > 0.0) || !(v > 0.0)) return 1.0;
+    const double scale = v / (2.0 * m), nu = 2.0 * m * m / v;
+    return gamma_q(0.5 * nu, 0.5 * F0 / scale);
+}
+
 // The wild bootstrap p-value of the F statistic F0 (on df1 and df2 degrees
 // of freedom) of the affine fit against the unpenalised spline.  Draws are
 // y* = e_i v_i with the affine fit's residuals e_i scaled by 1 / sqrt(1 - h_i)
@@ -461,43 +475,66 @@ inline double spline_at(const RegulatorFit& reg, const Eigen::VectorXd& c, std::
 // is (hits + 1) / (draws + 1), except that with no hit at all the tail of a
 // scaled chi-square matched to the draws' mean and variance is used when it
 // is smaller, so that very small p-values stay ordered for multiple testing.
+// When that tail is below tail_p after tail_check draws without a hit,
+// drawing stops there (strong departures cost tail_check draws, not
+// test_draws).
 inline double wild_f_pvalue(const RegulatorFit& reg, const std::vector<double>& resid, double F0, double df1,
                             double df2, const PairOptions& opt, Rng& rng) {
     const std::size_t n = reg.n();
     const int k = reg.basis.k;
     const double nn = static_cast<double>(n);
-    std::vector<double> pre(4 * n), ee(n), eex(n);
+    // Observations grouped by their first basis column (a counting sort), six
+    // values each: the four basis values times e_i, e_i and e_i x_i.  A draw
+    // then accumulates each group in registers instead of scattering into u.
+    const int ngroups = k - 3;
+    std::vector<int> start(static_cast<std::size_t>(ngroups) + 1, 0);
+    for (std::size_t i = 0; i < n; ++i) ++start[static_cast<std::size_t>(reg.first[i]) + 1];
+    for (int g = 0; g < ngroups; ++g) start[static_cast<std::size_t>(g) + 1] += start[static_cast<std::size_t>(g)];
+    std::vector<int> fill(start.begin(), start.end() - 1);
+    std::vector<double> rec(6 * n);
     double ss = 0.0;
     for (std::size_t i = 0; i < n; ++i) {
         const double h = 1.0 / nn + reg.xc[i] * reg.xc[i] / reg.sxx;
         const double e = resid[i] / std::sqrt(std::max(1.0 - h, 1e-12));
-        ee[i] = e;
-        eex[i] = e * reg.xc[i];
         ss += e * e;
-        for (int a = 0; a < 4; ++a) pre[4 * i + static_cast<std::size_t>(a)] = reg.vals[4 * i + static_cast<std::size_t>(a)] * e;
+        const auto t = static_cast<std::size_t>(fill[static_cast<std::size_t>(reg.first[i])]++);
+        double* r = &rec[6 * t];
+        for (std::size_t a = 0; a < 4; ++a) r[a] = reg.vals[4 * i + a] * e;
+        r[4] = e;
+        r[5] = e * reg.xc[i];
     }
     Eigen::VectorXd inv(k);
     for (int j = 0; j < k; ++j) inv[j] = 1.0 - reg.s[j] > 1e-10 ? 1.0 / (1.0 - reg.s[j]) : 0.0;
     const Eigen::MatrixXd Vt = reg.V.transpose();
     Eigen::VectorXd u(k), w(k);
+    std::vector<std::uint64_t> bits((n + 63) / 64);
     int hits = 0, draws = 0;
     double sum = 0.0, sum2 = 0.0;
     while (draws < opt.test_draws && hits < opt.test_hits) {
+        // The observation in sorted position t gets bit t % 64 of word t / 64
+        // (1: minus): i.i.d. signs either way, read in the order of the loop.
+        for (auto& b : bits) b = rng.next();
         u.setZero();
         double s1 = 0.0, sx = 0.0;
-        std::uint64_t bits = 0;
-        for (std::size_t i = 0; i < n; ++i) {
-            if ((i & 63u) == 0) bits = rng.next();
-            const double sg = (bits & 1u) ? -1.0 : 1.0;
-            bits >>= 1;
-            const int j0 = reg.first[i];
-            const double* q = &pre[4 * i];
-            u[j0] += sg * q[0];
-            u[j0 + 1] += sg * q[1];
-            u[j0 + 2] += sg * q[2];
-            u[j0 + 3] += sg * q[3];
-            s1 += sg * ee[i];
-            sx += sg * eex[i];
+        for (int g = 0; g < ngroups; ++g) {
+            double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0, a4 = 0.0, a5 = 0.0;
+            for (int t = start[static_cast<std::size_t>(g)]; t < start[static_cast<std::size_t>(g) + 1]; ++t) {
+                const auto tu = static_cast<std::size_t>(t);
+                const double sg = 1.0 - 2.0 * static_cast<double>((bits[tu >> 6] >> (tu & 63u)) & 1u);
+                const double* r = &rec[6 * tu];
+                a0 += sg * r[0];
+                a1 += sg * r[1];
+                a2 += sg * r[2];
+                a3 += sg * r[3];
+                a4 += sg * r[4];
+                a5 += sg * r[5];
+            }
+            u[g] += a0;
+            u[g + 1] += a1;
+            u[g + 2] += a2;
+            u[g + 3] += a3;
+            s1 += a4;
+            sx += a5;
         }
         const double ybar = s1 / nn;
         const double tss = ss - s1 * s1 / nn;
@@ -513,17 +550,14 @@ inline double wild_f_pvalue(const RegulatorFit& reg, const std::vector<double>& 
         sum += F;
         sum2 += F * F;
         if (F >= F0) ++hits;
+        // Far in the tail: no draw has reached F0 after `tail_check` draws
+        // and the matched chi-square puts it beyond `tail_p`; more draws
+        // would only confirm a p-value far below any level.
+        if (hits == 0 && draws == opt.tail_check && matched_tail(sum, sum2, draws, F0) < opt.tail_p) break;
     }
     if (hits >= opt.test_hits) return static_cast<double>(hits) / draws;
     double p = (hits + 1.0) / (draws + 1.0);
-    if (hits == 0 && draws > 1) {
-        const double m = sum / draws;
-        const double v = (sum2 - draws * m * m) / (draws - 1.0);
-        if (m > 0.0 && v > 0.0) {
-            const double scale = v / (2.0 * m), nu = 2.0 * m * m / v;
-            p = std::min(p, gamma_q(0.5 * nu, 0.5 * F0 / scale));
-        }
-    }
+    if (hits == 0) p = std::min(p, matched_tail(sum, sum2, draws, F0));
     return p;
 }
 
