@@ -165,9 +165,9 @@
 #' fit[, c("regulator", "target", "edf", "nl", "p.nonlinear")]
 #'
 #' # Counts: an affine relation between rates, a few counts per cell
-#' rate.x <- rgamma(500, shape = 2, rate = 1)
-#' size <- rlnorm(500, 0, 0.3)
-#' cnt <- rbind(X = rpois(500, size * rate.x), Y = rpois(500, size * (0.5 + 0.5 * rate.x)))
+#' rate.x <- rgamma(2000, shape = 2, rate = 1)
+#' size <- rlnorm(2000, 0, 0.3)
+#' cnt <- rbind(X = rpois(2000, size * rate.x), Y = rpois(2000, size * (0.5 + 0.5 * rate.x)))
 #' naive <- fitPairwise(t(t(cnt) / size), pairs = data.frame("X", "Y"))
 #' aware <- fitPairwise(cnt, pairs = data.frame("X", "Y"), counts = TRUE, size.factors = size)
 #' c(naive = naive$slope, aware = aware$slope)  # the truth is 0.5
