@@ -108,4 +108,3 @@ cat("\n## nl on a Hill rate relation: medians over pairs (truth: the fit on nois
 print(format(do.call(rbind, hill), digits = 3), row.names = FALSE)
 cat(sprintf("\nTotal time %.1f min (%s, %d threads)\n", as.numeric(difftime(Sys.time(), t0, units = "mins")),
     format(Sys.Date()), threads))
-saveRDS(list(size = tab, hill = do.call(rbind, hill)), file.path(tempdir(), "counts_results.rds"))
