@@ -2,8 +2,8 @@
 #'
 #' For each CI statement `X _||_ Y | S`, tests it on the cells and on the
 #' bulk samples and reports both p-values and decisions and, with a known
-#' graph, the d-separation truth. THEORY section 3: CI consistency holds when
-#' the bulk-level decisions agree with the cell-level truth.
+#' graph, the d-separation truth. CI consistency holds when the bulk-level
+#' decisions agree with the cell-level truth.
 #'
 #' Without `statements`, every statement of the graph up to conditioning
 #' size `max.cond` is enumerated (in C++; an error tells when their number

@@ -5,8 +5,8 @@
 #' B-spline basis of dimension `k` on mgcv's equally spaced knots, a
 #' second-order difference penalty, and the smoothing parameter chosen per
 #' pair by REML or GCV. It also fits the affine least-squares line and
-#' measures how far the spline is from it (the nonlinearity index of the
-#' package's THEORY notes, section 4).
+#' measures how far the spline is from it (the nonlinearity index `nl`,
+#' defined under The columns).
 #'
 #' The work runs in C++, batched by regulator: the basis of a regulator and
 #' its eigen-decomposition are computed once and reused for every target, so

@@ -1,7 +1,7 @@
 #' Functional-form consistency of edges between cell level and bulk level
 #'
 #' For each edge X -> Y, checks both parts of functional-form (FF)
-#' consistency (THEORY.md section 2): (1) the bulk regression curve
+#' consistency: (1) the bulk regression curve
 #' \eqn{g(m) = E[\bar Y | \bar X = m]} equals the cell-level curve mapped
 #' through the aggregation, up to an intercept; (2) the bulk residual
 #' \eqn{\bar Y - g(\bar X)} is independent of \eqn{\bar X}.
@@ -18,8 +18,7 @@
 #' n_j f(m / n_j)}; for `"cpm"` the same with \eqn{n_j} times the sample's
 #' scale factor \eqn{10^6 / \mathrm{total}_j}; for `"log1p_sum"`
 #' \eqn{h_j(m) = \log(1 + n_j f(u))} with \eqn{u = (e^m - 1) / n_j}.  For
-#' the mean and the sum this is THEORY's \eqn{f(m) + c} and \eqn{k f(m/k) +
-#' c}.
+#' the mean and the sum this is \eqn{f(m) + c} and \eqn{k f(m/k) + c}.
 #'
 #' @section Statistics:
 #' \describe{

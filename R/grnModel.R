@@ -6,7 +6,7 @@
 #'
 #' `grnModel()` builds a validated `GRNModel`: genes on a directed acyclic
 #' graph, an additive function on each edge, noise, sample contexts and an
-#' optional count observation model (THEORY.md section 1).  In cell `i` of bulk
+#' optional count observation model.  In cell `i` of bulk
 #' sample `j`, gene `v` is
 #' \deqn{x_{ijv} = b_v + c_{jv} + m_{t(i)v} + \sum_{u \to v} f_{uv}(x_{iju}) + e_{ijv}}
 #' with intercept \eqn{b_v}, per-sample context shift \eqn{c_{jv} \sim N(0,

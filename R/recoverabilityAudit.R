@@ -2,8 +2,9 @@
 #'
 #' Asks, pair by pair, whether a relation X -> Y seen in bulk (or pseudobulk)
 #' data is the cell-level relation seen through a linear aggregation, which
-#' is when causal conclusions drawn from the bulk data can be trusted (the
-#' package's THEORY notes, sections 2, 3 and 5).
+#' is when causal conclusions drawn from the bulk data can be trusted:
+#' causal relations survive aggregation when the aggregation is linear and
+#' the relations are affine.
 #'
 #' @section Single-cell data (`SingleCellExperiment`):
 #' \enumerate{

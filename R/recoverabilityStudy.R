@@ -20,8 +20,8 @@
 #' to the latent values.  The parameters were fixed before the study ran.
 #' `"affine_hill"` (not in the default grid) puts the affine function on X
 #' -> Y and the Hill function on Y -> Z: with a Gaussian cause the cells are
-#' jointly Gaussian in (X, Y), the case where THEORY section 3 says
-#' `X _||_ Z | Y` survives a linear aggregation although Y -> Z is not
+#' jointly Gaussian in (X, Y), and then each cell's deviation from its
+#' sample mean is independent of the sample means, so `X _||_ Z | Y` survives a linear aggregation although Y -> Z is not
 #' affine.
 #'
 #' @section What is measured:
@@ -32,7 +32,7 @@
 #' grid point the rates of p-values below `alpha` with their binomial
 #' standard errors.  `expected` says what the theorem guarantees:
 #' `"consistent"` for affine functions under `sum` or `mean`, `"not
-#' guaranteed"` elsewhere; `special` labels the cases THEORY.md explains
+#' guaranteed"` elsewhere; `special` labels the cases
 #' where consistency holds without the theorem (one cell per sample; a
 #' quadratic edge of a Gaussian cause under a linear aggregation, for FF;
 #' jointly Gaussian cells under a linear aggregation, for CI).
@@ -125,7 +125,7 @@ recoverabilityStudy <- function(functions = c("affine", "hill", "sin", "quadrati
     quadratic = list(fun = "quadratic", weight = 0.5, K = 10, n = NA, intercept = 9),
     tanh = list(fun = "tanh", weight = 2.5, K = 10, n = 0.8, intercept = 10))
 
-# "affine_hill": affine X -> Y, Hill Y -> Z (THEORY section 3's jointly
+# "affine_hill": affine X -> Y, Hill Y -> Z (the jointly
 # Gaussian case when the cause is Gaussian).
 .study_edges <- function(fun) {
     if (fun == "affine_hill") return(list(.study_functions$affine, .study_functions$hill))
@@ -196,9 +196,9 @@ recoverabilityStudy <- function(functions = c("affine", "hill", "sin", "quadrati
         ifelse(out$cells.per.sample == 1 & out$aggregation == "log1p_sum",
             "one cell per sample: log1p of each gene (CI kept, FF not)",
             ifelse(out$fun == "quadratic" & out$cause == "gaussian" & linear,
-                "quadratic edge, Gaussian cause: FF holds (THEORY 2)",
+                "quadratic edge, Gaussian cause: FF holds (curve shifts only)",
                 ifelse(out$fun == "affine_hill" & out$cause == "gaussian" & linear,
-                    "jointly Gaussian cells: CI holds for a Hill Y -> Z (THEORY 3)", ""))))
+                    "jointly Gaussian cells: CI holds for a Hill Y -> Z", ""))))
     out
 }
 

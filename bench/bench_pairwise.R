@@ -1,5 +1,6 @@
 # fitPairwise on all ordered pairs among 500 genes with n = 2,000 cells
-# (249,500 pairs), single-threaded, against
+# (249,500 pairs), single-threaded, with the F test of p.nonlinear (the wild
+# test's cost is measured in bench_counts_speed.R), against
 #  - mgcv gam(y ~ s(x, bs = "ps", k = 10), method = "REML") timed on 200
 #    random pairs of the same data and extrapolated (target: >= 500x faster
 #    per pair),
@@ -19,8 +20,8 @@ source(file.path(here, "lib", "pairwise_data.R"))
 x <- make_data(500, 2000, 1)
 cat(sprintf("data: %d genes x %d cells; %d ordered pairs\n", nrow(x), ncol(x), nrow(x) * (nrow(x) - 1)))
 
-t1 <- bench_time(fitPairwise(x, genes = rownames(x), num.threads = 1, seed = 1, verbose = FALSE), reps = 3)
-t2 <- bench_time(fitPairwise(x, genes = rownames(x), num.threads = 2, seed = 1, verbose = FALSE), reps = 3)
+t1 <- bench_time(fitPairwise(x, genes = rownames(x), test = "F", num.threads = 1, seed = 1, verbose = FALSE), reps = 3)
+t2 <- bench_time(fitPairwise(x, genes = rownames(x), test = "F", num.threads = 2, seed = 1, verbose = FALSE), reps = 3)
 npairs <- nrow(x) * (nrow(x) - 1)
 
 # mgcv on 200 random pairs of the same data
@@ -49,7 +50,7 @@ t_floor <- bench_time(for (B in bases) crossprod(B, Y), reps = 3)
 mem <- peak_memory(c("suppressPackageStartupMessages(library(bulkcausal))",
                      sprintf("source('%s')", file.path(normalizePath(here), "lib", "pairwise_data.R")),
                      "x <- make_data(500, 2000, 1)"),
-                   "fitPairwise(x, genes = rownames(x), num.threads = 1, seed = 1, verbose = FALSE)")
+                   "fitPairwise(x, genes = rownames(x), test = "F", num.threads = 1, seed = 1, verbose = FALSE)")
 
 cat(sprintf("fitPairwise, 1 thread:              %8.2f s  (%.2f us per pair)\n", t1, 1e6 * t1 / npairs))
 cat(sprintf("fitPairwise, 2 threads:             %8.2f s  (speed-up %.2fx)\n", t2, t1 / t2))
@@ -65,11 +66,11 @@ ns <- c(250, 500, 1000, 2000, 4000, 8000)
 gs <- c(50, 100, 200, 400, 800)
 t_n <- vapply(ns, function(n) {
     d <- make_data(100, n, 3)
-    bench_time(fitPairwise(d, genes = rownames(d), verbose = FALSE, seed = 1), reps = 2)
+    bench_time(fitPairwise(d, genes = rownames(d), test = "F", verbose = FALSE, seed = 1), reps = 2)
 }, numeric(1))
 t_g <- vapply(gs, function(g) {
     d <- make_data(g, 2000, 4)
-    bench_time(fitPairwise(d, genes = rownames(d), verbose = FALSE, seed = 1), reps = 2)
+    bench_time(fitPairwise(d, genes = rownames(d), test = "F", verbose = FALSE, seed = 1), reps = 2)
 }, numeric(1))
 cat("time against n (100 genes, 9,900 pairs):\n")
 print(data.frame(n = ns, seconds = round(t_n, 3)))

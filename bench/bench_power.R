@@ -1,4 +1,4 @@
-# Size and power of fitPairwise's p.nonlinear against departure from
+# Size and power of fitPairwise's p.nonlinear (the F test) against departure from
 # linearity: y = x + delta * (x - 1.5)^2 + e, x ~ U(0, 3), e ~ N(0, 1) or
 # centred Exp(1), 1,000 replicates per point (one regulator, 1,000 targets,
 # one batched call).  Prints the rejection rates at alpha = 0.05 and saves
@@ -18,7 +18,7 @@ for (i in seq_len(nrow(grid))) {
     e <- if (grid$noise[i] == "gaussian") rnorm(1000 * n) else rexp(1000 * n) - 1
     m <- rbind(X = x, matrix(f, 1000, n, byrow = TRUE) + matrix(e, 1000, n))
     rownames(m) <- c("X", paste0("T", 1:1000))
-    fit <- fitPairwise(m, pairs = data.frame("X", paste0("T", 1:1000)), verbose = FALSE)
+    fit <- fitPairwise(m, pairs = data.frame("X", paste0("T", 1:1000)), test = "F", verbose = FALSE)
     grid$power[i] <- mean(fit$p.nonlinear < 0.05)
 }
 print(reshape(grid, idvar = c("n", "noise"), timevar = "delta", direction = "wide"), row.names = FALSE)
