@@ -49,12 +49,16 @@ count_rates_cpp <- function(counts, size, dispersion, grid_size, nthreads, verbo
     .Call(`_bulkcausal_count_rates_cpp`, counts, size, dispersion, grid_size, nthreads, verbose)
 }
 
+rate_test_cpp <- function(counts, y, size, gene_id, regulator, target, dispersion, k, seed, nthreads, verbose) {
+    .Call(`_bulkcausal_rate_test_cpp`, counts, y, size, gene_id, regulator, target, dispersion, k, seed, nthreads, verbose)
+}
+
 edge_values_cpp <- function(model, edge, x) {
     .Call(`_bulkcausal_edge_values_cpp`, model, edge, x)
 }
 
-fit_pairwise_cpp <- function(data, gene_id, regulator, target, k, method, nboot, level, seed, nthreads, verbose, test = "F", test_draws = 399L, target_data = NULL) {
-    .Call(`_bulkcausal_fit_pairwise_cpp`, data, gene_id, regulator, target, k, method, nboot, level, seed, nthreads, verbose, test, test_draws, target_data)
+fit_pairwise_cpp <- function(data, gene_id, regulator, target, k, method, nboot, level, seed, nthreads, verbose, test = "F", test_draws = 399L, target_data = NULL, count_data = NULL) {
+    .Call(`_bulkcausal_fit_pairwise_cpp`, data, gene_id, regulator, target, k, method, nboot, level, seed, nthreads, verbose, test, test_draws, target_data, count_data)
 }
 
 pspline_basis_cpp <- function(x, t0, dx, k) {

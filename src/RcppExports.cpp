@@ -182,6 +182,26 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// rate_test_cpp
+Rcpp::List rate_test_cpp(Rcpp::NumericMatrix counts, Rcpp::NumericMatrix y, Rcpp::NumericVector size, Rcpp::IntegerVector gene_id, Rcpp::IntegerVector regulator, Rcpp::IntegerVector target, double dispersion, int k, double seed, int nthreads, bool verbose);
+RcppExport SEXP _bulkcausal_rate_test_cpp(SEXP countsSEXP, SEXP ySEXP, SEXP sizeSEXP, SEXP gene_idSEXP, SEXP regulatorSEXP, SEXP targetSEXP, SEXP dispersionSEXP, SEXP kSEXP, SEXP seedSEXP, SEXP nthreadsSEXP, SEXP verboseSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type counts(countsSEXP);
+    Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type y(ySEXP);
+    Rcpp::traits::input_parameter< Rcpp::NumericVector >::type size(sizeSEXP);
+    Rcpp::traits::input_parameter< Rcpp::IntegerVector >::type gene_id(gene_idSEXP);
+    Rcpp::traits::input_parameter< Rcpp::IntegerVector >::type regulator(regulatorSEXP);
+    Rcpp::traits::input_parameter< Rcpp::IntegerVector >::type target(targetSEXP);
+    Rcpp::traits::input_parameter< double >::type dispersion(dispersionSEXP);
+    Rcpp::traits::input_parameter< int >::type k(kSEXP);
+    Rcpp::traits::input_parameter< double >::type seed(seedSEXP);
+    Rcpp::traits::input_parameter< int >::type nthreads(nthreadsSEXP);
+    Rcpp::traits::input_parameter< bool >::type verbose(verboseSEXP);
+    rcpp_result_gen = Rcpp::wrap(rate_test_cpp(counts, y, size, gene_id, regulator, target, dispersion, k, seed, nthreads, verbose));
+    return rcpp_result_gen;
+END_RCPP
+}
 // edge_values_cpp
 Rcpp::NumericVector edge_values_cpp(Rcpp::List model, int edge, Rcpp::NumericVector x);
 RcppExport SEXP _bulkcausal_edge_values_cpp(SEXP modelSEXP, SEXP edgeSEXP, SEXP xSEXP) {
@@ -195,8 +215,8 @@ BEGIN_RCPP
 END_RCPP
 }
 // fit_pairwise_cpp
-Rcpp::List fit_pairwise_cpp(Rcpp::NumericMatrix data, Rcpp::IntegerVector gene_id, Rcpp::IntegerVector regulator, Rcpp::IntegerVector target, int k, std::string method, int nboot, double level, double seed, int nthreads, bool verbose, std::string test, int test_draws, Rcpp::Nullable<Rcpp::NumericMatrix> target_data);
-RcppExport SEXP _bulkcausal_fit_pairwise_cpp(SEXP dataSEXP, SEXP gene_idSEXP, SEXP regulatorSEXP, SEXP targetSEXP, SEXP kSEXP, SEXP methodSEXP, SEXP nbootSEXP, SEXP levelSEXP, SEXP seedSEXP, SEXP nthreadsSEXP, SEXP verboseSEXP, SEXP testSEXP, SEXP test_drawsSEXP, SEXP target_dataSEXP) {
+Rcpp::List fit_pairwise_cpp(Rcpp::NumericMatrix data, Rcpp::IntegerVector gene_id, Rcpp::IntegerVector regulator, Rcpp::IntegerVector target, int k, std::string method, int nboot, double level, double seed, int nthreads, bool verbose, std::string test, int test_draws, Rcpp::Nullable<Rcpp::NumericMatrix> target_data, Rcpp::Nullable<Rcpp::List> count_data);
+RcppExport SEXP _bulkcausal_fit_pairwise_cpp(SEXP dataSEXP, SEXP gene_idSEXP, SEXP regulatorSEXP, SEXP targetSEXP, SEXP kSEXP, SEXP methodSEXP, SEXP nbootSEXP, SEXP levelSEXP, SEXP seedSEXP, SEXP nthreadsSEXP, SEXP verboseSEXP, SEXP testSEXP, SEXP test_drawsSEXP, SEXP target_dataSEXP, SEXP count_dataSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type data(dataSEXP);
@@ -213,7 +233,8 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< std::string >::type test(testSEXP);
     Rcpp::traits::input_parameter< int >::type test_draws(test_drawsSEXP);
     Rcpp::traits::input_parameter< Rcpp::Nullable<Rcpp::NumericMatrix> >::type target_data(target_dataSEXP);
-    rcpp_result_gen = Rcpp::wrap(fit_pairwise_cpp(data, gene_id, regulator, target, k, method, nboot, level, seed, nthreads, verbose, test, test_draws, target_data));
+    Rcpp::traits::input_parameter< Rcpp::Nullable<Rcpp::List> >::type count_data(count_dataSEXP);
+    rcpp_result_gen = Rcpp::wrap(fit_pairwise_cpp(data, gene_id, regulator, target, k, method, nboot, level, seed, nthreads, verbose, test, test_draws, target_data, count_data));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -333,8 +354,9 @@ static const R_CallMethodDef CallEntries[] = {
     {"_bulkcausal_dsep_statements_cpp", (DL_FUNC) &_bulkcausal_dsep_statements_cpp, 5},
     {"_bulkcausal_dsep_cpp", (DL_FUNC) &_bulkcausal_dsep_cpp, 6},
     {"_bulkcausal_count_rates_cpp", (DL_FUNC) &_bulkcausal_count_rates_cpp, 6},
+    {"_bulkcausal_rate_test_cpp", (DL_FUNC) &_bulkcausal_rate_test_cpp, 11},
     {"_bulkcausal_edge_values_cpp", (DL_FUNC) &_bulkcausal_edge_values_cpp, 3},
-    {"_bulkcausal_fit_pairwise_cpp", (DL_FUNC) &_bulkcausal_fit_pairwise_cpp, 14},
+    {"_bulkcausal_fit_pairwise_cpp", (DL_FUNC) &_bulkcausal_fit_pairwise_cpp, 15},
     {"_bulkcausal_pspline_basis_cpp", (DL_FUNC) &_bulkcausal_pspline_basis_cpp, 4},
     {"_bulkcausal_pspline_design_cpp", (DL_FUNC) &_bulkcausal_pspline_design_cpp, 2},
     {"_bulkcausal_random_dag_cpp", (DL_FUNC) &_bulkcausal_random_dag_cpp, 5},

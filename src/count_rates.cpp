@@ -3,6 +3,7 @@
 #include "glue.h"
 
 #include "bulkcausal/counts.hpp"
+#include "bulkcausal/ratetest.hpp"
 
 // [[Rcpp::export(rng = false)]]
 Rcpp::List count_rates_cpp(Rcpp::NumericMatrix counts, Rcpp::NumericVector size, double dispersion, int grid_size,
@@ -15,6 +16,7 @@ Rcpp::List count_rates_cpp(Rcpp::NumericMatrix counts, Rcpp::NumericVector size,
     Rcpp::NumericMatrix rate(Rcpp::no_init(static_cast<int>(n), static_cast<int>(ngenes)));
     Rcpp::NumericVector rel(static_cast<R_xlen_t>(ngenes));
     Rcpp::IntegerVector iters(static_cast<R_xlen_t>(ngenes));
+    Rcpp::NumericMatrix pgrid(grid_size, static_cast<int>(ngenes)), pweight(grid_size, static_cast<int>(ngenes));
     bulkcausal::CountModel cm;
     cm.dispersion = dispersion;
     cm.grid_size = grid_size;
@@ -28,16 +30,74 @@ Rcpp::List count_rates_cpp(Rcpp::NumericMatrix counts, Rcpp::NumericVector size,
     double* out = rate.begin();
     double* relp = rel.begin();
     int* itp = iters.begin();
+    double* gridp = pgrid.begin();
+    double* weightp = pweight.begin();
     bulkcausal::run_tasks(ngenes, nthreads, [&](std::size_t g, int) {
         const double* c = cx + g * n;
         const bulkcausal::RatePrior prior = bulkcausal::fit_rate_prior(c, s, n, cm);
         bulkcausal::posterior_mean(prior, c, s, n, dispersion, out + g * n);
         relp[g] = bulkcausal::reliability(c, s, n, dispersion);
         itp[g] = prior.iterations;
+        // The prior padded to grid_size points (a gene without counts has
+        // one point, rate 0; padding has weight 0).
+        for (std::size_t j = 0; j < static_cast<std::size_t>(grid_size); ++j) {
+            const bool in = j < prior.grid.size();
+            gridp[g * static_cast<std::size_t>(grid_size) + j] = in ? prior.grid[j] : 0.0;
+            weightp[g * static_cast<std::size_t>(grid_size) + j] = in ? prior.weight[j] : 0.0;
+        }
     }, glue::make_poll(verbose, "estimating rates"));
     for (R_xlen_t g = 0; g < rel.size(); ++g) {
         if (std::isnan(rel[g])) rel[g] = NA_REAL;
     }
     return Rcpp::List::create(Rcpp::Named("rate") = rate, Rcpp::Named("reliability") = rel,
-                              Rcpp::Named("iterations") = iters);
+                              Rcpp::Named("iterations") = iters, Rcpp::Named("prior.grid") = pgrid,
+                              Rcpp::Named("prior.weight") = pweight);
+}
+
+// The rate-scale test of linearity (ratetest.hpp) for pairs of columns:
+// regulators' counts in `counts`, targets' values in `y` (observations x
+// genes, the same columns), 0-based pair indices.
+// [[Rcpp::export(rng = false)]]
+Rcpp::List rate_test_cpp(Rcpp::NumericMatrix counts, Rcpp::NumericMatrix y, Rcpp::NumericVector size,
+                         Rcpp::IntegerVector gene_id, Rcpp::IntegerVector regulator, Rcpp::IntegerVector target,
+                         double dispersion, int k, double seed, int nthreads, bool verbose) {
+    const auto n = static_cast<std::size_t>(counts.nrow());
+    const auto ngenes = static_cast<std::size_t>(counts.ncol());
+    if (y.nrow() != counts.nrow() || y.ncol() != counts.ncol()) Rcpp::stop("y must have the dimensions of counts");
+    if (static_cast<std::size_t>(size.size()) != n) Rcpp::stop("size must have one entry per row of counts");
+    if (static_cast<std::size_t>(gene_id.size()) != ngenes) Rcpp::stop("gene_id must have one entry per column");
+    if (regulator.size() != target.size()) Rcpp::stop("regulator and target differ in length");
+    if (!(dispersion >= 0.0) || !std::isfinite(dispersion)) Rcpp::stop("dispersion must be finite and >= 0");
+    if (k < 4 || k > 100) Rcpp::stop("k must be from 4 to 100");
+    try {
+        for (std::size_t g = 0; g < ngenes; ++g) bulkcausal::check_counts(counts.begin() + g * n, size.begin(), n);
+    } catch (const std::invalid_argument& e) {
+        Rcpp::stop(e.what());
+    }
+    bulkcausal::RateTestOptions opt;
+    opt.k = k;
+    opt.dispersion = dispersion;
+    opt.seed = glue::as_seed(seed);
+    const std::vector<int> reg(regulator.begin(), regulator.end());
+    const std::vector<int> tgt(target.begin(), target.end());
+    bulkcausal::RatePairs res;
+    try {
+        res = bulkcausal::rate_test_pairs(counts.begin(), y.begin(), size.begin(), n, ngenes, gene_id.begin(), reg,
+                                          tgt, opt, nthreads, glue::make_poll(verbose, "testing pairs on the rate scale"));
+    } catch (const std::out_of_range& e) {
+        Rcpp::stop(e.what());
+    }
+    const R_xlen_t np = regulator.size();
+    Rcpp::NumericVector p(np), stat(np), slope(np);
+    Rcpp::IntegerVector draws(np);
+    auto na = [](double v) { return std::isnan(v) ? NA_REAL : v; };
+    for (R_xlen_t i = 0; i < np; ++i) {
+        const auto& r = res.res[static_cast<std::size_t>(i)];
+        p[i] = na(r.p);
+        stat[i] = na(r.statistic);
+        slope[i] = na(r.slope);
+        draws[i] = r.draws;
+    }
+    return Rcpp::List::create(Rcpp::Named("p") = p, Rcpp::Named("statistic") = stat, Rcpp::Named("slope") = slope,
+                              Rcpp::Named("draws") = draws);
 }

@@ -9,7 +9,8 @@ Rcpp::List fit_pairwise_cpp(Rcpp::NumericMatrix data, Rcpp::IntegerVector gene_i
                             Rcpp::IntegerVector target, int k,
                             std::string method, int nboot, double level, double seed, int nthreads, bool verbose,
                             std::string test = "F", int test_draws = 399,
-                            Rcpp::Nullable<Rcpp::NumericMatrix> target_data = R_NilValue) {
+                            Rcpp::Nullable<Rcpp::NumericMatrix> target_data = R_NilValue,
+                            Rcpp::Nullable<Rcpp::List> count_data = R_NilValue) {
     if (gene_id.size() != data.ncol()) Rcpp::stop("gene_id must have one entry per column of data");
     bulkcausal::PairData d{data.begin(), static_cast<std::size_t>(data.nrow()), static_cast<std::size_t>(data.ncol()),
                            gene_id.begin()};
@@ -20,6 +21,39 @@ Rcpp::List fit_pairwise_cpp(Rcpp::NumericMatrix data, Rcpp::IntegerVector gene_i
             Rcpp::stop("target_data must have the dimensions of data");
         }
         d.y = ydata.begin();
+    }
+    // Count data: list(counts, size, dispersion, prior.grid, prior.weight),
+    // counts laid out like data, the priors G x genes.
+    Rcpp::NumericMatrix craw, pgrid, pweight;
+    Rcpp::NumericVector csize;
+    if (count_data.isNotNull()) {
+        const Rcpp::List cd(count_data);
+        craw = Rcpp::NumericMatrix(cd["counts"]);
+        csize = Rcpp::NumericVector(cd["size"]);
+        pgrid = Rcpp::NumericMatrix(cd["prior.grid"]);
+        pweight = Rcpp::NumericMatrix(cd["prior.weight"]);
+        const double disp = Rcpp::as<double>(cd["dispersion"]);
+        if (craw.nrow() != data.nrow() || craw.ncol() != data.ncol()) Rcpp::stop("counts must have the dimensions of data");
+        if (csize.size() != data.nrow()) Rcpp::stop("size must have one entry per row of data");
+        if (pgrid.ncol() != data.ncol() || pweight.nrow() != pgrid.nrow() || pweight.ncol() != pgrid.ncol() ||
+            pgrid.nrow() < 1) {
+            Rcpp::stop("the rate priors must have one column per column of data");
+        }
+        if (!(disp >= 0.0) || !std::isfinite(disp)) Rcpp::stop("dispersion must be finite and >= 0");
+        try {
+            for (int g = 0; g < craw.ncol(); ++g) {
+                bulkcausal::check_counts(craw.begin() + static_cast<std::size_t>(g) * craw.nrow(), csize.begin(),
+                                         static_cast<std::size_t>(craw.nrow()));
+            }
+        } catch (const std::invalid_argument& e) {
+            Rcpp::stop(e.what());
+        }
+        d.counts = craw.begin();
+        d.size = csize.begin();
+        d.dispersion = disp;
+        d.prior_grid = pgrid.begin();
+        d.prior_weight = pweight.begin();
+        d.prior_size = static_cast<std::size_t>(pgrid.nrow());
     }
     bulkcausal::PairOptions opt;
     opt.k = k;

@@ -252,3 +252,40 @@ TEST_CASE("wild p-values and separate target data do not depend on the number of
     const std::size_t self = 2 * 5 + 2;
     CHECK(one.fits[self].status == PairStatus::SameGene);
 }
+
+TEST_CASE("the count-aware design reduces to the B-spline fit when every posterior is a point mass", "[counts][pspline]") {
+    // Posterior of observation i all on its own value x_i, prior = the
+    // empirical distribution of x: the posterior mean basis is B(x_i), and
+    // nl over the prior equals nl over the observations.
+    Rng rng(8);
+    const std::size_t n = 300;
+    std::vector<double> x(n), y(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        x[i] = std::round(40.0 * rng.gamma(2.0)) / 10.0;  // ties: several observations per grid rate
+        y[i] = 4.0 * x[i] * x[i] / (1.0 + x[i] * x[i]) + 0.3 * rng.normal();
+    }
+    std::vector<double> grid(x);
+    std::sort(grid.begin(), grid.end());
+    grid.erase(std::unique(grid.begin(), grid.end()), grid.end());
+    const std::size_t G = grid.size();
+    std::vector<double> weight(G, 0.0), post(n * G, 0.0);
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto g = static_cast<std::size_t>(std::lower_bound(grid.begin(), grid.end(), x[i]) - grid.begin());
+        weight[g] += 1.0 / static_cast<double>(n);
+        post[i * G + g] = 1.0;
+    }
+    std::vector<int> rows(n);
+    for (std::size_t i = 0; i < n; ++i) rows[i] = static_cast<int>(i);
+    const auto plain = prepare_regulator(x.data(), rows, 10);
+    const auto rates = prepare_regulator_rates(x.data(), rows, 10, post, grid, weight);
+    PairOptions opt;
+    Rng r1(1), r2(1);
+    const PairFit a = fit_target(*plain, y.data(), opt, r1);
+    const PairFit b = fit_target(*rates, y.data(), opt, r2);
+    CHECK(b.lambda == Approx(a.lambda).epsilon(1e-6));
+    CHECK(b.edf == Approx(a.edf).epsilon(1e-6));
+    CHECK(b.nl == Approx(a.nl).epsilon(1e-6));
+    CHECK(b.slope == Approx(a.slope).epsilon(1e-12));
+    CHECK(b.p_nonlinear == Approx(a.p_nonlinear).epsilon(1e-6));
+    for (std::size_t j = 0; j < a.coef.size(); ++j) CHECK(b.coef[j] == Approx(a.coef[j]).margin(1e-8));
+}

@@ -5,7 +5,7 @@
 # tenth of the smallest positive cnt / s to 1.5 times the largest), EM on the
 # grid weights from uniform until the mean log-likelihood gains < 1e-8 (at
 # most 100 steps), Poisson or NB (variance mu + disp mu^2) given the rate.
-ref_posterior_rates <- function(cnt, s, disp = 0, G = 64, tol = 1e-8, max.iter = 100) {
+ref_posterior_rates <- function(cnt, s, disp = 0, G = 64, tol = 1e-8, max.iter = 100, full = FALSE) {
     r <- cnt / s
     if (all(cnt == 0)) return(rep(0, length(cnt)))
     lo <- log(min(r[cnt > 0]) / 10)
@@ -28,7 +28,24 @@ ref_posterior_rates <- function(cnt, s, disp = 0, G = 64, tol = 1e-8, max.iter =
         last <- ll
     }
     P <- sweep(L, 2, w, `*`)
-    drop(P %*% grid) / rowSums(P)
+    P <- P / rowSums(P)
+    if (full) return(list(grid = grid, weight = w, post = P, mean = drop(P %*% grid)))
+    drop(P %*% grid)
+}
+
+# Cubic B-splines with mgcv's "ps" knots for data on [lo, hi] at u (clamped).
+ref_ps_basis <- function(u, lo, hi, k) {
+    r <- hi - lo
+    xl <- lo - 0.001 * r
+    dx <- (hi + 0.001 * r - xl) / (k - 3)
+    splines::splineDesign(xl + dx * (-3:k), pmin(pmax(u, lo), hi), ord = 4, outer.ok = TRUE)
+}
+
+# The difference penalty of fitPairwise: D'D scaled by its largest absolute
+# column sum.
+ref_penalty <- function(k) {
+    S <- crossprod(diff(diag(k), differences = 2))
+    S / max(colSums(abs(S)))
 }
 
 # Moment reliability: 1 - mean(noise variance) / var(x), x = cnt / s.
@@ -54,4 +71,41 @@ sim_count_pairs <- function(npairs, n, mu, slope = 0.5, cv = 0.6, nb.size = Inf)
     cnt <- rbind(draw(lx), draw(ly))
     rownames(cnt) <- c(paste0("X", seq_len(npairs)), paste0("Y", seq_len(npairs)))
     list(counts = cnt, size = s, pairs = data.frame(paste0("X", seq_len(npairs)), paste0("Y", seq_len(npairs))))
+}
+
+# The rate-scale moment test's statistic for one pair, from its definition:
+# moment functions h_1..h_k = cubic B-splines (mgcv's knots for [0, q],
+# q the 99% order statistic of cnt / s, values clamped to [0, q]) of
+# cnt / s; T_h(c) = c h(c - 1) (Poisson) or the NB recursion; the moments
+# g(a, b) = mean((y - a) h(cnt) - b T_h(cnt) / s); weights 1 / the variance
+# of each moment's contributions at the unweighted fit; Q = n min g' A g.
+ref_rate_statistic <- function(cnt, y, s, disp = 0, k = 8) {
+    n <- length(cnt)
+    v <- cnt / s
+    q <- sort(v)[floor(0.99 * (n - 1)) + 1]
+    if (q <= 0) q <- max(v)
+    basis <- function(u) ref_ps_basis(u, 0, q, k)
+    H <- basis(v)
+    Tm <- matrix(0, n, k)
+    for (i in which(cnt > 0)) {
+        if (disp == 0) {
+            Tm[i, ] <- cnt[i] * basis((cnt[i] - 1) / s[i])
+        } else {
+            r <- 1 / disp
+            t <- numeric(k)
+            for (j in seq_len(cnt[i])) t <- j / (j - 1 + r) * (t + r * basis((j - 1) / s[i])[1, ])
+            Tm[i, ] <- t
+        }
+    }
+    W <- Tm / s
+    m <- colMeans(H * y)
+    X <- cbind(colMeans(H), colMeans(W))
+    fit <- function(A) solve(t(X) %*% A %*% X, t(X) %*% A %*% m)
+    th <- fit(diag(k))
+    G <- (y - th[1]) * H - th[2] * W
+    s2 <- colMeans(G^2)
+    A <- diag(ifelse(s2 > 1e-10 * max(s2), 1 / s2, 0))
+    th <- fit(A)
+    g <- m - X %*% th
+    list(statistic = n * drop(t(g) %*% A %*% g), slope = th[2])
 }

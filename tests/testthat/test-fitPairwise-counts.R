@@ -1,4 +1,4 @@
-# fitPairwise(counts = TRUE): rates behind counts, the wild test on counts.
+# fitPairwise(counts = TRUE): rates behind counts, the rate-scale test of linearity.
 
 test_that("the count mode regresses normalised target counts on the regulator's posterior mean rates", {
     set.seed(31)
@@ -28,6 +28,58 @@ test_that("the count mode regresses normalised target counts on the regulator's 
     expect_equal(S4Vectors::metadata(a)$size.factors, unname(lib / mean(lib)))
 })
 
+test_that("the count-aware curve is the penalised regression on the posterior mean basis", {
+    # Design row i = sum_g post_ig B(grid_g), basis on the grid rates of
+    # weight > 1e-6; coefficients = (D'D + lambda S)^-1 D'(y - mean y) at the
+    # reported lambda; nl over the rate distribution (the prior).
+    set.seed(37)
+    n <- 600
+    s <- exp(rnorm(n, 0, 0.3))
+    u <- rgamma(n, 2, 1)
+    cnt <- rbind(X = rpois(n, s * 2 * u), Y = rpois(n, s * 6 * u^2 / (1 + u^2)))
+    fit <- fitPairwise(cnt, pairs = data.frame("X", "Y"), counts = TRUE, size.factors = s, k = 8)
+    pr <- ref_posterior_rates(cnt["X", ], s, full = TRUE)
+    sup <- pr$grid[pr$weight > 1e-6]
+    Bg <- ref_ps_basis(pr$grid, min(sup), max(sup), 8)
+    D <- pr$post %*% Bg
+    y <- cnt["Y", ] / s
+    coef <- solve(crossprod(D) + fit$lambda * ref_penalty(8), crossprod(D, y - mean(y)))
+    sp <- S4Vectors::metadata(fit)$spline
+    expect_equal(drop(sp$coef), drop(coef), tolerance = 1e-5)
+    f <- drop(Bg %*% coef)
+    w <- pr$weight
+    cv <- cov.wt(cbind(f, pr$grid), wt = w, method = "ML")$cov
+    expect_equal(fit$nl, 1 - cv[1, 2]^2 / (cv[1, 1] * cv[2, 2]), tolerance = 1e-5)
+    # the curve pairwiseCurves() draws is f on the rate scale
+    cur <- pairwiseCurves(fit, grid = c(1, 3, 6))
+    expect_equal(cur$fit, sp$mean.y + drop(ref_ps_basis(c(1, 3, 6), min(sup), max(sup), 8) %*% coef),
+        tolerance = 1e-6)
+    # the affine part is the regression on the posterior mean rates
+    expect_equal(fit$slope, unname(coef(lm(y ~ pr$mean))[2]), tolerance = 1e-6)
+})
+
+test_that("count-aware nl is not attenuated by the regulator's noise", {
+    # Hill relation, 2 counts per cell, 40 pairs x 2,000 cells: the median
+    # nl of the count-aware fit is within 0.05 of the noise-free fit's;
+    # the naive fit's is attenuated.
+    set.seed(38)
+    k <- 40
+    n <- 2000
+    s <- exp(rnorm(n, 0, 0.3) - 0.045)
+    u <- matrix(rgamma(k * n, 2, 1), k)
+    lx <- u
+    ly <- 4 * u^2 / (1 + u^2)
+    draw <- function(m) matrix(rpois(length(m), t(t(m) * s)), nrow(m))
+    cnt <- rbind(draw(lx), draw(ly))
+    rownames(cnt) <- c(paste0("X", 1:k), paste0("Y", 1:k))
+    pr <- data.frame(paste0("X", 1:k), paste0("Y", 1:k))
+    aware <- fitPairwise(cnt, pairs = pr, counts = TRUE, size.factors = s, num.threads = 2)
+    naive <- fitPairwise(t(t(cnt) / s), pairs = pr, test = "F")
+    truth <- fitPairwise(`rownames<-`(rbind(lx, ly), rownames(cnt)), pairs = pr, test = "F")
+    expect_lt(abs(median(aware$nl) - median(truth$nl)), 0.05)
+    expect_lt(median(naive$nl), median(truth$nl) - 0.1)
+})
+
 test_that("count-aware slopes are not attenuated; naive ones are, by the reliability", {
     # 20 pairs x 3,000 cells at 2 counts per cell: the naive slope shrinks
     # towards reliability x 0.5, the count-aware one stays at 0.5 (SE of the
@@ -41,7 +93,23 @@ test_that("count-aware slopes are not attenuated; naive ones are, by the reliabi
     expect_lt(abs(mean(naive$slope) - 0.5 * mean(aware$reliability.regulator)), 0.05)
 })
 
-test_that("p.nonlinear holds its size on counts with the count mode and the wild test", {
+test_that("the rate-scale test's statistic and slope equal their definition", {
+    set.seed(36)
+    for (disp in c(0, 0.5)) {
+        d <- sim_count_pairs(3, 250, mu = 3, nb.size = if (disp > 0) 1 / disp else Inf)
+        m <- t(d$counts)
+        res <- bulkcausal:::rate_test_cpp(m, m / d$size, d$size, seq_len(ncol(m)) - 1L, 0:2, 3:5, disp, 6L, 1, 1L,
+            FALSE)
+        for (i in 1:3) {
+            ref <- ref_rate_statistic(m[, i], m[, i + 3] / d$size, d$size, disp, k = 6)
+            expect_equal(res$statistic[i], ref$statistic, tolerance = 1e-8)
+            expect_equal(res$slope[i], ref$slope, tolerance = 1e-8)
+        }
+        expect_true(all(res$p > 0 & res$p <= 1))
+    }
+})
+
+test_that("p.nonlinear holds its size on counts with the count mode", {
     # 300 affine pairs (Poisson, 2 counts per cell, n = 300): SE of a rate
     # near 0.05 is 0.0126; the naive F test on normalised counts is far off.
     set.seed(33)
@@ -61,7 +129,7 @@ test_that("p.nonlinear holds its size on counts with the count mode and the wild
     expect_gt(mean(hill$p.nonlinear < 0.05), 0.8)
 })
 
-test_that("the wild test gives the same p-values for the same seed on any number of threads", {
+test_that("the rate-scale test gives the same p-values for the same seed on any number of threads", {
     set.seed(34)
     d <- sim_count_pairs(6, 300, mu = 5)
     a <- fitPairwise(d$counts, pairs = d$pairs, counts = TRUE, seed = 9)
@@ -69,7 +137,9 @@ test_that("the wild test gives the same p-values for the same seed on any number
     expect_identical(a$p.nonlinear, b$p.nonlinear)
     c <- fitPairwise(d$counts, pairs = d$pairs, counts = TRUE, seed = 10)
     expect_false(identical(a$p.nonlinear, c$p.nonlinear))
-    expect_identical(S4Vectors::metadata(a)$test, "wild")
+    expect_identical(S4Vectors::metadata(a)$test, "rate")
+    expect_error(fitPairwise(d$counts, pairs = d$pairs, counts = TRUE, test = "F"),
+        "with counts = TRUE p.nonlinear comes from the rate-scale moment test")
     # dense, sparse and DelayedArray counts agree
     sp <- fitPairwise(Matrix::Matrix(d$counts, sparse = TRUE), pairs = d$pairs, counts = TRUE, seed = 9)
     da <- fitPairwise(DelayedArray::DelayedArray(d$counts), pairs = d$pairs, counts = TRUE, seed = 9)

@@ -144,26 +144,44 @@ inline RatePrior fit_rate_prior(const double* counts, const double* size, std::s
     return prior;
 }
 
+namespace detail {
+
+// The posterior probabilities of the grid rates for one observation (count
+// c, size factor s) under `prior` into row[0..G); false when they are all
+// zero (a count the prior cannot produce).
+inline bool posterior_row(const RatePrior& prior, double c, double s, double dispersion, double* row) {
+    const std::size_t G = prior.grid.size();
+    double mx = -std::numeric_limits<double>::infinity();
+    for (std::size_t g = 0; g < G; ++g) {
+        row[g] = prior.weight[g] > 0.0 ? count_loglik(c, s * prior.grid[g], dispersion)
+                                       : -std::numeric_limits<double>::infinity();
+        mx = std::max(mx, row[g]);
+    }
+    double den = 0.0;
+    for (std::size_t g = 0; g < G; ++g) {
+        row[g] = prior.weight[g] > 0.0 && std::isfinite(mx) ? prior.weight[g] * std::exp(row[g] - mx) : 0.0;
+        den += row[g];
+    }
+    if (!(den > 0.0)) return false;
+    for (std::size_t g = 0; g < G; ++g) row[g] /= den;
+    return true;
+}
+
+}  // namespace detail
+
 // Posterior means E[lambda_i | counts_i, size_i] under `prior` into out[i].
 inline void posterior_mean(const RatePrior& prior, const double* counts, const double* size, std::size_t n,
                            double dispersion, double* out) {
     const std::size_t G = prior.grid.size();
     std::vector<double> row(G);
     for (std::size_t i = 0; i < n; ++i) {
-        double mx = -std::numeric_limits<double>::infinity();
-        for (std::size_t g = 0; g < G; ++g) {
-            row[g] = prior.weight[g] > 0.0 ? detail::count_loglik(counts[i], size[i] * prior.grid[g], dispersion)
-                                           : -std::numeric_limits<double>::infinity();
-            mx = std::max(mx, row[g]);
+        if (!detail::posterior_row(prior, counts[i], size[i], dispersion, row.data())) {
+            out[i] = counts[i] / size[i];
+            continue;
         }
-        double num = 0.0, den = 0.0;
-        for (std::size_t g = 0; g < G; ++g) {
-            if (!(prior.weight[g] > 0.0)) continue;
-            const double p = prior.weight[g] * std::exp(row[g] - mx);
-            num += p * prior.grid[g];
-            den += p;
-        }
-        out[i] = den > 0.0 ? num / den : counts[i] / size[i];
+        double num = 0.0;
+        for (std::size_t g = 0; g < G; ++g) num += row[g] * prior.grid[g];
+        out[i] = num;
     }
 }
 

@@ -34,6 +34,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "bulkcausal/counts.hpp"
 #include "bulkcausal/distributions.hpp"
 #include "bulkcausal/parallel.hpp"
 #include "bulkcausal/rng.hpp"
@@ -130,6 +131,12 @@ struct RegulatorFit {
     Eigen::VectorXd vb;         // V' B' 1
     Eigen::VectorXd vg;         // V' B' xc
     int rank = 0;               // rank of the unpenalised basis on the data
+    // Count data (prepare_regulator_rates): row i of the design is the
+    // posterior expectation of the basis at the regulator's rate (n x k,
+    // row-major) instead of the basis at x, and nl is measured over the
+    // rate distribution (grid rates `rate_grid` with weights `rate_weight`).
+    std::vector<double> dense;
+    std::vector<double> rate_grid, rate_weight;
     std::size_t n() const { return rows.size(); }
 };
 
@@ -141,6 +148,9 @@ inline std::size_t count_distinct(const double* x, const std::vector<int>& rows)
     std::sort(v.begin(), v.end());
     return static_cast<std::size_t>(std::unique(v.begin(), v.end()) - v.begin());
 }
+
+inline void finish_regulator(RegulatorFit& reg, const Eigen::MatrixXd& M, const Eigen::VectorXd& b,
+                             const Eigen::VectorXd& g);
 
 // Builds the regulator's basis and eigen-decomposition over `rows`, whose
 // x values must be finite with at least k distinct values.
@@ -178,6 +188,16 @@ inline std::unique_ptr<RegulatorFit> prepare_regulator(const double* x, std::vec
             for (int c = 0; c < 4; ++c) M(j0 + a, j0 + c) += v[a] * v[c];
         }
     }
+    finish_regulator(*f, M, b, g);
+    return f;
+}
+
+// The penalised eigen-decomposition of a regulator whose cross-products
+// are M = B'B, b = B'1 and g = B'xc.
+inline void finish_regulator(RegulatorFit& reg, const Eigen::MatrixXd& M, const Eigen::VectorXd& b,
+                             const Eigen::VectorXd& g) {
+    RegulatorFit* f = &reg;
+    const int k = f->basis.k;
     const Eigen::MatrixXd S = difference_penalty(k);
     f->tau = M.trace() / S.trace();
     const Eigen::MatrixXd A = f->tau * S;
@@ -194,6 +214,70 @@ inline std::unique_ptr<RegulatorFit> prepare_regulator(const double* x, std::vec
     for (int j = 0; j < k; ++j) {
         if (1.0 - f->s[j] > 1e-10) ++f->rank;
     }
+}
+
+// The regulator of a count-aware fit: x holds the regulator's posterior
+// mean rates, `post` (rows.size() x G, row-major) each used observation's
+// posterior probabilities of the grid rates of `prior_grid` (weights
+// `prior_weight`).  The spline is a curve f of the rate; since
+// E[f(rate) | count] = E[B(rate) | count] c, the design row of observation
+// i is its posterior mean basis sum_g post_ig B(grid_g): regressing the
+// target on it estimates f itself, not f smoothed by the counts' noise.
+// The basis covers the grid rates of weight above 1e-6 (others clamped;
+// all rates of positive weight when fewer than two reach 1e-6).
+inline std::unique_ptr<RegulatorFit> prepare_regulator_rates(const double* x, std::vector<int> rows, int k,
+                                                             const std::vector<double>& post,
+                                                             const std::vector<double>& prior_grid,
+                                                             const std::vector<double>& prior_weight) {
+    auto f = std::make_unique<RegulatorFit>();
+    f->rows = std::move(rows);
+    const std::size_t n = f->rows.size(), G = prior_grid.size();
+    if (post.size() != n * G || prior_weight.size() != G) throw std::invalid_argument("posterior of the wrong size");
+    double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+    for (double floor_w : {1e-6, 0.0}) {
+        for (std::size_t g = 0; g < G; ++g) {
+            if (prior_weight[g] > floor_w) {
+                lo = std::min(lo, prior_grid[g]);
+                hi = std::max(hi, prior_grid[g]);
+            }
+        }
+        if (hi > lo) break;
+    }
+    if (!(hi > lo)) throw std::invalid_argument("the rate distribution has a single support point");
+    f->basis = PsBasis::for_range(lo, hi, k);
+    const auto K = static_cast<std::size_t>(k);
+    // Basis at the grid rates (G x k).
+    std::vector<double> bg(G * K, 0.0);
+    double v[4];
+    for (std::size_t g = 0; g < G; ++g) {
+        const int j0 = f->basis.eval(std::min(std::max(prior_grid[g], lo), hi), v);
+        for (int a = 0; a < 4; ++a) bg[g * K + static_cast<std::size_t>(j0 + a)] = v[a];
+    }
+    f->rate_grid = prior_grid;
+    f->rate_weight = prior_weight;
+    double xbar = 0.0;
+    for (int r : f->rows) xbar += x[r];
+    xbar /= static_cast<double>(n);
+    f->xbar = xbar;
+    f->xc.resize(n);
+    f->dense.assign(n * K, 0.0);
+    Eigen::MatrixXd M = Eigen::MatrixXd::Zero(k, k);
+    Eigen::VectorXd b = Eigen::VectorXd::Zero(k), gx = Eigen::VectorXd::Zero(k);
+    for (std::size_t i = 0; i < n; ++i) {
+        double* d = &f->dense[i * K];
+        const double* p = &post[i * G];
+        for (std::size_t g = 0; g < G; ++g) {
+            if (p[g] == 0.0) continue;
+            for (std::size_t j = 0; j < K; ++j) d[j] += p[g] * bg[g * K + j];
+        }
+        f->xc[i] = x[f->rows[i]] - xbar;
+        f->sxx += f->xc[i] * f->xc[i];
+        const Eigen::Map<const Eigen::VectorXd> di(d, k);
+        M.noalias() += di * di.transpose();
+        b += di;
+        gx += f->xc[i] * di;
+    }
+    finish_regulator(*f, M, b, gx);
     return f;
 }
 
@@ -412,6 +496,33 @@ inline SplineSolution solve_spline(const RegulatorFit& reg, const Eigen::VectorX
 // NL = |f - P f|^2 / |f - mean f|^2 for the fitted values f of coefficients
 // a (V basis); NaN when the fit is exactly flat.
 inline double nonlinearity(const RegulatorFit& reg, const Eigen::VectorXd& a) {
+    if (!reg.rate_grid.empty()) {
+        // Over the rate distribution: weighted moments of f and the rate.
+        const Eigen::VectorXd c = reg.V * a;
+        double sw = 0.0, mf = 0.0, mx = 0.0;
+        std::vector<double> fg(reg.rate_grid.size());
+        double v[4];
+        for (std::size_t g = 0; g < reg.rate_grid.size(); ++g) {
+            const double w = reg.rate_weight[g];
+            const double xg = std::min(std::max(reg.rate_grid[g], reg.basis.lo), reg.basis.hi);
+            const int j0 = reg.basis.eval(xg, v);
+            fg[g] = v[0] * c[j0] + v[1] * c[j0 + 1] + v[2] * c[j0 + 2] + v[3] * c[j0 + 3];
+            sw += w;
+            mf += w * fg[g];
+            mx += w * reg.rate_grid[g];
+        }
+        mf /= sw;
+        mx /= sw;
+        double vf = 0.0, vx = 0.0, cv = 0.0;
+        for (std::size_t g = 0; g < reg.rate_grid.size(); ++g) {
+            const double w = reg.rate_weight[g] / sw, df = fg[g] - mf, dx = reg.rate_grid[g] - mx;
+            vf += w * df * df;
+            vx += w * dx * dx;
+            cv += w * df * dx;
+        }
+        if (!(vf > 1e-300) || !(vx > 0.0)) return NAN;
+        return std::min(std::max(1.0 - cv * cv / (vf * vx), 0.0), 1.0);
+    }
     double ff = 0.0;
     for (int j = 0; j < a.size(); ++j) ff += (1.0 - reg.s[j]) * a[j] * a[j];
     const double fbar = reg.vb.dot(a);
@@ -428,6 +539,15 @@ template <class Value>
 Eigen::VectorXd project_values(const RegulatorFit& reg, Value&& value) {
     Eigen::VectorXd p = Eigen::VectorXd::Zero(reg.basis.k);
     const std::size_t n = reg.n();
+    if (!reg.dense.empty()) {
+        const auto K = static_cast<std::size_t>(reg.basis.k);
+        for (std::size_t i = 0; i < n; ++i) {
+            const double vi = value(i);
+            const double* d = &reg.dense[i * K];
+            for (std::size_t j = 0; j < K; ++j) p[static_cast<Eigen::Index>(j)] += d[j] * vi;
+        }
+        return p;
+    }
     for (std::size_t i = 0; i < n; ++i) {
         const double vi = value(i);
         const double* v = &reg.vals[4 * i];
@@ -447,6 +567,10 @@ inline Eigen::VectorXd project(const RegulatorFit& reg, const double* y, double 
 
 // The spline with coefficients c (B-spline basis) at used row i.
 inline double spline_at(const RegulatorFit& reg, const Eigen::VectorXd& c, std::size_t i) {
+    if (!reg.dense.empty()) {
+        const int k = reg.basis.k;
+        return Eigen::Map<const Eigen::VectorXd>(&reg.dense[i * static_cast<std::size_t>(k)], k).dot(c);
+    }
     const double* v = &reg.vals[4 * i];
     const int j0 = reg.first[i];
     return v[0] * c[j0] + v[1] * c[j0 + 1] + v[2] * c[j0 + 2] + v[3] * c[j0 + 3];
@@ -610,7 +734,7 @@ inline PairFit fit_target(const RegulatorFit& reg, const double* y, const PairOp
     if (df1 > 0 && df2 > 0) {
         if (rss_full > 0.0) {
             const double F = std::max(rss_lin - rss_full, 0.0) / df1 / (rss_full / df2);
-            if (opt.test == NonlinearTest::Wild) {
+            if (opt.test == NonlinearTest::Wild && reg.dense.empty()) {
                 std::vector<double> resid(n);
                 for (std::size_t i = 0; i < n; ++i) resid[i] = (y[reg.rows[i]] - ybar) - out.slope * reg.xc[i];
                 // The test's own stream, derived from the pair's without
@@ -676,7 +800,39 @@ struct PairData {
     // Target values, laid out like x; null: x itself.  Count data fit the
     // target's normalised counts against the regulator's estimated rates.
     const double* y = nullptr;
+    // Count data (optional): the raw counts (laid out like x, which then
+    // holds the posterior mean rates), size factors, the dispersion, and
+    // each gene's rate prior (prior_size grid rates and weights per gene,
+    // gene after gene).  Regulators are then fitted by
+    // prepare_regulator_rates.
+    const double* counts = nullptr;
+    const double* size = nullptr;
+    double dispersion = 0.0;
+    const double* prior_grid = nullptr;
+    const double* prior_weight = nullptr;
+    std::size_t prior_size = 0;
 };
+
+// The regulator context of gene g over `rows`: the B-spline basis at x, or
+// with counts the posterior mean basis at the rates.
+inline std::unique_ptr<RegulatorFit> prepare_for(const PairData& data, int g, std::vector<int> rows, int k) {
+    const double* x = data.x + static_cast<std::size_t>(g) * data.n;
+    if (!data.counts) return prepare_regulator(x, std::move(rows), k);
+    const std::size_t G = data.prior_size;
+    RatePrior prior;
+    prior.grid.assign(data.prior_grid + static_cast<std::size_t>(g) * G, data.prior_grid + (static_cast<std::size_t>(g) + 1) * G);
+    prior.weight.assign(data.prior_weight + static_cast<std::size_t>(g) * G,
+                        data.prior_weight + (static_cast<std::size_t>(g) + 1) * G);
+    const double* c = data.counts + static_cast<std::size_t>(g) * data.n;
+    std::vector<double> post(rows.size() * G);
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        const auto r = static_cast<std::size_t>(rows[i]);
+        if (!detail::posterior_row(prior, c[r], data.size[r], data.dispersion, &post[i * G])) {
+            throw std::invalid_argument("a count has probability 0 under its gene's rate prior");
+        }
+    }
+    return prepare_regulator_rates(x, std::move(rows), k, post, prior.grid, prior.weight);
+}
 
 // The fits of all pairs (regulator[i], target[i]), genes given as 0-based
 // columns.  Tasks are regulators.  contexts receives, per pair, the index
@@ -737,7 +893,7 @@ inline PairResults fit_pairs(const PairData& data, const std::vector<int>& regul
             if (!std::isnan(x[i])) rows.push_back(static_cast<int>(i));
         }
         const PairStatus rs = regulator_status(x, rows);
-        if (rs == PairStatus::Ok) main_ctx[r] = prepare_regulator(x, rows, opt.k);
+        if (rs == PairStatus::Ok) main_ctx[r] = prepare_for(data, g, rows, opt.k);
         for (std::size_t pi : reg_pairs[r]) {
             PairFit& out = res.fits[pi];
             const int t = target[pi];
@@ -775,7 +931,7 @@ inline PairResults fit_pairs(const PairData& data, const std::vector<int>& regul
                     out.n = static_cast<int>(both.size());
                     continue;
                 }
-                pair_ctx[pi] = prepare_regulator(x, both, opt.k);
+                pair_ctx[pi] = prepare_for(data, g, both, opt.k);
                 out = fit_target(*pair_ctx[pi], y, opt, rng);
             }
         }

@@ -1,0 +1,293 @@
+// A test that a target's expected value is affine in a regulator's rate,
+// from the regulator's counts, without estimating the rates.
+//
+// The regulator's count c_i in observation i is Poisson, or negative
+// binomial with size r = 1 / dispersion, with mean s_i lambda_i.  For any
+// function h there is a function T_h of the count with
+//     E[T_h(c) | lambda] = s lambda E[h(c) | lambda]        (Stein's identity)
+// namely T_h(c) = c h(c - 1) for Poisson counts and, for negative binomial
+// ones, the recursion T_h(0) = 0, T_h(c) = c / (c - 1 + r) (T_h(c - 1) +
+// r h(c - 1)).  So when E[y | lambda] = a + b lambda and the target's noise
+// is independent of the regulator's sampling noise given the rates,
+//     E[(y - a) h(c) - b T_h(c) / s] = 0                    for every h,
+// whatever the distribution of the rates.  With h_1..h_K a cubic B-spline
+// basis of c / s these are K linear moment conditions in (a, b); the test
+// asks whether they can all hold, by the minimum of the quadratic form
+//     Q = n min_(a, b) g(a, b)' A g(a, b),    g = the sample means,
+// A = diag(1 / var of each moment) (a fixed, diagonal weight: the
+// efficient weight's estimation error makes the overidentification test
+// reject too often at these sample sizes).  Its null distribution comes
+// from a wild bootstrap of the recentred moment contributions (Rademacher
+// signs), with the sequential stopping and tail of wild_f_pvalue().
+#ifndef BULKCAUSAL_RATETEST_HPP
+#define BULKCAUSAL_RATETEST_HPP
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <stdexcept>
+#include <vector>
+
+#include <Eigen/Dense>
+
+#include "bulkcausal/parallel.hpp"
+#include "bulkcausal/pspline.hpp"
+#include "bulkcausal/rng.hpp"
+
+namespace bulkcausal {
+
+struct RateTestOptions {
+    int k = 6;                    // moment functions (cubic B-splines of count / size)
+    double upper = 0.99;          // their range: 0 to this quantile of count / size
+    double dispersion = 0.0;      // of the counts given the rates: 0 is Poisson
+    std::uint64_t seed = 1;
+    int draws = 399;              // bootstrap draws at most
+    int hits = 5;                 // stop once this many draws reach Q
+    int tail_check = 49;          // ... or after this many draws without a hit
+    double tail_p = 1e-3;         // when the matched chi-square tail is below this
+};
+
+// One regulator's moment functions: row i holds h_1..h_K at c_i / s_i (H)
+// and T_h(c_i) / s_i (W), both n x K row-major.
+struct RateMoments {
+    std::size_t n = 0;
+    int k = 0;
+    bool ok = false;  // false: the counts have no spread to place the basis on
+    std::vector<double> H, W;
+};
+
+// h_1..h_K (dense, k values) at count / size clamped to the basis range.
+inline void rate_basis_at(const PsBasis& b, double v, double* out) {
+    std::fill(out, out + b.k, 0.0);
+    double val[4];
+    const int j0 = b.eval(std::min(std::max(v, b.lo), b.hi), val);
+    for (int a = 0; a < 4; ++a) out[j0 + a] = val[a];
+}
+
+inline RateMoments rate_moments(const double* counts, const double* size, std::size_t n,
+                                const RateTestOptions& opt) {
+    if (opt.k < 4) throw std::invalid_argument("the rate test needs k >= 4");
+    RateMoments m;
+    m.n = n;
+    m.k = opt.k;
+    if (n < 2) return m;
+    std::vector<double> v(n);
+    for (std::size_t i = 0; i < n; ++i) v[i] = counts[i] / size[i];
+    std::vector<double> sorted(v);
+    const auto at = static_cast<std::size_t>(std::floor(opt.upper * static_cast<double>(n - 1)));
+    std::nth_element(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(at), sorted.end());
+    double hi = sorted[at];
+    if (!(hi > 0.0)) hi = *std::max_element(v.begin(), v.end());
+    if (!(hi > 0.0)) return m;
+    const PsBasis b = PsBasis::for_range(0.0, hi, opt.k);
+    const auto K = static_cast<std::size_t>(opt.k);
+    m.H.assign(n * K, 0.0);
+    m.W.assign(n * K, 0.0);
+    std::vector<double> h(K), t(K);
+    const bool poisson = !(opt.dispersion > 0.0);
+    const double r = poisson ? 0.0 : 1.0 / opt.dispersion;
+    for (std::size_t i = 0; i < n; ++i) {
+        rate_basis_at(b, v[i], &m.H[i * K]);
+        const double c = counts[i];
+        if (c < 1.0) continue;  // T_h(0) = 0
+        double* w = &m.W[i * K];
+        if (poisson) {
+            rate_basis_at(b, (c - 1.0) / size[i], h.data());
+            for (std::size_t j = 0; j < K; ++j) w[j] = c * h[j] / size[i];
+            continue;
+        }
+        std::fill(t.begin(), t.end(), 0.0);
+        const auto ci = static_cast<long>(c);
+        for (long j = 1; j <= ci; ++j) {
+            rate_basis_at(b, static_cast<double>(j - 1) / size[i], h.data());
+            const double f = static_cast<double>(j) / (static_cast<double>(j - 1) + r);
+            for (std::size_t a = 0; a < K; ++a) t[a] = f * (t[a] + r * h[a]);
+        }
+        for (std::size_t j = 0; j < K; ++j) w[j] = t[j] / size[i];
+    }
+    m.ok = true;
+    return m;
+}
+
+struct RateTestResult {
+    double statistic = NAN;  // Q
+    double p = NAN;
+    double slope = NAN;      // b of the weighted fit
+    int draws = 0;
+};
+
+// The test for target values y (indexed like the regulator's counts).
+inline RateTestResult rate_test(const RateMoments& m, const double* y, const RateTestOptions& opt, Rng& rng) {
+    RateTestResult out;
+    if (!m.ok) return out;
+    const std::size_t n = m.n;
+    const int K = m.k;
+    const auto Ku = static_cast<std::size_t>(K);
+    const double nn = static_cast<double>(n);
+    // Sample means: g(a, b) = Yb - a Hb - b Wb.
+    Eigen::VectorXd Yb = Eigen::VectorXd::Zero(K), Hb = Eigen::VectorXd::Zero(K), Wb = Eigen::VectorXd::Zero(K);
+    for (std::size_t i = 0; i < n; ++i) {
+        const double* hi = &m.H[i * Ku];
+        const double* wi = &m.W[i * Ku];
+        for (int j = 0; j < K; ++j) {
+            Yb[j] += y[i] * hi[j];
+            Hb[j] += hi[j];
+            Wb[j] += wi[j];
+        }
+    }
+    Yb /= nn;
+    Hb /= nn;
+    Wb /= nn;
+    Eigen::MatrixXd X(K, 2);
+    X.col(0) = Hb;
+    X.col(1) = Wb;
+    auto solve_ab = [&](const Eigen::VectorXd& a) -> Eigen::Vector2d {
+        const Eigen::MatrixXd XA = X.transpose() * a.asDiagonal();
+        const Eigen::Matrix2d M = XA * X;
+        return M.ldlt().solve(XA * Yb);
+    };
+    // Variances of the moment contributions at a first (unweighted) fit.
+    auto contributions_var = [&](const Eigen::Vector2d& th) {
+        Eigen::VectorXd s2 = Eigen::VectorXd::Zero(K);
+        for (std::size_t i = 0; i < n; ++i) {
+            const double* hi = &m.H[i * Ku];
+            const double* wi = &m.W[i * Ku];
+            for (int j = 0; j < K; ++j) {
+                const double g = (y[i] - th[0]) * hi[j] - th[1] * wi[j];
+                s2[j] += g * g;
+            }
+        }
+        return Eigen::VectorXd(s2 / nn);
+    };
+    const Eigen::Vector2d th1 = solve_ab(Eigen::VectorXd::Ones(K));
+    if (!th1.allFinite()) return out;
+    const Eigen::VectorXd s2 = contributions_var(th1);
+    const double smax = s2.maxCoeff();
+    if (!(smax > 0.0)) return out;
+    Eigen::VectorXd a(K);
+    int used = 0;
+    for (int j = 0; j < K; ++j) {
+        a[j] = s2[j] > 1e-10 * smax ? 1.0 / s2[j] : 0.0;
+        used += a[j] > 0.0;
+    }
+    if (used < 3) return out;
+    const Eigen::Vector2d th = solve_ab(a);
+    if (!th.allFinite()) return out;
+    out.slope = th[1];
+    // Q = n |L' g|^2 with L = A^(1/2) N, N an orthonormal basis of the
+    // complement of A^(1/2) X among the used moments.
+    const Eigen::VectorXd ra = a.cwiseSqrt();
+    const Eigen::MatrixXd AX = ra.asDiagonal() * X;
+    Eigen::MatrixXd proj = Eigen::MatrixXd::Zero(K, K);
+    for (int j = 0; j < K; ++j) proj(j, j) = a[j] > 0.0 ? 1.0 : 0.0;
+    const Eigen::HouseholderQR<Eigen::MatrixXd> qr(AX);
+    const Eigen::MatrixXd Q2 = qr.householderQ() * Eigen::MatrixXd::Identity(K, 2);
+    proj -= Q2 * Q2.transpose();
+    Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(proj);
+    std::vector<int> keep;
+    for (int j = 0; j < K; ++j) {
+        if (es.eigenvalues()[j] > 0.5) keep.push_back(j);
+    }
+    const int df = static_cast<int>(keep.size());
+    if (df < 1) return out;
+    Eigen::MatrixXd L(K, df);
+    for (int j = 0; j < df; ++j) L.col(j) = ra.asDiagonal() * es.eigenvectors().col(keep[static_cast<std::size_t>(j)]);
+    const Eigen::VectorXd g = Yb - X * th;
+    const double Q0 = nn * (L.transpose() * g).squaredNorm();
+    out.statistic = Q0;
+    // Recentred contributions projected on L: z_i = L' (g_i - g), n x df.
+    const auto D = static_cast<std::size_t>(df);
+    std::vector<double> z(n * D);
+    const Eigen::VectorXd Lg = L.transpose() * g;
+    Eigen::VectorXd gi(K);
+    for (std::size_t i = 0; i < n; ++i) {
+        const double* hi = &m.H[i * Ku];
+        const double* wi = &m.W[i * Ku];
+        for (int j = 0; j < K; ++j) gi[j] = (y[i] - th[0]) * hi[j] - th[1] * wi[j];
+        const Eigen::VectorXd zi = L.transpose() * gi - Lg;
+        for (std::size_t j = 0; j < D; ++j) z[i * D + j] = zi[static_cast<Eigen::Index>(j)];
+    }
+    std::vector<std::uint64_t> bits((n + 63) / 64);
+    std::vector<double> u(D);
+    int hits = 0, draws = 0;
+    double sum = 0.0, sum2 = 0.0;
+    while (draws < opt.draws && hits < opt.hits) {
+        for (auto& w : bits) w = rng.next();
+        std::fill(u.begin(), u.end(), 0.0);
+        for (std::size_t i = 0; i < n; ++i) {
+            const double sg = 1.0 - 2.0 * static_cast<double>((bits[i >> 6] >> (i & 63u)) & 1u);
+            const double* zi = &z[i * D];
+            for (std::size_t j = 0; j < D; ++j) u[j] += sg * zi[j];
+        }
+        double q = 0.0;
+        for (double x : u) q += x * x;
+        q /= nn;
+        ++draws;
+        sum += q;
+        sum2 += q * q;
+        if (q >= Q0) ++hits;
+        if (hits == 0 && draws == opt.tail_check && matched_tail(sum, sum2, draws, Q0) < opt.tail_p) break;
+    }
+    out.draws = draws;
+    if (hits >= opt.hits) {
+        out.p = static_cast<double>(hits) / draws;
+    } else {
+        out.p = (hits + 1.0) / (draws + 1.0);
+        if (hits == 0) out.p = std::min(out.p, matched_tail(sum, sum2, draws, Q0));
+    }
+    return out;
+}
+
+// The test for many pairs of columns of an n x ngenes counts matrix (column
+// major): regulators' counts from `counts`, targets' values from `y` (same
+// layout; typically counts / size).  Pairs are grouped by regulator, whose
+// moment functions are computed once.  Each pair draws from its own stream
+// (seed, gene ids), so results do not depend on the number of threads.
+struct RatePairs {
+    std::vector<RateTestResult> res;
+};
+
+inline RatePairs rate_test_pairs(const double* counts, const double* y, const double* size, std::size_t n,
+                                 std::size_t ngenes, const int* gene_id, const std::vector<int>& regulator,
+                                 const std::vector<int>& target, const RateTestOptions& opt, int nthreads = 1,
+                                 const PollFn& poll = PollFn()) {
+    if (regulator.size() != target.size()) throw std::invalid_argument("regulator and target differ in length");
+    const std::size_t npairs = regulator.size();
+    std::vector<int> reg_of_gene(ngenes, -1);
+    std::vector<int> reg_gene;
+    std::vector<std::vector<std::size_t>> reg_pairs;
+    for (std::size_t i = 0; i < npairs; ++i) {
+        const int g = regulator[i], t = target[i];
+        if (g < 0 || static_cast<std::size_t>(g) >= ngenes || t < 0 || static_cast<std::size_t>(t) >= ngenes) {
+            throw std::out_of_range("pair names a gene outside the data");
+        }
+        if (reg_of_gene[static_cast<std::size_t>(g)] < 0) {
+            reg_of_gene[static_cast<std::size_t>(g)] = static_cast<int>(reg_gene.size());
+            reg_gene.push_back(g);
+            reg_pairs.emplace_back();
+        }
+        reg_pairs[static_cast<std::size_t>(reg_of_gene[static_cast<std::size_t>(g)])].push_back(i);
+    }
+    RatePairs out;
+    out.res.resize(npairs);
+    run_tasks(reg_gene.size(), nthreads, [&](std::size_t r, int) {
+        const int g = reg_gene[r];
+        const RateMoments m = rate_moments(counts + static_cast<std::size_t>(g) * n, size, n, opt);
+        for (std::size_t pi : reg_pairs[r]) {
+            const int t = target[pi];
+            if (t == g) continue;
+            const int gid = gene_id ? gene_id[g] : g;
+            const int tid = gene_id ? gene_id[t] : t;
+            Rng pair_rng(opt.seed, static_cast<std::uint64_t>(gid), static_cast<std::uint64_t>(tid));
+            Rng rng(pair_rng.next(), 0x5e1au, 0);
+            out.res[pi] = rate_test(m, y + static_cast<std::size_t>(t) * n, opt, rng);
+        }
+    }, poll);
+    return out;
+}
+
+}  // namespace bulkcausal
+
+#endif
