@@ -56,7 +56,17 @@
 #'   `metadata(bulk)$aggregation`.
 #' @param assay.type Assay of `cells` and `bulk` (one name, or cells then
 #'   bulk).
-#' @param truth Use the true functions when the data carry their model.
+#' @param truth Use the true functions when the data carry their model
+#'   (not with `counts = TRUE`).
+#' @param counts `TRUE` when the cells' assay holds raw counts: the
+#'   cell-level curve is then the count-aware fit of [fitPairwise()] (the
+#'   relation between rates, corrected for sampling noise), and `bulk`
+#'   should hold values on the rate scale, e.g. means of the cells'
+#'   normalised counts.
+#' @param size.factors,dispersion With `counts = TRUE`: the cells' size
+#'   factors (default: library sizes over all genes of `cells`, divided by
+#'   their mean) and the counts' technical dispersion, as in
+#'   [fitPairwise()].
 #' @param k Spline basis dimension.
 #' @param nboot Bootstrap resamples of the distance's interval (0: none).
 #' @param level Confidence level of that interval.
@@ -78,8 +88,8 @@
 #' @export
 #' @importFrom stats quantile sd
 functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", aggregation = NULL,
-    assay.type = "latent", truth = TRUE, k = 10, nboot = 100, level = 0.95, alpha = 0.05,
-    central = c(0.05, 0.95), seed = 1, max.n = 2000) {
+    assay.type = "latent", truth = TRUE, counts = FALSE, size.factors = NULL, dispersion = 0, k = 10,
+    nboot = 100, level = 0.95, alpha = 0.05, central = c(0.05, 0.95), seed = 1, max.n = 2000) {
     if (!is(cells, "SummarizedExperiment") || !is(bulk, "SummarizedExperiment")) {
         stop("`cells` and `bulk` must be SummarizedExperiment objects with genes in rows", call. = FALSE)
     }
@@ -87,6 +97,8 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
     if (is.null(aggregation)) stop("give `aggregation`: `bulk` does not record it in metadata()", call. = FALSE)
     aggregation <- .check_choice(aggregation, .agg_funs, "aggregation")
     truth <- .check_flag(truth, "truth")
+    counts <- .check_flag(counts, "counts")
+    if (counts) truth <- FALSE
     k <- .check_count(k, "k", min = 4)
     nboot <- .check_count(nboot, "nboot", min = 0)
     alpha <- .check_number(alpha, "alpha", lower = 0, lower.open = TRUE)
@@ -117,9 +129,15 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
         logical(1))
     cell.fit <- NULL
     if (!all(use.truth)) {
-        C <- as.matrix(.assay_of(cells, at[1L])[genes, , drop = FALSE])
+        cm <- .assay_of(cells, at[1L])
+        C <- as.matrix(cm[genes, , drop = FALSE])
+        if (counts && is.null(size.factors)) {
+            size.factors <- .library_size_factors(cm, TRUE, "cells", at[1L], when = "with counts = TRUE",
+                instead = "use counts = FALSE for values that are not counts")
+        }
         cell.fit <- fitPairwise(C, pairs = data.frame(regulator = edges$from[!use.truth],
-            target = edges$to[!use.truth]), k = k, seed = seed)
+            target = edges$to[!use.truth]), k = k, seed = seed, counts = counts,
+            size.factors = if (counts) size.factors, dispersion = dispersion)
     }
     rows <- lapply(seq_len(nrow(edges)), function(e) {
         from <- edges$from[e]

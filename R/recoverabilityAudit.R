@@ -9,8 +9,10 @@
 #' @section Single-cell data (`SingleCellExperiment`):
 #' \enumerate{
 #'   \item Each cell is normalised on the scale on which aggregation is
-#'     linear: its counts divided by its size factor (library size over the
-#'     mean library size), without a log.  With `normalize = FALSE` the
+#'     linear: its counts divided by its size factor, without a log.  The
+#'     size factors are `sizeFactors(x)` when the object has them (e.g.
+#'     from scran), otherwise library sizes; either way divided by their
+#'     mean (`settings$size.factors` says which).  With `normalize = FALSE` the
 #'     assay is taken as already on such a scale (TPM, FPKM, normalised
 #'     counts).
 #'   \item Pseudobulk samples are the means of the normalised cells of each
@@ -28,6 +30,15 @@
 #'     [functionalConsistency()], the cell-level spline serving as f; the
 #'     spline CI test ([ciTest()]) of the marginal statement X _||_ Y at
 #'     both levels.
+#'   \item On counts (`normalize = TRUE`) the cell level is fitted on the
+#'     rate scale (`fitPairwise(counts = TRUE)`): the cell curve f is the
+#'     relation between the cells' rates (expected counts per unit size
+#'     factor), corrected for the counts' sampling noise, and its
+#'     `p.nonlinear` comes from the rate-scale moment test. The pseudobulk
+#'     means estimate the means of the cells' rates, so f is compared with
+#'     the bulk curve on the scale both levels measure. The reliability of
+#'     each gene at each level (the share of its variance that is not
+#'     sampling noise; for pseudobulk, of the means' variance) is reported.
 #' }
 #'
 #' @section The verdict:
@@ -45,8 +56,11 @@
 #'     relation, up to an intercept;}
 #'   \item{`"undetermined"`}{otherwise: the interval reaches beyond the
 #'     tolerance without a significant departure (too few samples to tell),
-#'     a dependence seen in the cells is not detected in the pseudobulk, or a
-#'     fit failed (`reason` says which).}
+#'     a dependence seen in the cells is not detected in the pseudobulk, a
+#'     fit failed, or, on counts, the regulator's cell-level reliability is
+#'     below `min.reliability` ("count noise too large": the counts say too
+#'     little about each cell's rate to recover the cell curve, whatever
+#'     the pseudobulk shows). `reason` says which.}
 #' }
 #' The distance is the root mean square gap between the two curves over
 #' the central 90% of the bulk regulator values, in units of the standard
@@ -57,12 +71,14 @@
 #' reported but not used: count noise makes residuals heteroscedastic at
 #' both levels, so its rejection would not single out aggregation.
 #'
-#' The audit compares relations between measured values.  Count noise in a
-#' cell's regulator flattens the cell-level curve (regression dilution)
-#' while averaging removes most of it, so with noisy counts even an affine
-#' regulatory function can be called inconsistent: the bulk relation is then
-#' not the relation between the cells' measured values (see the "Auditing
-#' your own data" vignette).  The cell-level curve is a spline with `k`
+#' Why the rate scale: count noise in a cell's regulator flattens a curve
+#' fitted to normalised counts (regression dilution), while averaging
+#' removes most of that noise, so a naive comparison calls even an affine
+#' relation inconsistent. The count-aware cell curve removes the dilution;
+#' what it cannot do is recover a curve from counts that carry almost no
+#' information about the rates, hence `min.reliability`.  With
+#' `normalize = FALSE` (TPM, FPKM, continuous values) the values are
+#' compared as they are.  The cell-level curve is a spline with `k`
 #' coefficients; kinks (e.g. a threshold) are smoothed, which makes the cell
 #' curve closer to the bulk one than the true function is.
 #'
@@ -99,7 +115,13 @@
 #'   variable gene must be non-zero.
 #' @param assay.type The assay to use.
 #' @param normalize `TRUE`: the assay holds counts (whole numbers, checked),
-#'   scaled by library size.  `FALSE`: used as it is.
+#'   scaled by library size, the cell level fitted on the rate scale.
+#'   `FALSE`: used as it is.
+#' @param dispersion With counts: their technical overdispersion given the
+#'   rates, 0 (Poisson, as for UMI counts) by default; see [fitPairwise()].
+#' @param min.reliability With counts: pairs whose regulator has a
+#'   cell-level reliability below this are undetermined ("count noise too
+#'   large").
 #' @param log.base For bulk data on a log scale (e.g. `2` for RMA
 #'   intensities): values are returned to the linear scale as
 #'   `log.base^x`.
@@ -137,31 +159,54 @@ setGeneric("recoverabilityAudit", function(x, ...) standardGeneric("recoverabili
 #' @rdname recoverabilityAudit
 #' @export
 #' @importClassesFrom SingleCellExperiment SingleCellExperiment
+#' @importFrom BiocGenerics sizeFactors
 setMethod("recoverabilityAudit", "SingleCellExperiment", function(x, sample = NULL, pool.size = NULL,
     pairs = NULL, genes = NULL, npools = NULL, replace = FALSE, n.genes = 20, max.pairs = 400,
-    min.detected = 0.1, assay.type = "counts", normalize = TRUE, gene.names = NULL, k = 10, nboot = 100,
-    level = 0.95, alpha = 0.05, tolerance = 0.1, ci = TRUE, max.n = 2000, seed = 1,
-    BPPARAM = SerialParam(), verbose = interactive()) {
+    min.detected = 0.1, assay.type = "counts", normalize = TRUE, dispersion = 0, min.reliability = 0.25,
+    gene.names = NULL, k = 10, nboot = 100, level = 0.95, alpha = 0.05, tolerance = 0.1, ci = TRUE,
+    max.n = 2000, seed = 1, BPPARAM = SerialParam(), verbose = interactive()) {
     s <- .audit_settings(k, nboot, level, alpha, tolerance, max.n, seed, verbose, n.genes, max.pairs,
         min.detected)
     ci <- .check_flag(ci, "ci")
     normalize <- .check_flag(normalize, "normalize")
+    dispersion <- .check_number(dispersion, "dispersion", lower = 0)
+    min.reliability <- .check_number(min.reliability, "min.reliability", lower = 0)
+    if (min.reliability > 1) {
+        stop(sprintf("`min.reliability` must be a share in [0, 1], not %s", .fmt_value(min.reliability)),
+            call. = FALSE)
+    }
+    if (!normalize && dispersion != 0) stop("`dispersion` describes counts: give it with `normalize = TRUE`",
+        call. = FALSE)
+    s$counts <- normalize
+    s$dispersion <- dispersion
+    s$min.reliability <- min.reliability
     m <- .audit_assay(x, assay.type, gene.names)
     labels <- .audit_labels(x, sample, pool.size)
     if (s$verbose) message(sprintf("%d genes x %d cells", nrow(m), ncol(m)))
     sf <- .library_size_factors(m, normalize, "cells", assay.type)
+    s$size.factors <- if (!normalize) "none" else "library size"
+    if (normalize && !is.null(sizeFactors(x))) {
+        # the user's normalisation (e.g. scran's pooled factors), scaled to mean 1
+        sf <- .check_size_factors(sizeFactors(x), ncol(x))
+        sf <- sf / mean(sf)
+        s$size.factors <- "sizeFactors(x)"
+    }
+    if (s$verbose && normalize) message(sprintf("size factors: %s", s$size.factors))
     chosen <- .audit_pairs(m, sf, pairs, genes, s)
-    C <- .audit_normalised(m, chosen$genes, sf)
+    raw <- .audit_normalised(m, chosen$genes, rep(1, ncol(m)))
     if (!is.null(labels) && anyNA(labels)) {
         # cells without a sample take part in neither level
-        C <- C[, !is.na(labels), drop = FALSE]
+        raw <- raw[, !is.na(labels), drop = FALSE]
+        sf <- sf[!is.na(labels)]
         labels <- labels[!is.na(labels)]
     }
+    C <- raw * rep(1 / sf, each = nrow(raw))
     pb <- .audit_pseudobulk(C, labels, pool.size, npools, replace, s)
     if (s$verbose) message(sprintf("pseudobulk: %d samples of %s cells", ncol(pb$B),
         paste(unique(range(pb$ncells)), collapse = "-")))
+    counts <- if (normalize) list(raw = raw, sf = sf)
     .audit_two_levels(C, pb, chosen$pairs, s, ci, BPPARAM, list(assay.type = assay.type, normalize = normalize,
-        pseudobulk = pb$how, gene.names = gene.names))
+        pseudobulk = pb$how, gene.names = gene.names), counts)
 })
 
 #' @rdname recoverabilityAudit
@@ -391,11 +436,17 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
 }
 
 #' @importFrom stats p.adjust
-.audit_two_levels <- function(C, pb, pairs, s, ci, BPPARAM, extra) {
+.audit_two_levels <- function(C, pb, pairs, s, ci, BPPARAM, extra, counts = NULL) {
     B <- pb$B
-    if (s$verbose) message(sprintf("fitting %d pairs at the cell level (%d cells)", nrow(pairs), ncol(C)))
-    cell.fit <- fitPairwise(C, pairs = pairs, k = s$k, nboot = s$nboot, level = s$level, seed = s$seed,
-        BPPARAM = BPPARAM, verbose = FALSE)
+    if (s$verbose) message(sprintf("fitting %d pairs at the cell level (%d cells%s)", nrow(pairs), ncol(C),
+        if (is.null(counts)) "" else ", on the rate scale"))
+    cell.fit <- if (is.null(counts)) {
+        fitPairwise(C, pairs = pairs, k = s$k, nboot = s$nboot, level = s$level, seed = s$seed,
+            BPPARAM = BPPARAM, verbose = FALSE)
+    } else {
+        fitPairwise(counts$raw, pairs = pairs, counts = TRUE, size.factors = counts$sf, dispersion = s$dispersion,
+            k = s$k, nboot = s$nboot, level = s$level, seed = s$seed, BPPARAM = BPPARAM, verbose = FALSE)
+    }
     if (s$verbose) message(sprintf("fitting %d pairs at the pseudobulk level (%d samples)", nrow(pairs), ncol(B)))
     bulk.fit <- fitPairwise(B, pairs = pairs, k = s$k, nboot = s$nboot, level = s$level, seed = s$seed,
         BPPARAM = BPPARAM, verbose = FALSE)
@@ -415,6 +466,16 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
         p.ci.bulk = cip$bulk, padj.ci.cells = p.adjust(cip$cells, "BH"), padj.ci.bulk = p.adjust(cip$bulk, "BH"),
         row.names = paste0(pairs$regulator, "->", pairs$target))
     tab$ci.agree <- (tab$padj.ci.cells < s$alpha) == (tab$padj.ci.bulk < s$alpha)
+    rel <- if (is.null(counts)) {
+        list(cells = rep(NA_real_, nrow(C)), bulk = rep(NA_real_, nrow(C)))
+    } else {
+        list(cells = .count_reliability(counts$raw, counts$sf, s$dispersion),
+            bulk = .pool_reliability(counts$raw, counts$sf, pb$groups, s$dispersion))
+    }
+    tab$reliability.regulator.cells <- unname(rel$cells[pairs$regulator])
+    tab$reliability.target.cells <- unname(rel$cells[pairs$target])
+    tab$reliability.regulator.bulk <- unname(rel$bulk[pairs$regulator])
+    tab$reliability.target.bulk <- unname(rel$bulk[pairs$target])
     status <- ifelse(cell.fit$status != "ok", paste("cell-level fit failed:", cell.fit$status),
         ifelse(bulk.fit$status != "ok", paste("pseudobulk fit failed:", bulk.fit$status), NA_character_))
     v <- .audit_verdict(tab, status, s)
@@ -434,18 +495,23 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
     lost.dep <- lt(tab$padj.ci.cells) & !is.na(tab$padj.ci.bulk) & tab$padj.ci.bulk >= a
     within <- !is.na(tab$ff.upper) & tab$ff.upper <= tol
     agree <- is.na(tab$ci.agree) | tab$ci.agree
+    rel <- .col_or_na(tab, "reliability.regulator.cells")
+    min.rel <- if (is.null(s$min.reliability)) 0 else s$min.reliability
+    noisy <- !is.na(rel) & rel < min.rel
     failed <- !is.na(status)
-    verdict <- ifelse(failed, "undetermined", ifelse(departs | new.dep, "inconsistent",
+    verdict <- ifelse(failed | noisy, "undetermined", ifelse(departs | new.dep, "inconsistent",
         ifelse(within & agree, "consistent", "undetermined")))
     fmt <- function(d) formatC(d, digits = 2, format = "f")
     reason <- ifelse(failed, status,
+        ifelse(noisy, sprintf("count noise too large: the regulator's cell-level reliability is %s < %s",
+            fmt(rel), fmt(min.rel)),
         ifelse(departs, sprintf("bulk curve departs from the cell curve (distance %s > %s)", fmt(tab$ff.distance),
             fmt(tol)),
         ifelse(new.dep, "independent in cells, dependent in pseudobulk",
         ifelse(within & agree, sprintf("curves agree within %s (interval up to %s)", fmt(tol), fmt(tab$ff.upper)),
         ifelse(lost.dep, "dependence in cells not detected in pseudobulk",
         ifelse(is.na(tab$ff.upper), "no interval for the distance (nboot = 0)",
-            sprintf("interval of the distance reaches %s > %s", fmt(tab$ff.upper), fmt(tol))))))))
+            sprintf("interval of the distance reaches %s > %s", fmt(tab$ff.upper), fmt(tol)))))))))
     list(verdict = verdict, reason = reason)
 }
 

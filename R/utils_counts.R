@@ -74,3 +74,35 @@
     names(res$reliability) <- colnames(counts)
     res
 }
+
+# Reliability of each gene (rows of the genes x cells counts `raw`, size
+# factors `sf`): 1 - mean noise variance / variance of the normalised
+# counts, the noise variance of each value estimated without bias from the
+# value (as in fitPairwise's count mode).
+.count_reliability <- function(raw, sf, dispersion) {
+    x <- raw * rep(1 / sf, each = nrow(raw))
+    noise <- x * rep(1 / sf, each = nrow(raw))
+    noise <- noise + dispersion * (x^2 - noise) / (1 + dispersion)
+    .reliability_of(x, noise)
+}
+
+# The same for pseudobulk means of normalised counts over the cell groups
+# `groups` (indices into the columns): a mean's noise variance is the sum of
+# its cells' noise variances over the squared number of cells.
+.pool_reliability <- function(raw, sf, groups, dispersion) {
+    x <- raw * rep(1 / sf, each = nrow(raw))
+    noise <- x * rep(1 / sf, each = nrow(raw))
+    noise <- noise + dispersion * (x^2 - noise) / (1 + dispersion)
+    mean_of <- function(v, pow) vapply(groups, function(g) rowSums(v[, g, drop = FALSE]) / length(g)^pow,
+        numeric(nrow(v)))
+    .reliability_of(matrix(mean_of(x, 1), nrow(raw), dimnames = list(rownames(raw), NULL)),
+        matrix(mean_of(noise, 2), nrow(raw)))
+}
+
+#' @importFrom stats var setNames
+.reliability_of <- function(x, noise) {
+    v <- apply(x, 1L, var)
+    r <- 1 - rowMeans(noise) / v
+    r[!is.finite(r)] <- NA_real_
+    setNames(pmin(pmax(r, 0), 1), rownames(x))
+}

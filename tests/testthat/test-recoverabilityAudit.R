@@ -25,19 +25,33 @@ test_that("pseudobulk, fits and CI tests equal naive references and the package'
     tab <- auditTable(a)
     expect_identical(nrow(tab), 6L)
     expect_identical(rownames(tab), paste0(tab$regulator, "->", tab$target))
-    fc <- fitPairwise(norm, pairs = data.frame(tab$regulator, tab$target), nboot = 20, seed = 1)
-    # (the audit divides by the size factors in another order: 1e-8 apart)
+    # the cell level is the count-aware fit of the raw counts
+    sf <- lib / mean(lib)
+    fc <- fitPairwise(counts[c("g1", "g2", "g3"), ], pairs = data.frame(tab$regulator, tab$target), counts = TRUE,
+        size.factors = sf, nboot = 20, seed = 1)
+    expect_identical(S4Vectors::metadata(a@cell.fit)$scale, "rate")
     expect_equal(tab$nl.cells, fc$nl, tolerance = 1e-6)
     expect_equal(tab$nl.cells.lower, fc$nl.lower, tolerance = 1e-6)
     expect_equal(tab$padj.nl.cells, p.adjust(fc$p.nonlinear, "BH"), tolerance = 1e-6)
     fb <- fitPairwise(naive, pairs = data.frame(tab$regulator, tab$target), nboot = 20, seed = 1)
     expect_equal(tab$nl.bulk, fb$nl, tolerance = 1e-8)
-    # FF: functionalConsistency with the cell-level spline as reference.
-    cells <- SummarizedExperiment::SummarizedExperiment(list(norm = norm[c("g1", "g2", "g3"), ]),
+    # reliability: naive moments of the normalised counts at each level
+    x <- norm[c("g1", "g2", "g3"), ]
+    noise <- t(t(x) / sf)
+    rel.c <- 1 - rowMeans(noise) / apply(x, 1, var)
+    m <- as.vector(table(sce$donor))
+    pool.noise <- t(rowsum(t(noise), sce$donor)) / rep(m^2, each = 3)
+    rel.b <- 1 - rowMeans(pool.noise) / apply(naive, 1, var)
+    expect_equal(tab$reliability.regulator.cells, unname(pmax(rel.c[tab$regulator], 0)), tolerance = 1e-10)
+    expect_equal(tab$reliability.target.cells, unname(pmax(rel.c[tab$target], 0)), tolerance = 1e-10)
+    expect_equal(tab$reliability.regulator.bulk, unname(pmax(rel.b[tab$regulator], 0)), tolerance = 1e-10)
+    expect_equal(tab$reliability.target.bulk, unname(pmax(rel.b[tab$target], 0)), tolerance = 1e-10)
+    # FF: functionalConsistency with the count-aware cell-level spline as reference.
+    cells <- SummarizedExperiment::SummarizedExperiment(list(counts = counts[c("g1", "g2", "g3"), ]),
         colData = S4Vectors::DataFrame(sample = sce$donor))
-    bulk <- SummarizedExperiment::SummarizedExperiment(list(norm = a@bulk))
+    bulk <- SummarizedExperiment::SummarizedExperiment(list(counts = a@bulk))
     ff <- functionalConsistency(cells, bulk, edges = data.frame(from = tab$regulator, to = tab$target),
-        aggregation = "mean", assay.type = "norm", truth = FALSE, nboot = 20, seed = 1)
+        aggregation = "mean", assay.type = "counts", counts = TRUE, size.factors = sf, nboot = 20, seed = 1)
     expect_equal(tab$ff.distance, ff$ff.distance, tolerance = 1e-8)
     expect_equal(tab$p.curve, ff$p.curve, tolerance = 1e-8)
     # CI: the marginal spline test at each level, shared by X -> Y and Y -> X.
@@ -49,6 +63,24 @@ test_that("pseudobulk, fits and CI tests equal naive references and the package'
     expect_identical(tab$ci.agree, (tab$padj.ci.cells < 0.05) == (tab$padj.ci.bulk < 0.05))
 })
 
+test_that("the audit uses the object's size factors when it has them", {
+    sce <- .audit_counts()
+    a <- recoverabilityAudit(sce, sample = "donor", genes = c("g1", "g2"), nboot = 0, ci = FALSE, verbose = FALSE)
+    expect_identical(a@settings$size.factors, "library size")
+    sf <- runif(ncol(sce), 0.5, 2)
+    SingleCellExperiment::sizeFactors(sce) <- 3 * sf
+    b <- recoverabilityAudit(sce, sample = "donor", genes = c("g1", "g2"), nboot = 0, ci = FALSE, verbose = FALSE)
+    expect_identical(b@settings$size.factors, "sizeFactors(x)")
+    counts <- SummarizedExperiment::assay(sce)[c("g1", "g2"), ]
+    expect_equal(b@cells, counts / rep(sf / mean(sf), each = 2), tolerance = 1e-12)
+    ref <- fitPairwise(counts, pairs = data.frame(c("g1", "g2"), c("g2", "g1")), counts = TRUE,
+        size.factors = sf / mean(sf))
+    # (size factors scaled in another order: the smoothing parameter's optimum moves in the 6th digit)
+    expect_equal(auditTable(b)$nl.cells, ref$nl, tolerance = 1e-5)
+    SingleCellExperiment::sizeFactors(sce)[3] <- 0
+    expect_error(recoverabilityAudit(sce, sample = "donor", genes = c("g1", "g2")), "column 3 has 0")
+})
+
 test_that("the verdict follows its documented rule", {
     tab <- S4Vectors::DataFrame(padj.curve = c(0.001, 0.001, 0.5, 0.5, 0.5, 0.5, 0.5),
         ff.distance = c(0.3, 0.05, 0.02, 0.02, 0.02, 0.02, NA), ff.upper = c(0.4, 0.08, 0.06, 0.2, 0.06, 0.06, NA),
@@ -57,6 +89,11 @@ test_that("the verdict follows its documented rule", {
     tab$ci.agree <- (tab$padj.ci.cells < 0.05) == (tab$padj.ci.bulk < 0.05)
     v <- bulkcausal:::.audit_verdict(tab, c(rep(NA, 6), "cell-level fit failed: constant target"),
         list(alpha = 0.05, tolerance = 0.1))
+    # on counts, an unreliable regulator makes any call undetermined
+    tab$reliability.regulator.cells <- c(0.1, 0.5, 0.1, 0.5, 0.5, 0.5, 0.5)
+    w <- bulkcausal:::.audit_verdict(tab, rep(NA, 7), list(alpha = 0.05, tolerance = 0.1, min.reliability = 0.25))
+    expect_identical(w$verdict[1:3], c("undetermined", "consistent", "undetermined"))
+    expect_match(w$reason[1], "count noise too large: the regulator's cell-level reliability is 0.10 < 0.25")
     expect_identical(v$verdict, c("inconsistent", "consistent", "consistent", "undetermined", "inconsistent",
         "undetermined", "undetermined"))
     expect_match(v$reason[1], "departs")
@@ -225,6 +262,11 @@ test_that("bad input gets clear errors", {
     empty <- sce
     SummarizedExperiment::assay(empty, "counts")[, 5] <- 0
     expect_error(recoverabilityAudit(empty, sample = "donor"), "1 cells have no counts at all \\(e.g. 'c5'\\)")
+    expect_error(recoverabilityAudit(sce, sample = "donor", dispersion = -1), "`dispersion` must be")
+    expect_error(recoverabilityAudit(sce, sample = "donor", min.reliability = 2),
+        "`min.reliability` must be a share in \\[0, 1\\], not 2")
+    expect_error(recoverabilityAudit(sce, sample = "donor", normalize = FALSE, dispersion = 0.1),
+        "`dispersion` describes counts: give it with `normalize = TRUE`")
 })
 
 test_that("the embedded dataset audits in one call", {
