@@ -45,8 +45,8 @@ dsep_cpp <- function(p, from, to, x, y, z) {
     .Call(`_bulkcausal_dsep_cpp`, p, from, to, x, y, z)
 }
 
-count_rates_cpp <- function(counts, size, dispersion, grid_size, nthreads, verbose) {
-    .Call(`_bulkcausal_count_rates_cpp`, counts, size, dispersion, grid_size, nthreads, verbose)
+count_rates_cpp <- function(counts, size, dispersion, grid_size, nthreads, verbose, need = NULL) {
+    .Call(`_bulkcausal_count_rates_cpp`, counts, size, dispersion, grid_size, nthreads, verbose, need)
 }
 
 rate_test_cpp <- function(counts, y, size, gene_id, regulator, target, dispersion, k, seed, nthreads, verbose) {

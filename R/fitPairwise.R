@@ -163,8 +163,10 @@
 #'   correcting for the counts' sampling noise (see Counts). Not with
 #'   `transform = "log1p"`; values must be complete (no `NA`).
 #' @param size.factors With `counts = TRUE`: one positive size factor per
-#'   column of `x`; by default library sizes (column sums of `x`, all its
-#'   genes) divided by their mean.
+#'   column of `x`, or a matrix of the dimensions of `x` with one per value
+#'   (e.g. pseudobulk samples resampled differently per gene); by default
+#'   library sizes (column sums of `x`, all its genes) divided by their
+#'   mean.
 #' @param dispersion With `counts = TRUE`: the technical overdispersion of
 #'   the counts given the rates, 0 (default) for Poisson.
 #' @param test `"wild"` (default) or `"F"`: how `p.nonlinear` is computed
@@ -232,7 +234,7 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
 #' @importFrom BiocParallel SerialParam bplapply bpnworkers
 #' @importFrom S4Vectors DataFrame metadata metadata<-
 .fit_pairwise <- function(x, pairs, genes, k, method, transform, counts = FALSE, size.factors = NULL,
-    dispersion = 0, test = "wild", nboot, level, seed, BPPARAM, num.threads, verbose) {
+    dispersion = 0, test = "wild", nboot, level, seed, BPPARAM, num.threads, verbose, rate.test = TRUE) {
     method <- .check_choice(method[1L], c("REML", "GCV"), "method")
     transform <- .check_choice(transform[1L], c("none", "log1p"), "transform")
     counts <- .check_flag(counts, "counts")
@@ -268,11 +270,13 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
             .library_size_factors(x, TRUE, "columns", "x", when = "with counts = TRUE",
                 instead = "fit with counts = FALSE")
         } else {
-            .check_size_factors(size.factors, ncol(x))
+            .check_size_factors(size.factors, ncol(x), nrow(x))
         }
-        rates <- .count_rates(data, sf, dispersion, num.threads, verbose)
+        sfu <- if (is.matrix(sf)) t(sf[used, , drop = FALSE]) else sf
+        # rate distributions for the regulators only (targets enter as counts / sf)
+        rates <- .count_rates(data, sfu, dispersion, num.threads, verbose, need = used %in% pr$regulator)
         cdata <- data
-        tdata <- data / sf
+        tdata <- data / sfu
         data <- rates$rate
     } else if (!is.null(size.factors) || dispersion != 0) {
         stop("`size.factors` and `dispersion` describe counts: give them with counts = TRUE", call. = FALSE)
@@ -283,29 +287,30 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
 
     chunks <- .regulator_chunks(reg, bpnworkers(BPPARAM))
     cdata <- if (counts) {
-        list(counts = cdata, size = sf, dispersion = dispersion, prior.grid = rates[["prior.grid"]],
+        list(counts = cdata, size = sfu, dispersion = dispersion, prior.grid = rates[["prior.grid"]],
             prior.weight = rates[["prior.weight"]])
     }
-    sf <- if (counts) sf
-    run <- function(idx, data, tdata, cdata, sf, dispersion, used, reg, tgt, k, method, nboot, level, seed, test,
+    sfu <- if (counts) sfu
+    run <- function(idx, data, tdata, cdata, sfu, dispersion, used, reg, tgt, k, method, nboot, level, seed, test,
         num.threads, verbose) {
         fit <- fit_pairwise_cpp(data, used - 1L, reg[idx], tgt[idx], k, method, nboot, level, seed, num.threads,
             verbose, if (test == "rate") "F" else test, 399L, tdata, cdata)
-        if (test == "rate") {
+        if (test == "rate" && !rate.test) fit[["p.nonlinear"]][] <- NA_real_
+        if (test == "rate" && rate.test) {
             # p.nonlinear from the regulator's counts (its F test on the
             # posterior means is replaced), where the fit has one
-            rt <- rate_test_cpp(cdata$counts, tdata, sf, used - 1L, reg[idx], tgt[idx], dispersion, 6L, seed, num.threads,
+            rt <- rate_test_cpp(cdata$counts, tdata, sfu, used - 1L, reg[idx], tgt[idx], dispersion, 6L, seed, num.threads,
                 verbose)
             fit[["p.nonlinear"]] <- ifelse(is.na(fit[["p.nonlinear"]]), NA_real_, rt$p)
         }
         fit
     }
     res <- if (length(chunks) > 1L) {
-        bplapply(chunks, run, data = data, tdata = tdata, cdata = cdata, sf = sf, dispersion = dispersion,
+        bplapply(chunks, run, data = data, tdata = tdata, cdata = cdata, sfu = sfu, dispersion = dispersion,
             used = used, reg = reg, tgt = tgt, k = k, method = method, nboot = nboot, level = level, seed = seed,
             test = test, num.threads = num.threads, verbose = FALSE, BPPARAM = BPPARAM)
     } else {
-        list(.call_core(run(chunks[[1L]], data, tdata, cdata, sf, dispersion, used, reg, tgt, k, method, nboot,
+        list(.call_core(run(chunks[[1L]], data, tdata, cdata, sfu, dispersion, used, reg, tgt, k, method, nboot,
             level, seed, test, num.threads, verbose)))
     }
     res <- .combine_pair_chunks(res, chunks, length(reg))

@@ -58,11 +58,15 @@
 #'   bulk).
 #' @param truth Use the true functions when the data carry their model
 #'   (not with `counts = TRUE`).
-#' @param counts `TRUE` when the cells' assay holds raw counts: the
-#'   cell-level curve is then the count-aware fit of [fitPairwise()] (the
-#'   relation between rates, corrected for sampling noise), and `bulk`
-#'   should hold values on the rate scale, e.g. means of the cells'
-#'   normalised counts.
+#' @param counts `TRUE` when the cells' assay holds raw counts and the
+#'   bulk assay their sums per sample (aggregation `"sum"`): both levels are
+#'   then compared on the rate scale.  The cell-level curve is the
+#'   count-aware fit of [fitPairwise()] (the relation between rates,
+#'   corrected for sampling noise); a bulk sample's rate is its summed
+#'   counts over its cells' summed size factors, a linear aggregation of
+#'   the cells' rates, so f maps to f; the bulk curve is count-aware too
+#'   (a sum of negative binomial counts is treated as negative binomial with
+#'   the cells' dispersion over the mean number of cells per sample).
 #' @param size.factors,dispersion With `counts = TRUE`: the cells' size
 #'   factors (default: library sizes over all genes of `cells`, divided by
 #'   their mean) and the counts' technical dispersion, as in
@@ -120,21 +124,42 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
     }
     edges <- data.frame(from = as.character(edges$from), to = as.character(edges$to), stringsAsFactors = FALSE)
     .check_gene_names(unique(c(edges$from, edges$to)), intersect(rownames(cells), rownames(bulk)), "edges")
+    if (counts && aggregation != "sum") {
+        stop(sprintf(paste("counts = TRUE compares rates: `bulk` must hold the cells' summed counts",
+            "(aggregation 'sum'), not aggregation %s"), .fmt_value(aggregation)), call. = FALSE)
+    }
     info <- .bulk_sample_info(cells, bulk, sample, at[1L], aggregation)
     ym <- .assay_of(bulk, at[2L])
     genes <- unique(c(edges$from, edges$to))
     B <- as.matrix(ym[genes, , drop = FALSE])
-    bulk.fit <- fitPairwise(B, pairs = data.frame(regulator = edges$from, target = edges$to), k = k, seed = seed)
+    pairs <- data.frame(regulator = edges$from, target = edges$to)
+    bulk.counts <- NULL
+    if (counts) {
+        # Both levels on the rate scale: a bulk sample's rate is its summed
+        # counts over its cells' summed size factors (a linear aggregation of
+        # the cells' rates, so f maps to f).
+        cm <- .assay_of(cells, at[1L])
+        if (is.null(size.factors)) {
+            size.factors <- .library_size_factors(cm, TRUE, "cells", at[1L], when = "with counts = TRUE",
+                instead = "use counts = FALSE for values that are not counts")
+        }
+        size.factors <- .check_size_factors(size.factors, ncol(cells))
+        j <- match(as.character(cells[[sample]]), colnames(bulk))
+        S <- vapply(split(size.factors, factor(j, levels = seq_len(ncol(bulk)))), sum, numeric(1))
+        .check_whole_counts(B, "the bulk assay", "with counts = TRUE", "use counts = FALSE")
+        bulk.counts <- list(counts = B, size = S, dispersion = dispersion / mean(info$ncells))
+        bulk.fit <- fitPairwise(B, pairs = pairs, k = k, seed = seed, counts = TRUE, size.factors = S,
+            dispersion = bulk.counts$dispersion)
+        B <- B * rep(1 / S, each = nrow(B))
+        aggregation <- "mean"
+    } else {
+        bulk.fit <- fitPairwise(B, pairs = pairs, k = k, seed = seed)
+    }
     use.truth <- vapply(seq_len(nrow(edges)), function(e) truth && .truth_usable(model, edges$from[e], edges$to[e]),
         logical(1))
     cell.fit <- NULL
     if (!all(use.truth)) {
-        cm <- .assay_of(cells, at[1L])
-        C <- as.matrix(cm[genes, , drop = FALSE])
-        if (counts && is.null(size.factors)) {
-            size.factors <- .library_size_factors(cm, TRUE, "cells", at[1L], when = "with counts = TRUE",
-                instead = "use counts = FALSE for values that are not counts")
-        }
+        C <- as.matrix(.assay_of(cells, at[1L])[genes, , drop = FALSE])
         cell.fit <- fitPairwise(C, pairs = data.frame(regulator = edges$from[!use.truth],
             target = edges$to[!use.truth]), k = k, seed = seed, counts = counts,
             size.factors = if (counts) size.factors, dispersion = dispersion)
@@ -150,10 +175,15 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
             i <- which(cell.fit$regulator == from & cell.fit$target == to)
             function(u) drop(.curve_values(cell.fit, i, u))
         }
-        .ff_edge(B[from, ], B[to, ], f, info, aggregation, bulk.fit, e, k, nboot, level, central, seed + e, max.n)
+        cnt <- if (counts) {
+            list(x = bulk.counts$counts[from, ], y = bulk.counts$counts[to, ], size = bulk.counts$size,
+                dispersion = bulk.counts$dispersion)
+        }
+        .ff_edge(B[from, ], B[to, ], f, info, aggregation, bulk.fit, e, k, nboot, level, central, seed + e, max.n,
+            cnt)
     })
     out <- DataFrame(regulator = edges$from, target = edges$to,
-        reference = ifelse(use.truth, "truth", "cells"), aggregation = aggregation,
+        reference = ifelse(use.truth, "truth", "cells"), aggregation = if (counts) "sum (as rates)" else aggregation,
         do.call(rbind, rows), row.names = paste0(edges$from, "->", edges$to))
     out$consistent <- out$p.curve > alpha & out$p.resid > alpha
     out
@@ -206,7 +236,11 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
 }
 
 #' @importFrom stats lm.fit pf
-.ff_edge <- function(x, y, f, info, aggregation, bulk.fit, e, k, nboot, level, central, seed, max.n) {
+# `counts`: NULL, or the bulk samples' counts of x and y with their size
+# factors and dispersion, so that each resample is fitted on the rate scale
+# as bulk.fit was (x and y are then the rates, counts / size).
+.ff_edge <- function(x, y, f, info, aggregation, bulk.fit, e, k, nboot, level, central, seed, max.n,
+    counts = NULL) {
     h <- .map_curve(f, x, info, aggregation)
     ghat <- drop(.curve_values(bulk.fit, e, x))
     # The distance of a curve g to h over the central range of x, in sd(y).
@@ -227,10 +261,22 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
         # (range, scale and all), as the statistic is over the data's.
         n <- length(x)
         idx <- matrix(resample_cpp(n, n, as.integer(nboot), TRUE, seed), nboot, byrow = TRUE)
-        M <- rbind(matrix(x[idx], nboot), matrix(y[idx], nboot))
-        rownames(M) <- c(paste0("x", seq_len(nboot)), paste0("y", seq_len(nboot)))
-        bf <- fitPairwise(M, pairs = data.frame(paste0("x", seq_len(nboot)), paste0("y", seq_len(nboot))), k = k,
-            seed = seed)
+        bp <- data.frame(paste0("x", seq_len(nboot)), paste0("y", seq_len(nboot)))
+        names <- c(paste0("x", seq_len(nboot)), paste0("y", seq_len(nboot)))
+        bf <- if (is.null(counts)) {
+            M <- rbind(matrix(x[idx], nboot), matrix(y[idx], nboot))
+            rownames(M) <- names
+            fitPairwise(M, pairs = bp, k = k, seed = seed)
+        } else {
+            M <- rbind(matrix(counts$x[idx], nboot), matrix(counts$y[idx], nboot))
+            rownames(M) <- names
+            S <- matrix(counts$size[idx], nboot)
+            # (the resamples' p-values are not used: no rate-scale test)
+            .fit_pairwise(M, pairs = bp, genes = NULL, k = k, method = "REML", transform = "none", counts = TRUE,
+                size.factors = rbind(S, S), dispersion = counts$dispersion, test = c("wild", "F"), nboot = 0,
+                level = 0.95, seed = seed, BPPARAM = SerialParam(), num.threads = 1L, verbose = FALSE,
+                rate.test = FALSE)
+        }
         fitted <- which(!is.na(bf$edf))
         Ds <- vapply(fitted, function(b) {
             i <- idx[b, ]

@@ -183,9 +183,10 @@ setMethod("recoverabilityAudit", "SingleCellExperiment", function(x, sample = NU
     m <- .audit_assay(x, assay.type, gene.names)
     labels <- .audit_labels(x, sample, pool.size)
     if (s$verbose) message(sprintf("%d genes x %d cells", nrow(m), ncol(m)))
-    sf <- .library_size_factors(m, normalize, "cells", assay.type)
+    user.sf <- normalize && !is.null(sizeFactors(x))
+    sf <- .library_size_factors(m, normalize, "cells", assay.type, check.only = user.sf)
     s$size.factors <- if (!normalize) "none" else "library size"
-    if (normalize && !is.null(sizeFactors(x))) {
+    if (user.sf) {
         # the user's normalisation (e.g. scran's pooled factors), scaled to mean 1
         sf <- .check_size_factors(sizeFactors(x), ncol(x))
         sf <- sf / mean(sf)
@@ -204,7 +205,15 @@ setMethod("recoverabilityAudit", "SingleCellExperiment", function(x, sample = NU
     pb <- .audit_pseudobulk(C, labels, pool.size, npools, replace, s)
     if (s$verbose) message(sprintf("pseudobulk: %d samples of %s cells", ncol(pb$B),
         paste(unique(range(pb$ncells)), collapse = "-")))
-    counts <- if (normalize) list(raw = raw, sf = sf)
+    counts <- NULL
+    if (normalize) {
+        # Counts pool into counts: the pseudobulk's rates are its summed
+        # counts over its summed size factors.
+        pc <- .pool_counts(raw, sf, pb$groups)
+        dimnames(pc$rate) <- dimnames(pb$B)
+        pb$B <- pc$rate
+        counts <- list(raw = raw, sf = sf, pool = pc$counts, pool.size = pc$size)
+    }
     .audit_two_levels(C, pb, chosen$pairs, s, ci, BPPARAM, list(assay.type = assay.type, normalize = normalize,
         pseudobulk = pb$how, gene.names = gene.names), counts)
 })
@@ -448,10 +457,21 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
             k = s$k, nboot = s$nboot, level = s$level, seed = s$seed, BPPARAM = BPPARAM, verbose = FALSE)
     }
     if (s$verbose) message(sprintf("fitting %d pairs at the pseudobulk level (%d samples)", nrow(pairs), ncol(B)))
-    bulk.fit <- fitPairwise(B, pairs = pairs, k = s$k, nboot = s$nboot, level = s$level, seed = s$seed,
-        BPPARAM = BPPARAM, verbose = FALSE)
+    bulk.counts <- NULL
+    bulk.fit <- if (is.null(counts)) {
+        fitPairwise(B, pairs = pairs, k = s$k, nboot = s$nboot, level = s$level, seed = s$seed,
+            BPPARAM = BPPARAM, verbose = FALSE)
+    } else {
+        # A pool's counts are close to negative binomial with the cells'
+        # dispersion over the number of cells pooled.
+        bulk.counts <- list(counts = counts$pool, size = counts$pool.size,
+            dispersion = s$dispersion / mean(pb$ncells))
+        fitPairwise(bulk.counts$counts, pairs = pairs, counts = TRUE, size.factors = bulk.counts$size,
+            dispersion = bulk.counts$dispersion, k = s$k, nboot = s$nboot, level = s$level, seed = s$seed,
+            BPPARAM = BPPARAM, verbose = FALSE)
+    }
     if (s$verbose) message("functional-form consistency")
-    ff <- .audit_ff(B, pb, pairs, cell.fit, bulk.fit, s, BPPARAM)
+    ff <- .audit_ff(B, pb, pairs, cell.fit, bulk.fit, s, BPPARAM, bulk.counts)
     cip <- if (ci) {
         if (s$verbose) message("CI tests of the pairs at both levels")
         .audit_ci(C, B, pairs, s)
@@ -518,15 +538,19 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
 .col_or_na <- function(df, name) if (name %in% colnames(df)) df[[name]] else rep(NA_real_, nrow(df))
 
 # FF per pair (the cell-level spline as f), split over BiocParallel workers.
-.audit_ff <- function(B, pb, pairs, cell.fit, bulk.fit, s, BPPARAM) {
+.audit_ff <- function(B, pb, pairs, cell.fit, bulk.fit, s, BPPARAM, bulk.counts = NULL) {
     info <- list(ncells = pb$ncells, total = NULL)
     empty <- data.frame(n = ncol(B), ff.distance = NA_real_, ff.lower = NA_real_, ff.upper = NA_real_,
         p.curve = NA_real_, p.resid = NA_real_)
     one <- function(e) {
         if (cell.fit$status[e] != "ok" || bulk.fit$status[e] != "ok") return(empty)
         f <- function(u) drop(.curve_values(cell.fit, e, u))
+        cnt <- if (!is.null(bulk.counts)) {
+            list(x = bulk.counts$counts[pairs$regulator[e], ], y = bulk.counts$counts[pairs$target[e], ],
+                size = bulk.counts$size, dispersion = bulk.counts$dispersion)
+        }
         .ff_edge(B[pairs$regulator[e], ], B[pairs$target[e], ], f, info, "mean", bulk.fit, e, s$k, s$nboot,
-            s$level, c(0.05, 0.95), s$seed + e, s$max.n)
+            s$level, c(0.05, 0.95), s$seed + e, s$max.n, cnt)
     }
     idx <- seq_len(nrow(pairs))
     nw <- bpnworkers(BPPARAM)

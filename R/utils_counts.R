@@ -28,9 +28,11 @@
 }
 
 # Library-size factors (mean 1), or all ones without normalisation; the
-# counts are checked in the same pass over the assay.
+# counts are checked in the same pass over the assay.  `check.only`: the
+# caller has its own size factors, so columns without counts are allowed
+# (NULL is returned).
 .library_size_factors <- function(m, normalize, what, assay.type, when = "when `normalize = TRUE`",
-    instead = "set `normalize = FALSE` for values already normalised on a linear scale") {
+    instead = "set `normalize = FALSE` for values already normalised on a linear scale", check.only = FALSE) {
     if (!normalize) return(rep(1, ncol(m)))
     lib <- numeric(ncol(m))
     for (rows in .row_blocks(m)) {
@@ -38,6 +40,7 @@
         .check_whole_counts(b, sprintf("assay %s", .fmt_value(assay.type)), when, instead)
         lib <- lib + Matrix::colSums(b)
     }
+    if (check.only) return(NULL)
     if (any(lib == 0)) {
         stop(sprintf("%d %s have no counts at all (e.g. %s); remove them first", sum(lib == 0), what,
             .fmt_value(if (is.null(colnames(m))) which(lib == 0) else colnames(m)[lib == 0])), call. = FALSE)
@@ -45,8 +48,22 @@
     lib / mean(lib)
 }
 
-# User-given size factors: one finite positive number per column.
-.check_size_factors <- function(sf, ncol) {
+# User-given size factors: one finite positive number per column, or (when
+# `nrow` is given) a matrix like x with one per value.
+.check_size_factors <- function(sf, ncol, nrow = NULL) {
+    if (is.matrix(sf) && !is.null(nrow)) {
+        if (!is.numeric(sf) || !identical(dim(sf), c(as.integer(nrow), as.integer(ncol)))) {
+            stop(sprintf("a matrix of `size.factors` must have the dimensions of `x` (%d x %d), not %s", nrow, ncol,
+                paste(dim(sf), collapse = " x ")), call. = FALSE)
+        }
+        bad <- which(is.na(sf) | !is.finite(sf) | sf <= 0)
+        if (length(bad)) {
+            stop(sprintf("`size.factors` must be finite and positive, but entry %d has %s", bad[1L],
+                .fmt_value(sf[bad[1L]])), call. = FALSE)
+        }
+        storage.mode(sf) <- "double"
+        return(sf)
+    }
     if (!is.numeric(sf) || length(sf) != ncol) {
         stop(sprintf("`size.factors` must be a numeric vector with one value per column of `x` (%d), not %s",
             ncol, .fmt_value(sf)), call. = FALSE)
@@ -61,15 +78,16 @@
 
 # The rates behind the counts of an observations x genes matrix `counts`
 # (dense, checked here) with size factors `sf`: the empirical-Bayes
-# posterior mean rate of every value, and each gene's reliability.
-.count_rates <- function(counts, sf, dispersion, num.threads = 1L, verbose = FALSE, grid.size = 64L) {
+# posterior mean rate of every value of the genes `need` (all by default;
+# the others keep counts / sf), and each gene's reliability.
+.count_rates <- function(counts, sf, dispersion, num.threads = 1L, verbose = FALSE, grid.size = 64L, need = NULL) {
     bad <- which(is.na(counts) | counts < 0 | counts != round(counts), arr.ind = TRUE)
     if (nrow(bad)) {
         stop(sprintf(paste("counts = TRUE needs counts (non-negative whole numbers), but gene '%s' has %s;",
             "give raw counts (not logged or normalised values), or fit with counts = FALSE"),
             colnames(counts)[bad[1L, 2L]], format(counts[bad[1L, , drop = FALSE]])), call. = FALSE)
     }
-    res <- .call_core(count_rates_cpp(counts, sf, dispersion, grid.size, num.threads, verbose))
+    res <- .call_core(count_rates_cpp(counts, sf, dispersion, grid.size, num.threads, verbose, need))
     dimnames(res$rate) <- dimnames(counts)
     names(res$reliability) <- colnames(counts)
     res
@@ -86,17 +104,27 @@
     .reliability_of(x, noise)
 }
 
-# The same for pseudobulk means of normalised counts over the cell groups
-# `groups` (indices into the columns): a mean's noise variance is the sum of
-# its cells' noise variances over the squared number of cells.
+# Pseudobulk of counts over the cell groups `groups` (indices into the
+# columns of the genes x cells counts `raw`, size factors `sf`): each
+# group's summed counts, its summed size factors, and the pooled rate
+# estimate counts / size (a size-weighted mean of the cells' normalised
+# counts: a linear aggregation of their rates).
+.pool_counts <- function(raw, sf, groups) {
+    P <- vapply(groups, function(g) rowSums(raw[, g, drop = FALSE]), numeric(nrow(raw)))
+    P <- matrix(P, nrow(raw), dimnames = list(rownames(raw), names(groups)))
+    S <- vapply(groups, function(g) sum(sf[g]), numeric(1))
+    list(counts = P, size = S, rate = P * rep(1 / S, each = nrow(P)))
+}
+
+# Reliability of the pooled rates: a pool's noise variance is the sum of
+# its cells' count noise variances (estimated without bias from each count:
+# c + dispersion (c^2 - c) / (1 + dispersion)) over its squared summed size.
 .pool_reliability <- function(raw, sf, groups, dispersion) {
-    x <- raw * rep(1 / sf, each = nrow(raw))
-    noise <- x * rep(1 / sf, each = nrow(raw))
-    noise <- noise + dispersion * (x^2 - noise) / (1 + dispersion)
-    mean_of <- function(v, pow) vapply(groups, function(g) rowSums(v[, g, drop = FALSE]) / length(g)^pow,
-        numeric(nrow(v)))
-    .reliability_of(matrix(mean_of(x, 1), nrow(raw), dimnames = list(rownames(raw), NULL)),
-        matrix(mean_of(noise, 2), nrow(raw)))
+    pc <- .pool_counts(raw, sf, groups)
+    cn <- raw + dispersion * (raw^2 - raw) / (1 + dispersion)
+    noise <- vapply(groups, function(g) rowSums(cn[, g, drop = FALSE]), numeric(nrow(raw)))
+    noise <- matrix(noise, nrow(raw)) * rep(1 / pc$size^2, each = nrow(raw))
+    .reliability_of(pc$rate, noise)
 }
 
 #' @importFrom stats var setNames

@@ -168,8 +168,8 @@ BEGIN_RCPP
 END_RCPP
 }
 // count_rates_cpp
-Rcpp::List count_rates_cpp(Rcpp::NumericMatrix counts, Rcpp::NumericVector size, double dispersion, int grid_size, int nthreads, bool verbose);
-RcppExport SEXP _bulkcausal_count_rates_cpp(SEXP countsSEXP, SEXP sizeSEXP, SEXP dispersionSEXP, SEXP grid_sizeSEXP, SEXP nthreadsSEXP, SEXP verboseSEXP) {
+Rcpp::List count_rates_cpp(Rcpp::NumericMatrix counts, Rcpp::NumericVector size, double dispersion, int grid_size, int nthreads, bool verbose, Rcpp::Nullable<Rcpp::LogicalVector> need);
+RcppExport SEXP _bulkcausal_count_rates_cpp(SEXP countsSEXP, SEXP sizeSEXP, SEXP dispersionSEXP, SEXP grid_sizeSEXP, SEXP nthreadsSEXP, SEXP verboseSEXP, SEXP needSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type counts(countsSEXP);
@@ -178,7 +178,8 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< int >::type grid_size(grid_sizeSEXP);
     Rcpp::traits::input_parameter< int >::type nthreads(nthreadsSEXP);
     Rcpp::traits::input_parameter< bool >::type verbose(verboseSEXP);
-    rcpp_result_gen = Rcpp::wrap(count_rates_cpp(counts, size, dispersion, grid_size, nthreads, verbose));
+    Rcpp::traits::input_parameter< Rcpp::Nullable<Rcpp::LogicalVector> >::type need(needSEXP);
+    rcpp_result_gen = Rcpp::wrap(count_rates_cpp(counts, size, dispersion, grid_size, nthreads, verbose, need));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -353,7 +354,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_bulkcausal_hsic_test_cpp", (DL_FUNC) &_bulkcausal_hsic_test_cpp, 4},
     {"_bulkcausal_dsep_statements_cpp", (DL_FUNC) &_bulkcausal_dsep_statements_cpp, 5},
     {"_bulkcausal_dsep_cpp", (DL_FUNC) &_bulkcausal_dsep_cpp, 6},
-    {"_bulkcausal_count_rates_cpp", (DL_FUNC) &_bulkcausal_count_rates_cpp, 6},
+    {"_bulkcausal_count_rates_cpp", (DL_FUNC) &_bulkcausal_count_rates_cpp, 7},
     {"_bulkcausal_rate_test_cpp", (DL_FUNC) &_bulkcausal_rate_test_cpp, 11},
     {"_bulkcausal_edge_values_cpp", (DL_FUNC) &_bulkcausal_edge_values_cpp, 3},
     {"_bulkcausal_fit_pairwise_cpp", (DL_FUNC) &_bulkcausal_fit_pairwise_cpp, 15},

@@ -5,12 +5,24 @@
 #include "bulkcausal/counts.hpp"
 #include "bulkcausal/ratetest.hpp"
 
+// Size factors are one per observation (length n: stride 0) or one per
+// observation and gene (n x ngenes: stride n).
+static std::size_t glue_size_stride(const Rcpp::NumericVector& size, std::size_t n, std::size_t ngenes) {
+    const auto len = static_cast<std::size_t>(size.size());
+    if (len == n) return 0;
+    if (len == n * ngenes) return n;
+    Rcpp::stop("size must have one entry per row of counts, or one per entry");
+}
+
+// `need`: per gene, whether its rates are wanted (the regulators'); the
+// others get their normalised counts, a prior of weight 0 and their
+// reliability.
 // [[Rcpp::export(rng = false)]]
 Rcpp::List count_rates_cpp(Rcpp::NumericMatrix counts, Rcpp::NumericVector size, double dispersion, int grid_size,
-                           int nthreads, bool verbose) {
+                           int nthreads, bool verbose, Rcpp::Nullable<Rcpp::LogicalVector> need = R_NilValue) {
     const auto n = static_cast<std::size_t>(counts.nrow());
     const auto ngenes = static_cast<std::size_t>(counts.ncol());
-    if (static_cast<std::size_t>(size.size()) != n) Rcpp::stop("size must have one entry per row of counts");
+    const std::size_t stride = glue_size_stride(size, n, ngenes);
     if (!(dispersion >= 0.0) || !std::isfinite(dispersion)) Rcpp::stop("dispersion must be finite and >= 0");
     if (grid_size < 2) Rcpp::stop("grid_size must be at least 2");
     Rcpp::NumericMatrix rate(Rcpp::no_init(static_cast<int>(n), static_cast<int>(ngenes)));
@@ -23,9 +35,15 @@ Rcpp::List count_rates_cpp(Rcpp::NumericMatrix counts, Rcpp::NumericVector size,
     const double* cx = counts.begin();
     const double* s = size.begin();
     try {
-        for (std::size_t g = 0; g < ngenes; ++g) bulkcausal::check_counts(cx + g * n, s, n);
+        for (std::size_t g = 0; g < ngenes; ++g) bulkcausal::check_counts(cx + g * n, s + g * stride, n);
     } catch (const std::invalid_argument& e) {
         Rcpp::stop(e.what());
+    }
+    std::vector<int> want(ngenes, 1);
+    if (need.isNotNull()) {
+        const Rcpp::LogicalVector nd(need);
+        if (static_cast<std::size_t>(nd.size()) != ngenes) Rcpp::stop("need must have one entry per column");
+        for (std::size_t g = 0; g < ngenes; ++g) want[g] = nd[static_cast<R_xlen_t>(g)] == TRUE;
     }
     double* out = rate.begin();
     double* relp = rel.begin();
@@ -34,9 +52,18 @@ Rcpp::List count_rates_cpp(Rcpp::NumericMatrix counts, Rcpp::NumericVector size,
     double* weightp = pweight.begin();
     bulkcausal::run_tasks(ngenes, nthreads, [&](std::size_t g, int) {
         const double* c = cx + g * n;
-        const bulkcausal::RatePrior prior = bulkcausal::fit_rate_prior(c, s, n, cm);
-        bulkcausal::posterior_mean(prior, c, s, n, dispersion, out + g * n);
-        relp[g] = bulkcausal::reliability(c, s, n, dispersion);
+        const double* sg = s + g * stride;
+        relp[g] = bulkcausal::reliability(c, sg, n, dispersion);
+        if (!want[g]) {
+            for (std::size_t i = 0; i < n; ++i) out[g * n + i] = c[i] / sg[i];
+            std::fill(gridp + g * static_cast<std::size_t>(grid_size), gridp + (g + 1) * static_cast<std::size_t>(grid_size), 0.0);
+            std::fill(weightp + g * static_cast<std::size_t>(grid_size),
+                      weightp + (g + 1) * static_cast<std::size_t>(grid_size), 0.0);
+            itp[g] = 0;
+            return;
+        }
+        const bulkcausal::RatePrior prior = bulkcausal::fit_rate_prior(c, sg, n, cm);
+        bulkcausal::posterior_mean(prior, c, sg, n, dispersion, out + g * n);
         itp[g] = prior.iterations;
         // The prior padded to grid_size points (a gene without counts has
         // one point, rate 0; padding has weight 0).
@@ -64,13 +91,15 @@ Rcpp::List rate_test_cpp(Rcpp::NumericMatrix counts, Rcpp::NumericMatrix y, Rcpp
     const auto n = static_cast<std::size_t>(counts.nrow());
     const auto ngenes = static_cast<std::size_t>(counts.ncol());
     if (y.nrow() != counts.nrow() || y.ncol() != counts.ncol()) Rcpp::stop("y must have the dimensions of counts");
-    if (static_cast<std::size_t>(size.size()) != n) Rcpp::stop("size must have one entry per row of counts");
+    const std::size_t stride = glue_size_stride(size, n, ngenes);
     if (static_cast<std::size_t>(gene_id.size()) != ngenes) Rcpp::stop("gene_id must have one entry per column");
     if (regulator.size() != target.size()) Rcpp::stop("regulator and target differ in length");
     if (!(dispersion >= 0.0) || !std::isfinite(dispersion)) Rcpp::stop("dispersion must be finite and >= 0");
     if (k < 4 || k > 100) Rcpp::stop("k must be from 4 to 100");
     try {
-        for (std::size_t g = 0; g < ngenes; ++g) bulkcausal::check_counts(counts.begin() + g * n, size.begin(), n);
+        for (std::size_t g = 0; g < ngenes; ++g) {
+            bulkcausal::check_counts(counts.begin() + g * n, size.begin() + g * stride, n);
+        }
     } catch (const std::invalid_argument& e) {
         Rcpp::stop(e.what());
     }
@@ -82,8 +111,8 @@ Rcpp::List rate_test_cpp(Rcpp::NumericMatrix counts, Rcpp::NumericMatrix y, Rcpp
     const std::vector<int> tgt(target.begin(), target.end());
     bulkcausal::RatePairs res;
     try {
-        res = bulkcausal::rate_test_pairs(counts.begin(), y.begin(), size.begin(), n, ngenes, gene_id.begin(), reg,
-                                          tgt, opt, nthreads, glue::make_poll(verbose, "testing pairs on the rate scale"));
+        res = bulkcausal::rate_test_pairs(counts.begin(), y.begin(), size.begin(), stride, n, ngenes, gene_id.begin(),
+                                          reg, tgt, opt, nthreads, glue::make_poll(verbose, "testing pairs on the rate scale"));
     } catch (const std::out_of_range& e) {
         Rcpp::stop(e.what());
     }

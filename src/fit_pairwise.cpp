@@ -34,7 +34,11 @@ Rcpp::List fit_pairwise_cpp(Rcpp::NumericMatrix data, Rcpp::IntegerVector gene_i
         pweight = Rcpp::NumericMatrix(cd["prior.weight"]);
         const double disp = Rcpp::as<double>(cd["dispersion"]);
         if (craw.nrow() != data.nrow() || craw.ncol() != data.ncol()) Rcpp::stop("counts must have the dimensions of data");
-        if (csize.size() != data.nrow()) Rcpp::stop("size must have one entry per row of data");
+        const R_xlen_t nn = data.nrow();
+        if (csize.size() != nn && csize.size() != nn * data.ncol()) {
+            Rcpp::stop("size must have one entry per row of data, or one per entry");
+        }
+        d.size_stride = csize.size() == nn ? 0 : static_cast<std::size_t>(nn);
         if (pgrid.ncol() != data.ncol() || pweight.nrow() != pgrid.nrow() || pweight.ncol() != pgrid.ncol() ||
             pgrid.nrow() < 1) {
             Rcpp::stop("the rate priors must have one column per column of data");
@@ -42,7 +46,8 @@ Rcpp::List fit_pairwise_cpp(Rcpp::NumericMatrix data, Rcpp::IntegerVector gene_i
         if (!(disp >= 0.0) || !std::isfinite(disp)) Rcpp::stop("dispersion must be finite and >= 0");
         try {
             for (int g = 0; g < craw.ncol(); ++g) {
-                bulkcausal::check_counts(craw.begin() + static_cast<std::size_t>(g) * craw.nrow(), csize.begin(),
+                bulkcausal::check_counts(craw.begin() + static_cast<std::size_t>(g) * craw.nrow(),
+                                         csize.begin() + static_cast<std::size_t>(g) * d.size_stride,
                                          static_cast<std::size_t>(craw.nrow()));
             }
         } catch (const std::invalid_argument& e) {

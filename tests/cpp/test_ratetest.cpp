@@ -88,8 +88,8 @@ TEST_CASE("the rate test holds its size on Poisson counts and finds a saturating
     }
     for (std::size_t i = 0; i < counts.size(); ++i) y[i] = counts[i] / s[i % n];
     RateTestOptions opt;
-    const RatePairs one = rate_test_pairs(counts.data(), y.data(), s.data(), n, 2 * npairs, nullptr, reg, tgt, opt, 1);
-    const RatePairs two = rate_test_pairs(counts.data(), y.data(), s.data(), n, 2 * npairs, nullptr, reg, tgt, opt, 2);
+    const RatePairs one = rate_test_pairs(counts.data(), y.data(), s.data(), 0, n, 2 * npairs, nullptr, reg, tgt, opt, 1);
+    const RatePairs two = rate_test_pairs(counts.data(), y.data(), s.data(), 0, n, 2 * npairs, nullptr, reg, tgt, opt, 2);
     int rej_null = 0, rej_hill = 0;
     for (std::size_t p = 0; p < npairs; ++p) {
         CHECK(one.res[p].p == two.res[p].p);

@@ -58,6 +58,29 @@ test_that("the count-aware curve is the penalised regression on the posterior me
     expect_equal(fit$slope, unname(coef(lm(y ~ pr$mean))[2]), tolerance = 1e-6)
 })
 
+test_that("size factors may differ per gene (a matrix like x)", {
+    set.seed(39)
+    d <- sim_count_pairs(2, 300, mu = 4)
+    sfm <- matrix(rep(d$size, each = 4), 4)
+    a <- fitPairwise(d$counts, pairs = d$pairs, counts = TRUE, size.factors = d$size, seed = 2)
+    b <- fitPairwise(d$counts, pairs = d$pairs, counts = TRUE, size.factors = sfm, seed = 2)
+    expect_identical(a$slope, b$slope)
+    expect_identical(a$p.nonlinear, b$p.nonlinear)
+    # regulator and target with their own size factors
+    sfm[1, ] <- runif(300, 0.5, 2)
+    sfm[3, ] <- runif(300, 0.5, 2)
+    f <- fitPairwise(d$counts, pairs = d$pairs, counts = TRUE, size.factors = sfm)
+    pm <- ref_posterior_rates(d$counts["X1", ], sfm[1, ])
+    y <- d$counts["Y1", ] / sfm[3, ]
+    expect_equal(f$slope[1], unname(coef(lm(y ~ pm))[2]), tolerance = 1e-6)
+    expect_equal(f$reliability.regulator[1], ref_reliability(d$counts["X1", ], sfm[1, ]), tolerance = 1e-10)
+    expect_error(fitPairwise(d$counts, pairs = d$pairs, counts = TRUE, size.factors = sfm[1:3, ]),
+        "a matrix of `size.factors` must have the dimensions of `x` \\(4 x 300\\), not 3 x 300")
+    sfm[2, 7] <- -1
+    expect_error(fitPairwise(d$counts, pairs = d$pairs, counts = TRUE, size.factors = sfm),
+        "must be finite and positive, but entry 26 has -1")
+})
+
 test_that("count-aware nl is not attenuated by the regulator's noise", {
     # Hill relation, 2 counts per cell, 40 pairs x 2,000 cells: the median
     # nl of the count-aware fit is within 0.05 of the noise-free fit's;

@@ -97,3 +97,29 @@ test_that("functionalConsistency rejects bad input clearly", {
     expect_error(functionalConsistency(cells, bare), "give `aggregation`")
     expect_error(functionalConsistency(cells, sim, central = c(0.9, 0.1)), "`central` must be two increasing")
 })
+
+test_that("counts = TRUE compares rates: summed counts at the bulk level, count-aware fits at both", {
+    model <- grnModel(data.frame(from = "X", to = "Y", fun = "affine", weight = 0.5),
+        intercept = c(X = 2, Y = 1), noise.scale = c(X = 0.5, Y = 0.2), observation = "poisson", library.size = 5,
+        library.sdlog = 0.3)
+    sim <- simulateBulk(model, nsamples = 60, cells.per.sample = 20, aggregation = "sum", keep.cells = TRUE,
+        assays = "counts", seed = 4, verbose = FALSE)
+    cells <- S4Vectors::metadata(sim)$cells
+    sf <- cells$library.size / mean(cells$library.size)
+    ff <- functionalConsistency(cells, sim, assay.type = "counts", counts = TRUE, size.factors = sf, nboot = 10)
+    expect_identical(ff$reference, "cells")
+    expect_identical(ff$aggregation, "sum (as rates)")
+    # its distance is the one of the rate-scale pieces put together by hand
+    S <- vapply(split(sf, cells$sample), sum, numeric(1))[colnames(sim)]
+    B <- SummarizedExperiment::assay(sim, "counts")
+    cf <- fitPairwise(SummarizedExperiment::assay(cells, "counts"), pairs = data.frame("X", "Y"), counts = TRUE,
+        size.factors = sf, seed = 1)
+    bf <- fitPairwise(B, pairs = data.frame("X", "Y"), counts = TRUE, size.factors = S, seed = 1)
+    x <- B["X", ] / S
+    ok <- x >= quantile(x, 0.05) & x <= quantile(x, 0.95)
+    d <- bulkcausal:::.curve_values(bf, 1, x) - bulkcausal:::.curve_values(cf, 1, x)
+    d <- d[ok & is.finite(d)]
+    expect_equal(ff$ff.distance, sqrt(mean((d - mean(d))^2)) / sd(B["Y", ] / S), tolerance = 1e-8)
+    expect_error(functionalConsistency(cells, sim, assay.type = "counts", counts = TRUE, aggregation = "mean"),
+        "counts = TRUE compares rates: `bulk` must hold the cells' summed counts \\(aggregation 'sum'\\)")
+})

@@ -19,28 +19,32 @@ test_that("pseudobulk, fits and CI tests equal naive references and the package'
     counts <- SummarizedExperiment::assay(sce)
     lib <- colSums(counts)
     norm <- t(t(counts) / (lib / mean(lib)))
-    naive <- t(rowsum(t(norm[c("g1", "g2", "g3"), ]), sce$donor)) / as.vector(table(sce$donor))
+    sf <- lib / mean(lib)
+    # pseudobulk of counts: summed counts over summed size factors
+    pool <- t(rowsum(t(counts[c("g1", "g2", "g3"), ]), sce$donor))
+    S <- drop(rowsum(sf, sce$donor))
+    naive <- t(t(pool) / S)
     expect_equal(a@bulk[, colnames(naive)], naive, tolerance = 1e-12)
     expect_equal(a@cells, norm[c("g1", "g2", "g3"), ], tolerance = 1e-12)
     tab <- auditTable(a)
     expect_identical(nrow(tab), 6L)
     expect_identical(rownames(tab), paste0(tab$regulator, "->", tab$target))
     # the cell level is the count-aware fit of the raw counts
-    sf <- lib / mean(lib)
     fc <- fitPairwise(counts[c("g1", "g2", "g3"), ], pairs = data.frame(tab$regulator, tab$target), counts = TRUE,
         size.factors = sf, nboot = 20, seed = 1)
     expect_identical(S4Vectors::metadata(a@cell.fit)$scale, "rate")
     expect_equal(tab$nl.cells, fc$nl, tolerance = 1e-6)
     expect_equal(tab$nl.cells.lower, fc$nl.lower, tolerance = 1e-6)
     expect_equal(tab$padj.nl.cells, p.adjust(fc$p.nonlinear, "BH"), tolerance = 1e-6)
-    fb <- fitPairwise(naive, pairs = data.frame(tab$regulator, tab$target), nboot = 20, seed = 1)
-    expect_equal(tab$nl.bulk, fb$nl, tolerance = 1e-8)
+    fb <- fitPairwise(pool, pairs = data.frame(tab$regulator, tab$target), counts = TRUE, size.factors = S,
+        nboot = 20, seed = 1)
+    # (pool size factors summed in another order: 1e-9 apart)
+    expect_equal(tab$nl.bulk, fb$nl, tolerance = 1e-6)
     # reliability: naive moments of the normalised counts at each level
     x <- norm[c("g1", "g2", "g3"), ]
     noise <- t(t(x) / sf)
     rel.c <- 1 - rowMeans(noise) / apply(x, 1, var)
-    m <- as.vector(table(sce$donor))
-    pool.noise <- t(rowsum(t(noise), sce$donor)) / rep(m^2, each = 3)
+    pool.noise <- t(t(pool) / S^2)
     rel.b <- 1 - rowMeans(pool.noise) / apply(naive, 1, var)
     expect_equal(tab$reliability.regulator.cells, unname(pmax(rel.c[tab$regulator], 0)), tolerance = 1e-10)
     expect_equal(tab$reliability.target.cells, unname(pmax(rel.c[tab$target], 0)), tolerance = 1e-10)
@@ -49,9 +53,10 @@ test_that("pseudobulk, fits and CI tests equal naive references and the package'
     # FF: functionalConsistency with the count-aware cell-level spline as reference.
     cells <- SummarizedExperiment::SummarizedExperiment(list(counts = counts[c("g1", "g2", "g3"), ]),
         colData = S4Vectors::DataFrame(sample = sce$donor))
-    bulk <- SummarizedExperiment::SummarizedExperiment(list(counts = a@bulk))
+    bulk <- SummarizedExperiment::SummarizedExperiment(list(counts = pool))
     ff <- functionalConsistency(cells, bulk, edges = data.frame(from = tab$regulator, to = tab$target),
-        aggregation = "mean", assay.type = "counts", counts = TRUE, size.factors = sf, nboot = 20, seed = 1)
+        aggregation = "sum", assay.type = "counts", counts = TRUE, size.factors = sf, nboot = 20, seed = 1)
+    expect_identical(ff$aggregation[1], "sum (as rates)")
     expect_equal(tab$ff.distance, ff$ff.distance, tolerance = 1e-8)
     expect_equal(tab$p.curve, ff$p.curve, tolerance = 1e-8)
     # CI: the marginal spline test at each level, shared by X -> Y and Y -> X.
@@ -77,6 +82,11 @@ test_that("the audit uses the object's size factors when it has them", {
         size.factors = sf / mean(sf))
     # (size factors scaled in another order: the smoothing parameter's optimum moves in the 6th digit)
     expect_equal(auditTable(b)$nl.cells, ref$nl, tolerance = 1e-5)
+    # with the object's size factors a cell without counts is allowed
+    empty <- sce
+    SummarizedExperiment::assay(empty, "counts")[, 5] <- 0
+    expect_silent(recoverabilityAudit(empty, sample = "donor", genes = c("g1", "g2"), nboot = 0, ci = FALSE,
+        verbose = FALSE))
     SingleCellExperiment::sizeFactors(sce)[3] <- 0
     expect_error(recoverabilityAudit(sce, sample = "donor", genes = c("g1", "g2")), "column 3 has 0")
 })
@@ -132,12 +142,14 @@ test_that("random pools: disjoint by default, seeded, with overlap on request", 
     c <- recoverabilityAudit(sce, pool.size = 20, npools = 100, replace = TRUE, genes = c("g1", "g2"), nboot = 0,
         verbose = FALSE)
     expect_identical(ncol(c@bulk), 100L)
-    # the pools' means are means of 20 normalised cells
+    # the pools are poolCells' pools; their rates are summed counts over summed size factors
     counts <- SummarizedExperiment::assay(sce)
     lib <- colSums(counts)
-    norm <- t(t(counts) / (lib / mean(lib)))
+    sf <- lib / mean(lib)
+    norm <- t(t(counts) / sf)
     pools <- poolCells(norm[c("g1", "g2"), ], size = 20, npools = 100, replace = TRUE, fun = "mean", seed = 1)
-    expect_equal(unname(c@bulk), unname(SummarizedExperiment::assay(pools)), tolerance = 1e-12)
+    rates <- vapply(as.list(pools$cells), function(i) rowSums(counts[c("g1", "g2"), i]) / sum(sf[i]), numeric(2))
+    expect_equal(unname(c@bulk), unname(rates), tolerance = 1e-12)
     expect_true(all(is.na(auditTable(a)$ff.upper)))
     expect_match(auditTable(a)$reason[auditTable(a)$verdict == "undetermined"][1], "nboot = 0|not detected|departs|reaches")
 })

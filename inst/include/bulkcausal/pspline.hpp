@@ -807,6 +807,7 @@ struct PairData {
     // prepare_regulator_rates.
     const double* counts = nullptr;
     const double* size = nullptr;
+    std::size_t size_stride = 0;  // 0: one size factor per observation; n: per observation and gene
     double dispersion = 0.0;
     const double* prior_grid = nullptr;
     const double* prior_weight = nullptr;
@@ -824,10 +825,11 @@ inline std::unique_ptr<RegulatorFit> prepare_for(const PairData& data, int g, st
     prior.weight.assign(data.prior_weight + static_cast<std::size_t>(g) * G,
                         data.prior_weight + (static_cast<std::size_t>(g) + 1) * G);
     const double* c = data.counts + static_cast<std::size_t>(g) * data.n;
+    const double* sz = data.size + static_cast<std::size_t>(g) * data.size_stride;
     std::vector<double> post(rows.size() * G);
     for (std::size_t i = 0; i < rows.size(); ++i) {
         const auto r = static_cast<std::size_t>(rows[i]);
-        if (!detail::posterior_row(prior, c[r], data.size[r], data.dispersion, &post[i * G])) {
+        if (!detail::posterior_row(prior, c[r], sz[r], data.dispersion, &post[i * G])) {
             throw std::invalid_argument("a count has probability 0 under its gene's rate prior");
         }
     }

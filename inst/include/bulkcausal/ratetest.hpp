@@ -242,14 +242,17 @@ inline RateTestResult rate_test(const RateMoments& m, const double* y, const Rat
 
 // The test for many pairs of columns of an n x ngenes counts matrix (column
 // major): regulators' counts from `counts`, targets' values from `y` (same
-// layout; typically counts / size).  Pairs are grouped by regulator, whose
+// layout; typically counts / size), size factors per observation
+// (size_stride 0) or per observation and gene (size_stride n, laid out like
+// the counts).  Pairs are grouped by regulator, whose
 // moment functions are computed once.  Each pair draws from its own stream
 // (seed, gene ids), so results do not depend on the number of threads.
 struct RatePairs {
     std::vector<RateTestResult> res;
 };
 
-inline RatePairs rate_test_pairs(const double* counts, const double* y, const double* size, std::size_t n,
+inline RatePairs rate_test_pairs(const double* counts, const double* y, const double* size, std::size_t size_stride,
+                                 std::size_t n,
                                  std::size_t ngenes, const int* gene_id, const std::vector<int>& regulator,
                                  const std::vector<int>& target, const RateTestOptions& opt, int nthreads = 1,
                                  const PollFn& poll = PollFn()) {
@@ -274,7 +277,8 @@ inline RatePairs rate_test_pairs(const double* counts, const double* y, const do
     out.res.resize(npairs);
     run_tasks(reg_gene.size(), nthreads, [&](std::size_t r, int) {
         const int g = reg_gene[r];
-        const RateMoments m = rate_moments(counts + static_cast<std::size_t>(g) * n, size, n, opt);
+        const RateMoments m =
+            rate_moments(counts + static_cast<std::size_t>(g) * n, size + static_cast<std::size_t>(g) * size_stride, n, opt);
         for (std::size_t pi : reg_pairs[r]) {
             const int t = target[pi];
             if (t == g) continue;
