@@ -234,7 +234,8 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
 #' @importFrom BiocParallel SerialParam bplapply bpnworkers
 #' @importFrom S4Vectors DataFrame metadata metadata<-
 .fit_pairwise <- function(x, pairs, genes, k, method, transform, counts = FALSE, size.factors = NULL,
-    dispersion = 0, test = "wild", nboot, level, seed, BPPARAM, num.threads, verbose, rate.test = TRUE) {
+    dispersion = 0, test = "wild", nboot, level, seed, BPPARAM, num.threads, verbose, rate.test = TRUE,
+    rate.prior = NULL) {
     method <- .check_choice(method[1L], c("REML", "GCV"), "method")
     transform <- .check_choice(transform[1L], c("none", "log1p"), "transform")
     counts <- .check_flag(counts, "counts")
@@ -274,7 +275,9 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
         }
         sfu <- if (is.matrix(sf)) t(sf[used, , drop = FALSE]) else sf
         # rate distributions for the regulators only (targets enter as counts / sf)
-        rates <- .count_rates(data, sfu, dispersion, num.threads, verbose, need = used %in% pr$regulator)
+        # (`rate.prior`: internal, given priors per row of x, list(grid, weight) of 64 x nrow(x) matrices)
+        rates <- .count_rates(data, sfu, dispersion, num.threads, verbose, need = used %in% pr$regulator,
+            prior = if (!is.null(rate.prior)) lapply(rate.prior, function(m) m[, used, drop = FALSE]))
         cdata <- data
         tdata <- data / sfu
         data <- rates$rate
@@ -330,11 +333,23 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
     rownames(out) <- paste0(out$regulator, "->", out$target)
     metadata(out) <- list(method = method, k = k, transform = transform, test = test, counts = counts,
         scale = if (counts) "rate" else if (transform == "log1p") "log1p" else "values",
-        dispersion = if (counts) dispersion, size.factors = if (counts) sf, nboot = nboot, level = level,
+        dispersion = if (counts) dispersion, size.factors = if (counts) sf,
+        rate.prior = if (counts) .regulator_priors(rates, used, rn, unique(pr$regulator)), nboot = nboot, level = level,
         seed = seed, n.obs = ncol(x),
         spline = list(coef = res$coef, d = res$d, context = res$context, mean.y = res[["mean.y"]],
             contexts = res$contexts))
     out
+}
+
+# The fitted rate distributions of the regulators (rows `regs` of x), as
+# 64 x regulators matrices `grid` and `weight` with the genes' names.
+.regulator_priors <- function(rates, used, rn, regs) {
+    j <- match(regs, used)
+    lapply(list(grid = rates[["prior.grid"]], weight = rates[["prior.weight"]]), function(m) {
+        m <- m[, j, drop = FALSE]
+        colnames(m) <- rn[regs]
+        m
+    })
 }
 
 # Pairs as row indices of x: from `pairs`, or all ordered pairs of `genes`.

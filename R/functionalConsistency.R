@@ -239,8 +239,10 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
 # `counts`: NULL, or the bulk samples' counts of x and y with their size
 # factors and dispersion, so that each resample is fitted on the rate scale
 # as bulk.fit was (x and y are then the rates, counts / size).
+# `f.boot`: NULL (the cell curve f is held fixed), or function(b, u) giving
+# the cell curve of cell resample b at u, paired with bulk resample b.
 .ff_edge <- function(x, y, f, info, aggregation, bulk.fit, e, k, nboot, level, central, seed, max.n,
-    counts = NULL) {
+    counts = NULL, f.boot = NULL) {
     h <- .map_curve(f, x, info, aggregation)
     ghat <- drop(.curve_values(bulk.fit, e, x))
     # The distance of a curve g to h over the central range of x, in sd(y).
@@ -271,16 +273,22 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
             M <- rbind(matrix(counts$x[idx], nboot), matrix(counts$y[idx], nboot))
             rownames(M) <- names
             S <- matrix(counts$size[idx], nboot)
-            # (the resamples' p-values are not used: no rate-scale test)
+            # The resamples keep the regulator's rate distribution fitted to
+            # all bulk samples (at the bulk level the counts are deep, the
+            # posteriors narrow); their p-values are not used.
+            rp <- metadata(bulk.fit)$rate.prior
+            j <- match(bulk.fit$regulator[e], colnames(rp$grid))
+            prior <- lapply(rp, function(m) m[, rep(j, 2L * nboot), drop = FALSE])
             .fit_pairwise(M, pairs = bp, genes = NULL, k = k, method = "REML", transform = "none", counts = TRUE,
                 size.factors = rbind(S, S), dispersion = counts$dispersion, test = c("wild", "F"), nboot = 0,
                 level = 0.95, seed = seed, BPPARAM = SerialParam(), num.threads = 1L, verbose = FALSE,
-                rate.test = FALSE)
+                rate.test = FALSE, rate.prior = prior)
         }
         fitted <- which(!is.na(bf$edf))
         Ds <- vapply(fitted, function(b) {
             i <- idx[b, ]
-            dist(drop(.curve_values(bf, b, x[i])), x[i], y[i], h[i])
+            hb <- if (is.null(f.boot)) h[i] else f.boot(b, x[i])
+            dist(drop(.curve_values(bf, b, x[i])), x[i], y[i], hb)
         }, numeric(1))
         # Basic (reverse percentile) interval: a resample's distance carries
         # its own estimation noise on top of D's, so the resampled distances

@@ -62,6 +62,14 @@
 #'     little about each cell's rate to recover the cell curve, whatever
 #'     the pseudobulk shows). `reason` says which.}
 #' }
+#' On counts (`normalize = TRUE`) the cell curve is deconvolved from the
+#' counts' noise, which leaves it with a sizeable variance of its own: the
+#' interval of the distance then resamples the cells too (the rate
+#' distributions and curves refitted on `min(nboot, 20)` resamples of the
+#' cells, paired with the `nboot` resamples of the pseudobulk samples), and
+#' "the bulk curve departs" needs that whole interval above the tolerance
+#' as well (the F test `p.curve` holds the cell curve fixed).
+#'
 #' The distance is the root mean square gap between the two curves over
 #' the central 90% of the bulk regulator values, in units of the standard
 #' deviation of the bulk target; `tolerance = 0.1` accepts gaps up to a
@@ -470,8 +478,16 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
             dispersion = bulk.counts$dispersion, k = s$k, nboot = s$nboot, level = s$level, seed = s$seed,
             BPPARAM = BPPARAM, verbose = FALSE)
     }
+    cell.boot <- NULL
+    if (!is.null(counts) && s$nboot > 0) {
+        # The count-aware cell curve has a sizeable variance of its own (the
+        # rates' distribution is estimated, then deconvolved): resample the
+        # cells too, and pair cell resample b with bulk resample b.
+        if (s$verbose) message("resampling the cells")
+        cell.boot <- .audit_cell_boot(counts, pairs, s)
+    }
     if (s$verbose) message("functional-form consistency")
-    ff <- .audit_ff(B, pb, pairs, cell.fit, bulk.fit, s, BPPARAM, bulk.counts)
+    ff <- .audit_ff(B, pb, pairs, cell.fit, bulk.fit, s, BPPARAM, bulk.counts, cell.boot)
     cip <- if (ci) {
         if (s$verbose) message("CI tests of the pairs at both levels")
         .audit_ci(C, B, pairs, s)
@@ -511,6 +527,11 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
     tol <- s$tolerance
     lt <- function(p) !is.na(p) & p < a
     departs <- lt(tab$padj.curve) & !is.na(tab$ff.distance) & tab$ff.distance > tol
+    if (isTRUE(s$counts)) {
+        # on counts the F test of the curves holds the deconvolved cell curve
+        # fixed, which it is not: the interval (both levels resampled) decides
+        departs <- departs & (is.na(tab$ff.lower) | tab$ff.lower > tol)
+    }
     new.dep <- !is.na(tab$padj.ci.cells) & tab$padj.ci.cells >= a & lt(tab$padj.ci.bulk)
     lost.dep <- lt(tab$padj.ci.cells) & !is.na(tab$padj.ci.bulk) & tab$padj.ci.bulk >= a
     within <- !is.na(tab$ff.upper) & tab$ff.upper <= tol
@@ -538,7 +559,23 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
 .col_or_na <- function(df, name) if (name %in% colnames(df)) df[[name]] else rep(NA_real_, nrow(df))
 
 # FF per pair (the cell-level spline as f), split over BiocParallel workers.
-.audit_ff <- function(B, pb, pairs, cell.fit, bulk.fit, s, BPPARAM, bulk.counts = NULL) {
+# Count-aware cell-level fits of min(nboot, 20) resamples of the cells
+# (drawn with replacement, the rate distributions estimated afresh), all
+# pairs in each; bulk resample b is paired with cell resample (b - 1) %% B + 1.
+.audit_cell_boot <- function(counts, pairs, s) {
+    nb <- min(s$nboot, 20L)
+    n <- ncol(counts$raw)
+    idx <- resample_cpp(n, n, as.integer(nb), TRUE, s$seed + 7919)
+    lapply(seq_len(nb), function(b) {
+        i <- idx[, b]
+        .fit_pairwise(counts$raw[, i, drop = FALSE], pairs = pairs, genes = NULL, k = s$k, method = "REML",
+            transform = "none", counts = TRUE, size.factors = counts$sf[i], dispersion = s$dispersion,
+            test = c("wild", "F"), nboot = 0, level = s$level, seed = s$seed, BPPARAM = SerialParam(),
+            num.threads = 1L, verbose = FALSE, rate.test = FALSE)
+    })
+}
+
+.audit_ff <- function(B, pb, pairs, cell.fit, bulk.fit, s, BPPARAM, bulk.counts = NULL, cell.boot = NULL) {
     info <- list(ncells = pb$ncells, total = NULL)
     empty <- data.frame(n = ncol(B), ff.distance = NA_real_, ff.lower = NA_real_, ff.upper = NA_real_,
         p.curve = NA_real_, p.resid = NA_real_)
@@ -549,8 +586,11 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
             list(x = bulk.counts$counts[pairs$regulator[e], ], y = bulk.counts$counts[pairs$target[e], ],
                 size = bulk.counts$size, dispersion = bulk.counts$dispersion)
         }
+        fb <- if (!is.null(cell.boot)) {
+            function(b, u) drop(.curve_values(cell.boot[[(b - 1L) %% length(cell.boot) + 1L]], e, u))
+        }
         .ff_edge(B[pairs$regulator[e], ], B[pairs$target[e], ], f, info, "mean", bulk.fit, e, s$k, s$nboot,
-            s$level, c(0.05, 0.95), s$seed + e, s$max.n, cnt)
+            s$level, c(0.05, 0.95), s$seed + e, s$max.n, cnt, fb)
     }
     idx <- seq_len(nrow(pairs))
     nw <- bpnworkers(BPPARAM)

@@ -80,14 +80,16 @@
 # (dense, checked here) with size factors `sf`: the empirical-Bayes
 # posterior mean rate of every value of the genes `need` (all by default;
 # the others keep counts / sf), and each gene's reliability.
-.count_rates <- function(counts, sf, dispersion, num.threads = 1L, verbose = FALSE, grid.size = 64L, need = NULL) {
+.count_rates <- function(counts, sf, dispersion, num.threads = 1L, verbose = FALSE, grid.size = 64L, need = NULL,
+    prior = NULL) {
     bad <- which(is.na(counts) | counts < 0 | counts != round(counts), arr.ind = TRUE)
     if (nrow(bad)) {
         stop(sprintf(paste("counts = TRUE needs counts (non-negative whole numbers), but gene '%s' has %s;",
             "give raw counts (not logged or normalised values), or fit with counts = FALSE"),
             colnames(counts)[bad[1L, 2L]], format(counts[bad[1L, , drop = FALSE]])), call. = FALSE)
     }
-    res <- .call_core(count_rates_cpp(counts, sf, dispersion, grid.size, num.threads, verbose, need))
+    res <- .call_core(count_rates_cpp(counts, sf, dispersion, grid.size, num.threads, verbose, need, prior$grid,
+        prior$weight))
     dimnames(res$rate) <- dimnames(counts)
     names(res$reliability) <- colnames(counts)
     res

@@ -14,12 +14,16 @@ static std::size_t glue_size_stride(const Rcpp::NumericVector& size, std::size_t
     Rcpp::stop("size must have one entry per row of counts, or one per entry");
 }
 
-// `need`: per gene, whether its rates are wanted (the regulators'); the
+// need: per gene, whether its rates are wanted (the regulators'); the
 // others get their normalised counts, a prior of weight 0 and their
-// reliability.
+// reliability.  prior_grid, prior_weight (grid_size x genes): given priors,
+// used instead of fitting them (e.g. a resample of data whose prior is
+// known).
 // [[Rcpp::export(rng = false)]]
 Rcpp::List count_rates_cpp(Rcpp::NumericMatrix counts, Rcpp::NumericVector size, double dispersion, int grid_size,
-                           int nthreads, bool verbose, Rcpp::Nullable<Rcpp::LogicalVector> need = R_NilValue) {
+                           int nthreads, bool verbose, Rcpp::Nullable<Rcpp::LogicalVector> need = R_NilValue,
+                           Rcpp::Nullable<Rcpp::NumericMatrix> prior_grid = R_NilValue,
+                           Rcpp::Nullable<Rcpp::NumericMatrix> prior_weight = R_NilValue) {
     const auto n = static_cast<std::size_t>(counts.nrow());
     const auto ngenes = static_cast<std::size_t>(counts.ncol());
     const std::size_t stride = glue_size_stride(size, n, ngenes);
@@ -45,6 +49,16 @@ Rcpp::List count_rates_cpp(Rcpp::NumericMatrix counts, Rcpp::NumericVector size,
         if (static_cast<std::size_t>(nd.size()) != ngenes) Rcpp::stop("need must have one entry per column");
         for (std::size_t g = 0; g < ngenes; ++g) want[g] = nd[static_cast<R_xlen_t>(g)] == TRUE;
     }
+    Rcpp::NumericMatrix given_grid, given_weight;
+    const bool given = prior_grid.isNotNull();
+    if (given) {
+        given_grid = Rcpp::NumericMatrix(prior_grid);
+        given_weight = Rcpp::NumericMatrix(prior_weight);
+        if (given_grid.nrow() != grid_size || given_grid.ncol() != static_cast<int>(ngenes) ||
+            given_weight.nrow() != grid_size || given_weight.ncol() != static_cast<int>(ngenes)) {
+            Rcpp::stop("given priors must be grid_size x genes");
+        }
+    }
     double* out = rate.begin();
     double* relp = rel.begin();
     int* itp = iters.begin();
@@ -62,7 +76,14 @@ Rcpp::List count_rates_cpp(Rcpp::NumericMatrix counts, Rcpp::NumericVector size,
             itp[g] = 0;
             return;
         }
-        const bulkcausal::RatePrior prior = bulkcausal::fit_rate_prior(c, sg, n, cm);
+        bulkcausal::RatePrior prior;
+        if (given) {
+            const std::size_t G = static_cast<std::size_t>(grid_size);
+            prior.grid.assign(given_grid.begin() + g * G, given_grid.begin() + (g + 1) * G);
+            prior.weight.assign(given_weight.begin() + g * G, given_weight.begin() + (g + 1) * G);
+        } else {
+            prior = bulkcausal::fit_rate_prior(c, sg, n, cm);
+        }
         bulkcausal::posterior_mean(prior, c, sg, n, dispersion, out + g * n);
         itp[g] = prior.iterations;
         // The prior padded to grid_size points (a gene without counts has

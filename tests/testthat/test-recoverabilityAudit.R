@@ -104,6 +104,14 @@ test_that("the verdict follows its documented rule", {
     w <- bulkcausal:::.audit_verdict(tab, rep(NA, 7), list(alpha = 0.05, tolerance = 0.1, min.reliability = 0.25))
     expect_identical(w$verdict[1:3], c("undetermined", "consistent", "undetermined"))
     expect_match(w$reason[1], "count noise too large: the regulator's cell-level reliability is 0.10 < 0.25")
+    # on counts a departure needs the whole interval above the tolerance
+    tab$reliability.regulator.cells <- 0.5
+    tab$ff.lower <- c(0.05, NA, NA, NA, NA, NA, NA)
+    x <- bulkcausal:::.audit_verdict(tab, rep(NA, 7), list(alpha = 0.05, tolerance = 0.1, counts = TRUE))
+    expect_identical(x$verdict[1], "undetermined")
+    tab$ff.lower[1] <- 0.15
+    x <- bulkcausal:::.audit_verdict(tab, rep(NA, 7), list(alpha = 0.05, tolerance = 0.1, counts = TRUE))
+    expect_identical(x$verdict[1], "inconsistent")
     expect_identical(v$verdict, c("inconsistent", "consistent", "consistent", "undetermined", "inconsistent",
         "undetermined", "undetermined"))
     expect_match(v$reason[1], "departs")
