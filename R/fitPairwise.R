@@ -275,9 +275,13 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
         }
         sfu <- if (is.matrix(sf)) t(sf[used, , drop = FALSE]) else sf
         # rate distributions for the regulators only (targets enter as counts / sf)
-        # (`rate.prior`: internal, given priors per row of x, list(grid, weight) of 64 x nrow(x) matrices)
+        # (`rate.prior`: internal, given priors per row of x, list(grid, weight) of 64 x nrow(x) matrices,
+        # and `refine`: EM steps from them, 0 to use them as they are)
         rates <- .count_rates(data, sfu, dispersion, num.threads, verbose, need = used %in% pr$regulator,
-            prior = if (!is.null(rate.prior)) lapply(rate.prior, function(m) m[, used, drop = FALSE]))
+            prior = if (!is.null(rate.prior)) {
+                list(grid = rate.prior$grid[, used, drop = FALSE], weight = rate.prior$weight[, used, drop = FALSE],
+                    refine = rate.prior$refine)
+            })
         cdata <- data
         tdata <- data / sfu
         data <- rates$rate

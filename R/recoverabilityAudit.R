@@ -65,8 +65,9 @@
 #' On counts (`normalize = TRUE`) the cell curve is deconvolved from the
 #' counts' noise, which leaves it with a sizeable variance of its own: the
 #' interval of the distance then resamples the cells too (the rate
-#' distributions and curves refitted on `min(nboot, 20)` resamples of the
-#' cells, paired with the `nboot` resamples of the pseudobulk samples), and
+#' distributions (10 EM steps from those of all cells) and curves refitted
+#' on `min(nboot, 20)` resamples of the cells, paired with the `nboot`
+#' resamples of the pseudobulk samples), and
 #' "the bulk curve departs" needs that whole interval above the tolerance
 #' as well (the F test `p.curve` holds the cell curve fixed).
 #'
@@ -484,7 +485,7 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
         # rates' distribution is estimated, then deconvolved): resample the
         # cells too, and pair cell resample b with bulk resample b.
         if (s$verbose) message("resampling the cells")
-        cell.boot <- .audit_cell_boot(counts, pairs, s)
+        cell.boot <- .audit_cell_boot(counts, pairs, cell.fit, s)
     }
     if (s$verbose) message("functional-form consistency")
     ff <- .audit_ff(B, pb, pairs, cell.fit, bulk.fit, s, BPPARAM, bulk.counts, cell.boot)
@@ -560,18 +561,26 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
 
 # FF per pair (the cell-level spline as f), split over BiocParallel workers.
 # Count-aware cell-level fits of min(nboot, 20) resamples of the cells
-# (drawn with replacement, the rate distributions estimated afresh), all
-# pairs in each; bulk resample b is paired with cell resample (b - 1) %% B + 1.
-.audit_cell_boot <- function(counts, pairs, s) {
+# (drawn with replacement), all pairs in each; each resample's rate
+# distributions are refitted by 10 EM steps from those of all cells.  Bulk
+# resample b is paired with cell resample (b - 1) %% B + 1.
+.audit_cell_boot <- function(counts, pairs, cell.fit, s) {
     nb <- min(s$nboot, 20L)
     n <- ncol(counts$raw)
     idx <- resample_cpp(n, n, as.integer(nb), TRUE, s$seed + 7919)
+    genes <- rownames(counts$raw)
+    rp <- metadata(cell.fit)$rate.prior
+    G <- nrow(rp$grid)
+    prior <- list(grid = matrix(0, G, length(genes)), weight = matrix(0, G, length(genes)), refine = 10L)
+    j <- match(colnames(rp$grid), genes)
+    prior$grid[, j] <- rp$grid
+    prior$weight[, j] <- rp$weight
     lapply(seq_len(nb), function(b) {
         i <- idx[, b]
         .fit_pairwise(counts$raw[, i, drop = FALSE], pairs = pairs, genes = NULL, k = s$k, method = "REML",
             transform = "none", counts = TRUE, size.factors = counts$sf[i], dispersion = s$dispersion,
             test = c("wild", "F"), nboot = 0, level = s$level, seed = s$seed, BPPARAM = SerialParam(),
-            num.threads = 1L, verbose = FALSE, rate.test = FALSE)
+            num.threads = 1L, verbose = FALSE, rate.test = FALSE, rate.prior = prior)
     })
 }
 

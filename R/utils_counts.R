@@ -89,7 +89,7 @@
             colnames(counts)[bad[1L, 2L]], format(counts[bad[1L, , drop = FALSE]])), call. = FALSE)
     }
     res <- .call_core(count_rates_cpp(counts, sf, dispersion, grid.size, num.threads, verbose, need, prior$grid,
-        prior$weight))
+        prior$weight, if (is.null(prior$refine)) 0L else as.integer(prior$refine)))
     dimnames(res$rate) <- dimnames(counts)
     names(res$reliability) <- colnames(counts)
     res

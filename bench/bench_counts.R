@@ -1,6 +1,8 @@
 # Count data: size of p.nonlinear and bias of the slope and nl against the
 # rate-scale truth, for the count-aware fit (fitPairwise(counts = TRUE)) and
-# the naive one (normalised counts, the F test) in the same run.
+# the naive one (normalised counts, the F test) in the same run.  The
+# count-aware p.nonlinear is the rate-scale moment test; its curve (and nl)
+# is deconvolved from the regulator's noise.
 #
 # Affine rate relation lambda_Y = 0.3 mu + 0.5 lambda_X, both genes counted:
 # lambda_X log-normal or Gamma (mean mu, CV 0.6); library sizes log-normal
@@ -16,7 +18,7 @@
 suppressPackageStartupMessages(library(bulkcausal))
 here <- dirname(sub("--file=", "", grep("--file=", commandArgs(FALSE), value = TRUE)))
 reps <- as.integer(Sys.getenv("BENCH_COUNTS_REPS", "1000"))
-threads <- 2L
+threads <- as.integer(Sys.getenv("BENCH_THREADS", "2"))
 set.seed(20261125)
 
 rates_x <- function(dist, npairs, n, mu, cv = 0.6) {

@@ -18,12 +18,12 @@ static std::size_t glue_size_stride(const Rcpp::NumericVector& size, std::size_t
 // others get their normalised counts, a prior of weight 0 and their
 // reliability.  prior_grid, prior_weight (grid_size x genes): given priors,
 // used instead of fitting them (e.g. a resample of data whose prior is
-// known).
+// known), or as the start of `refine` EM steps when refine > 0.
 // [[Rcpp::export(rng = false)]]
 Rcpp::List count_rates_cpp(Rcpp::NumericMatrix counts, Rcpp::NumericVector size, double dispersion, int grid_size,
                            int nthreads, bool verbose, Rcpp::Nullable<Rcpp::LogicalVector> need = R_NilValue,
                            Rcpp::Nullable<Rcpp::NumericMatrix> prior_grid = R_NilValue,
-                           Rcpp::Nullable<Rcpp::NumericMatrix> prior_weight = R_NilValue) {
+                           Rcpp::Nullable<Rcpp::NumericMatrix> prior_weight = R_NilValue, int refine = 0) {
     const auto n = static_cast<std::size_t>(counts.nrow());
     const auto ngenes = static_cast<std::size_t>(counts.ncol());
     const std::size_t stride = glue_size_stride(size, n, ngenes);
@@ -81,6 +81,11 @@ Rcpp::List count_rates_cpp(Rcpp::NumericMatrix counts, Rcpp::NumericVector size,
             const std::size_t G = static_cast<std::size_t>(grid_size);
             prior.grid.assign(given_grid.begin() + g * G, given_grid.begin() + (g + 1) * G);
             prior.weight.assign(given_weight.begin() + g * G, given_weight.begin() + (g + 1) * G);
+            if (refine > 0) {
+                bulkcausal::CountModel rm = cm;
+                rm.max_iter = refine;
+                prior = bulkcausal::refine_rate_prior(prior, c, sg, n, rm);
+            }
         } else {
             prior = bulkcausal::fit_rate_prior(c, sg, n, cm);
         }

@@ -289,3 +289,33 @@ TEST_CASE("the count-aware design reduces to the B-spline fit when every posteri
     CHECK(b.p_nonlinear == Approx(a.p_nonlinear).epsilon(1e-6));
     for (std::size_t j = 0; j < a.coef.size(); ++j) CHECK(b.coef[j] == Approx(a.coef[j]).margin(1e-8));
 }
+
+TEST_CASE("refining a prior from a fitted one keeps its grid and does not lower the likelihood", "[counts]") {
+    Rng rng(21);
+    const std::size_t n = 3000;
+    std::vector<double> c(n), s(n, 1.0);
+    for (std::size_t i = 0; i < n; ++i) c[i] = static_cast<double>(rng.poisson(rng.gamma(2.0)));
+    CountModel cm;
+    const RatePrior full = fit_rate_prior(c.data(), s.data(), n, cm);
+    // a resample of the counts, refined by 10 steps from the full prior
+    std::vector<double> r(n);
+    for (std::size_t i = 0; i < n; ++i) r[i] = c[rng.below(n)];
+    CountModel ten = cm;
+    ten.max_iter = 10;
+    ten.tol = -1.0;
+    const RatePrior refined = refine_rate_prior(full, r.data(), s.data(), n, ten);
+    CHECK(refined.grid == full.grid);
+    CHECK(refined.iterations == 10);
+    double total = 0.0;
+    for (double w : refined.weight) total += w;
+    CHECK(total == Approx(1.0).epsilon(1e-10));
+    CountModel one = ten;
+    one.max_iter = 1;
+    const RatePrior first = refine_rate_prior(full, r.data(), s.data(), n, one);
+    CHECK(refined.loglik >= first.loglik - 1e-12);
+    // posterior means under the refined prior stay close to the full one's
+    std::vector<double> a(5), b(5), cc = {0, 1, 2, 4, 8}, s5(5, 1.0);
+    posterior_mean(full, cc.data(), s5.data(), 5, 0.0, a.data());
+    posterior_mean(refined, cc.data(), s5.data(), 5, 0.0, b.data());
+    for (std::size_t i = 0; i < 5; ++i) CHECK(b[i] == Approx(a[i]).epsilon(0.1));
+}

@@ -91,6 +91,11 @@ inline void check_counts(const double* counts, const double* size, std::size_t n
     }
 }
 
+namespace detail {
+inline void em_steps(RatePrior& prior, const double* counts, const double* size, std::size_t n,
+                     const CountModel& cm);
+}  // namespace detail
+
 // Fits the grid prior of one gene by EM.  The grid is 0 plus grid_size - 1
 // log-spaced rates from a tenth of the smallest positive count / size to
 // 1.5 times the largest.  A gene without counts gets the prior "all rates 0".
@@ -118,9 +123,22 @@ inline RatePrior fit_rate_prior(const double* counts, const double* size, std::s
     for (std::size_t g = 1; g < G; ++g) {
         prior.grid[g] = std::exp(G > 2 ? lo + (hi - lo) * static_cast<double>(g - 1) / static_cast<double>(G - 2) : hi);
     }
+    prior.weight.assign(G, 1.0 / static_cast<double>(G));
+    detail::em_steps(prior, counts, size, n, cm);
+    return prior;
+}
+
+namespace detail {
+
+// At most cm.max_iter EM steps on prior.weight (grid fixed), stopping when
+// the mean log-likelihood gains less than cm.tol.
+inline void em_steps(RatePrior& prior, const double* counts, const double* size, std::size_t n,
+                     const CountModel& cm) {
+    const std::size_t G = prior.grid.size();
     const std::vector<double> L = detail::grid_likelihood(counts, size, n, prior.grid, cm.dispersion);
-    std::vector<double> w(G, 1.0 / static_cast<double>(G)), acc(G);
+    std::vector<double> w = prior.weight, acc(G);
     double last = -std::numeric_limits<double>::infinity();
+    prior.iterations = 0;
     for (int it = 0; it < cm.max_iter; ++it) {
         std::fill(acc.begin(), acc.end(), 0.0);
         double ll = 0.0;
@@ -141,6 +159,20 @@ inline RatePrior fit_rate_prior(const double* counts, const double* size, std::s
     }
     prior.weight = std::move(w);
     prior.loglik = last;
+}
+
+}  // namespace detail
+
+// A prior refitted to new counts (a resample, say) from `start`: the same
+// grid, EM from start's weights (mixed with 0.1% uniform weight, so that
+// every grid rate can take mass) for at most cm.max_iter steps.
+inline RatePrior refine_rate_prior(const RatePrior& start, const double* counts, const double* size, std::size_t n,
+                                   const CountModel& cm) {
+    RatePrior prior = start;
+    const std::size_t G = prior.grid.size();
+    if (G < 2) return prior;
+    for (auto& w : prior.weight) w = 0.999 * w + 0.001 / static_cast<double>(G);
+    detail::em_steps(prior, counts, size, n, cm);
     return prior;
 }
 
