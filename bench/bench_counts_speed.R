@@ -28,5 +28,5 @@ t_rates <- system.time(bulkcausal:::.count_rates(t(cnt), s, 0))[["elapsed"]]
 cat(sprintf("rates of 500 genes (EB, EM):       %7.2f s\n", t_rates))
 t_aware <- system.time(fitPairwise(cnt, genes = g, counts = TRUE, size.factors = s, seed = 1,
     verbose = FALSE))[["elapsed"]]
-cat(sprintf("count-aware fit (rates + wild):    %7.2f s  (%.2fx the plain F fit; target <= 10x)\n",
+cat(sprintf("count-aware fit (rates, deconvolved curves, rate-scale test): %7.2f s  (%.2fx the plain F fit; target <= 10x)\n",
     t_aware, t_aware / t_f))
