@@ -30,6 +30,7 @@ suppressPackageStartupMessages({
     library(SingleCellExperiment)
 })
 source("bench/lib/timing.R")
+source("bench/lib/audit_models.R")
 
 REPLICATES <- as.integer(Sys.getenv("BENCH_AUDIT_REPLICATES", "30"))
 PAIRS <- 10L
@@ -42,32 +43,8 @@ NB_SIZE <- 10
 TOL <- 0.1
 
 draw_model <- function(r, observation = "poisson", library.size = 1) {
-    set.seed(1000 + r)  # a script, not package code: base R draws the designs
-    funs <- sample(c("affine", "affine", "hill_act", "hill_rep", "sigmoid", "tanh", "quadratic", "sin", "relu"),
-        PAIRS, replace = TRUE)
-    X <- sprintf("X%d", seq_len(PAIRS))
-    Y <- sprintf("Y%d", seq_len(PAIRS))
-    b <- runif(PAIRS, 1, 3)
-    csd <- runif(PAIRS, 0.3, 1.2)
-    nsd <- runif(PAIRS, 0.3, 1.2)
-    K <- ifelse(funs %in% c("hill_act", "hill_rep"), b * runif(PAIRS, 0.5, 1.5),
-        ifelse(funs == "sin", runif(PAIRS, 0, 3), b + runif(PAIRS, -0.5, 0.5)))
-    n <- ifelse(funs %in% c("hill_act", "hill_rep"), sample(1:4, PAIRS, TRUE),
-        ifelse(funs == "sin", runif(PAIRS, 0.5, 2), ifelse(funs %in% c("sigmoid", "tanh"), runif(PAIRS, 1, 3), 1)))
-    w <- runif(PAIRS, 1, 2) * ifelse(runif(PAIRS) < 0.3, -1, 1)
-    w[funs == "quadratic"] <- w[funs == "quadratic"] / 2
-    edges <- data.frame(from = X, to = Y, fun = funs, weight = w, K = ifelse(funs == "affine", NA, K),
-        n = ifelse(funs %in% c("affine", "quadratic", "relu"), NA, n))
-    genes <- c(X, Y)
-    noise <- setNames(c(ifelse(runif(PAIRS) < 0.5, "gaussian", "gamma"), rep("gaussian", PAIRS)), genes)
-    types <- if (r %% 2 == 0) {
-        matrix(runif(3 * PAIRS, -1, 1), 3, dimnames = list(c("T1", "T2", "T3"), X))
-    }
-    grnModel(edges, genes = genes, intercept = setNames(c(b, rep(0, PAIRS)), genes), noise = noise,
-        noise.scale = setNames(c(nsd, rep(0.3, PAIRS)), genes),
-        context.sd = setNames(c(csd, rep(0.2, PAIRS)), genes), celltypes = types, celltype.alpha = 5,
-        observation = observation, link = "softplus", library.size = library.size, library.sdlog = 0.3,
-        nb.size = NB_SIZE)
+    audit_model(r, PAIRS, celltypes = r %% 2 == 0, celltype.alpha = 5, observation = observation,
+        link = "softplus", library.size = library.size, library.sdlog = 0.3, nb.size = NB_SIZE)
 }
 
 one_replicate <- function(r) {

@@ -20,6 +20,7 @@ suppressPackageStartupMessages({
     library(SummarizedExperiment)
 })
 source("bench/lib/timing.R")
+source("bench/lib/audit_models.R")
 
 REPLICATES <- as.integer(Sys.getenv("BENCH_AUDIT_REPLICATES", "30"))
 PAIRS <- 10L
@@ -28,29 +29,7 @@ CELLS <- 20L
 MC_SAMPLES <- 20000L
 TOL <- 0.1
 
-draw_model <- function(r) {
-    set.seed(1000 + r)  # a script, not package code: base R draws the designs
-    funs <- sample(c("affine", "affine", "hill_act", "hill_rep", "sigmoid", "tanh", "quadratic", "sin", "relu"),
-        PAIRS, replace = TRUE)
-    X <- sprintf("X%d", seq_len(PAIRS))
-    Y <- sprintf("Y%d", seq_len(PAIRS))
-    b <- runif(PAIRS, 1, 3)
-    csd <- runif(PAIRS, 0.3, 1.2)
-    nsd <- runif(PAIRS, 0.3, 1.2)
-    K <- ifelse(funs %in% c("hill_act", "hill_rep"), b * runif(PAIRS, 0.5, 1.5),
-        ifelse(funs == "sin", runif(PAIRS, 0, 3), b + runif(PAIRS, -0.5, 0.5)))
-    n <- ifelse(funs %in% c("hill_act", "hill_rep"), sample(1:4, PAIRS, TRUE),
-        ifelse(funs == "sin", runif(PAIRS, 0.5, 2), ifelse(funs %in% c("sigmoid", "tanh"), runif(PAIRS, 1, 3), 1)))
-    w <- runif(PAIRS, 1, 2) * ifelse(runif(PAIRS) < 0.3, -1, 1)
-    w[funs == "quadratic"] <- w[funs == "quadratic"] / 2
-    edges <- data.frame(from = X, to = Y, fun = funs, weight = w, K = ifelse(funs == "affine", NA, K),
-        n = ifelse(funs %in% c("affine", "quadratic", "relu"), NA, n))
-    genes <- c(X, Y)
-    noise <- setNames(c(ifelse(runif(PAIRS) < 0.5, "gaussian", "gamma"), rep("gaussian", PAIRS)), genes)
-    grnModel(edges, genes = genes, intercept = setNames(c(b, rep(0, PAIRS)), genes), noise = noise,
-        noise.scale = setNames(c(nsd, rep(0.3, PAIRS)), genes),
-        context.sd = setNames(c(csd, rep(0.2, PAIRS)), genes))
-}
+draw_model <- function(r) audit_model(r, PAIRS)
 
 one_replicate <- function(r) {
     model <- draw_model(r)

@@ -814,6 +814,35 @@ struct PairData {
     std::size_t prior_size = 0;
 };
 
+// Pairs (regulator[i], target[i]) grouped by regulator, in order of first
+// appearance: gene[r] is the r-th regulator, pairs[r] its pairs' indices.
+// Throws std::out_of_range for a gene outside 0..ngenes-1.
+struct RegulatorGroups {
+    std::vector<int> gene;
+    std::vector<std::vector<std::size_t>> pairs;
+};
+
+inline RegulatorGroups group_by_regulator(const std::vector<int>& regulator, const std::vector<int>& target,
+                                          std::size_t ngenes) {
+    if (regulator.size() != target.size()) throw std::invalid_argument("regulator and target differ in length");
+    RegulatorGroups out;
+    std::vector<int> reg_of_gene(ngenes, -1);
+    for (std::size_t i = 0; i < regulator.size(); ++i) {
+        const int g = regulator[i], t = target[i];
+        if (g < 0 || static_cast<std::size_t>(g) >= ngenes || t < 0 || static_cast<std::size_t>(t) >= ngenes) {
+            throw std::out_of_range("pair names a gene outside the data");
+        }
+        int& r = reg_of_gene[static_cast<std::size_t>(g)];
+        if (r < 0) {
+            r = static_cast<int>(out.gene.size());
+            out.gene.push_back(g);
+            out.pairs.emplace_back();
+        }
+        out.pairs[static_cast<std::size_t>(r)].push_back(i);
+    }
+    return out;
+}
+
 // The regulator context of gene g over `rows`: the B-spline basis at x, or
 // with counts the posterior mean basis at the rates.
 inline std::unique_ptr<RegulatorFit> prepare_for(const PairData& data, int g, std::vector<int> rows, int k) {
@@ -855,23 +884,9 @@ inline PairResults fit_pairs(const PairData& data, const std::vector<int>& regul
     PairResults res;
     res.fits.resize(npairs);
     res.context.assign(npairs, -1);
-    // Pairs grouped by regulator, in order of first appearance.
-    std::vector<int> reg_of_gene(data.ngenes, -1);
-    std::vector<int> reg_gene;
-    std::vector<std::vector<std::size_t>> reg_pairs;
-    for (std::size_t i = 0; i < npairs; ++i) {
-        const int g = regulator[i];
-        if (g < 0 || static_cast<std::size_t>(g) >= data.ngenes || target[i] < 0 ||
-            static_cast<std::size_t>(target[i]) >= data.ngenes) {
-            throw std::out_of_range("pair names a gene outside the data");
-        }
-        if (reg_of_gene[static_cast<std::size_t>(g)] < 0) {
-            reg_of_gene[static_cast<std::size_t>(g)] = static_cast<int>(reg_gene.size());
-            reg_gene.push_back(g);
-            reg_pairs.emplace_back();
-        }
-        reg_pairs[static_cast<std::size_t>(reg_of_gene[static_cast<std::size_t>(g)])].push_back(i);
-    }
+    const RegulatorGroups groups = group_by_regulator(regulator, target, data.ngenes);
+    const std::vector<int>& reg_gene = groups.gene;
+    const std::vector<std::vector<std::size_t>>& reg_pairs = groups.pairs;
     const std::size_t nreg = reg_gene.size();
     std::vector<std::unique_ptr<RegulatorFit>> main_ctx(nreg);
     std::vector<std::unique_ptr<RegulatorFit>> pair_ctx(npairs);

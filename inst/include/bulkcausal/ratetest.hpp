@@ -256,23 +256,10 @@ inline RatePairs rate_test_pairs(const double* counts, const double* y, const do
                                  std::size_t ngenes, const int* gene_id, const std::vector<int>& regulator,
                                  const std::vector<int>& target, const RateTestOptions& opt, int nthreads = 1,
                                  const PollFn& poll = PollFn()) {
-    if (regulator.size() != target.size()) throw std::invalid_argument("regulator and target differ in length");
     const std::size_t npairs = regulator.size();
-    std::vector<int> reg_of_gene(ngenes, -1);
-    std::vector<int> reg_gene;
-    std::vector<std::vector<std::size_t>> reg_pairs;
-    for (std::size_t i = 0; i < npairs; ++i) {
-        const int g = regulator[i], t = target[i];
-        if (g < 0 || static_cast<std::size_t>(g) >= ngenes || t < 0 || static_cast<std::size_t>(t) >= ngenes) {
-            throw std::out_of_range("pair names a gene outside the data");
-        }
-        if (reg_of_gene[static_cast<std::size_t>(g)] < 0) {
-            reg_of_gene[static_cast<std::size_t>(g)] = static_cast<int>(reg_gene.size());
-            reg_gene.push_back(g);
-            reg_pairs.emplace_back();
-        }
-        reg_pairs[static_cast<std::size_t>(reg_of_gene[static_cast<std::size_t>(g)])].push_back(i);
-    }
+    const RegulatorGroups groups = group_by_regulator(regulator, target, ngenes);
+    const std::vector<int>& reg_gene = groups.gene;
+    const std::vector<std::vector<std::size_t>>& reg_pairs = groups.pairs;
     RatePairs out;
     out.res.resize(npairs);
     run_tasks(reg_gene.size(), nthreads, [&](std::size_t r, int) {
