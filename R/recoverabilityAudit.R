@@ -38,7 +38,9 @@
 #'     means estimate the means of the cells' rates, so f is compared with
 #'     the bulk curve on the scale both levels measure. The reliability of
 #'     each gene at each level (the share of its variance that is not
-#'     sampling noise; for pseudobulk, of the means' variance) is reported.
+#'     sampling noise; for pseudobulk, of the pooled rates, their noise taken
+#'     as negative binomial with the cells' dispersion over the cells per
+#'     pool) is reported.
 #' }
 #'
 #' @section The verdict:
@@ -504,16 +506,11 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
         p.ci.bulk = cip$bulk, padj.ci.cells = p.adjust(cip$cells, "BH"), padj.ci.bulk = p.adjust(cip$bulk, "BH"),
         row.names = paste0(pairs$regulator, "->", pairs$target))
     tab$ci.agree <- (tab$padj.ci.cells < s$alpha) == (tab$padj.ci.bulk < s$alpha)
-    rel <- if (is.null(counts)) {
-        list(cells = rep(NA_real_, nrow(C)), bulk = rep(NA_real_, nrow(C)))
-    } else {
-        list(cells = .count_reliability(counts$raw, counts$sf, s$dispersion),
-            bulk = .pool_reliability(counts$raw, counts$sf, pb$groups, s$dispersion))
-    }
-    tab$reliability.regulator.cells <- unname(rel$cells[pairs$regulator])
-    tab$reliability.target.cells <- unname(rel$cells[pairs$target])
-    tab$reliability.regulator.bulk <- unname(rel$bulk[pairs$regulator])
-    tab$reliability.target.bulk <- unname(rel$bulk[pairs$target])
+    # the count-aware fits report each gene's reliability at their level
+    tab$reliability.regulator.cells <- .col_or_na(cell.fit, "reliability.regulator")
+    tab$reliability.target.cells <- .col_or_na(cell.fit, "reliability.target")
+    tab$reliability.regulator.bulk <- .col_or_na(bulk.fit, "reliability.regulator")
+    tab$reliability.target.bulk <- .col_or_na(bulk.fit, "reliability.target")
     status <- ifelse(cell.fit$status != "ok", paste("cell-level fit failed:", cell.fit$status),
         ifelse(bulk.fit$status != "ok", paste("pseudobulk fit failed:", bulk.fit$status), NA_character_))
     v <- .audit_verdict(tab, status, s)

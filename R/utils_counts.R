@@ -95,17 +95,6 @@
     res
 }
 
-# Reliability of each gene (rows of the genes x cells counts `raw`, size
-# factors `sf`): 1 - mean noise variance / variance of the normalised
-# counts, the noise variance of each value estimated without bias from the
-# value (as in fitPairwise's count mode).
-.count_reliability <- function(raw, sf, dispersion) {
-    x <- raw * rep(1 / sf, each = nrow(raw))
-    noise <- x * rep(1 / sf, each = nrow(raw))
-    noise <- noise + dispersion * (x^2 - noise) / (1 + dispersion)
-    .reliability_of(x, noise)
-}
-
 # Pseudobulk of counts over the cell groups `groups` (indices into the
 # columns of the genes x cells counts `raw`, size factors `sf`): each
 # group's summed counts, its summed size factors, and the pooled rate
@@ -116,23 +105,4 @@
     P <- matrix(P, nrow(raw), dimnames = list(rownames(raw), names(groups)))
     S <- vapply(groups, function(g) sum(sf[g]), numeric(1))
     list(counts = P, size = S, rate = P * rep(1 / S, each = nrow(P)))
-}
-
-# Reliability of the pooled rates: a pool's noise variance is the sum of
-# its cells' count noise variances (estimated without bias from each count:
-# c + dispersion (c^2 - c) / (1 + dispersion)) over its squared summed size.
-.pool_reliability <- function(raw, sf, groups, dispersion) {
-    pc <- .pool_counts(raw, sf, groups)
-    cn <- raw + dispersion * (raw^2 - raw) / (1 + dispersion)
-    noise <- vapply(groups, function(g) rowSums(cn[, g, drop = FALSE]), numeric(nrow(raw)))
-    noise <- matrix(noise, nrow(raw)) * rep(1 / pc$size^2, each = nrow(raw))
-    .reliability_of(pc$rate, noise)
-}
-
-#' @importFrom stats var setNames
-.reliability_of <- function(x, noise) {
-    v <- apply(x, 1L, var)
-    r <- 1 - rowMeans(noise) / v
-    r[!is.finite(r)] <- NA_real_
-    setNames(pmin(pmax(r, 0), 1), rownames(x))
 }

@@ -1,4 +1,4 @@
-// Aggregation of cells into bulk samples (THEORY.md section 1, bulk level).
+// Aggregation of cells into bulk samples (the bulk level of the model).
 //
 // One Accumulator serves every caller: aggregateCells on dense and sparse
 // matrices, poolCells, and simulateBulk, which feeds it simulated cells as

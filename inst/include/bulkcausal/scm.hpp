@@ -1,4 +1,4 @@
-// Cell-level gene-regulatory structural causal models (THEORY.md section 1).
+// Cell-level gene-regulatory structural causal models: a DAG of genes, edge functions, noise, sample contexts.
 //
 // In cell i of bulk sample j, gene v is
 //     x = b[v] + c[j,v] + m[t(i),v] + sum_{u -> v} f_uv(x_u) + e
