@@ -110,3 +110,62 @@ TEST_CASE("the rate test returns NaN without counts to place its basis on", "[ra
     const RateTestResult r = rate_test(m, y.data(), RateTestOptions(), rng);
     CHECK(std::isnan(r.p));
 }
+
+TEST_CASE("the rate test's statistic is the weighted GMM misfit and its table draws match per-observation draws",
+          "[ratetest]") {
+    // Direct reference: contributions g_i(a, b) = (y_i - a) h_i - b w_i as a
+    // dense n x K matrix; variances at the unweighted fit, weights 1 / var,
+    // Q = n min_(a, b) g' A g.  Sample sizes around multiples of four check
+    // the padding of the last block of the table.
+    for (std::size_t n : {401u, 402u, 403u, 404u}) {
+        Rng data(5 + n);
+        std::vector<double> c(n), s(n), y(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            s[i] = std::exp(0.3 * data.normal());
+            const double u = data.gamma(2.0);
+            c[i] = static_cast<double>(data.poisson(s[i] * 2.0 * u));
+            y[i] = static_cast<double>(data.poisson(s[i] * (0.5 + 3.0 * u * u / (1.0 + u * u)))) / s[i];
+        }
+        for (double disp : {0.0, 0.3}) {
+            RateTestOptions opt;
+            opt.dispersion = disp;
+            const RateMoments m = rate_moments(c.data(), s.data(), n, opt);
+            REQUIRE(m.ok);
+            const auto K = static_cast<Eigen::Index>(m.k);
+            Eigen::MatrixXd H(n, K), W(n, K);
+            for (std::size_t i = 0; i < n; ++i) {
+                for (Eigen::Index j = 0; j < K; ++j) {
+                    H(static_cast<Eigen::Index>(i), j) = m.H[i * static_cast<std::size_t>(m.k) + static_cast<std::size_t>(j)];
+                    W(static_cast<Eigen::Index>(i), j) = m.W[i * static_cast<std::size_t>(m.k) + static_cast<std::size_t>(j)];
+                }
+            }
+            const Eigen::Map<const Eigen::VectorXd> Y(y.data(), static_cast<Eigen::Index>(n));
+            const double nn = static_cast<double>(n);
+            Eigen::MatrixXd X(K, 2);
+            X.col(0) = H.colwise().mean().transpose();
+            X.col(1) = W.colwise().mean().transpose();
+            const Eigen::VectorXd Yb = (H.transpose() * Y) / nn;
+            auto fit = [&](const Eigen::VectorXd& a) -> Eigen::Vector2d {
+                const Eigen::MatrixXd XA = X.transpose() * a.asDiagonal();
+                return (XA * X).ldlt().solve(XA * Yb);
+            };
+            const Eigen::Vector2d th1 = fit(Eigen::VectorXd::Ones(K));
+            const Eigen::MatrixXd G1 =
+                (Y.array() - th1[0]).matrix().asDiagonal() * H - th1[1] * W;  // contributions at the first fit
+            const Eigen::VectorXd a = (G1.array().square().colwise().mean()).inverse().transpose();
+            const Eigen::Vector2d th = fit(a);
+            const Eigen::VectorXd gbar = Yb - X * th;
+            const double Q = nn * gbar.dot(a.asDiagonal() * gbar);
+            Rng r1(9), r2(9);
+            const RateTestResult tab = rate_test(m, y.data(), opt, r1);
+            RateTestOptions plain = opt;
+            plain.tabulate = false;
+            const RateTestResult ref = rate_test(m, y.data(), plain, r2);
+            CHECK(tab.statistic == Approx(Q).epsilon(1e-9));
+            CHECK(tab.slope == Approx(th[1]).epsilon(1e-9));
+            CHECK(tab.statistic == Approx(ref.statistic).epsilon(1e-12));
+            CHECK(tab.draws == ref.draws);
+            CHECK(tab.p == Approx(ref.p).epsilon(1e-12));
+        }
+    }
+}

@@ -47,23 +47,31 @@ struct RateTestOptions {
     int hits = 5;                 // stop once this many draws reach Q
     int tail_check = 49;          // ... or after this many draws without a hit
     double tail_p = 1e-3;         // when the matched chi-square tail is below this
+    bool tabulate = true;         // false: add the n signed contributions per draw (the reference the table must match)
 };
 
 // One regulator's moment functions: row i holds h_1..h_K at c_i / s_i (H)
 // and T_h(c_i) / s_i (W), both n x K row-major.
+// Row i of H is non-zero in columns hlo[i] .. hlo[i] + 3 only, row i of W in
+// wlo[i] .. whi[i] - 1 (four columns for Poisson counts); Hb and Wb are the
+// column means, HH, HW and WW the means of h_j^2, h_j w_j and w_j^2.
 struct RateMoments {
     std::size_t n = 0;
     int k = 0;
     bool ok = false;  // false: the counts have no spread to place the basis on
     std::vector<double> H, W;
+    std::vector<int> hlo, wlo, whi;
+    std::vector<double> Hb, Wb, HH, HW, WW;
 };
 
 // h_1..h_K (dense, k values) at count / size clamped to the basis range.
-inline void rate_basis_at(const PsBasis& b, double v, double* out) {
+// Returns the first of the four columns that can be non-zero.
+inline int rate_basis_at(const PsBasis& b, double v, double* out) {
     std::fill(out, out + b.k, 0.0);
     double val[4];
     const int j0 = b.eval(std::min(std::max(v, b.lo), b.hi), val);
     for (int a = 0; a < 4; ++a) out[j0 + a] = val[a];
+    return j0;
 }
 
 inline RateMoments rate_moments(const double* counts, const double* size, std::size_t n,
@@ -88,24 +96,45 @@ inline RateMoments rate_moments(const double* counts, const double* size, std::s
     std::vector<double> h(K), t(K);
     const bool poisson = !(opt.dispersion > 0.0);
     const double r = poisson ? 0.0 : 1.0 / opt.dispersion;
+    m.hlo.assign(n, 0);
+    m.wlo.assign(n, 0);
+    m.whi.assign(n, 0);
     for (std::size_t i = 0; i < n; ++i) {
-        rate_basis_at(b, v[i], &m.H[i * K]);
+        m.hlo[i] = rate_basis_at(b, v[i], &m.H[i * K]);
         const double c = counts[i];
         if (c < 1.0) continue;  // T_h(0) = 0
         double* w = &m.W[i * K];
         if (poisson) {
-            rate_basis_at(b, (c - 1.0) / size[i], h.data());
-            for (std::size_t j = 0; j < K; ++j) w[j] = c * h[j] / size[i];
+            const int j0 = rate_basis_at(b, (c - 1.0) / size[i], h.data());
+            for (int j = j0; j < j0 + 4; ++j) w[j] = c * h[static_cast<std::size_t>(j)] / size[i];
+            m.wlo[i] = j0;
+            m.whi[i] = j0 + 4;
             continue;
         }
         std::fill(t.begin(), t.end(), 0.0);
         const auto ci = static_cast<long>(c);
+        int top = 0;
         for (long j = 1; j <= ci; ++j) {
-            rate_basis_at(b, static_cast<double>(j - 1) / size[i], h.data());
+            top = rate_basis_at(b, static_cast<double>(j - 1) / size[i], h.data()) + 4;
             const double f = static_cast<double>(j) / (static_cast<double>(j - 1) + r);
             for (std::size_t a = 0; a < K; ++a) t[a] = f * (t[a] + r * h[a]);
         }
         for (std::size_t j = 0; j < K; ++j) w[j] = t[j] / size[i];
+        m.whi[i] = top;  // the basis position grows with the count
+    }
+    for (auto* v : {&m.Hb, &m.Wb, &m.HH, &m.HW, &m.WW}) v->assign(K, 0.0);
+    for (std::size_t i = 0; i < n; ++i) {
+        for (std::size_t j = 0; j < K; ++j) {
+            const double hv = m.H[i * K + j], wv = m.W[i * K + j];
+            m.Hb[j] += hv;
+            m.Wb[j] += wv;
+            m.HH[j] += hv * hv;
+            m.HW[j] += hv * wv;
+            m.WW[j] += wv * wv;
+        }
+    }
+    for (auto* v : {&m.Hb, &m.Wb, &m.HH, &m.HW, &m.WW}) {
+        for (double& x : *v) x /= static_cast<double>(n);
     }
     m.ok = true;
     return m;
@@ -118,52 +147,64 @@ struct RateTestResult {
     int draws = 0;
 };
 
+// Work space of rate_test(), reused across the pairs of one thread.
+struct RateScratch {
+    std::vector<double> z;
+    std::vector<std::uint64_t> bits;
+};
+
 // The test for target values y (indexed like the regulator's counts).
-inline RateTestResult rate_test(const RateMoments& m, const double* y, const RateTestOptions& opt, Rng& rng) {
+inline RateTestResult rate_test(const RateMoments& m, const double* y, const RateTestOptions& opt, Rng& rng,
+                                RateScratch& scratch) {
     RateTestResult out;
     if (!m.ok) return out;
     const std::size_t n = m.n;
     const int K = m.k;
     const auto Ku = static_cast<std::size_t>(K);
     const double nn = static_cast<double>(n);
-    // Sample means: g(a, b) = Yb - a Hb - b Wb.
-    Eigen::VectorXd Yb = Eigen::VectorXd::Zero(K), Hb = Eigen::VectorXd::Zero(K), Wb = Eigen::VectorXd::Zero(K);
+    // One pass over the target: the means of y h_j (for g(a, b) = Yb - a Hb
+    // - b Wb) and of y^2 h_j^2, y h_j^2 and y h_j w_j (for the variances of
+    // the contributions g_ij = (y_i - a) h_ij - b w_ij).
+    Eigen::VectorXd Yb = Eigen::VectorXd::Zero(K), Yyhh = Eigen::VectorXd::Zero(K), Yhh = Eigen::VectorXd::Zero(K),
+                    Yhw = Eigen::VectorXd::Zero(K);
     for (std::size_t i = 0; i < n; ++i) {
         const double* hi = &m.H[i * Ku];
         const double* wi = &m.W[i * Ku];
-        for (int j = 0; j < K; ++j) {
-            Yb[j] += y[i] * hi[j];
-            Hb[j] += hi[j];
-            Wb[j] += wi[j];
+        const double yi = y[i];
+        for (int j = m.hlo[i]; j < m.hlo[i] + 4; ++j) {
+            const double yh = yi * hi[j];
+            Yb[j] += yh;
+            Yyhh[j] += yh * yh;
+            Yhh[j] += yh * hi[j];
+            Yhw[j] += yh * wi[j];
         }
     }
     Yb /= nn;
-    Hb /= nn;
-    Wb /= nn;
+    Yyhh /= nn;
+    Yhh /= nn;
+    Yhw /= nn;
     Eigen::MatrixXd X(K, 2);
-    X.col(0) = Hb;
-    X.col(1) = Wb;
+    for (int j = 0; j < K; ++j) {
+        X(j, 0) = m.Hb[static_cast<std::size_t>(j)];
+        X(j, 1) = m.Wb[static_cast<std::size_t>(j)];
+    }
     auto solve_ab = [&](const Eigen::VectorXd& a) -> Eigen::Vector2d {
         const Eigen::MatrixXd XA = X.transpose() * a.asDiagonal();
         const Eigen::Matrix2d M = XA * X;
         return M.ldlt().solve(XA * Yb);
     };
-    // Variances of the moment contributions at a first (unweighted) fit.
-    auto contributions_var = [&](const Eigen::Vector2d& th) {
-        Eigen::VectorXd s2 = Eigen::VectorXd::Zero(K);
-        for (std::size_t i = 0; i < n; ++i) {
-            const double* hi = &m.H[i * Ku];
-            const double* wi = &m.W[i * Ku];
-            for (int j = 0; j < K; ++j) {
-                const double g = (y[i] - th[0]) * hi[j] - th[1] * wi[j];
-                s2[j] += g * g;
-            }
-        }
-        return Eigen::VectorXd(s2 / nn);
-    };
+    // Variances of the moment contributions at a first (unweighted) fit:
+    // mean of ((y - a) h_j - b w_j)^2, expanded.
     const Eigen::Vector2d th1 = solve_ab(Eigen::VectorXd::Ones(K));
     if (!th1.allFinite()) return out;
-    const Eigen::VectorXd s2 = contributions_var(th1);
+    Eigen::VectorXd s2(K);
+    for (int j = 0; j < K; ++j) {
+        const auto ju = static_cast<std::size_t>(j);
+        const double a1 = th1[0], b1 = th1[1];
+        const double v = Yyhh[j] - 2.0 * a1 * Yhh[j] + a1 * a1 * m.HH[ju] - 2.0 * b1 * (Yhw[j] - a1 * m.HW[ju]) +
+                         b1 * b1 * m.WW[ju];
+        s2[j] = std::max(v, 0.0);
+    }
     const double smax = s2.maxCoeff();
     if (!(smax > 0.0)) return out;
     Eigen::VectorXd a(K);
@@ -197,32 +238,127 @@ inline RateTestResult rate_test(const RateMoments& m, const double* y, const Rat
     const Eigen::VectorXd g = Yb - X * th;
     const double Q0 = nn * (L.transpose() * g).squaredNorm();
     out.statistic = Q0;
-    // Recentred contributions projected on L: z_i = L' (g_i - g), n x df.
+    // Recentred contributions projected on L: z_i = L' (g_i - g), n x df,
+    // with g_i = (y_i - a) h_i - b w_i non-zero only in the columns of h_i
+    // and w_i.  A draw is Q* = |sum_i e_i z_i|^2 / n with e_i = +-1 from bit
+    // i of the draw's random words (a set bit is -1).
     const auto D = static_cast<std::size_t>(df);
-    std::vector<double> z(n * D);
-    const Eigen::VectorXd Lg = L.transpose() * g;
-    Eigen::VectorXd gi(K);
-    for (std::size_t i = 0; i < n; ++i) {
+    std::vector<double> Lrow(Ku * D), Lg(D, 0.0);  // L row-major, L' g
+    for (int j = 0; j < K; ++j) {
+        for (int d = 0; d < df; ++d) {
+            Lrow[static_cast<std::size_t>(j) * D + static_cast<std::size_t>(d)] = L(j, d);
+            Lg[static_cast<std::size_t>(d)] += L(j, d) * g[j];
+        }
+    }
+    const double bb = th[1];
+    // z_i into out (D values; accumulated locally: writing through a
+    // pointer in the inner loops would make the compiler assume aliasing)
+    std::vector<double> acc(D);
+    auto contribution = [&](std::size_t i, double* zi) {
         const double* hi = &m.H[i * Ku];
         const double* wi = &m.W[i * Ku];
-        for (int j = 0; j < K; ++j) gi[j] = (y[i] - th[0]) * hi[j] - th[1] * wi[j];
-        const Eigen::VectorXd zi = L.transpose() * gi - Lg;
-        for (std::size_t j = 0; j < D; ++j) z[i * D + j] = zi[static_cast<Eigen::Index>(j)];
+        const double ya = y[i] - th[0];
+        for (std::size_t d = 0; d < D; ++d) acc[d] = -Lg[d];
+        for (int j = m.hlo[i]; j < m.hlo[i] + 4; ++j) {
+            const double* lj = &Lrow[static_cast<std::size_t>(j) * D];
+            const double v = ya * hi[j];
+            for (std::size_t d = 0; d < D; ++d) acc[d] += v * lj[d];
+        }
+        for (int j = m.wlo[i]; j < m.whi[i]; ++j) {
+            const double* lj = &Lrow[static_cast<std::size_t>(j) * D];
+            const double v = bb * wi[j];
+            for (std::size_t d = 0; d < D; ++d) acc[d] -= v * lj[d];
+        }
+        std::copy(acc.begin(), acc.end(), zi);
+    };
+    auto contribution4 = [&](std::size_t i, double* zi) {  // the same for D = 4, unrolled
+        const double* hi = &m.H[i * Ku];
+        const double* wi = &m.W[i * Ku];
+        const double ya = y[i] - th[0];
+        double c0 = -Lg[0], c1 = -Lg[1], c2 = -Lg[2], c3 = -Lg[3];
+        for (int j = m.hlo[i]; j < m.hlo[i] + 4; ++j) {
+            const double* lj = &Lrow[static_cast<std::size_t>(j) * 4];
+            const double v = ya * hi[j];
+            c0 += v * lj[0];
+            c1 += v * lj[1];
+            c2 += v * lj[2];
+            c3 += v * lj[3];
+        }
+        for (int j = m.wlo[i]; j < m.whi[i]; ++j) {
+            const double* lj = &Lrow[static_cast<std::size_t>(j) * 4];
+            const double v = bb * wi[j];
+            c0 -= v * lj[0];
+            c1 -= v * lj[1];
+            c2 -= v * lj[2];
+            c3 -= v * lj[3];
+        }
+        zi[0] = c0;
+        zi[1] = c1;
+        zi[2] = c2;
+        zi[3] = c3;
+    };
+    // For D = 4 (six moments, two parameters: the default) the signed sums
+    // of each block of four observations are tabulated for the 16 sign
+    // patterns, so that a draw adds n / 4 table rows; otherwise a draw adds
+    // the n signed z_i.
+    const bool tabulate = opt.tabulate && D == 4;
+    const std::size_t nblocks = (n + 3) / 4;
+    std::vector<double>& z = scratch.z;
+    if (tabulate) {
+        z.resize(nblocks * 64);
+        double zq[16];
+        for (std::size_t blk = 0; blk < nblocks; ++blk) {
+            std::fill(zq, zq + 16, 0.0);  // the padding of the last block adds 0
+            for (std::size_t q = 0; q < 4 && 4 * blk + q < n; ++q) contribution4(4 * blk + q, zq + 4 * q);
+            // row v = lo[v & 3] + hi[v >> 2], the signed sums of observations 0-1 and 2-3
+            double lo[16], hi[16];
+            for (std::size_t d = 0; d < 4; ++d) {
+                lo[d] = zq[d] + zq[4 + d];
+                lo[4 + d] = -zq[d] + zq[4 + d];
+                lo[8 + d] = zq[d] - zq[4 + d];
+                lo[12 + d] = -zq[d] - zq[4 + d];
+                hi[d] = zq[8 + d] + zq[12 + d];
+                hi[4 + d] = -zq[8 + d] + zq[12 + d];
+                hi[8 + d] = zq[8 + d] - zq[12 + d];
+                hi[12 + d] = -zq[8 + d] - zq[12 + d];
+            }
+            double* t = &z[blk * 64];
+            for (std::size_t v = 0; v < 16; ++v) {
+                for (std::size_t d = 0; d < 4; ++d) t[v * 4 + d] = lo[(v & 3u) * 4 + d] + hi[(v >> 2) * 4 + d];
+            }
+        }
+    } else {
+        z.resize(n * D);
+        for (std::size_t i = 0; i < n; ++i) contribution(i, &z[i * D]);
     }
-    std::vector<std::uint64_t> bits((n + 63) / 64);
+    std::vector<std::uint64_t>& bits = scratch.bits;
+    bits.assign((n + 63) / 64, 0u);
     std::vector<double> u(D);
     int hits = 0, draws = 0;
     double sum = 0.0, sum2 = 0.0;
     while (draws < opt.draws && hits < opt.hits) {
         for (auto& w : bits) w = rng.next();
-        std::fill(u.begin(), u.end(), 0.0);
-        for (std::size_t i = 0; i < n; ++i) {
-            const double sg = 1.0 - 2.0 * static_cast<double>((bits[i >> 6] >> (i & 63u)) & 1u);
-            const double* zi = &z[i * D];
-            for (std::size_t j = 0; j < D; ++j) u[j] += sg * zi[j];
-        }
         double q = 0.0;
-        for (double x : u) q += x * x;
+        if (tabulate) {
+            double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0;
+            for (std::size_t blk = 0; blk < nblocks; ++blk) {
+                const auto v = static_cast<std::size_t>((bits[blk >> 4] >> ((blk & 15u) * 4u)) & 15u);
+                const double* t = &z[blk * 64 + v * 4];
+                a0 += t[0];
+                a1 += t[1];
+                a2 += t[2];
+                a3 += t[3];
+            }
+            q = a0 * a0 + a1 * a1 + a2 * a2 + a3 * a3;
+        } else {
+            std::fill(u.begin(), u.end(), 0.0);
+            for (std::size_t i = 0; i < n; ++i) {
+                const double sg = 1.0 - 2.0 * static_cast<double>((bits[i >> 6] >> (i & 63u)) & 1u);
+                const double* zi = &z[i * D];
+                for (std::size_t j = 0; j < D; ++j) u[j] += sg * zi[j];
+            }
+            for (double x : u) q += x * x;
+        }
         q /= nn;
         ++draws;
         sum += q;
@@ -238,6 +374,11 @@ inline RateTestResult rate_test(const RateMoments& m, const double* y, const Rat
         if (hits == 0) out.p = std::min(out.p, matched_tail(sum, sum2, draws, Q0));
     }
     return out;
+}
+
+inline RateTestResult rate_test(const RateMoments& m, const double* y, const RateTestOptions& opt, Rng& rng) {
+    RateScratch scratch;
+    return rate_test(m, y, opt, rng, scratch);
 }
 
 // The test for many pairs of columns of an n x ngenes counts matrix (column
@@ -262,7 +403,8 @@ inline RatePairs rate_test_pairs(const double* counts, const double* y, const do
     const std::vector<std::vector<std::size_t>>& reg_pairs = groups.pairs;
     RatePairs out;
     out.res.resize(npairs);
-    run_tasks(reg_gene.size(), nthreads, [&](std::size_t r, int) {
+    std::vector<RateScratch> scratch(static_cast<std::size_t>(std::max(nthreads, 1)));
+    run_tasks(reg_gene.size(), nthreads, [&](std::size_t r, int thread) {
         const int g = reg_gene[r];
         const RateMoments m =
             rate_moments(counts + static_cast<std::size_t>(g) * n, size + static_cast<std::size_t>(g) * size_stride, n, opt);
@@ -273,7 +415,8 @@ inline RatePairs rate_test_pairs(const double* counts, const double* y, const do
             const int tid = gene_id ? gene_id[t] : t;
             Rng pair_rng(opt.seed, static_cast<std::uint64_t>(gid), static_cast<std::uint64_t>(tid));
             Rng rng(pair_rng.next(), 0x5e1au, 0);
-            out.res[pi] = rate_test(m, y + static_cast<std::size_t>(t) * n, opt, rng);
+            out.res[pi] = rate_test(m, y + static_cast<std::size_t>(t) * n, opt, rng,
+                                    scratch[static_cast<std::size_t>(thread)]);
         }
     }, poll);
     return out;
