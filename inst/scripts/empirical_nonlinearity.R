@@ -14,13 +14,17 @@
 # them, spline fits on the linear scale (microarray intensities 2^x; counts
 # and FPKM scaled per cell).  Single cells also give pseudobulk: NPOOLS random
 # pools of POOL_SIZE cells (with overlap: these datasets have no donors), the
-# full recoverabilityAudit().
+# full recoverabilityAudit().  pbmc283 holds UMI counts, so its audit is
+# count-aware (normalize = TRUE): curves and tests on the rate scale, with the
+# regulators' reliability; HSMM's FPKM are taken as values (normalize = FALSE).
 #
 # Run from anywhere:
 #   Rscript inst/scripts/empirical_nonlinearity.R [output directory]
 # It prints the table (share of pairs with BH-adjusted p.nonlinear < 0.05,
-# median nl with a 95% order-statistic interval, per dataset and level),
-# writes it as empirical_table.csv, and draws empirical_nl.png (nl
+# median nl with a 95% order-statistic interval, the regulators' median
+# reliability where counts are modelled, per dataset and level) and the
+# single-cell verdicts with their reasons, writes the table as
+# empirical_table.csv and the audits as empirical_audits.rds, and draws empirical_nl.png (nl
 # distributions) and empirical_verdicts.png (verdicts of the single-cell
 # audits) in the output directory (default: the working directory).
 suppressPackageStartupMessages({
@@ -65,10 +69,18 @@ audits$HSMM <- recoverabilityAudit(hsmm, pool.size = POOL_SIZE, npools = NPOOLS,
 minutes <- as.numeric(Sys.time() - t0, units = "mins")
 
 kind <- c(ALL = "bulk", bladderbatch = "bulk", pbmc283 = "single cell", HSMM = "single cell")
+# Median reliability of the regulators (count-aware levels only: the share
+# of a regulator's variance across observations that is not counting noise).
+med_rel <- function(t, col) if (col %in% colnames(t)) median(t[[col]][!duplicated(t$regulator)], na.rm = TRUE) else NA
 rows <- lapply(names(audits), function(d) {
     s <- summary(audits[[d]])
+    t <- auditTable(audits[[d]])
+    rel <- if (audits[[d]]@mode == "cells") {
+        c(med_rel(t, "reliability.regulator.cells"), med_rel(t, "reliability.regulator.bulk"))
+    } else NA
     data.frame(dataset = d, kind = kind[[d]], level = rownames(s), pairs = s$pairs,
-        share.nonlinear = s$share.nonlinear, median.nl = s$median.nl, lower = s$median.lower, upper = s$median.upper)
+        share.nonlinear = s$share.nonlinear, median.nl = s$median.nl, lower = s$median.lower, upper = s$median.upper,
+        reliability = rel)
 })
 tab <- do.call(rbind, rows)
 cat(sprintf("%d most variable genes per dataset, all ordered pairs; pools of %d cells (%d, with overlap); %.1f min\n",
@@ -76,9 +88,14 @@ cat(sprintf("%d most variable genes per dataset, all ordered pairs; pools of %d 
 print(format(tab, digits = 3), row.names = FALSE)
 utils::write.csv(tab, file.path(out, "empirical_table.csv"), row.names = FALSE)
 for (d in c("pbmc283", "HSMM")) {
-    cat(sprintf("%s verdicts: %s\n", d, paste(sprintf("%s %d", names(table(auditTable(audits[[d]])$verdict)),
-        table(auditTable(audits[[d]])$verdict)), collapse = ", ")))
+    t <- auditTable(audits[[d]])
+    cat(sprintf("%s verdicts: %s\n", d, paste(sprintf("%s %d", names(table(t$verdict)), table(t$verdict)),
+        collapse = ", ")))
+    # the reasons without their numbers
+    why <- table(paste0(t$verdict, ": ", sub(" *[(:].*$| [0-9.]+ > [0-9.]+$", "", t$reason)))
+    print(as.data.frame(why, responseName = "pairs"), row.names = FALSE)
 }
+saveRDS(audits, file.path(out, "empirical_audits.rds"))
 
 nl <- do.call(rbind, lapply(names(audits), function(d) {
     t <- auditTable(audits[[d]])
