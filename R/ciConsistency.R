@@ -16,7 +16,8 @@
 #' @param graph The causal graph: a [GRNModel-class] or a data.frame with
 #'   `from` and `to` columns. Default: the model kept by [simulateCells()].
 #' @param max.cond Largest conditioning set enumerated.
-#' @param method The CI test, `"fisher"` or `"spline"`, see [ciTest()].
+#' @param method The CI test, `"spline"` (default) or `"fisher"` (for
+#'   jointly Gaussian data), see [ciTest()].
 #' @param alpha Level of the decisions.
 #' @param assay.type Assay of `cells` and `bulk` to test (one name, or two:
 #'   cells then bulk).
@@ -37,8 +38,8 @@
 #' ciConsistency(cells, bulk, assay.type = c("latent", "latent"))
 #' @export
 ciConsistency <- function(cells, bulk, statements = NULL, graph = NULL, max.cond = 1,
-    method = c("fisher", "spline"), alpha = 0.05, assay.type = "latent", limit = 1e5, ..., verbose = FALSE) {
-    method <- .check_choice(method[1L], c("fisher", "spline"), "method")
+    method = c("spline", "fisher"), alpha = 0.05, assay.type = "latent", limit = 1e5, ..., verbose = FALSE) {
+    method <- .check_choice(method[1L], c("spline", "fisher"), "method")
     if (!is(cells, "SummarizedExperiment") || !is(bulk, "SummarizedExperiment")) {
         stop("`cells` and `bulk` must be SummarizedExperiment objects with genes in rows", call. = FALSE)
     }

@@ -4,6 +4,11 @@
 #' `ciSuffStat()` with `ciIndepTest()` make the same test the `indepTest` of
 #' [pcalg::pc()].
 #'
+#' Two tests: a non-parametric spline test (the default: it holds its size
+#' whether the relations are linear or not) and Fisher's z test (exact for
+#' jointly Gaussian data only: when an edge is non-linear it rejects true
+#' conditional independences however many observations there are).
+#'
 #' `method = "fisher"`: Fisher's z transform of the partial correlation of
 #' X and Y given Z (computed from the inverse of the correlation matrix of
 #' X, Y and Z; a pseudo-inverse when the conditioning set is collinear),
@@ -36,7 +41,8 @@
 #' @param z The conditioning set (names or numbers); `NULL` for none.
 #' @param data Observations in rows and variables in columns (a matrix or
 #'   data.frame), or a `SummarizedExperiment` with variables (genes) in rows.
-#' @param method `"fisher"` or `"spline"`.
+#' @param method `"spline"` (default) or `"fisher"` (for jointly Gaussian
+#'   data).
 #' @param assay.type For a `SummarizedExperiment` `data`: the assay.
 #' @param ... For `ciTest()`: the spline test's settings, passed to
 #'   `ciSuffStat()`.
@@ -71,7 +77,7 @@
 #'     pc <- pcalg::pc(ciSuffStat(d), ciIndepTest, alpha = 0.01, labels = colnames(d))
 #' }
 #' @export
-ciTest <- function(x, y, z = NULL, data, method = c("fisher", "spline"), assay.type = "counts", ...) {
+ciTest <- function(x, y, z = NULL, data, method = c("spline", "fisher"), assay.type = "counts", ...) {
     ss <- ciSuffStat(data, method = method, assay.type = assay.type, ...)
     vars <- ss$vars
     xi <- .ci_index(x, vars, "x")
@@ -93,9 +99,9 @@ ciTest <- function(x, y, z = NULL, data, method = c("fisher", "spline"), assay.t
 #' @param num.threads Threads of the spline test over many statements.
 #' @export
 #' @importFrom stats cor complete.cases
-ciSuffStat <- function(data, method = c("fisher", "spline"), assay.type = "counts", k = 10, max.n = 2000,
+ciSuffStat <- function(data, method = c("spline", "fisher"), assay.type = "counts", k = 10, max.n = 2000,
     nperm = 0, seed = 1, num.threads = 1) {
-    method <- .check_choice(method[1L], c("fisher", "spline"), "method")
+    method <- .check_choice(method[1L], c("spline", "fisher"), "method")
     if (is(data, "SummarizedExperiment")) data <- t(as.matrix(.assay_of(data, assay.type)))
     if (is.data.frame(data)) data <- as.matrix(data)
     if (!is.matrix(data) || !is.numeric(data)) {

@@ -10,7 +10,8 @@
 #'   [simulateBulk()] with `keep.cells = TRUE`, or a list with `cells` (a
 #'   [simulateCells()] result) and `bulk` (its aggregate).
 #' @param method `"pc"`.
-#' @param test The CI test, `"fisher"` or `"spline"`, see [ciTest()].
+#' @param test The CI test, `"spline"` (default) or `"fisher"` (for jointly
+#'   Gaussian data, as in the example), see [ciTest()].
 #' @param ... Settings of the spline test, see [ciSuffStat()].
 #' @param alpha Level of the CI tests.
 #' @param assay.type The assay tested at both levels.
@@ -23,17 +24,18 @@
 #' if (requireNamespace("pcalg", quietly = TRUE)) {
 #'     model <- randomGRN(6, prob = 0.4, functions = c(affine = 1), seed = 1)
 #'     sim <- simulateBulk(model, nsamples = 300, cells.per.sample = 20, keep.cells = TRUE, seed = 1)
-#'     discoverAtBothLevels(sim)
+#'     # affine edges and Gaussian noise: Fisher's z test is exact here (and fast)
+#'     discoverAtBothLevels(sim, test = "fisher")
 #' }
 #' @export
-discoverAtBothLevels <- function(sim, method = "pc", test = c("fisher", "spline"), alpha = 0.01,
+discoverAtBothLevels <- function(sim, method = "pc", test = c("spline", "fisher"), alpha = 0.01,
     assay.type = "latent", ...) {
     if (!requireNamespace("pcalg", quietly = TRUE)) {
         stop("discoverAtBothLevels() needs the pcalg package; install it with install.packages('pcalg')",
             call. = FALSE)
     }
     .check_choice(method, "pc", "method")
-    test <- .check_choice(test[1L], c("fisher", "spline"), "test")
+    test <- .check_choice(test[1L], c("spline", "fisher"), "test")
     alpha <- .check_number(alpha, "alpha", lower = 0, lower.open = TRUE)
     if (is(sim, "SummarizedExperiment") && !is.null(metadata(sim)$cells)) {
         sim <- list(cells = metadata(sim)$cells, bulk = sim)

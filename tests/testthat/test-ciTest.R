@@ -7,13 +7,13 @@ test_that("the Fisher test equals pcalg's gaussCItest", {
     d <- cbind(A = a, B = b, C = c, D = rnorm(200))
     ss <- list(C = cor(d), n = 200)
     for (S in list(integer(0), 2L, c(2L, 4L))) {
-        ours <- ciTest(1, 3, S, data = d)
+        ours <- ciTest(1, 3, S, data = d, method = "fisher")
         expect_equal(ours$p.value, pcalg::gaussCItest(1, 3, S, ss), tolerance = 1e-10)
-        expect_equal(ciIndepTest(1, 3, S, ciSuffStat(d)), ours$p.value)
+        expect_equal(ciIndepTest(1, 3, S, ciSuffStat(d, method = "fisher")), ours$p.value)
     }
     # the statistic is the partial correlation of the regression residuals
     r <- cor(resid(lm(a ~ b)), resid(lm(c ~ b)))
-    expect_equal(ciTest("A", "C", "B", data = d)$statistic, r, tolerance = 1e-10)
+    expect_equal(ciTest("A", "C", "B", data = d, method = "fisher")$statistic, r, tolerance = 1e-10)
 })
 
 test_that("pcalg::pc with ciIndepTest finds the skeleton gaussCItest finds", {
@@ -21,7 +21,7 @@ test_that("pcalg::pc with ciIndepTest finds the skeleton gaussCItest finds", {
     model <- randomGRN(8, prob = 0.35, functions = c(affine = 1), seed = 4)
     cells <- simulateCells(model, ncells = 500, seed = 5, verbose = FALSE)
     d <- t(SummarizedExperiment::assay(cells, "latent"))
-    ours <- pcalg::pc(ciSuffStat(d), ciIndepTest, alpha = 0.01, labels = colnames(d))
+    ours <- pcalg::pc(ciSuffStat(d, method = "fisher"), ciIndepTest, alpha = 0.01, labels = colnames(d))
     ref <- pcalg::pc(list(C = cor(d), n = nrow(d)), pcalg::gaussCItest, alpha = 0.01, labels = colnames(d))
     skel <- function(fit) {
         m <- methods::as(fit@graph, "matrix")
@@ -37,10 +37,18 @@ test_that("under a true conditional independence the Fisher test rejects at its 
         x <- rnorm(200)
         y <- x + rnorm(200)
         z <- 0.5 * y + rnorm(200)
-        ciTest(1, 3, 2, data = cbind(x, y, z))$p.value
+        ciTest(1, 3, 2, data = cbind(x, y, z), method = "fisher")$p.value
     }, numeric(1))
     expect_lt(abs(mean(p < 0.05) - 0.05), 0.02)
     expect_gt(ks.test(p, "punif")$p.value, 0.001)
+})
+
+test_that("the default test is the spline test", {
+    set.seed(34)
+    d <- cbind(A = rnorm(100), B = rnorm(100), C = rnorm(100))
+    expect_identical(ciTest("A", "B", "C", data = d)$method, "spline")
+    expect_identical(ciTest("A", "B", "C", data = d), ciTest("A", "B", "C", data = d, method = "spline"))
+    expect_identical(ciSuffStat(d)$method, "spline")
 })
 
 test_that("ciTest takes a SummarizedExperiment with genes in rows", {
@@ -56,9 +64,12 @@ test_that("bad input gets clear errors", {
     expect_error(ciTest("A", "Q", data = d), "`y` names 'Q', which is not a variable of `data`")
     expect_error(ciTest("A", "B", c("A", "C"), data = d), "the conditioning set `z` contains 'A'")
     expect_error(ciTest("A", "A", data = d), "must be different variables")
-    expect_error(ciTest("A", "B", method = "hsic", data = d), "`method` must be one of 'fisher', 'spline', not 'hsic'")
-    expect_error(ciTest("A", "B", "C", data = d[1:3, ]), "`data` has 3 observations; the Fisher z test needs at least 4")
-    expect_error(ciTest("A", "B", "C", data = d[1:4, ]), "needs more observations than the conditioning set size \\+ 3")
+    expect_error(ciTest("A", "B", method = "hsic", data = d), "`method` must be one of 'spline', 'fisher', not 'hsic'")
+    expect_error(ciTest("A", "B", "C", data = d[1:3, ], method = "fisher"),
+        "`data` has 3 observations; the Fisher z test needs at least 4")
+    expect_error(ciTest("A", "B", "C", data = d[1:4, ], method = "fisher"),
+        "needs more observations than the conditioning set size \\+ 3")
+    expect_error(ciTest("A", "B", "C", data = d[1:9, ]), "`data` has 9 observations; the spline test needs at least 10")
     d[, "C"] <- 1
     expect_error(ciTest("A", "B", data = d), "constant variables: 'C'")
     d[2, "A"] <- NA

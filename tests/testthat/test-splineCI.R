@@ -40,7 +40,7 @@ test_that("the spline test detects dependence Fisher's test cannot see", {
         y <- z^2 + (x - sin(2 * z))^2 + 0.3 * e  # depends on x given z, uncorrelated with it
         d <- cbind(X = x, Y = y, Z = z)
         c(spline = ciTest("X", "Y", "Z", data = d, method = "spline")$p.value,
-            fisher = ciTest("X", "Y", "Z", data = d)$p.value)
+            fisher = ciTest("X", "Y", "Z", data = d, method = "fisher")$p.value)
     }, numeric(2))
     expect_gt(mean(p["spline", ] < 0.05), 0.9)
     expect_lt(mean(p["fisher", ] < 0.05), 0.3)
