@@ -113,7 +113,8 @@ p1 <- ggplot(nl, aes(x = panel, y = nl)) +
     scale_colour_manual(values = c(`BH p < 0.05` = "#D55E00", `not significant` = "grey50")) +
     labs(x = NULL, y = "nonlinearity index nl", colour = "p.nonlinear",
         title = "Pairwise relations among the 30 most variable genes",
-        subtitle = "bulk arrays (linear scale), single cells and their pseudobulk (pools of 10 cells)") +
+        subtitle = paste("bulk arrays (linear scale), single cells and their pseudobulk (pools of 10 cells);",
+            "pbmc283 on the rate scale")) +
     theme_bw()
 ggsave(file.path(out, "empirical_nl.png"), p1, width = 8, height = 4.5, dpi = 120)
 v <- do.call(rbind, lapply(c("pbmc283", "HSMM"), function(d) {
@@ -124,7 +125,7 @@ p2 <- ggplot(v[!is.na(v$ff.distance), ], aes(x = ff.distance, fill = verdict)) +
     geom_histogram(bins = 40) + facet_wrap(~dataset, scales = "free_y") +
     geom_vline(xintercept = 0.1, linetype = 2) + scale_x_sqrt() +
     scale_fill_manual(values = c(consistent = "#009E73", inconsistent = "#D55E00", undetermined = "grey60")) +
-    labs(x = "FF distance between the pseudobulk curve and the cell curve (sqrt scale; dashed: tolerance)",
+    labs(x = "FF distance, pseudobulk curve vs cell curve (sqrt scale; dashed: tolerance)",
         y = "pairs", title = "Do pseudobulk relations keep the cell-level form?") + theme_bw()
 ggsave(file.path(out, "empirical_verdicts.png"), p2, width = 8, height = 3.5, dpi = 120)
 cat("wrote", file.path(out, c("empirical_table.csv", "empirical_nl.png", "empirical_verdicts.png")), sep = "\n  ")
