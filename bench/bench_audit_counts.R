@@ -38,7 +38,7 @@ PAIRS <- 10L
 NSAMPLES <- as.integer(Sys.getenv("BENCH_AUDIT_SAMPLES", "400"))
 CELLS <- 20L
 MC_SAMPLES <- as.integer(Sys.getenv("BENCH_AUDIT_MC", "20000"))
-DEPTHS <- c(0.5, 2, 10, 100)
+DEPTHS <- as.numeric(strsplit(Sys.getenv("BENCH_AUDIT_DEPTHS", "0.5,2,10,100"), ",")[[1]])
 # "rates": the audit of the noise-free rates themselves (normalize = FALSE):
 # the ceiling any treatment of the counts can reach with this design.
 NOISE <- strsplit(Sys.getenv("BENCH_AUDIT_NOISE", "rates,poisson,nb"), ",")[[1]]
@@ -82,7 +82,7 @@ one_replicate <- function(r) {
             counts.per.cell = if (noise == "rates") NA else mean(assay(sim, "counts")), celltypes = r %% 2 == 0, edge = rownames(tab),
             fun = edges$fun, true.distance = truth$ff.distance,
             truth = ifelse(truth$ff.distance <= TOL, "consistent", "inconsistent"), ff.distance = tab$ff.distance,
-            ff.upper = tab$ff.upper, reliability = tab$reliability.regulator.cells, verdict = tab$verdict,
+            ff.lower = tab$ff.lower, ff.upper = tab$ff.upper, padj.curve = tab$padj.curve, reliability = tab$reliability.regulator.cells, verdict = tab$verdict,
             reason = tab$reason, seconds = secs)
     }
     message(sprintf("[%s] replicate %d of %d", format(Sys.time(), "%H:%M:%S"), r, REPLICATES))
