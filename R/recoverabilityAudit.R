@@ -71,7 +71,12 @@
 #' on `min(nboot, 20)` resamples of the cells, paired with the `nboot`
 #' resamples of the pseudobulk samples), and
 #' "the bulk curve departs" needs that whole interval above the tolerance
-#' as well (the F test `p.curve` holds the cell curve fixed).
+#' as well (the F test `p.curve` holds the cell curve fixed), unless the
+#' regulator's cell-level reliability is at least 0.9: then the counts
+#' measure each cell's rate almost as values would, the deconvolution
+#' hardly moves the curve, and, as for values, a significant departure
+#' (`padj.curve < alpha`, interval above 0) with `ff.distance > tolerance`
+#' suffices.
 #'
 #' The distance is the root mean square gap between the two curves over
 #' the central 90% of the bulk regulator values, in units of the standard
@@ -520,22 +525,31 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
         bulk.fit = bulk.fit, ncells = as.integer(pb$ncells), settings = c(s, extra))
 }
 
+# Regulator reliability from which counts are treated like values in the
+# verdict (documented in ?recoverabilityAudit).
+.sharp_reliability <- 0.9
+
 # The verdict rule of ?recoverabilityAudit, with the reason for each call.
 .audit_verdict <- function(tab, status, s) {
     a <- s$alpha
     tol <- s$tolerance
     lt <- function(p) !is.na(p) & p < a
     departs <- lt(tab$padj.curve) & !is.na(tab$ff.distance) & tab$ff.distance > tol
+    rel <- .col_or_na(tab, "reliability.regulator.cells")
     if (isTRUE(s$counts)) {
         # on counts the F test of the curves holds the deconvolved cell curve
-        # fixed, which it is not: the interval (both levels resampled) decides
-        departs <- departs & (is.na(tab$ff.lower) | tab$ff.lower > tol)
+        # fixed, which it is not: the interval (both levels resampled)
+        # decides, whole above the tolerance; with a regulator measured
+        # almost without noise (reliability >= .sharp_reliability) the
+        # deconvolution is close to the identity and, as for values, a
+        # departure (interval above 0) of more than the tolerance suffices
+        sharp <- !is.na(rel) & rel >= .sharp_reliability
+        departs <- departs & (is.na(tab$ff.lower) | tab$ff.lower > tol | (sharp & tab$ff.lower > 0))
     }
     new.dep <- !is.na(tab$padj.ci.cells) & tab$padj.ci.cells >= a & lt(tab$padj.ci.bulk)
     lost.dep <- lt(tab$padj.ci.cells) & !is.na(tab$padj.ci.bulk) & tab$padj.ci.bulk >= a
     within <- !is.na(tab$ff.upper) & tab$ff.upper <= tol
     agree <- is.na(tab$ci.agree) | tab$ci.agree
-    rel <- .col_or_na(tab, "reliability.regulator.cells")
     min.rel <- if (is.null(s$min.reliability)) 0 else s$min.reliability
     noisy <- !is.na(rel) & rel < min.rel
     failed <- !is.na(status)

@@ -34,6 +34,9 @@ source("bench/lib/timing.R")
 source("bench/lib/audit_models.R")
 
 REPLICATES <- as.integer(Sys.getenv("BENCH_AUDIT_REPLICATES", "30"))
+# replicates FIRST .. FIRST + REPLICATES - 1 (seeds of the models and data):
+# a later FIRST checks a rule on replicates it was not chosen on
+FIRST <- as.integer(Sys.getenv("BENCH_AUDIT_FIRST", "1"))
 PAIRS <- 10L
 NSAMPLES <- as.integer(Sys.getenv("BENCH_AUDIT_SAMPLES", "400"))
 CELLS <- 20L
@@ -85,7 +88,7 @@ one_replicate <- function(r) {
             ff.lower = tab$ff.lower, ff.upper = tab$ff.upper, padj.curve = tab$padj.curve, reliability = tab$reliability.regulator.cells, verdict = tab$verdict,
             reason = tab$reason, seconds = secs)
     }
-    message(sprintf("[%s] replicate %d of %d", format(Sys.time(), "%H:%M:%S"), r, REPLICATES))
+    message(sprintf("[%s] replicate %d (%d to %d)", format(Sys.time(), "%H:%M:%S"), r, FIRST, FIRST + REPLICATES - 1L))
     do.call(rbind, out)
 }
 
@@ -93,7 +96,7 @@ cat(machine_line(), "\n")
 cat(sprintf(paste("%d replicates x %d edges; audit on %d samples x %d cells of counts; truth (rate scale) from",
     "%d samples; tolerance %.2f\n"), REPLICATES, PAIRS, NSAMPLES, CELLS, MC_SAMPLES, TOL))
 t0 <- Sys.time()
-res <- do.call(rbind, lapply(seq_len(REPLICATES), one_replicate))
+res <- do.call(rbind, lapply(FIRST - 1L + seq_len(REPLICATES), one_replicate))
 cat(sprintf("total %.1f min; audit %.1f s (median)\n", as.numeric(Sys.time() - t0, units = "mins"),
     median(unique(res[, c("replicate", "noise", "depth", "seconds")])$seconds)))
 

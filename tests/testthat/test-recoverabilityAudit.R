@@ -112,6 +112,15 @@ test_that("the verdict follows its documented rule", {
     tab$ff.lower[1] <- 0.15
     x <- bulkcausal:::.audit_verdict(tab, rep(NA, 7), list(alpha = 0.05, tolerance = 0.1, counts = TRUE))
     expect_identical(x$verdict[1], "inconsistent")
+    # ... unless the regulator is measured almost without noise: then an
+    # interval above 0 suffices, as for values
+    tab$ff.lower[1] <- 0.05
+    tab$reliability.regulator.cells <- 0.95
+    x <- bulkcausal:::.audit_verdict(tab, rep(NA, 7), list(alpha = 0.05, tolerance = 0.1, counts = TRUE))
+    expect_identical(x$verdict[1], "inconsistent")
+    tab$ff.lower[1] <- 0
+    x <- bulkcausal:::.audit_verdict(tab, rep(NA, 7), list(alpha = 0.05, tolerance = 0.1, counts = TRUE))
+    expect_identical(x$verdict[1], "undetermined")
     expect_identical(v$verdict, c("inconsistent", "consistent", "consistent", "undetermined", "inconsistent",
         "undetermined", "undetermined"))
     expect_match(v$reason[1], "departs")
