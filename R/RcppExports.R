@@ -53,6 +53,14 @@ rate_test_cpp <- function(counts, y, size, gene_id, regulator, target, dispersio
     .Call(`_bulkcausal_rate_test_cpp`, counts, y, size, gene_id, regulator, target, dispersion, k, seed, nthreads, verbose)
 }
 
+curve_values_cpp <- function(coef, mean_y, context, t0, dx, lo, hi, which, X) {
+    .Call(`_bulkcausal_curve_values_cpp`, coef, mean_y, context, t0, dx, lo, hi, which, X)
+}
+
+curve_distances_cpp <- function(G, X, Y, H, plo, phi) {
+    .Call(`_bulkcausal_curve_distances_cpp`, G, X, Y, H, plo, phi)
+}
+
 edge_values_cpp <- function(model, edge, x) {
     .Call(`_bulkcausal_edge_values_cpp`, model, edge, x)
 }

@@ -164,7 +164,11 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
             target = edges$to[!use.truth]), k = k, seed = seed, counts = counts,
             size.factors = if (counts) size.factors, dispersion = dispersion)
     }
-    rows <- lapply(seq_len(nrow(edges)), function(e) {
+    # the cell-level curve of each edge mapped through the aggregation at
+    # the bulk regulator values, then every edge's FF in one batch
+    X <- t(B[edges$from, , drop = FALSE])
+    Y <- t(B[edges$to, , drop = FALSE])
+    H <- vapply(seq_len(nrow(edges)), function(e) {
         from <- edges$from[e]
         to <- edges$to[e]
         f <- if (use.truth[e]) {
@@ -175,16 +179,21 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
             i <- which(cell.fit$regulator == from & cell.fit$target == to)
             function(u) drop(.curve_values(cell.fit, i, u))
         }
-        cnt <- if (counts) {
-            list(x = bulk.counts$counts[from, ], y = bulk.counts$counts[to, ], size = bulk.counts$size,
-                dispersion = bulk.counts$dispersion)
-        }
-        .ff_edge(B[from, ], B[to, ], f, info, aggregation, bulk.fit, e, k, nboot, level, central, seed + e, max.n,
-            cnt)
-    })
+        .map_curve(f, X[, e], info, aggregation)
+    }, numeric(nrow(X)))
+    H <- matrix(H, nrow(X))
+    cnt <- if (counts) {
+        rp <- metadata(bulk.fit)$rate.prior
+        reg <- match(edges$from, colnames(rp$grid))
+        list(X = t(bulk.counts$counts[edges$from, , drop = FALSE]), Y = t(bulk.counts$counts[edges$to, , drop = FALSE]),
+            size = bulk.counts$size, dispersion = bulk.counts$dispersion,
+            prior = list(grid = rp$grid[, reg, drop = FALSE], weight = rp$weight[, reg, drop = FALSE]))
+    }
+    rows <- .ff_pairs(X, Y, H, bulk.fit, seq_len(nrow(edges)), k, nboot, level, central, seed + seq_len(nrow(edges)),
+        max.n, cnt)
     out <- DataFrame(regulator = edges$from, target = edges$to,
         reference = ifelse(use.truth, "truth", "cells"), aggregation = if (counts) "sum (as rates)" else aggregation,
-        do.call(rbind, rows), row.names = paste0(edges$from, "->", edges$to))
+        rows, row.names = paste0(edges$from, "->", edges$to))
     out$consistent <- out$p.curve > alpha & out$p.resid > alpha
     out
 }
@@ -235,84 +244,112 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
         f(m))
 }
 
-#' @importFrom stats lm.fit pf
-# `counts`: NULL, or the bulk samples' counts of x and y with their size
-# factors and dispersion, so that each resample is fitted on the rate scale
-# as bulk.fit was (x and y are then the rates, counts / size).
-# `f.boot`: NULL (the cell curve f is held fixed), or function(b, u) giving
-# the cell curve of cell resample b at u, paired with bulk resample b.
-.ff_edge <- function(x, y, f, info, aggregation, bulk.fit, e, k, nboot, level, central, seed, max.n,
-    counts = NULL, f.boot = NULL) {
-    h <- .map_curve(f, x, info, aggregation)
-    ghat <- drop(.curve_values(bulk.fit, e, x))
-    # The distance of a curve g to h over the central range of x, in sd(y).
-    dist <- function(g, x, y, h) {
-        ok <- is.finite(h)
-        q <- quantile(x[ok], central, names = FALSE)
-        mid <- ok & x >= q[1L] & x <= q[2L]
-        d <- g[mid] - h[mid]
-        d <- d[is.finite(d)]
-        sqrt(mean((d - mean(d))^2)) / sd(y)
-    }
-    ok <- is.finite(h)
-    D <- dist(ghat, x, y, h)
-    lower <- upper <- NA_real_
-    if (nboot > 0) {
-        # All resamples in one fitPairwise call: gene pair (x_b, y_b) per
-        # resample; each resample's distance is computed over its own samples
-        # (range, scale and all), as the statistic is over the data's.
-        n <- length(x)
-        idx <- matrix(resample_cpp(n, n, as.integer(nboot), TRUE, seed), nboot, byrow = TRUE)
-        bp <- data.frame(paste0("x", seq_len(nboot)), paste0("y", seq_len(nboot)))
-        names <- c(paste0("x", seq_len(nboot)), paste0("y", seq_len(nboot)))
-        bf <- if (is.null(counts)) {
-            M <- rbind(matrix(x[idx], nboot), matrix(y[idx], nboot))
-            rownames(M) <- names
-            fitPairwise(M, pairs = bp, k = k, seed = seed)
-        } else {
-            M <- rbind(matrix(counts$x[idx], nboot), matrix(counts$y[idx], nboot))
-            rownames(M) <- names
-            S <- matrix(counts$size[idx], nboot)
-            # The resamples keep the regulator's rate distribution fitted to
-            # all bulk samples (at the bulk level the counts are deep, the
-            # posteriors narrow); their p-values are not used.
-            rp <- metadata(bulk.fit)$rate.prior
-            j <- match(bulk.fit$regulator[e], colnames(rp$grid))
-            prior <- lapply(rp, function(m) m[, rep(j, 2L * nboot), drop = FALSE])
-            .fit_pairwise(M, pairs = bp, genes = NULL, k = k, method = "REML", transform = "none", counts = TRUE,
-                size.factors = rbind(S, S), dispersion = counts$dispersion, test = c("wild", "F"), nboot = 0,
-                level = 0.95, seed = seed, BPPARAM = SerialParam(), num.threads = 1L, verbose = FALSE,
-                rate.test = FALSE, rate.prior = prior)
+#' @importFrom stats lm.fit pf quantile
+# Functional-form consistency of many pairs at once.  X, Y: bulk regulator
+# and target values (samples x pairs); H: the cell-level curve mapped
+# through the aggregation at X (same shape); rows: each pair's row of
+# bulk.fit; seeds: each pair's resampling seed.
+# `counts`: NULL, or list(X, Y = the bulk samples' counts (samples x pairs),
+# size = their size factors, dispersion, prior = list(grid, weight), one
+# column per pair: the regulator's rate distribution), so that each
+# resample is fitted on the rate scale as bulk.fit was (X and Y are then
+# the rates, counts / size).
+# `cell.boot`: NULL (the cell curve is held fixed), or list(fits, rows): the
+# fits of resamples of the cells and each pair's row in them; bulk resample
+# b is paired with cell resample (b - 1) %% length(fits) + 1.
+# All resamples of a batch of pairs are fitted in one core call, evaluated
+# in one and measured in one.
+.ff_pairs <- function(X, Y, H, bulk.fit, rows, k, nboot, level, central, seeds, max.n, counts = NULL,
+    cell.boot = NULL) {
+    n <- nrow(X)
+    P <- ncol(X)
+    G <- .curve_values(bulk.fit, rows, X)
+    D <- curve_distances_cpp(G, X, Y, H, central[1L], central[2L])
+    lower <- upper <- rep(NA_real_, P)
+    if (nboot > 0 && P > 0) {
+        # batches of pairs whose resampled values fill about 2e6 doubles per matrix
+        size <- max(1L, floor(2e6 / (nboot * n)))
+        for (batch in split(seq_len(P), ceiling(seq_len(P) / size))) {
+            # resample b of pair e is column (e - 1) * nboot + b (within the batch)
+            idx <- do.call(cbind, lapply(batch, function(e) {
+                matrix(resample_cpp(n, n, as.integer(nboot), TRUE, seeds[e]), n)
+            }))
+            pair <- rep(batch, each = nboot)
+            b <- rep(seq_len(nboot), length(batch))
+            take <- function(M) matrix(M[cbind(as.vector(idx), rep(pair, each = n))], n)
+            Xr <- take(X)
+            Yr <- take(Y)
+            R <- ncol(Xr)
+            names <- c(paste0("x", seq_len(R)), paste0("y", seq_len(R)))
+            bp <- data.frame(names[seq_len(R)], names[R + seq_len(R)])
+            bf <- if (is.null(counts)) {
+                M <- rbind(t(Xr), t(Yr))
+                rownames(M) <- names
+                .fit_pairwise(M, pairs = bp, genes = NULL, k = k, method = "REML", transform = "none",
+                    test = "F", nboot = 0, level = 0.95, seed = 1L, BPPARAM = SerialParam(), num.threads = 1L,
+                    verbose = FALSE)
+            } else {
+                M <- rbind(t(take(counts$X)), t(take(counts$Y)))
+                rownames(M) <- names
+                S <- matrix(counts$size[as.vector(idx)], R, n, byrow = TRUE)
+                # The resamples keep the regulator's rate distribution fitted to
+                # all bulk samples (at the bulk level the counts are deep, the
+                # posteriors narrow); their p-values are not used.
+                prior <- lapply(counts$prior, function(m) m[, c(pair, pair), drop = FALSE])
+                .fit_pairwise(M, pairs = bp, genes = NULL, k = k, method = "REML", transform = "none",
+                    counts = TRUE, size.factors = rbind(S, S), dispersion = counts$dispersion, test = c("wild", "F"),
+                    nboot = 0, level = 0.95, seed = 1L, BPPARAM = SerialParam(), num.threads = 1L, verbose = FALSE,
+                    rate.test = FALSE, rate.prior = prior)
+            }
+            Hr <- if (is.null(cell.boot)) {
+                take(H)
+            } else {
+                nb <- length(cell.boot$fits)
+                bb <- (b - 1L) %% nb + 1L
+                out <- matrix(NA_real_, n, R)
+                for (j in unique(bb)) {
+                    cols <- which(bb == j)
+                    out[, cols] <- .curve_values(cell.boot$fits[[j]], cell.boot$rows[pair[cols]], Xr[, cols, drop = FALSE])
+                }
+                out
+            }
+            Ds <- curve_distances_cpp(.curve_values(bf, seq_len(R), Xr), Xr, Yr, Hr, central[1L], central[2L])
+            Ds[is.na(bf$edf)] <- NA_real_
+            for (e in batch) {
+                # Basic (reverse percentile) interval: a resample's distance
+                # carries its own estimation noise on top of D's, so the
+                # resampled distances sit above D by about D's own upward bias;
+                # 2 D - q undoes that shift where the percentile interval would
+                # double it.  Distances are >= 0.
+                d <- Ds[pair == e]
+                q <- quantile(d, c(1 - (1 - level) / 2, (1 - level) / 2), names = FALSE, na.rm = TRUE)
+                lower[e] <- max(0, 2 * D[e] - q[1L])
+                upper[e] <- max(0, 2 * D[e] - q[2L])
+            }
         }
-        fitted <- which(!is.na(bf$edf))
-        Ds <- vapply(fitted, function(b) {
-            i <- idx[b, ]
-            hb <- if (is.null(f.boot)) h[i] else f.boot(b, x[i])
-            dist(drop(.curve_values(bf, b, x[i])), x[i], y[i], hb)
-        }, numeric(1))
-        # Basic (reverse percentile) interval: a resample's distance carries
-        # its own estimation noise on top of D's, so the resampled distances
-        # sit above D by about D's own upward bias; 2 D - q undoes that shift
-        # where the percentile interval would double it.  Distances are >= 0.
-        q <- quantile(Ds, c(1 - (1 - level) / 2, (1 - level) / 2), names = FALSE, na.rm = TRUE)
-        lower <- max(0, 2 * D - q[1L])
-        upper <- max(0, 2 * D - q[2L])
     }
-    # Part 1: F test of y - h against a constant, alternative a cubic spline.
-    r <- (y - h)[ok]
-    X <- pspline_design_cpp(x[ok], as.integer(k))
-    fit1 <- lm.fit(X, r)
-    rss1 <- sum(fit1$residuals^2)
-    rss0 <- sum((r - mean(r))^2)
-    df1 <- fit1$rank - 1
-    df2 <- length(r) - fit1$rank
-    p.curve <- if (df1 > 0 && df2 > 0 && rss1 > 0) pf((rss0 - rss1) / df1 / (rss1 / df2), df1, df2,
-        lower.tail = FALSE) else NA_real_
-    # Part 2: HSIC of the bulk residual against x.
-    res <- y - ghat
-    use <- which(is.finite(res))
-    if (length(use) > max.n) use <- use[resample_cpp(length(use), as.integer(max.n), 1L, FALSE, seed)]
-    p.resid <- if (length(use) >= 6L) unname(hsic_test_cpp(x[use], res[use], 0L, seed)["p.value"]) else NA_real_
-    data.frame(n = length(x), ff.distance = D, ff.lower = lower, ff.upper = upper, p.curve = p.curve,
-        p.resid = p.resid)
+    tests <- vapply(seq_len(P), function(e) {
+        x <- X[, e]
+        y <- Y[, e]
+        h <- H[, e]
+        ok <- is.finite(h)
+        # Part 1: F test of y - h against a constant, alternative a cubic spline.
+        r <- (y - h)[ok]
+        Z <- pspline_design_cpp(x[ok], as.integer(k))
+        fit1 <- lm.fit(Z, r)
+        rss1 <- sum(fit1$residuals^2)
+        rss0 <- sum((r - mean(r))^2)
+        df1 <- fit1$rank - 1
+        df2 <- length(r) - fit1$rank
+        p.curve <- if (df1 > 0 && df2 > 0 && rss1 > 0) pf((rss0 - rss1) / df1 / (rss1 / df2), df1, df2,
+            lower.tail = FALSE) else NA_real_
+        # Part 2: HSIC of the bulk residual against x.
+        res <- y - G[, e]
+        use <- which(is.finite(res))
+        if (length(use) > max.n) use <- use[resample_cpp(length(use), as.integer(max.n), 1L, FALSE, seeds[e])]
+        p.resid <- if (length(use) >= 6L) unname(hsic_test_cpp(x[use], res[use], 0L, seeds[e])["p.value"]) else NA_real_
+        c(p.curve, p.resid)
+    }, numeric(2))
+    data.frame(n = rep(n, P), ff.distance = D, ff.lower = lower, ff.upper = upper, p.curve = tests[1L, ],
+        p.resid = tests[2L, ])
 }

@@ -53,20 +53,17 @@ pairwiseCurves <- function(fit, pairs = NULL, grid = 100, level = 0.95) {
     DataFrame(do.call(rbind, pieces))
 }
 
-# Fitted values of pairs `idx` at regulator values `x` (a length(x) x
-# length(idx) matrix; NA outside each pair's range): the curves of
-# pairwiseCurves() without their standard errors, for loops over many fits.
+# Fitted values of pairs `idx` at regulator values `x` (a vector, the same
+# for every pair, or a matrix with one column per pair), as a matrix with
+# one column per pair, NA outside each pair's range: the curves of
+# pairwiseCurves() without their standard errors, evaluated by the core in
+# one call.
 .curve_values <- function(fit, idx, x) {
     sp <- .spline_store(fit)
     ctx <- sp$contexts
-    k <- nrow(sp$coef)
-    vapply(idx, function(i) {
-        c <- sp$context[i]
-        if (is.na(c)) return(rep(NA_real_, length(x)))
-        inside <- x >= ctx$lo[c] & x <= ctx$hi[c]
-        B <- pspline_basis_cpp(ifelse(inside, x, NA_real_), ctx$t0[c], ctx$dx[c], k)
-        sp$mean.y[i] + drop(B %*% sp$coef[, i])
-    }, numeric(length(x)))
+    X <- if (is.matrix(x)) x else matrix(as.double(x), length(x), length(idx))
+    storage.mode(X) <- "double"
+    curve_values_cpp(sp$coef, sp$mean.y, as.integer(sp$context), ctx$t0, ctx$dx, ctx$lo, ctx$hi, as.integer(idx), X)
 }
 
 .spline_store <- function(fit) {

@@ -597,32 +597,34 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
 }
 
 .audit_ff <- function(B, pb, pairs, cell.fit, bulk.fit, s, BPPARAM, bulk.counts = NULL, cell.boot = NULL) {
-    info <- list(ncells = pb$ncells, total = NULL)
-    empty <- data.frame(n = ncol(B), ff.distance = NA_real_, ff.lower = NA_real_, ff.upper = NA_real_,
-        p.curve = NA_real_, p.resid = NA_real_)
-    one <- function(e) {
-        if (cell.fit$status[e] != "ok" || bulk.fit$status[e] != "ok") return(empty)
-        f <- function(u) drop(.curve_values(cell.fit, e, u))
-        cnt <- if (!is.null(bulk.counts)) {
-            list(x = bulk.counts$counts[pairs$regulator[e], ], y = bulk.counts$counts[pairs$target[e], ],
-                size = bulk.counts$size, dispersion = bulk.counts$dispersion)
-        }
-        fb <- if (!is.null(cell.boot)) {
-            function(b, u) drop(.curve_values(cell.boot[[(b - 1L) %% length(cell.boot) + 1L]], e, u))
-        }
-        .ff_edge(B[pairs$regulator[e], ], B[pairs$target[e], ], f, info, "mean", bulk.fit, e, s$k, s$nboot,
-            s$level, c(0.05, 0.95), s$seed + e, s$max.n, cnt, fb)
-    }
-    idx <- seq_len(nrow(pairs))
+    out <- data.frame(n = rep(ncol(B), nrow(pairs)), ff.distance = NA_real_, ff.lower = NA_real_,
+        ff.upper = NA_real_, p.curve = NA_real_, p.resid = NA_real_)
+    # pairs with both fits; their values as samples x pairs matrices
+    todo <- which(cell.fit$status == "ok" & bulk.fit$status == "ok")
+    if (!length(todo)) return(out)
+    X <- t(B[pairs$regulator[todo], , drop = FALSE])
+    Y <- t(B[pairs$target[todo], , drop = FALSE])
+    # the cell curve at the bulk values (the mean maps f to f)
+    H <- .curve_values(cell.fit, todo, X)
+    rp <- metadata(bulk.fit)$rate.prior
     nw <- bpnworkers(BPPARAM)
-    rows <- if (nw > 1L && length(idx) > 1L) {
-        chunks <- split(idx, rep_len(seq_len(nw), length(idx)))
-        res <- bplapply(chunks, function(ch) lapply(ch, one), BPPARAM = BPPARAM)
-        out <- vector("list", length(idx))
-        for (i in seq_along(chunks)) out[chunks[[i]]] <- res[[i]]
-        out
-    } else lapply(idx, one)
-    do.call(rbind, rows)
+    chunks <- if (nw > 1L && length(todo) > 1L) split(seq_along(todo), rep_len(seq_len(nw), length(todo))) else
+        list(seq_along(todo))
+    one_chunk <- function(ch) {
+        cnt <- if (!is.null(bulk.counts)) {
+            reg <- match(bulk.fit$regulator[todo[ch]], colnames(rp$grid))
+            list(X = t(bulk.counts$counts[pairs$regulator[todo[ch]], , drop = FALSE]),
+                Y = t(bulk.counts$counts[pairs$target[todo[ch]], , drop = FALSE]), size = bulk.counts$size,
+                dispersion = bulk.counts$dispersion,
+                prior = list(grid = rp$grid[, reg, drop = FALSE], weight = rp$weight[, reg, drop = FALSE]))
+        }
+        .ff_pairs(X[, ch, drop = FALSE], Y[, ch, drop = FALSE], H[, ch, drop = FALSE], bulk.fit, todo[ch], s$k,
+            s$nboot, s$level, c(0.05, 0.95), s$seed + todo[ch], s$max.n, cnt,
+            if (!is.null(cell.boot)) list(fits = cell.boot, rows = todo[ch]))
+    }
+    res <- if (length(chunks) > 1L) bplapply(chunks, one_chunk, BPPARAM = BPPARAM) else list(one_chunk(chunks[[1L]]))
+    for (i in seq_along(chunks)) out[todo[chunks[[i]]], ] <- res[[i]]
+    out
 }
 
 # Marginal spline CI test of each pair at both levels (one test per

@@ -206,6 +206,39 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// curve_values_cpp
+Rcpp::NumericMatrix curve_values_cpp(Rcpp::NumericMatrix coef, Rcpp::NumericVector mean_y, Rcpp::IntegerVector context, Rcpp::NumericVector t0, Rcpp::NumericVector dx, Rcpp::NumericVector lo, Rcpp::NumericVector hi, Rcpp::IntegerVector which, Rcpp::NumericMatrix X);
+RcppExport SEXP _bulkcausal_curve_values_cpp(SEXP coefSEXP, SEXP mean_ySEXP, SEXP contextSEXP, SEXP t0SEXP, SEXP dxSEXP, SEXP loSEXP, SEXP hiSEXP, SEXP whichSEXP, SEXP XSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type coef(coefSEXP);
+    Rcpp::traits::input_parameter< Rcpp::NumericVector >::type mean_y(mean_ySEXP);
+    Rcpp::traits::input_parameter< Rcpp::IntegerVector >::type context(contextSEXP);
+    Rcpp::traits::input_parameter< Rcpp::NumericVector >::type t0(t0SEXP);
+    Rcpp::traits::input_parameter< Rcpp::NumericVector >::type dx(dxSEXP);
+    Rcpp::traits::input_parameter< Rcpp::NumericVector >::type lo(loSEXP);
+    Rcpp::traits::input_parameter< Rcpp::NumericVector >::type hi(hiSEXP);
+    Rcpp::traits::input_parameter< Rcpp::IntegerVector >::type which(whichSEXP);
+    Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type X(XSEXP);
+    rcpp_result_gen = Rcpp::wrap(curve_values_cpp(coef, mean_y, context, t0, dx, lo, hi, which, X));
+    return rcpp_result_gen;
+END_RCPP
+}
+// curve_distances_cpp
+Rcpp::NumericVector curve_distances_cpp(Rcpp::NumericMatrix G, Rcpp::NumericMatrix X, Rcpp::NumericMatrix Y, Rcpp::NumericMatrix H, double plo, double phi);
+RcppExport SEXP _bulkcausal_curve_distances_cpp(SEXP GSEXP, SEXP XSEXP, SEXP YSEXP, SEXP HSEXP, SEXP ploSEXP, SEXP phiSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type G(GSEXP);
+    Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type X(XSEXP);
+    Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type Y(YSEXP);
+    Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type H(HSEXP);
+    Rcpp::traits::input_parameter< double >::type plo(ploSEXP);
+    Rcpp::traits::input_parameter< double >::type phi(phiSEXP);
+    rcpp_result_gen = Rcpp::wrap(curve_distances_cpp(G, X, Y, H, plo, phi));
+    return rcpp_result_gen;
+END_RCPP
+}
 // edge_values_cpp
 Rcpp::NumericVector edge_values_cpp(Rcpp::List model, int edge, Rcpp::NumericVector x);
 RcppExport SEXP _bulkcausal_edge_values_cpp(SEXP modelSEXP, SEXP edgeSEXP, SEXP xSEXP) {
@@ -359,6 +392,8 @@ static const R_CallMethodDef CallEntries[] = {
     {"_bulkcausal_dsep_cpp", (DL_FUNC) &_bulkcausal_dsep_cpp, 6},
     {"_bulkcausal_count_rates_cpp", (DL_FUNC) &_bulkcausal_count_rates_cpp, 10},
     {"_bulkcausal_rate_test_cpp", (DL_FUNC) &_bulkcausal_rate_test_cpp, 11},
+    {"_bulkcausal_curve_values_cpp", (DL_FUNC) &_bulkcausal_curve_values_cpp, 9},
+    {"_bulkcausal_curve_distances_cpp", (DL_FUNC) &_bulkcausal_curve_distances_cpp, 6},
     {"_bulkcausal_edge_values_cpp", (DL_FUNC) &_bulkcausal_edge_values_cpp, 3},
     {"_bulkcausal_fit_pairwise_cpp", (DL_FUNC) &_bulkcausal_fit_pairwise_cpp, 15},
     {"_bulkcausal_pspline_basis_cpp", (DL_FUNC) &_bulkcausal_pspline_basis_cpp, 4},

@@ -118,6 +118,10 @@ test_that("counts = TRUE compares rates: summed counts at the bulk level, count-
     x <- B["X", ] / S
     ok <- x >= quantile(x, 0.05) & x <= quantile(x, 0.95)
     d <- bulkcausal:::.curve_values(bf, 1, x) - bulkcausal:::.curve_values(cf, 1, x)
+    # the core's batch evaluation is pairwiseCurves()' basis times coefficients
+    expect_equal(drop(bulkcausal:::.curve_values(cf, 1, x)), pairwiseCurves(cf, grid = x)$fit, tolerance = 1e-12)
+    expect_equal(bulkcausal:::.curve_values(cf, c(1, 1), cbind(x, rev(x))),
+        cbind(pairwiseCurves(cf, grid = x)$fit, pairwiseCurves(cf, grid = rev(x))$fit), tolerance = 1e-12)
     d <- d[ok & is.finite(d)]
     expect_equal(ff$ff.distance, sqrt(mean((d - mean(d))^2)) / sd(B["Y", ] / S), tolerance = 1e-8)
     expect_error(functionalConsistency(cells, sim, assay.type = "counts", counts = TRUE, aggregation = "mean"),

@@ -1,0 +1,79 @@
+// Fitted spline curves evaluated at new values, and the distance between
+// two curves that functional-form consistency measures.
+#ifndef BULKCAUSAL_CURVES_HPP
+#define BULKCAUSAL_CURVES_HPP
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <vector>
+
+#include "bulkcausal/pspline.hpp"
+
+namespace bulkcausal {
+
+// mean_y + sum_j coef_j B_j(x) for x within the range the basis was placed
+// for ([b.lo, b.hi]); NaN outside it or for NaN x.
+inline double curve_value(const PsBasis& b, const double* coef, double mean_y, double x) {
+    if (!(x >= b.lo && x <= b.hi)) return NAN;
+    double v[4];
+    const int j0 = b.eval(x, v);
+    double s = mean_y;
+    for (int a = 0; a < 4; ++a) s += coef[j0 + a] * v[a];
+    return s;
+}
+
+// Quantile of type 7 (R's default) of sorted values.
+inline double quantile7(const std::vector<double>& sorted, double p) {
+    const double index = static_cast<double>(sorted.size() - 1) * p;
+    const auto lo = static_cast<std::size_t>(std::floor(index));
+    const auto hi = static_cast<std::size_t>(std::ceil(index));
+    const double h = index - static_cast<double>(lo);
+    if (hi == lo || sorted[hi] == sorted[lo]) return sorted[lo];
+    return (1.0 - h) * sorted[lo] + h * sorted[hi];
+}
+
+// The distance of curve values g to reference values h, both at the
+// regulator values x, in units of the standard deviation of the target
+// values y: the root mean square of the centred gap g - h over the
+// observations whose x lies between the plo and phi quantiles of the x
+// where h is finite (gaps that are not finite left out).  NaN when nothing
+// is left or y has no spread.
+inline double curve_distance(const double* g, const double* x, const double* y, const double* h, std::size_t n,
+                             double plo, double phi) {
+    std::vector<double> xs;
+    xs.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        if (std::isfinite(h[i])) xs.push_back(x[i]);
+    }
+    if (xs.empty() || n < 2) return NAN;
+    std::sort(xs.begin(), xs.end());
+    const double qlo = quantile7(xs, plo), qhi = quantile7(xs, phi);
+    double sum = 0.0, sum2 = 0.0;
+    std::size_t m = 0;
+    std::vector<double> d;
+    d.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        if (!std::isfinite(h[i]) || !(x[i] >= qlo && x[i] <= qhi)) continue;
+        const double v = g[i] - h[i];
+        if (!std::isfinite(v)) continue;
+        d.push_back(v);
+        sum += v;
+        ++m;
+    }
+    if (m == 0) return NAN;
+    const double mean = sum / static_cast<double>(m);
+    for (double v : d) sum2 += (v - mean) * (v - mean);
+    double ybar = 0.0;
+    for (std::size_t i = 0; i < n; ++i) ybar += y[i];
+    ybar /= static_cast<double>(n);
+    double yss = 0.0;
+    for (std::size_t i = 0; i < n; ++i) yss += (y[i] - ybar) * (y[i] - ybar);
+    const double sdy = std::sqrt(yss / static_cast<double>(n - 1));
+    if (!(sdy > 0.0)) return NAN;
+    return std::sqrt(sum2 / static_cast<double>(m)) / sdy;
+}
+
+}  // namespace bulkcausal
+
+#endif

@@ -1,0 +1,80 @@
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <vector>
+
+#include "bulkcausal/curves.hpp"
+#include "bulkcausal/rng.hpp"
+
+using namespace bulkcausal;
+
+TEST_CASE("quantile7 is R's default quantile", "[curves]") {
+    // quantile(c(1, 2, 4, 8, 16), c(0, 0.05, 0.3, 0.95, 1)) in R:
+    // 1.0, 1.2, 2.4, 14.4, 16.0
+    const std::vector<double> v = {1, 2, 4, 8, 16};
+    CHECK(quantile7(v, 0.0) == Approx(1.0));
+    CHECK(quantile7(v, 0.05) == Approx(1.2));
+    CHECK(quantile7(v, 0.3) == Approx(2.4));
+    CHECK(quantile7(v, 0.95) == Approx(14.4));
+    CHECK(quantile7(v, 1.0) == Approx(16.0));
+}
+
+TEST_CASE("curve_value is the spline sum inside the basis range and NaN outside", "[curves]") {
+    const PsBasis b = PsBasis::for_range(-1.0, 3.0, 8);
+    std::vector<double> coef(8);
+    for (int j = 0; j < 8; ++j) coef[static_cast<std::size_t>(j)] = 0.5 * j - 1.0;
+    for (double x : {-1.0, -0.3, 0.0, 1.7, 3.0}) {
+        double v[4];
+        const int j0 = b.eval(x, v);
+        double ref = 2.0;
+        for (int a = 0; a < 4; ++a) ref += coef[static_cast<std::size_t>(j0 + a)] * v[a];
+        CHECK(curve_value(b, coef.data(), 2.0, x) == Approx(ref));
+    }
+    CHECK(std::isnan(curve_value(b, coef.data(), 2.0, -1.01)));
+    CHECK(std::isnan(curve_value(b, coef.data(), 2.0, 3.01)));
+    CHECK(std::isnan(curve_value(b, coef.data(), 2.0, NAN)));
+}
+
+TEST_CASE("curve_distance is the RMS of the centred gap over the central range, in sd(y)", "[curves]") {
+    Rng rng(3);
+    const std::size_t n = 101;
+    std::vector<double> x(n), y(n), g(n), h(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        x[i] = rng.normal();
+        y[i] = 2.0 * rng.normal();
+        g[i] = x[i] * x[i];
+        h[i] = i % 17 == 0 ? NAN : 0.5 * x[i];
+    }
+    // brute force: quantiles of x where h is finite, then the gap
+    std::vector<double> xs;
+    for (std::size_t i = 0; i < n; ++i) {
+        if (std::isfinite(h[i])) xs.push_back(x[i]);
+    }
+    std::sort(xs.begin(), xs.end());
+    const double lo = quantile7(xs, 0.05), hi = quantile7(xs, 0.95);
+    std::vector<double> d;
+    for (std::size_t i = 0; i < n; ++i) {
+        if (std::isfinite(h[i]) && x[i] >= lo && x[i] <= hi) d.push_back(g[i] - h[i]);
+    }
+    double m = 0.0;
+    for (double v : d) m += v;
+    m /= static_cast<double>(d.size());
+    double ss = 0.0;
+    for (double v : d) ss += (v - m) * (v - m);
+    double ym = 0.0;
+    for (double v : y) ym += v;
+    ym /= static_cast<double>(n);
+    double yss = 0.0;
+    for (double v : y) yss += (v - ym) * (v - ym);
+    const double ref = std::sqrt(ss / static_cast<double>(d.size())) / std::sqrt(yss / static_cast<double>(n - 1));
+    CHECK(curve_distance(g.data(), x.data(), y.data(), h.data(), n, 0.05, 0.95) == Approx(ref).epsilon(1e-12));
+    // a constant shift is no distance
+    std::vector<double> g2(n);
+    for (std::size_t i = 0; i < n; ++i) g2[i] = std::isfinite(h[i]) ? h[i] + 3.0 : 0.0;
+    CHECK(curve_distance(g2.data(), x.data(), y.data(), h.data(), n, 0.05, 0.95) == Approx(0.0).margin(1e-12));
+    // nothing to compare
+    std::vector<double> none(n, NAN);
+    CHECK(std::isnan(curve_distance(g.data(), x.data(), y.data(), none.data(), n, 0.05, 0.95)));
+}
