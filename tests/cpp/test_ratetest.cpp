@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 #include "bulkcausal/ratetest.hpp"
@@ -168,4 +169,26 @@ TEST_CASE("the rate test's statistic is the weighted GMM misfit and its table dr
             CHECK(tab.p == Approx(ref.p).epsilon(1e-12));
         }
     }
+}
+
+TEST_CASE("Mammen's bootstrap weights have mean 0, variance 1, third moment about 1 and fair frequencies",
+          "[ratetest]") {
+    const MammenWeights mw;
+    const double p = static_cast<double>(mw.num) / 4096.0;
+    CHECK(p * mw.low + (1.0 - p) * mw.high == Approx(0.0).margin(1e-12));
+    CHECK(p * mw.low * mw.low + (1.0 - p) * mw.high * mw.high == Approx(1.0).epsilon(1e-12));
+    // third moment: (2p - 1) / sqrt(p (1 - p)) for a two-point law of mean 0 and variance 1 with the negative
+    // value at probability p, which is 1 at Mammen's p; p cut to 12 binary digits moves it by about 1.2e-3
+    const double m3 = p * std::pow(mw.low, 3) + (1.0 - p) * std::pow(mw.high, 3);
+    CHECK(m3 == Approx((2.0 * p - 1.0) / std::sqrt(p * (1.0 - p))).epsilon(1e-12));
+    CHECK(std::abs(m3 - 1.0) < 2e-3);
+    // the share of set bits over 2,000 words (128,000 bits; SE 0.00125)
+    Rng rng(11);
+    long ones = 0;
+    for (int w = 0; w < 2000; ++w) {
+        const std::uint64_t x = mw.word(rng);
+        for (int b = 0; b < 64; ++b) ones += static_cast<long>((x >> b) & 1u);
+    }
+    CHECK(std::abs(static_cast<double>(ones) / 128000.0 - p) < 4.0 * std::sqrt(p * (1.0 - p) / 128000.0));
+    CHECK(std::abs(p - (std::sqrt(5.0) + 1.0) / (2.0 * std::sqrt(5.0))) < 1.0 / 4096.0);
 }

@@ -17,8 +17,11 @@
 // A = diag(1 / var of each moment) (a fixed, diagonal weight: the
 // efficient weight's estimation error makes the overidentification test
 // reject too often at these sample sizes).  Its null distribution comes
-// from a wild bootstrap of the recentred moment contributions (Rademacher
-// signs), with the sequential stopping and tail of wild_f_pvalue().
+// from a wild bootstrap of the recentred moment contributions, with the
+// sequential stopping and tail of wild_f_pvalue().  The bootstrap weights
+// are Mammen's two-point weights (mean 0, variance 1, third moment 1): the
+// contributions are skewed (counts), and with a few hundred observations
+// symmetric (Rademacher) weights make the test reject too often.
 #ifndef BULKCAUSAL_RATETEST_HPP
 #define BULKCAUSAL_RATETEST_HPP
 
@@ -147,6 +150,32 @@ struct RateTestResult {
     int draws = 0;
 };
 
+// Mammen's two-point bootstrap weights: a word of random bits, each 1 with
+// probability p (the first 12 binary digits of (sqrt 5 + 1) / (2 sqrt 5),
+// built from 12 words of fair bits, least significant digit first); a set
+// bit is the weight `low`, a clear one `high`, chosen for that p so that
+// the weights have mean 0 and variance 1 exactly (third moment about 1).
+struct MammenWeights {
+    static constexpr unsigned digits = 12;
+    unsigned num = 0;  // p = num / 2^digits
+    double low = 0.0, high = 0.0;
+    MammenWeights() {
+        const double p = (std::sqrt(5.0) + 1.0) / (2.0 * std::sqrt(5.0));
+        num = static_cast<unsigned>(std::floor(p * static_cast<double>(1u << digits)));
+        const double pt = static_cast<double>(num) / static_cast<double>(1u << digits);
+        low = -std::sqrt((1.0 - pt) / pt);
+        high = std::sqrt(pt / (1.0 - pt));
+    }
+    std::uint64_t word(Rng& rng) const {
+        std::uint64_t x = 0;
+        for (unsigned d = 0; d < digits; ++d) {  // digit `digits - d` of p, the last first
+            const std::uint64_t r = rng.next();
+            x = ((num >> d) & 1u) ? (r | x) : (r & x);
+        }
+        return x;
+    }
+};
+
 // Work space of rate_test(), reused across the pairs of one thread.
 struct RateScratch {
     std::vector<double> z;
@@ -240,8 +269,11 @@ inline RateTestResult rate_test(const RateMoments& m, const double* y, const Rat
     out.statistic = Q0;
     // Recentred contributions projected on L: z_i = L' (g_i - g), n x df,
     // with g_i = (y_i - a) h_i - b w_i non-zero only in the columns of h_i
-    // and w_i.  A draw is Q* = |sum_i e_i z_i|^2 / n with e_i = +-1 from bit
-    // i of the draw's random words (a set bit is -1).
+    // and w_i.  A draw is Q* = |sum_i e_i z_i|^2 / n with e_i Mammen's
+    // weight from bit i of the draw's random words (set: mw.low, clear:
+    // mw.high).
+    const MammenWeights mw;
+    const double wl = mw.low, wh = mw.high;
     const auto D = static_cast<std::size_t>(df);
     std::vector<double> Lrow(Ku * D), Lg(D, 0.0);  // L row-major, L' g
     for (int j = 0; j < K; ++j) {
@@ -298,9 +330,9 @@ inline RateTestResult rate_test(const RateMoments& m, const double* y, const Rat
         zi[3] = c3;
     };
     // For D = 4 (six moments, two parameters: the default) the signed sums
-    // of each block of four observations are tabulated for the 16 sign
+    // of each block of four observations are tabulated for the 16 weight
     // patterns, so that a draw adds n / 4 table rows; otherwise a draw adds
-    // the n signed z_i.
+    // the n weighted z_i.
     const bool tabulate = opt.tabulate && D == 4;
     const std::size_t nblocks = (n + 3) / 4;
     std::vector<double>& z = scratch.z;
@@ -310,17 +342,17 @@ inline RateTestResult rate_test(const RateMoments& m, const double* y, const Rat
         for (std::size_t blk = 0; blk < nblocks; ++blk) {
             std::fill(zq, zq + 16, 0.0);  // the padding of the last block adds 0
             for (std::size_t q = 0; q < 4 && 4 * blk + q < n; ++q) contribution4(4 * blk + q, zq + 4 * q);
-            // row v = lo[v & 3] + hi[v >> 2], the signed sums of observations 0-1 and 2-3
+            // row v = lo[v & 3] + hi[v >> 2], the weighted sums of observations 0-1 and 2-3
             double lo[16], hi[16];
             for (std::size_t d = 0; d < 4; ++d) {
-                lo[d] = zq[d] + zq[4 + d];
-                lo[4 + d] = -zq[d] + zq[4 + d];
-                lo[8 + d] = zq[d] - zq[4 + d];
-                lo[12 + d] = -zq[d] - zq[4 + d];
-                hi[d] = zq[8 + d] + zq[12 + d];
-                hi[4 + d] = -zq[8 + d] + zq[12 + d];
-                hi[8 + d] = zq[8 + d] - zq[12 + d];
-                hi[12 + d] = -zq[8 + d] - zq[12 + d];
+                lo[d] = wh * zq[d] + wh * zq[4 + d];
+                lo[4 + d] = wl * zq[d] + wh * zq[4 + d];
+                lo[8 + d] = wh * zq[d] + wl * zq[4 + d];
+                lo[12 + d] = wl * zq[d] + wl * zq[4 + d];
+                hi[d] = wh * zq[8 + d] + wh * zq[12 + d];
+                hi[4 + d] = wl * zq[8 + d] + wh * zq[12 + d];
+                hi[8 + d] = wh * zq[8 + d] + wl * zq[12 + d];
+                hi[12 + d] = wl * zq[8 + d] + wl * zq[12 + d];
             }
             double* t = &z[blk * 64];
             for (std::size_t v = 0; v < 16; ++v) {
@@ -337,7 +369,7 @@ inline RateTestResult rate_test(const RateMoments& m, const double* y, const Rat
     int hits = 0, draws = 0;
     double sum = 0.0, sum2 = 0.0;
     while (draws < opt.draws && hits < opt.hits) {
-        for (auto& w : bits) w = rng.next();
+        for (auto& w : bits) w = mw.word(rng);
         double q = 0.0;
         if (tabulate) {
             double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0;
@@ -353,9 +385,9 @@ inline RateTestResult rate_test(const RateMoments& m, const double* y, const Rat
         } else {
             std::fill(u.begin(), u.end(), 0.0);
             for (std::size_t i = 0; i < n; ++i) {
-                const double sg = 1.0 - 2.0 * static_cast<double>((bits[i >> 6] >> (i & 63u)) & 1u);
+                const double e = ((bits[i >> 6] >> (i & 63u)) & 1u) ? wl : wh;
                 const double* zi = &z[i * D];
-                for (std::size_t j = 0; j < D; ++j) u[j] += sg * zi[j];
+                for (std::size_t j = 0; j < D; ++j) u[j] += e * zi[j];
             }
             for (double x : u) q += x * x;
         }
