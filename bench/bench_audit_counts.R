@@ -112,12 +112,14 @@ summ <- do.call(rbind, lapply(split(res, list(res$noise, res$depth), drop = TRUE
         inc.und = sum(d$truth == "inconsistent" & d$verdict == "undetermined"),
         agreement = mean(d$truth == d$verdict), correct.decided = mean(d$truth[decided] == d$verdict[decided]),
         affine.inconsistent = mean(d$verdict[aff] == "inconsistent"),
+        consistent.called.inconsistent = mean(d$verdict[d$truth == "consistent"] == "inconsistent"),
         noise.too.large = mean(grepl("count noise too large", d$reason)),
         median.reliability = median(d$reliability, na.rm = TRUE))
 }))
 summ <- summ[order(summ$noise, summ$depth), ]
 cat("\nConfusion per condition (truth.verdict counts), agreement (undetermined = miss), share correct among decided,\n")
-cat("affine edges called inconsistent, pairs undetermined for count noise, median cell-level reliability of X:\n\n")
+cat("latent-affine edges called inconsistent (the softplus link bends their rate relation, so some truly are),\n")
+cat("truly consistent edges called inconsistent, pairs undetermined for count noise, median cell-level reliability of X:\n\n")
 print(format(summ, digits = 3), row.names = FALSE)
 cat("\nby function at >= 2 counts per cell (agreement):\n")
 deep <- res[res$depth >= 2, ]
