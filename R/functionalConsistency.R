@@ -258,14 +258,16 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
 # fits of resamples of the cells and each pair's row in them; bulk resample
 # b is paired with cell resample (b - 1) %% length(fits) + 1.
 # All resamples of a batch of pairs are fitted in one core call, evaluated
-# in one and measured in one.
+# in one and measured in one.  `draws = TRUE` keeps each pair's resampled
+# distances in attribute "draws" (a list), for benchmarks of the interval.
 .ff_pairs <- function(X, Y, H, bulk.fit, rows, k, nboot, level, central, seeds, max.n, counts = NULL,
-    cell.boot = NULL) {
+    cell.boot = NULL, draws = FALSE) {
     n <- nrow(X)
     P <- ncol(X)
     G <- .curve_values(bulk.fit, rows, X)
     D <- curve_distances_cpp(G, X, Y, H, central[1L], central[2L])
     lower <- upper <- rep(NA_real_, P)
+    kept <- vector("list", P)
     if (nboot > 0 && P > 0) {
         # batches of pairs whose resampled values fill about 2e6 doubles per matrix
         size <- max(1L, floor(2e6 / (nboot * n)))
@@ -322,6 +324,7 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
                 # 2 D - q undoes that shift where the percentile interval would
                 # double it.  Distances are >= 0.
                 d <- Ds[pair == e]
+                if (draws) kept[[e]] <- d
                 q <- quantile(d, c(1 - (1 - level) / 2, (1 - level) / 2), names = FALSE, na.rm = TRUE)
                 lower[e] <- max(0, 2 * D[e] - q[1L])
                 upper[e] <- max(0, 2 * D[e] - q[2L])
@@ -350,6 +353,8 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
         p.resid <- if (length(use) >= 6L) unname(hsic_test_cpp(x[use], res[use], 0L, seeds[e])["p.value"]) else NA_real_
         c(p.curve, p.resid)
     }, numeric(2))
-    data.frame(n = rep(n, P), ff.distance = D, ff.lower = lower, ff.upper = upper, p.curve = tests[1L, ],
+    out <- data.frame(n = rep(n, P), ff.distance = D, ff.lower = lower, ff.upper = upper, p.curve = tests[1L, ],
         p.resid = tests[2L, ])
+    if (draws) attr(out, "draws") <- kept
+    out
 }

@@ -1,0 +1,100 @@
+# Coverage of functional-form consistency's distance interval against
+# closed-form truths (issue 11, item 2).
+#
+# Edge X -> Y with Y = sin(w X) + e: within a sample X ~ N(c_j, 1) (the
+# sample's context c_j ~ N(0, 1.5^2)), k = 10 cells per sample, so the
+# bulk curve is g(m) = exp(-w^2 t^2 / 2) sin(w m) with t^2 = (k - 1) / k,
+# and the cell curve mapped through the mean is f(m) = sin(w m).  The true
+# distance is the root mean square of the centred gap g - f over the central
+# 90% of the bulk regulator values, over the population sd of the bulk
+# target (both from 50,000 simulated samples, g and f in closed form).  w is
+# chosen for true distances 0.05, 0.10, 0.15 and 0.30.
+#
+# Each replicate: NSAMPLES samples, the distance with nboot = 100 resamples,
+# the cell curve either the true f ("truth") or a spline fitted to the
+# cells ("cells", held fixed while the samples are resampled, as
+# functionalConsistency() does).  Intervals from the same resampled
+# distances: "basic" (2 D - quantiles, the package's), "percentile"
+# (quantiles), and "basic lower, percentile upper".  Reported: coverage of
+# the true distance, the share whose upper end lies below it (nominal
+# 0.025), and the share called within the tolerance 0.1 (upper end <= 0.1).
+#   Rscript bench/bench_ff_coverage.R            (200 replicates; about 10 minutes)
+#   BENCH_FF_REPLICATES=50 Rscript bench/bench_ff_coverage.R
+suppressPackageStartupMessages({
+    library(bulkcausal)
+    library(SummarizedExperiment)
+})
+source("bench/lib/timing.R")
+REPS <- as.integer(Sys.getenv("BENCH_FF_REPLICATES", "200"))
+NSAMPLES <- as.integer(Sys.getenv("BENCH_FF_SAMPLES", "300"))
+K <- 10L
+TARGETS <- c(0.05, 0.1, 0.15, 0.3)
+TOL <- 0.1
+
+model_for <- function(w) {
+    grnModel(data.frame(from = "X", to = "Y", fun = "sin", weight = 1, K = 0, n = w),
+        noise.scale = c(X = 1, Y = 0.3), context.sd = c(X = 1.5))
+}
+central_rms <- function(d, x) {
+    q <- quantile(x, c(0.05, 0.95), names = FALSE)
+    d <- d[x >= q[1L] & x <= q[2L]]
+    sqrt(mean((d - mean(d))^2))
+}
+true_distance <- function(w, seed = 1) {
+    sim <- simulateBulk(model_for(w), nsamples = 50000, cells.per.sample = K, seed = seed, verbose = FALSE,
+        num.threads = 2)
+    m <- assay(sim, "latent")
+    t2 <- (K - 1) / K
+    central_rms((exp(-w^2 * t2 / 2) - 1) * sin(w * m["X", ]), m["X", ]) / sd(m["Y", ])
+}
+cat(machine_line(), "\n")
+t0 <- Sys.time()
+# w for each target distance: a grid, then linear interpolation, then the
+# truth recomputed at the chosen w
+grid <- seq(0.1, 1.2, by = 0.05)
+dgrid <- vapply(grid, true_distance, numeric(1), seed = 7)
+ws <- approx(dgrid, grid, xout = TARGETS)$y
+truths <- vapply(ws, true_distance, numeric(1), seed = 8)
+cat(sprintf("w = %s: true distances %s\n", paste(round(ws, 3), collapse = ", "),
+    paste(round(truths, 4), collapse = ", ")))
+
+one <- function(w, r, reference) {
+    sim <- simulateBulk(model_for(w), nsamples = NSAMPLES, cells.per.sample = K, keep.cells = TRUE, seed = r,
+        verbose = FALSE)
+    B <- assay(sim, "latent")[c("X", "Y"), ]
+    bf <- fitPairwise(B, pairs = data.frame("X", "Y"), k = K, seed = r, verbose = FALSE)
+    X <- matrix(B["X", ], ncol = 1L)
+    Y <- matrix(B["Y", ], ncol = 1L)
+    H <- if (reference == "truth") {
+        matrix(sin(w * X[, 1L]), ncol = 1L)
+    } else {
+        C <- assay(metadata(sim)$cells, "latent")[c("X", "Y"), ]
+        cf <- fitPairwise(C, pairs = data.frame("X", "Y"), k = K, seed = r, verbose = FALSE)
+        bulkcausal:::.curve_values(cf, 1L, X)
+    }
+    ff <- bulkcausal:::.ff_pairs(X, Y, H, bf, 1L, K, 100L, 0.95, c(0.05, 0.95), r + 1L, 2000L, draws = TRUE)
+    d <- attr(ff, "draws")[[1L]]
+    q <- quantile(d, c(0.025, 0.975), names = FALSE, na.rm = TRUE)
+    D <- ff$ff.distance
+    c(D = D, basic.lo = max(0, 2 * D - q[2L]), basic.hi = max(0, 2 * D - q[1L]), pct.lo = q[1L], pct.hi = q[2L])
+}
+rows <- list()
+for (i in seq_along(ws)) for (reference in c("truth", "cells")) {
+    res <- t(vapply(seq_len(REPS), function(r) one(ws[i], 1000 * i + r, reference), numeric(5)))
+    tr <- truths[i]
+    summ <- function(lo, hi) c(coverage = mean(lo <= tr & tr <= hi), upper.below = mean(hi < tr),
+        lower.above = mean(lo > tr), within.tol = mean(hi <= TOL), above.tol = mean(lo > TOL))
+    rows[[length(rows) + 1L]] <- rbind(
+        data.frame(truth = round(tr, 3), reference = reference, interval = "basic",
+            t(summ(res[, "basic.lo"], res[, "basic.hi"])), mean.D = mean(res[, "D"])),
+        data.frame(truth = round(tr, 3), reference = reference, interval = "percentile",
+            t(summ(res[, "pct.lo"], res[, "pct.hi"])), mean.D = mean(res[, "D"])),
+        data.frame(truth = round(tr, 3), reference = reference, interval = "basic lo, pct hi",
+            t(summ(res[, "basic.lo"], res[, "pct.hi"])), mean.D = mean(res[, "D"])))
+    message(sprintf("[%s] truth %.3f, %s done", format(Sys.time(), "%H:%M:%S"), tr, reference))
+}
+tab <- do.call(rbind, rows)
+cat(sprintf("\n%d replicates per row, %d samples of %d cells, nboot 100, nominal coverage 0.95 (SE %.3f)\n\n",
+    REPS, NSAMPLES, K, sqrt(0.05 * 0.95 / REPS)))
+print(format(tab, digits = 3), row.names = FALSE)
+cat(sprintf("\ntotal %.1f min\n", as.numeric(Sys.time() - t0, units = "mins")))
