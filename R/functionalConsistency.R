@@ -182,13 +182,7 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
         .map_curve(f, X[, e], info, aggregation)
     }, numeric(nrow(X)))
     H <- matrix(H, nrow(X))
-    cnt <- if (counts) {
-        rp <- metadata(bulk.fit)$rate.prior
-        reg <- match(edges$from, colnames(rp$grid))
-        list(X = t(bulk.counts$counts[edges$from, , drop = FALSE]), Y = t(bulk.counts$counts[edges$to, , drop = FALSE]),
-            size = bulk.counts$size, dispersion = bulk.counts$dispersion,
-            prior = list(grid = rp$grid[, reg, drop = FALSE], weight = rp$weight[, reg, drop = FALSE]))
-    }
+    cnt <- if (counts) .ff_count_inputs(bulk.counts, bulk.fit, edges$from, edges$to)
     rows <- .ff_pairs(X, Y, H, bulk.fit, seq_len(nrow(edges)), k, nboot, level, central, seed + seq_len(nrow(edges)),
         max.n, cnt)
     out <- DataFrame(regulator = edges$from, target = edges$to,
@@ -242,6 +236,17 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
             ifelse(v > -1, log1p(v), NA_real_)
         },
         f(m))
+}
+
+# What .ff_pairs() refits count-aware resamples from, for the pairs (from,
+# to) of bulk.fit: the bulk samples' counts (samples x pairs), their size
+# factors and dispersion, and each regulator's rate distribution.
+.ff_count_inputs <- function(bulk.counts, bulk.fit, from, to) {
+    rp <- metadata(bulk.fit)$rate.prior
+    reg <- match(from, colnames(rp$grid))
+    list(X = t(bulk.counts$counts[from, , drop = FALSE]), Y = t(bulk.counts$counts[to, , drop = FALSE]),
+        size = bulk.counts$size, dispersion = bulk.counts$dispersion,
+        prior = list(grid = rp$grid[, reg, drop = FALSE], weight = rp$weight[, reg, drop = FALSE]))
 }
 
 #' @importFrom stats lm.fit pf quantile

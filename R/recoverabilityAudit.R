@@ -571,7 +571,6 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
 
 .col_or_na <- function(df, name) if (name %in% colnames(df)) df[[name]] else rep(NA_real_, nrow(df))
 
-# FF per pair (the cell-level spline as f), split over BiocParallel workers.
 # Count-aware cell-level fits of min(nboot, 20) resamples of the cells
 # (drawn with replacement), all pairs in each; each resample's rate
 # distributions are refitted by 10 EM steps from those of all cells.  Bulk
@@ -596,6 +595,8 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
     })
 }
 
+# FF of all pairs with both fits (the cell-level spline as f) by .ff_pairs(),
+# the pairs split over BiocParallel workers.
 .audit_ff <- function(B, pb, pairs, cell.fit, bulk.fit, s, BPPARAM, bulk.counts = NULL, cell.boot = NULL) {
     out <- data.frame(n = rep(ncol(B), nrow(pairs)), ff.distance = NA_real_, ff.lower = NA_real_,
         ff.upper = NA_real_, p.curve = NA_real_, p.resid = NA_real_)
@@ -606,17 +607,12 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
     Y <- t(B[pairs$target[todo], , drop = FALSE])
     # the cell curve at the bulk values (the mean maps f to f)
     H <- .curve_values(cell.fit, todo, X)
-    rp <- metadata(bulk.fit)$rate.prior
     nw <- bpnworkers(BPPARAM)
     chunks <- if (nw > 1L && length(todo) > 1L) split(seq_along(todo), rep_len(seq_len(nw), length(todo))) else
         list(seq_along(todo))
     one_chunk <- function(ch) {
         cnt <- if (!is.null(bulk.counts)) {
-            reg <- match(bulk.fit$regulator[todo[ch]], colnames(rp$grid))
-            list(X = t(bulk.counts$counts[pairs$regulator[todo[ch]], , drop = FALSE]),
-                Y = t(bulk.counts$counts[pairs$target[todo[ch]], , drop = FALSE]), size = bulk.counts$size,
-                dispersion = bulk.counts$dispersion,
-                prior = list(grid = rp$grid[, reg, drop = FALSE], weight = rp$weight[, reg, drop = FALSE]))
+            .ff_count_inputs(bulk.counts, bulk.fit, pairs$regulator[todo[ch]], pairs$target[todo[ch]])
         }
         .ff_pairs(X[, ch, drop = FALSE], Y[, ch, drop = FALSE], H[, ch, drop = FALSE], bulk.fit, todo[ch], s$k,
             s$nboot, s$level, c(0.05, 0.95), s$seed + todo[ch], s$max.n, cnt,
