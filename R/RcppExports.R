@@ -37,6 +37,10 @@ hsic_test_cpp <- function(x, y, nperm, seed) {
     .Call(`_bulkcausal_hsic_test_cpp`, x, y, nperm, seed)
 }
 
+hsic_draws_test_cpp <- function(x, r, draws, hits) {
+    .Call(`_bulkcausal_hsic_draws_test_cpp`, x, r, draws, hits)
+}
+
 dsep_statements_cpp <- function(p, from, to, max_cond, limit) {
     .Call(`_bulkcausal_dsep_statements_cpp`, p, from, to, max_cond, limit)
 }
@@ -65,8 +69,8 @@ edge_values_cpp <- function(model, edge, x) {
     .Call(`_bulkcausal_edge_values_cpp`, model, edge, x)
 }
 
-fit_pairwise_cpp <- function(data, gene_id, regulator, target, k, method, nboot, level, seed, nthreads, verbose, test = "F", test_draws = 399L, target_data = NULL, count_data = NULL) {
-    .Call(`_bulkcausal_fit_pairwise_cpp`, data, gene_id, regulator, target, k, method, nboot, level, seed, nthreads, verbose, test, test_draws, target_data, count_data)
+fit_pairwise_cpp <- function(data, gene_id, regulator, target, k, method, nboot, level, seed, nthreads, verbose, test = "F", test_draws = 399L, target_data = NULL, count_data = NULL, lambda_scale = 1.0) {
+    .Call(`_bulkcausal_fit_pairwise_cpp`, data, gene_id, regulator, target, k, method, nboot, level, seed, nthreads, verbose, test, test_draws, target_data, count_data, lambda_scale)
 }
 
 pspline_basis_cpp <- function(x, t0, dx, k) {
@@ -85,8 +89,8 @@ topological_order_cpp <- function(p, from, to) {
     .Call(`_bulkcausal_topological_order_cpp`, p, from, to)
 }
 
-resample_cpp <- function(n, size, nrep, replace, seed) {
-    .Call(`_bulkcausal_resample_cpp`, n, size, nrep, replace, seed)
+resample_cpp <- function(n, size, nrep, replace, seed, sorted = TRUE) {
+    .Call(`_bulkcausal_resample_cpp`, n, size, nrep, replace, seed, sorted)
 }
 
 simulate_cells_cpp <- function(model, cells_per_sample, seed, nthreads, custom, verbose, dimnames) {

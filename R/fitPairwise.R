@@ -236,7 +236,7 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
 #' @importFrom S4Vectors DataFrame metadata metadata<-
 .fit_pairwise <- function(x, pairs, genes, k, method, transform, counts = FALSE, size.factors = NULL,
     dispersion = 0, test = "wild", nboot, level, seed, BPPARAM, num.threads, verbose, rate.test = TRUE,
-    rate.prior = NULL) {
+    rate.prior = NULL, lambda.scale = 1) {
     method <- .check_choice(method[1L], c("REML", "GCV"), "method")
     transform <- .check_choice(transform[1L], c("none", "log1p"), "transform")
     counts <- .check_flag(counts, "counts")
@@ -302,7 +302,7 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
     run <- function(idx, data, tdata, cdata, sfu, dispersion, used, reg, tgt, k, method, nboot, level, seed, test,
         num.threads, verbose) {
         fit <- fit_pairwise_cpp(data, used - 1L, reg[idx], tgt[idx], k, method, nboot, level, seed, num.threads,
-            verbose, if (test == "rate") "F" else test, 399L, tdata, cdata)
+            verbose, if (test == "rate") "F" else test, 399L, tdata, cdata, lambda.scale)
         if (test == "rate" && !rate.test) fit[["p.nonlinear"]][] <- NA_real_
         if (test == "rate" && rate.test) {
             # p.nonlinear from the regulator's counts (its F test on the

@@ -138,6 +138,19 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// hsic_draws_test_cpp
+Rcpp::NumericVector hsic_draws_test_cpp(Rcpp::NumericVector x, Rcpp::NumericVector r, Rcpp::NumericMatrix draws, int hits);
+RcppExport SEXP _bulkcausal_hsic_draws_test_cpp(SEXP xSEXP, SEXP rSEXP, SEXP drawsSEXP, SEXP hitsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< Rcpp::NumericVector >::type x(xSEXP);
+    Rcpp::traits::input_parameter< Rcpp::NumericVector >::type r(rSEXP);
+    Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type draws(drawsSEXP);
+    Rcpp::traits::input_parameter< int >::type hits(hitsSEXP);
+    rcpp_result_gen = Rcpp::wrap(hsic_draws_test_cpp(x, r, draws, hits));
+    return rcpp_result_gen;
+END_RCPP
+}
 // dsep_statements_cpp
 Rcpp::List dsep_statements_cpp(int p, Rcpp::IntegerVector from, Rcpp::IntegerVector to, int max_cond, double limit);
 RcppExport SEXP _bulkcausal_dsep_statements_cpp(SEXP pSEXP, SEXP fromSEXP, SEXP toSEXP, SEXP max_condSEXP, SEXP limitSEXP) {
@@ -252,8 +265,8 @@ BEGIN_RCPP
 END_RCPP
 }
 // fit_pairwise_cpp
-Rcpp::List fit_pairwise_cpp(Rcpp::NumericMatrix data, Rcpp::IntegerVector gene_id, Rcpp::IntegerVector regulator, Rcpp::IntegerVector target, int k, std::string method, int nboot, double level, double seed, int nthreads, bool verbose, std::string test, int test_draws, Rcpp::Nullable<Rcpp::NumericMatrix> target_data, Rcpp::Nullable<Rcpp::List> count_data);
-RcppExport SEXP _bulkcausal_fit_pairwise_cpp(SEXP dataSEXP, SEXP gene_idSEXP, SEXP regulatorSEXP, SEXP targetSEXP, SEXP kSEXP, SEXP methodSEXP, SEXP nbootSEXP, SEXP levelSEXP, SEXP seedSEXP, SEXP nthreadsSEXP, SEXP verboseSEXP, SEXP testSEXP, SEXP test_drawsSEXP, SEXP target_dataSEXP, SEXP count_dataSEXP) {
+Rcpp::List fit_pairwise_cpp(Rcpp::NumericMatrix data, Rcpp::IntegerVector gene_id, Rcpp::IntegerVector regulator, Rcpp::IntegerVector target, int k, std::string method, int nboot, double level, double seed, int nthreads, bool verbose, std::string test, int test_draws, Rcpp::Nullable<Rcpp::NumericMatrix> target_data, Rcpp::Nullable<Rcpp::List> count_data, double lambda_scale);
+RcppExport SEXP _bulkcausal_fit_pairwise_cpp(SEXP dataSEXP, SEXP gene_idSEXP, SEXP regulatorSEXP, SEXP targetSEXP, SEXP kSEXP, SEXP methodSEXP, SEXP nbootSEXP, SEXP levelSEXP, SEXP seedSEXP, SEXP nthreadsSEXP, SEXP verboseSEXP, SEXP testSEXP, SEXP test_drawsSEXP, SEXP target_dataSEXP, SEXP count_dataSEXP, SEXP lambda_scaleSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type data(dataSEXP);
@@ -271,7 +284,8 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< int >::type test_draws(test_drawsSEXP);
     Rcpp::traits::input_parameter< Rcpp::Nullable<Rcpp::NumericMatrix> >::type target_data(target_dataSEXP);
     Rcpp::traits::input_parameter< Rcpp::Nullable<Rcpp::List> >::type count_data(count_dataSEXP);
-    rcpp_result_gen = Rcpp::wrap(fit_pairwise_cpp(data, gene_id, regulator, target, k, method, nboot, level, seed, nthreads, verbose, test, test_draws, target_data, count_data));
+    Rcpp::traits::input_parameter< double >::type lambda_scale(lambda_scaleSEXP);
+    rcpp_result_gen = Rcpp::wrap(fit_pairwise_cpp(data, gene_id, regulator, target, k, method, nboot, level, seed, nthreads, verbose, test, test_draws, target_data, count_data, lambda_scale));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -326,8 +340,8 @@ BEGIN_RCPP
 END_RCPP
 }
 // resample_cpp
-Rcpp::IntegerMatrix resample_cpp(int n, int size, int nrep, bool replace, double seed);
-RcppExport SEXP _bulkcausal_resample_cpp(SEXP nSEXP, SEXP sizeSEXP, SEXP nrepSEXP, SEXP replaceSEXP, SEXP seedSEXP) {
+Rcpp::IntegerMatrix resample_cpp(int n, int size, int nrep, bool replace, double seed, bool sorted);
+RcppExport SEXP _bulkcausal_resample_cpp(SEXP nSEXP, SEXP sizeSEXP, SEXP nrepSEXP, SEXP replaceSEXP, SEXP seedSEXP, SEXP sortedSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::traits::input_parameter< int >::type n(nSEXP);
@@ -335,7 +349,8 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< int >::type nrep(nrepSEXP);
     Rcpp::traits::input_parameter< bool >::type replace(replaceSEXP);
     Rcpp::traits::input_parameter< double >::type seed(seedSEXP);
-    rcpp_result_gen = Rcpp::wrap(resample_cpp(n, size, nrep, replace, seed));
+    Rcpp::traits::input_parameter< bool >::type sorted(sortedSEXP);
+    rcpp_result_gen = Rcpp::wrap(resample_cpp(n, size, nrep, replace, seed, sorted));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -388,6 +403,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_bulkcausal_fisher_tests_cpp", (DL_FUNC) &_bulkcausal_fisher_tests_cpp, 5},
     {"_bulkcausal_spline_tests_cpp", (DL_FUNC) &_bulkcausal_spline_tests_cpp, 10},
     {"_bulkcausal_hsic_test_cpp", (DL_FUNC) &_bulkcausal_hsic_test_cpp, 4},
+    {"_bulkcausal_hsic_draws_test_cpp", (DL_FUNC) &_bulkcausal_hsic_draws_test_cpp, 4},
     {"_bulkcausal_dsep_statements_cpp", (DL_FUNC) &_bulkcausal_dsep_statements_cpp, 5},
     {"_bulkcausal_dsep_cpp", (DL_FUNC) &_bulkcausal_dsep_cpp, 6},
     {"_bulkcausal_count_rates_cpp", (DL_FUNC) &_bulkcausal_count_rates_cpp, 10},
@@ -395,12 +411,12 @@ static const R_CallMethodDef CallEntries[] = {
     {"_bulkcausal_curve_values_cpp", (DL_FUNC) &_bulkcausal_curve_values_cpp, 9},
     {"_bulkcausal_curve_distances_cpp", (DL_FUNC) &_bulkcausal_curve_distances_cpp, 6},
     {"_bulkcausal_edge_values_cpp", (DL_FUNC) &_bulkcausal_edge_values_cpp, 3},
-    {"_bulkcausal_fit_pairwise_cpp", (DL_FUNC) &_bulkcausal_fit_pairwise_cpp, 15},
+    {"_bulkcausal_fit_pairwise_cpp", (DL_FUNC) &_bulkcausal_fit_pairwise_cpp, 16},
     {"_bulkcausal_pspline_basis_cpp", (DL_FUNC) &_bulkcausal_pspline_basis_cpp, 4},
     {"_bulkcausal_pspline_design_cpp", (DL_FUNC) &_bulkcausal_pspline_design_cpp, 2},
     {"_bulkcausal_random_dag_cpp", (DL_FUNC) &_bulkcausal_random_dag_cpp, 5},
     {"_bulkcausal_topological_order_cpp", (DL_FUNC) &_bulkcausal_topological_order_cpp, 3},
-    {"_bulkcausal_resample_cpp", (DL_FUNC) &_bulkcausal_resample_cpp, 5},
+    {"_bulkcausal_resample_cpp", (DL_FUNC) &_bulkcausal_resample_cpp, 6},
     {"_bulkcausal_simulate_cells_cpp", (DL_FUNC) &_bulkcausal_simulate_cells_cpp, 7},
     {"_bulkcausal_simulate_bulk_cpp", (DL_FUNC) &_bulkcausal_simulate_bulk_cpp, 13},
     {NULL, NULL, 0}

@@ -85,6 +85,24 @@ Rcpp::NumericVector hsic_test_cpp(Rcpp::NumericVector x, Rcpp::NumericVector y, 
                                        Rcpp::Named("var0") = h.var0, Rcpp::Named("p.value") = h.p_value);
 }
 
+// HSIC of x and r against null draws (columns of `draws`), sequential
+// p-value stopping at `hits` exceedances.
+// [[Rcpp::export(rng = false)]]
+Rcpp::NumericVector hsic_draws_test_cpp(Rcpp::NumericVector x, Rcpp::NumericVector r, Rcpp::NumericMatrix draws,
+                                        int hits) {
+    if (draws.nrow() != x.size() || r.size() != x.size()) Rcpp::stop("x, r and the rows of draws differ in length");
+    bulkcausal::HsicScratch scratch;
+    bulkcausal::HsicResult h;
+    try {
+        h = bulkcausal::hsic_draws_test(std::vector<double>(x.begin(), x.end()), std::vector<double>(r.begin(), r.end()),
+                                        draws.begin(), draws.ncol(), hits, scratch);
+    } catch (const std::invalid_argument& e) {
+        Rcpp::stop(e.what());
+    }
+    return Rcpp::NumericVector::create(Rcpp::Named("statistic") = h.statistic, Rcpp::Named("mean0") = h.mean0,
+                                       Rcpp::Named("var0") = h.var0, Rcpp::Named("p.value") = h.p_value);
+}
+
 namespace {
 
 // Parent lists of the DAG with 1-based edges from -> to.

@@ -10,7 +10,7 @@ Rcpp::List fit_pairwise_cpp(Rcpp::NumericMatrix data, Rcpp::IntegerVector gene_i
                             std::string method, int nboot, double level, double seed, int nthreads, bool verbose,
                             std::string test = "F", int test_draws = 399,
                             Rcpp::Nullable<Rcpp::NumericMatrix> target_data = R_NilValue,
-                            Rcpp::Nullable<Rcpp::List> count_data = R_NilValue) {
+                            Rcpp::Nullable<Rcpp::List> count_data = R_NilValue, double lambda_scale = 1.0) {
     if (gene_id.size() != data.ncol()) Rcpp::stop("gene_id must have one entry per column of data");
     bulkcausal::PairData d{data.begin(), static_cast<std::size_t>(data.nrow()), static_cast<std::size_t>(data.ncol()),
                            gene_id.begin()};
@@ -69,6 +69,8 @@ Rcpp::List fit_pairwise_cpp(Rcpp::NumericMatrix data, Rcpp::IntegerVector gene_i
     opt.test = test == "wild" ? bulkcausal::NonlinearTest::Wild : bulkcausal::NonlinearTest::F;
     if (test_draws < 1) Rcpp::stop("test_draws must be positive");
     opt.test_draws = test_draws;
+    if (!(lambda_scale > 0.0) || !std::isfinite(lambda_scale)) Rcpp::stop("lambda_scale must be positive and finite");
+    opt.lambda_scale = lambda_scale;
     const std::vector<int> reg(regulator.begin(), regulator.end());
     const std::vector<int> tgt(target.begin(), target.end());
     const bulkcausal::PairResults res =

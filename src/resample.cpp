@@ -6,9 +6,11 @@
 #include "bulkcausal/rng.hpp"
 
 // nrep columns of `size` 1-based indices into 1..n: with replacement
-// (bootstrap) or without (sorted subsamples).  Column r uses stream r.
+// (bootstrap) or without (subsamples, sorted unless `sorted` is false: then
+// in random order, a random permutation when size == n).  Column r uses
+// stream r.
 // [[Rcpp::export(rng = false)]]
-Rcpp::IntegerMatrix resample_cpp(int n, int size, int nrep, bool replace, double seed) {
+Rcpp::IntegerMatrix resample_cpp(int n, int size, int nrep, bool replace, double seed, bool sorted = true) {
     if (n < 1 || size < 0 || nrep < 0 || (!replace && size > n)) Rcpp::stop("invalid resampling sizes");
     Rcpp::IntegerMatrix out(size, nrep);
     std::vector<int> idx(static_cast<std::size_t>(n));
@@ -26,7 +28,7 @@ Rcpp::IntegerMatrix resample_cpp(int n, int size, int nrep, bool replace, double
             const int j = i + std::min(n - i - 1, static_cast<int>(rng.uniform() * (n - i)));
             std::swap(idx[static_cast<std::size_t>(i)], idx[static_cast<std::size_t>(j)]);
         }
-        std::sort(idx.begin(), idx.begin() + size);
+        if (sorted) std::sort(idx.begin(), idx.begin() + size);
         for (int i = 0; i < size; ++i) col[i] = idx[static_cast<std::size_t>(i)] + 1;
     }
     return out;

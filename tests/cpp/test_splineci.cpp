@@ -149,6 +149,49 @@ TEST_CASE("the permutation p-value counts dense permuted statistics", "[hsic]") 
     for (std::size_t i = 0; i < n; ++i) CHECK(sorted[i] == i);
 }
 
+TEST_CASE("the draws test: dense statistics, Besag-Clifford stopping, the full count otherwise", "[hsic]") {
+    Rng rng(13);
+    const std::size_t n = 25;
+    const int ndraws = 60;
+    const std::vector<double> x = normals(rng, n);
+    std::vector<double> r = normals(rng, n);
+    for (std::size_t i = 0; i < n; ++i) r[i] += 0.2 * x[i] * x[i];
+    std::vector<double> draws(n * static_cast<std::size_t>(ndraws));
+    for (auto& v : draws) v = rng.normal();
+    const Eigen::MatrixXd K = gram(x);
+    const double tobs = dense_hsic(K, gram(r)).stat;
+    std::vector<double> tb(static_cast<std::size_t>(ndraws));
+    for (int b = 0; b < ndraws; ++b) {
+        const std::vector<double> v(draws.begin() + b * static_cast<std::ptrdiff_t>(n),
+                                    draws.begin() + (b + 1) * static_cast<std::ptrdiff_t>(n));
+        tb[static_cast<std::size_t>(b)] = dense_hsic(K, gram(v)).stat;
+    }
+    HsicScratch scratch;
+    for (int hits : {1, 3, 1000}) {
+        // reference: walk the draws until `hits` reach tobs
+        int exceed = 0, used = 0;
+        for (int b = 0; b < ndraws && exceed < hits; ++b) {
+            ++used;
+            if (tb[static_cast<std::size_t>(b)] >= tobs - 1e-9 * tobs) ++exceed;
+        }
+        const double want = exceed >= hits ? static_cast<double>(hits) / used : (1.0 + exceed) / (1.0 + ndraws);
+        const HsicResult h = hsic_draws_test(x, r, draws.data(), ndraws, hits, scratch);
+        CHECK(h.statistic == Approx(tobs).epsilon(1e-10));
+        CHECK(h.p_value == Approx(want));
+    }
+    // the draws' mean and variance over all of them (hits never reached)
+    const HsicResult all = hsic_draws_test(x, r, draws.data(), ndraws, 1000, scratch);
+    double m = 0.0, v = 0.0;
+    for (double t : tb) m += t;
+    m /= ndraws;
+    for (double t : tb) v += (t - m) * (t - m);
+    CHECK(all.mean0 == Approx(m).epsilon(1e-9));
+    CHECK(all.var0 == Approx(v / (ndraws - 1)).epsilon(1e-8));
+    CHECK_THROWS_AS(hsic_draws_test(x, r, draws.data(), 0, 1, scratch), std::invalid_argument);
+    CHECK_THROWS_AS(hsic_draws_test(x, std::vector<double>(n - 1), draws.data(), ndraws, 1, scratch),
+                    std::invalid_argument);
+}
+
 TEST_CASE("HSIC p-values are uniform under independence and small under dependence", "[hsic]") {
     Rng rng(8);
     const int reps = 400;

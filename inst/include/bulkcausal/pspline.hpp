@@ -292,6 +292,9 @@ struct PairOptions {
     int test_hits = 5;     // stop once this many draws reach the observed F
     int tail_check = 49;   // ... or after this many draws without a hit
     double tail_p = 1e-3;  // when the matched chi-square tail is below this
+    // The chosen smoothing parameter times this (1: as chosen; < 1
+    // undersmooths, for curves whose bias matters more than their variance).
+    double lambda_scale = 1.0;
 };
 
 // One pair's fit.  Fields are NaN when status != Ok.
@@ -476,14 +479,15 @@ struct SplineSolution {
     double edf_total = 0.0;
 };
 
-inline SplineSolution solve_spline(const RegulatorFit& reg, const Eigen::VectorXd& w, double tss, SmoothMethod method) {
+inline SplineSolution solve_spline(const RegulatorFit& reg, const Eigen::VectorXd& w, double tss, SmoothMethod method,
+                                   double lambda_scale = 1.0) {
     const int k = reg.basis.k;
     const double n = static_cast<double>(reg.n());
     detail::Criterion crit{reg.s, w, tss, n, k, method};
     double lo, hi;
     detail::rho_range(reg.s, lo, hi);
     SplineSolution sol;
-    sol.rho = detail::choose_rho(crit, lo, hi);
+    sol.rho = detail::choose_rho(crit, lo, hi) + std::log(lambda_scale);
     const double l = std::exp(sol.rho);
     sol.d = (Eigen::VectorXd::Ones(k) - reg.s) + l * reg.s;
     sol.a = w.cwiseQuotient(sol.d);
@@ -708,7 +712,7 @@ inline PairFit fit_target(const RegulatorFit& reg, const double* y, const PairOp
     }
     const Eigen::VectorXd p = project(reg, y, ybar);
     const Eigen::VectorXd w = reg.V.transpose() * p;
-    const SplineSolution sol = solve_spline(reg, w, tss, opt.method);
+    const SplineSolution sol = solve_spline(reg, w, tss, opt.method, opt.lambda_scale);
 
     out.mean_y = ybar;
     out.slope = sxy / reg.sxx;
@@ -776,7 +780,7 @@ inline PairFit fit_target(const RegulatorFit& reg, const double* y, const PairOp
             if (!(tb > 0.0)) continue;
             const Eigen::VectorXd wb =
                 reg.V.transpose() * project_values(reg, [&](std::size_t i) { return ystar[i] - mean; });
-            const SplineSolution sb = solve_spline(reg, wb, tb, opt.method);
+            const SplineSolution sb = solve_spline(reg, wb, tb, opt.method, opt.lambda_scale);
             const double nlb = nonlinearity(reg, sb.a);
             if (!std::isnan(nlb)) nls.push_back(nlb);
         }
