@@ -74,7 +74,11 @@
 #'   counts over its cells' summed size factors, a linear aggregation of
 #'   the cells' rates, so f maps to f; the bulk curve is count-aware too
 #'   (a sum of negative binomial counts is treated as negative binomial with
-#'   the cells' dispersion over the mean number of cells per sample).
+#'   the cells' dispersion over the mean number of cells per sample).  The
+#'   deconvolution's penalty shrinks the cell curve toward a straight line
+#'   (more so the noisier the regulator's counts), which would shrink the
+#'   distance too, so the cell curve here is undersmoothed: a tenth of the
+#'   smoothing parameter REML chooses.
 #' @param size.factors,dispersion With `counts = TRUE`: the cells' size
 #'   factors (default: library sizes over all genes of `cells`, divided by
 #'   their mean) and the counts' technical dispersion, as in
@@ -169,9 +173,15 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
     cell.fit <- NULL
     if (!all(use.truth)) {
         C <- as.matrix(.assay_of(cells, at[1L])[genes, , drop = FALSE])
-        cell.fit <- fitPairwise(C, pairs = data.frame(regulator = edges$from[!use.truth],
-            target = edges$to[!use.truth]), k = k, seed = seed, counts = counts,
-            size.factors = if (counts) size.factors, dispersion = dispersion)
+        pr <- data.frame(regulator = edges$from[!use.truth], target = edges$to[!use.truth])
+        cell.fit <- if (counts) {
+            .fit_pairwise(C, pairs = pr, genes = NULL, k = k, method = "REML", transform = "none", counts = TRUE,
+                size.factors = size.factors, dispersion = dispersion, test = c("wild", "F"), nboot = 0,
+                level = 0.95, seed = seed, BPPARAM = SerialParam(), num.threads = 1L, verbose = FALSE,
+                rate.test = FALSE, lambda.scale = .ff_undersmooth)
+        } else {
+            fitPairwise(C, pairs = pr, k = k, seed = seed)
+        }
     }
     # the cell-level curve of each edge mapped through the aggregation at
     # the bulk regulator values, then every edge's FF in one batch
@@ -246,6 +256,12 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
         },
         f(m))
 }
+
+# Smoothing parameter factor of the count-aware cell curve FF compares with
+# the bulk curve: undersmoothed, as the deconvolution's penalty shrinks it
+# toward a line (documented in ?functionalConsistency and
+# ?recoverabilityAudit).
+.ff_undersmooth <- 0.1
 
 # What .ff_pairs() refits count-aware resamples from, for the pairs (from,
 # to) of bulk.fit: the bulk samples' counts (samples x pairs), their size

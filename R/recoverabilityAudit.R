@@ -78,6 +78,21 @@
 #' (`padj.curve < alpha`, interval above 0) with `ff.distance > tolerance`
 #' suffices.
 #'
+#' Two more rules on counts come from the deconvolution's bias.  Its
+#' penalty shrinks the cell curve toward a straight line, and more so the
+#' noisier the regulator's counts (they say less about the curve's bends),
+#' so a cell curve fitted as [fitPairwise()] fits it lands too close to the
+#' (smoother) bulk curve and the distance is too small.  The cell curve of
+#' the FF check is therefore undersmoothed (a tenth of the smoothing
+#' parameter REML chooses; the cells outnumber the pseudobulk samples, and
+#' the larger variance this buys is carried into the interval by the cell
+#' resamples), and "consistent" needs the regulator's cell-level
+#' reliability to be at least 0.6 as well: below it the shrinkage that is
+#' left, which the resamples share and the interval cannot show, hides
+#' departures of saturating curves (sigmoid, Hill) of twice the tolerance in
+#' the package's simulations.  Such pairs are "undetermined" with that
+#' reason.
+#'
 #' The distance is the root mean square gap between the two curves over
 #' the central 90% of the bulk regulator values, in units of the standard
 #' deviation of the bulk target; `tolerance = 0.1` accepts gaps up to a
@@ -488,15 +503,23 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
             BPPARAM = BPPARAM, verbose = FALSE)
     }
     cell.boot <- NULL
-    if (!is.null(counts) && s$nboot > 0) {
-        # The count-aware cell curve has a sizeable variance of its own (the
-        # rates' distribution is estimated, then deconvolved): resample the
-        # cells too, and pair cell resample b with bulk resample b.
-        if (s$verbose) message("resampling the cells")
-        cell.boot <- .audit_cell_boot(counts, pairs, cell.fit, s)
+    ff.cell <- cell.fit
+    if (!is.null(counts)) {
+        # FF compares the undersmoothed count-aware cell curve (see
+        # .ff_undersmooth), fitted with the rate distributions of cell.fit
+        ff.cell <- .count_cell_curves(counts$raw, counts$sf, pairs, s, .prior_matrix(cell.fit,
+            rownames(counts$raw), refine = 0L))
+        if (s$nboot > 0) {
+            # The count-aware cell curve has a sizeable variance of its own
+            # (the rates' distribution is estimated, then deconvolved):
+            # resample the cells too, and pair cell resample b with bulk
+            # resample b.
+            if (s$verbose) message("resampling the cells")
+            cell.boot <- .audit_cell_boot(counts, pairs, cell.fit, s)
+        }
     }
     if (s$verbose) message("functional-form consistency")
-    ff <- .audit_ff(B, pb, pairs, cell.fit, bulk.fit, s, BPPARAM, bulk.counts, cell.boot)
+    ff <- .audit_ff(B, pb, pairs, ff.cell, bulk.fit, s, BPPARAM, bulk.counts, cell.boot)
     cip <- if (ci) {
         if (s$verbose) message("CI tests of the pairs at both levels")
         .audit_ci(C, B, pairs, s)
@@ -529,6 +552,10 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
 # verdict (documented in ?recoverabilityAudit).
 .sharp_reliability <- 0.9
 
+# Regulator reliability a "consistent" verdict on counts needs (documented in
+# ?recoverabilityAudit; bench/bench_audit_counts.R measures it).
+.consistent_reliability <- 0.6
+
 # The verdict rule of ?recoverabilityAudit, with the reason for each call.
 .audit_verdict <- function(tab, status, s) {
     a <- s$alpha
@@ -549,12 +576,14 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
     new.dep <- !is.na(tab$padj.ci.cells) & tab$padj.ci.cells >= a & lt(tab$padj.ci.bulk)
     lost.dep <- lt(tab$padj.ci.cells) & !is.na(tab$padj.ci.bulk) & tab$padj.ci.bulk >= a
     within <- !is.na(tab$ff.upper) & tab$ff.upper <= tol
+    # on counts, agreement is confirmed only from a reliable regulator
+    shrunk <- isTRUE(s$counts) & !is.na(rel) & rel < .consistent_reliability
     agree <- is.na(tab$ci.agree) | tab$ci.agree
     min.rel <- if (is.null(s$min.reliability)) 0 else s$min.reliability
     noisy <- !is.na(rel) & rel < min.rel
     failed <- !is.na(status)
     verdict <- ifelse(failed | noisy, "undetermined", ifelse(departs | new.dep, "inconsistent",
-        ifelse(within & agree, "consistent", "undetermined")))
+        ifelse(within & agree & !shrunk, "consistent", "undetermined")))
     fmt <- function(d) formatC(d, digits = 2, format = "f")
     reason <- ifelse(failed, status,
         ifelse(noisy, sprintf("count noise too large: the regulator's cell-level reliability is %s < %s",
@@ -562,36 +591,51 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
         ifelse(departs, sprintf("bulk curve departs from the cell curve (distance %s > %s)", fmt(tab$ff.distance),
             fmt(tol)),
         ifelse(new.dep, "independent in cells, dependent in pseudobulk",
+        ifelse(within & agree & shrunk, sprintf(paste("curves agree within %s, but the regulator's cell-level",
+            "reliability %s < %s is too low to confirm it (the deconvolved cell curve is shrunk toward a line)"),
+            fmt(tol), fmt(rel), fmt(.consistent_reliability)),
         ifelse(within & agree, sprintf("curves agree within %s (interval up to %s)", fmt(tol), fmt(tab$ff.upper)),
         ifelse(lost.dep, "dependence in cells not detected in pseudobulk",
         ifelse(is.na(tab$ff.upper), "no interval for the distance (nboot = 0)",
-            sprintf("interval of the distance reaches %s > %s", fmt(tab$ff.upper), fmt(tol)))))))))
+            sprintf("interval of the distance reaches %s > %s", fmt(tab$ff.upper), fmt(tol))))))))))
     list(verdict = verdict, reason = reason)
 }
 
 .col_or_na <- function(df, name) if (name %in% colnames(df)) df[[name]] else rep(NA_real_, nrow(df))
 
-# Count-aware cell-level fits of min(nboot, 20) resamples of the cells
-# (drawn with replacement), all pairs in each; each resample's rate
-# distributions are refitted by 10 EM steps from those of all cells.  Bulk
-# resample b is paired with cell resample (b - 1) %% B + 1.
+# The rate distributions of a count-aware fit as the `rate.prior` of
+# .fit_pairwise() for the rows `genes` of its data, with `refine` EM steps.
+.prior_matrix <- function(fit, genes, refine) {
+    rp <- metadata(fit)$rate.prior
+    G <- nrow(rp$grid)
+    prior <- list(grid = matrix(0, G, length(genes)), weight = matrix(0, G, length(genes)), refine = refine)
+    j <- match(colnames(rp$grid), genes)
+    prior$grid[, j] <- rp$grid
+    prior$weight[, j] <- rp$weight
+    prior
+}
+
+# The count-aware cell curves FF uses (counts: genes x cells, sf their size
+# factors), undersmoothed, with the given rate distributions.
+.count_cell_curves <- function(counts, sf, pairs, s, prior) {
+    .fit_pairwise(counts, pairs = pairs, genes = NULL, k = s$k, method = "REML", transform = "none", counts = TRUE,
+        size.factors = sf, dispersion = s$dispersion, test = c("wild", "F"), nboot = 0, level = s$level,
+        seed = s$seed, BPPARAM = SerialParam(), num.threads = 1L, verbose = FALSE, rate.test = FALSE,
+        rate.prior = prior, lambda.scale = .ff_undersmooth)
+}
+
+# Count-aware cell curves (as .count_cell_curves) of min(nboot, 20)
+# resamples of the cells (drawn with replacement), all pairs in each; each
+# resample's rate distributions are refitted by 10 EM steps from those of
+# all cells.  Bulk resample b is paired with cell resample (b - 1) %% B + 1.
 .audit_cell_boot <- function(counts, pairs, cell.fit, s) {
     nb <- min(s$nboot, 20L)
     n <- ncol(counts$raw)
     idx <- resample_cpp(n, n, as.integer(nb), TRUE, s$seed + 7919)
-    genes <- rownames(counts$raw)
-    rp <- metadata(cell.fit)$rate.prior
-    G <- nrow(rp$grid)
-    prior <- list(grid = matrix(0, G, length(genes)), weight = matrix(0, G, length(genes)), refine = 10L)
-    j <- match(colnames(rp$grid), genes)
-    prior$grid[, j] <- rp$grid
-    prior$weight[, j] <- rp$weight
+    prior <- .prior_matrix(cell.fit, rownames(counts$raw), refine = 10L)
     lapply(seq_len(nb), function(b) {
         i <- idx[, b]
-        .fit_pairwise(counts$raw[, i, drop = FALSE], pairs = pairs, genes = NULL, k = s$k, method = "REML",
-            transform = "none", counts = TRUE, size.factors = counts$sf[i], dispersion = s$dispersion,
-            test = c("wild", "F"), nboot = 0, level = s$level, seed = s$seed, BPPARAM = SerialParam(),
-            num.threads = 1L, verbose = FALSE, rate.test = FALSE, rate.prior = prior)
+        .count_cell_curves(counts$raw[, i, drop = FALSE], counts$sf[i], pairs, s, prior)
     })
 }
 

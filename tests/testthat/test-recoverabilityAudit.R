@@ -121,6 +121,16 @@ test_that("the verdict follows its documented rule", {
     tab$ff.lower[1] <- 0
     x <- bulkcausal:::.audit_verdict(tab, rep(NA, 7), list(alpha = 0.05, tolerance = 0.1, counts = TRUE))
     expect_identical(x$verdict[1], "undetermined")
+    # on counts "consistent" needs a regulator reliability of at least 0.6
+    # (pair 2: interval within the tolerance, CI decisions agree)
+    tab$reliability.regulator.cells <- c(0.95, 0.59, 0.6, 0.95, 0.95, 0.95, 0.95)
+    x <- bulkcausal:::.audit_verdict(tab, rep(NA, 7), list(alpha = 0.05, tolerance = 0.1, counts = TRUE,
+        min.reliability = 0.4))
+    expect_identical(x$verdict[2:3], c("undetermined", "consistent"))
+    expect_match(x$reason[2], "agree within 0.10, but the regulator's cell-level reliability 0.59 < 0.60")
+    # ... which values (counts not set) do not need
+    y <- bulkcausal:::.audit_verdict(tab, rep(NA, 7), list(alpha = 0.05, tolerance = 0.1))
+    expect_identical(y$verdict[2], "consistent")
     expect_identical(v$verdict, c("inconsistent", "consistent", "consistent", "undetermined", "inconsistent",
         "undetermined", "undetermined"))
     expect_match(v$reason[1], "departs")
