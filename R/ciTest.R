@@ -46,7 +46,15 @@
 #' @param assay.type For a `SummarizedExperiment` `data`: the assay.
 #' @param ... For `ciTest()`: the spline test's settings, passed to
 #'   `ciSuffStat()`.
-#' @param k Spline basis dimension of the spline test.
+#' @param k Spline basis dimension of the spline test; `NULL` (default)
+#'   lets it grow with the number of observations n, as
+#'   \eqn{\min(50, \max(10, \lceil \sqrt{n} \rceil))} (10 up to 100
+#'   observations, 23 at 500, 45 at 2,000, 50 from 2,402 on), so that a
+#'   kink or a sharp bend in a relation does not leave a bias in the
+#'   residuals that more observations turn into false rejections (with a
+#'   fixed k = 10, a kink made a true conditional independence be rejected
+#'   more often the more cells there were).  The penalty keeps the larger
+#'   basis from overfitting.
 #' @param max.n Most observations the HSIC step of the spline test uses.
 #' @param nperm Permutations of the spline test's null distribution; 0 for
 #'   the gamma approximation.
@@ -99,7 +107,7 @@ ciTest <- function(x, y, z = NULL, data, method = c("spline", "fisher"), assay.t
 #' @param num.threads Threads of the spline test over many statements.
 #' @export
 #' @importFrom stats cor complete.cases
-ciSuffStat <- function(data, method = c("spline", "fisher"), assay.type = "counts", k = 10, max.n = 2000,
+ciSuffStat <- function(data, method = c("spline", "fisher"), assay.type = "counts", k = NULL, max.n = 2000,
     nperm = 0, seed = 1, num.threads = 1) {
     method <- .check_choice(method[1L], c("spline", "fisher"), "method")
     if (is(data, "SummarizedExperiment")) data <- t(as.matrix(.assay_of(data, assay.type)))
@@ -121,7 +129,7 @@ ciSuffStat <- function(data, method = c("spline", "fisher"), assay.type = "count
         stop(sprintf("`data` has constant variables: %s", .fmt_value(colnames(data)[const])), call. = FALSE)
     }
     if (method == "fisher") return(list(C = cor(data), n = nrow(data), method = method, vars = colnames(data)))
-    k <- .check_count(k, "k", min = 4)
+    k <- if (is.null(k)) .ci_basis_size(nrow(data)) else .check_count(k, "k", min = 4)
     if (k > 50) stop(sprintf("`k` must be at most 50, not %s", .fmt_value(k)), call. = FALSE)
     list(data = data, n = nrow(data), method = method, vars = colnames(data), k = as.integer(k),
         max.n = .check_count(max.n, "max.n", min = 10), nperm = as.integer(.check_count(nperm, "nperm", min = 0)),
@@ -166,3 +174,7 @@ ciIndepTest <- function(x, y, S, suffStat) {
     stop(sprintf("`%s` must name variables of `data` or give their column numbers, not %s", name, .fmt_value(v)),
         call. = FALSE)
 }
+
+# The spline CI test's default basis dimension for n observations
+# (documented in ?ciSuffStat).
+.ci_basis_size <- function(n) as.integer(min(50, max(10, ceiling(sqrt(n)))))

@@ -159,7 +159,8 @@
 #'   `log.base^x`.
 #' @param gene.names A `rowData` column whose values name the genes (e.g.
 #'   symbols instead of Ensembl IDs); duplicates are made unique.
-#' @param k Spline basis dimension.
+#' @param k Spline basis dimension of the pairwise fits (the CI test's grows
+#'   with the number of observations, see [ciSuffStat()]).
 #' @param nboot Bootstrap replicates of the intervals of `nl` and of the FF
 #'   distance.
 #' @param level Confidence level of those intervals.
@@ -681,7 +682,7 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
         p <- rep(NA_real_, length(u))
         ok <- keep[a] & keep[b]
         if (!any(ok)) return(p)
-        ss <- ciSuffStat(t(M[keep, , drop = FALSE]), method = "spline", k = s$k, max.n = s$max.n, seed = s$seed)
+        ss <- ciSuffStat(t(M[keep, , drop = FALSE]), method = "spline", max.n = s$max.n, seed = s$seed)
         vars <- genes[keep]
         p[ok] <- .ci_tests(ss, match(a[ok], vars), match(b[ok], vars), rep(list(integer(0)), sum(ok)))$p.value
         p

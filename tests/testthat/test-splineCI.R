@@ -52,8 +52,9 @@ test_that("the spline statistic equals a naive R computation of HSIC on spline r
     z <- runif(n)
     d <- cbind(X = exp(z) + rnorm(n, sd = 0.2), Y = cos(3 * z) + rnorm(n, sd = 0.2), Z = z)
     res <- ciTest("X", "Y", "Z", data = d, method = "spline")
-    # residuals from the pairwise spline fit of each on Z (same smoother)
-    fits <- fitPairwise(t(d), pairs = data.frame(regulator = "Z", target = c("X", "Y")))
+    # residuals from the pairwise spline fit of each on Z (same smoother, the
+    # test's default basis dimension at n = 120: ceiling(sqrt(120)) = 11)
+    fits <- fitPairwise(t(d), pairs = data.frame(regulator = "Z", target = c("X", "Y")), k = 11)
     cur <- pairwiseCurves(fits, grid = d[, "Z"])
     rx <- d[, "X"] - cur$fit[cur$target == "X"]
     ry <- d[, "Y"] - cur$fit[cur$target == "Y"]
@@ -66,6 +67,26 @@ test_that("the spline statistic equals a naive R computation of HSIC on spline r
     K <- H %*% gram(rx) %*% H
     L <- H %*% gram(ry) %*% H
     expect_equal(res$statistic, sum(K * L) / n, tolerance = 1e-6)
+})
+
+test_that("the default basis grows with n, so a kink does not turn into false rejections", {
+    d <- function(n) cbind(X = seq_len(n) %% 7, Y = seq_len(n) %% 5, Z = sqrt(seq_len(n)))
+    expect_identical(vapply(c(50, 100, 101, 120, 500, 2000, 2401, 10000), function(n) ciSuffStat(d(n))$k,
+        integer(1)), c(10L, 10L, 11L, 11L, 23L, 45L, 49L, 50L))
+    expect_identical(ciSuffStat(d(500), k = 12)$k, 12L)
+    # The kink design of the package's notes: X -> Y -> Z, affine then
+    # hill_act (kink at Y = 0), X Gamma-distributed; X _||_ Z | Y holds.
+    # With k = 10 at 2,000 cells it was rejected 0.56 of the time; the
+    # default must stay within 0.05 + 3 SE over 60 replicates.
+    edges <- data.frame(from = c("X", "Y"), to = c("Y", "Z"), fun = c("affine", "hill_act"), weight = c(1, 3),
+        K = c(0, 0.5), n = c(1, 1))
+    model <- grnModel(edges, noise = c(X = "gamma", Y = "gaussian", Z = "gaussian"), noise.shape = c(X = 1),
+        noise.scale = c(X = 1, Y = 0.5, Z = 0.1), intercept = c(X = 1, Y = 0, Z = 0))
+    p <- vapply(1:60, function(r) {
+        cells <- simulateCells(model, 2000, seed = r, verbose = FALSE)
+        ciTest("X", "Z", "Y", data = cells, assay.type = "latent")$p.value
+    }, numeric(1))
+    expect_lt(mean(p < 0.05), 0.05 + 3 * sqrt(0.05 * 0.95 / 60))
 })
 
 test_that("the spline test runs inside pcalg::pc and is reproducible", {
