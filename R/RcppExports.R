@@ -65,6 +65,10 @@ curve_distances_cpp <- function(G, X, Y, H, plo, phi) {
     .Call(`_bulkcausal_curve_distances_cpp`, G, X, Y, H, plo, phi)
 }
 
+gap_ftests_cpp <- function(X, R, k) {
+    .Call(`_bulkcausal_gap_ftests_cpp`, X, R, k)
+}
+
 edge_values_cpp <- function(model, edge, x) {
     .Call(`_bulkcausal_edge_values_cpp`, model, edge, x)
 }
@@ -75,10 +79,6 @@ fit_pairwise_cpp <- function(data, gene_id, regulator, target, k, method, nboot,
 
 pspline_basis_cpp <- function(x, t0, dx, k) {
     .Call(`_bulkcausal_pspline_basis_cpp`, x, t0, dx, k)
-}
-
-pspline_design_cpp <- function(x, k) {
-    .Call(`_bulkcausal_pspline_design_cpp`, x, k)
 }
 
 random_dag_cpp <- function(p, scalefree, prob, m, seed) {

@@ -340,7 +340,7 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
     p
 }
 
-#' @importFrom stats lm.fit pf quantile
+#' @importFrom stats quantile
 # Functional-form consistency of many pairs at once.  X, Y: bulk regulator
 # and target values (samples x pairs); H: the cell-level curve mapped
 # through the aggregation at X (same shape); rows: each pair's row of
@@ -427,23 +427,9 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
             }
         }
     }
-    tests <- vapply(seq_len(P), function(e) {
-        x <- X[, e]
-        y <- Y[, e]
-        h <- H[, e]
-        ok <- is.finite(h)
-        # Part 1: F test of y - h against a constant, alternative a cubic spline.
-        r <- (y - h)[ok]
-        Z <- pspline_design_cpp(x[ok], as.integer(k))
-        fit1 <- lm.fit(Z, r)
-        rss1 <- sum(fit1$residuals^2)
-        rss0 <- sum((r - mean(r))^2)
-        df1 <- fit1$rank - 1
-        df2 <- length(r) - fit1$rank
-        p.curve <- if (df1 > 0 && df2 > 0 && rss1 > 0) pf((rss0 - rss1) / df1 / (rss1 / df2), df1, df2,
-            lower.tail = FALSE) else NA_real_
-        p.curve
-    }, numeric(1))
+    # Part 1: F test of y - h against a constant, alternative a cubic spline
+    # of x (the core's, all pairs in one call).
+    tests <- gap_ftests_cpp(X, Y - H, as.integer(k))
     out <- data.frame(n = rep(n, P), ff.distance = D, ff.lower = lower, ff.upper = upper, p.curve = tests,
         p.resid = .resid_tests(X, Y, k, seeds, max.n))
     if (draws) attr(out, "draws") <- kept

@@ -252,6 +252,18 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// gap_ftests_cpp
+Rcpp::NumericVector gap_ftests_cpp(Rcpp::NumericMatrix X, Rcpp::NumericMatrix R, int k);
+RcppExport SEXP _bulkcausal_gap_ftests_cpp(SEXP XSEXP, SEXP RSEXP, SEXP kSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type X(XSEXP);
+    Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type R(RSEXP);
+    Rcpp::traits::input_parameter< int >::type k(kSEXP);
+    rcpp_result_gen = Rcpp::wrap(gap_ftests_cpp(X, R, k));
+    return rcpp_result_gen;
+END_RCPP
+}
 // edge_values_cpp
 Rcpp::NumericVector edge_values_cpp(Rcpp::List model, int edge, Rcpp::NumericVector x);
 RcppExport SEXP _bulkcausal_edge_values_cpp(SEXP modelSEXP, SEXP edgeSEXP, SEXP xSEXP) {
@@ -299,17 +311,6 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< double >::type dx(dxSEXP);
     Rcpp::traits::input_parameter< int >::type k(kSEXP);
     rcpp_result_gen = Rcpp::wrap(pspline_basis_cpp(x, t0, dx, k));
-    return rcpp_result_gen;
-END_RCPP
-}
-// pspline_design_cpp
-Rcpp::NumericMatrix pspline_design_cpp(Rcpp::NumericVector x, int k);
-RcppExport SEXP _bulkcausal_pspline_design_cpp(SEXP xSEXP, SEXP kSEXP) {
-BEGIN_RCPP
-    Rcpp::RObject rcpp_result_gen;
-    Rcpp::traits::input_parameter< Rcpp::NumericVector >::type x(xSEXP);
-    Rcpp::traits::input_parameter< int >::type k(kSEXP);
-    rcpp_result_gen = Rcpp::wrap(pspline_design_cpp(x, k));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -410,10 +411,10 @@ static const R_CallMethodDef CallEntries[] = {
     {"_bulkcausal_rate_test_cpp", (DL_FUNC) &_bulkcausal_rate_test_cpp, 11},
     {"_bulkcausal_curve_values_cpp", (DL_FUNC) &_bulkcausal_curve_values_cpp, 9},
     {"_bulkcausal_curve_distances_cpp", (DL_FUNC) &_bulkcausal_curve_distances_cpp, 6},
+    {"_bulkcausal_gap_ftests_cpp", (DL_FUNC) &_bulkcausal_gap_ftests_cpp, 3},
     {"_bulkcausal_edge_values_cpp", (DL_FUNC) &_bulkcausal_edge_values_cpp, 3},
     {"_bulkcausal_fit_pairwise_cpp", (DL_FUNC) &_bulkcausal_fit_pairwise_cpp, 16},
     {"_bulkcausal_pspline_basis_cpp", (DL_FUNC) &_bulkcausal_pspline_basis_cpp, 4},
-    {"_bulkcausal_pspline_design_cpp", (DL_FUNC) &_bulkcausal_pspline_design_cpp, 2},
     {"_bulkcausal_random_dag_cpp", (DL_FUNC) &_bulkcausal_random_dag_cpp, 5},
     {"_bulkcausal_topological_order_cpp", (DL_FUNC) &_bulkcausal_topological_order_cpp, 3},
     {"_bulkcausal_resample_cpp", (DL_FUNC) &_bulkcausal_resample_cpp, 6},

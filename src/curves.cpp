@@ -64,3 +64,24 @@ Rcpp::NumericVector curve_distances_cpp(Rcpp::NumericMatrix G, Rcpp::NumericMatr
     }
     return out;
 }
+
+// gap_ftest() of each column of R (target minus reference curve) against
+// the regulator values in the same column of X (both n x m), basis k.
+// [[Rcpp::export(rng = false)]]
+Rcpp::NumericVector gap_ftests_cpp(Rcpp::NumericMatrix X, Rcpp::NumericMatrix R, int k) {
+    const int n = X.nrow(), m = X.ncol();
+    if (R.nrow() != n || R.ncol() != m) Rcpp::stop("X and R must have the same dimensions");
+    if (k < 4) Rcpp::stop("k must be at least 4");
+    Rcpp::NumericVector out(m);
+    for (int c = 0; c < m; ++c) {
+        const auto off = static_cast<R_xlen_t>(c) * n;
+        double p = NAN;
+        try {
+            p = bulkcausal::gap_ftest(&X[off], &R[off], static_cast<std::size_t>(n), k);
+        } catch (const std::exception& e) {
+            Rcpp::stop("column %d: %s", c + 1, e.what());
+        }
+        out[c] = std::isnan(p) ? NA_REAL : p;
+    }
+    return out;
+}

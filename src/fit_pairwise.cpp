@@ -149,17 +149,3 @@ Rcpp::NumericMatrix pspline_basis_cpp(Rcpp::NumericVector x, double t0, double d
     }
     return out;
 }
-
-// The basis of pspline_basis_cpp with mgcv's knots for the range of x
-// (PsBasis::for_range), for design matrices the R code needs.
-// [[Rcpp::export(rng = false)]]
-Rcpp::NumericMatrix pspline_design_cpp(Rcpp::NumericVector x, int k) {
-    const auto r = std::minmax_element(x.begin(), x.end());
-    bulkcausal::PsBasis b;
-    try {
-        b = bulkcausal::PsBasis::for_range(*r.first, *r.second, k);
-    } catch (const std::invalid_argument& e) {
-        Rcpp::stop(e.what());
-    }
-    return pspline_basis_cpp(x, b.t0, b.dx, k);
-}

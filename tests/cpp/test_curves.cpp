@@ -78,3 +78,47 @@ TEST_CASE("curve_distance is the RMS of the centred gap over the central range, 
     std::vector<double> none(n, NAN);
     CHECK(std::isnan(curve_distance(g.data(), x.data(), y.data(), none.data(), n, 0.05, 0.95)));
 }
+
+TEST_CASE("gap_ftest is the F test of the gap against a constant with a dense least-squares fit", "[curves]") {
+    Rng rng(23);
+    const std::size_t n = 90;
+    const int k = 8;
+    std::vector<double> x(n), r(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        x[i] = 4.0 * rng.uniform() - 2.0;
+        r[i] = 0.3 * std::sin(2.0 * x[i]) + 0.5 * rng.normal();
+    }
+    r[5] = NAN;  // left out
+    // dense reference: QR least squares of r on the B-spline basis
+    std::vector<int> rows;
+    double lo = INFINITY, hi = -INFINITY;
+    for (std::size_t i = 0; i < n; ++i) {
+        if (std::isnan(r[i])) continue;
+        rows.push_back(static_cast<int>(i));
+        lo = std::min(lo, x[i]);
+        hi = std::max(hi, x[i]);
+    }
+    const PsBasis b = PsBasis::for_range(lo, hi, k);
+    const auto m = static_cast<Eigen::Index>(rows.size());
+    Eigen::MatrixXd Z = Eigen::MatrixXd::Zero(m, k);
+    Eigen::VectorXd y(m);
+    for (Eigen::Index i = 0; i < m; ++i) {
+        double v[4];
+        const int j0 = b.eval(x[static_cast<std::size_t>(rows[static_cast<std::size_t>(i)])], v);
+        for (int a = 0; a < 4; ++a) Z(i, j0 + a) = v[a];
+        y[i] = r[static_cast<std::size_t>(rows[static_cast<std::size_t>(i)])];
+    }
+    const Eigen::VectorXd beta = Z.colPivHouseholderQr().solve(y);
+    const double rss1 = (y - Z * beta).squaredNorm();
+    const double rss0 = (y.array() - y.mean()).matrix().squaredNorm();
+    const double df1 = k - 1, df2 = static_cast<double>(m) - k;
+    const double p = f_upper((rss0 - rss1) / df1 / (rss1 / df2), df1, df2);
+    CHECK(gap_ftest(x.data(), r.data(), n, k) == Approx(p).epsilon(1e-8));
+    // three distinct x values: nothing to test
+    std::vector<double> x3(n);
+    for (std::size_t i = 0; i < n; ++i) x3[i] = static_cast<double>(i % 3);
+    CHECK(std::isnan(gap_ftest(x3.data(), r.data(), n, k)));
+    // an exact fit: NaN
+    std::vector<double> flat(n, 1.0);
+    CHECK(std::isnan(gap_ftest(x.data(), flat.data(), n, k)));
+}

@@ -48,6 +48,33 @@ test_that("affine edges are consistent at the nominal rate; a quadratic edge of 
     expect_lt(abs(mean.resid - 0.5), 3 * sqrt(1 / 12 / 200))
 })
 
+test_that("p.curve is the F test of the gap against a constant, the alternative an unpenalised spline", {
+    # naive R: lm of y - h on the B-spline basis (mgcv's ps knots on the
+    # range of x), F against the constant; pairs in columns, one with a
+    # reference curve missing at some samples, one with 6 distinct x values
+    set.seed(17)
+    n <- 150
+    X <- cbind(rnorm(n), runif(n), rep(1:6, 25))
+    Y <- cbind(sin(X[, 1]) + rnorm(n, sd = 0.3), X[, 2] + rnorm(n, sd = 0.1), X[, 3]^2 / 10 + rnorm(n))
+    H <- cbind(X[, 1], X[, 2], X[, 3] / 2)
+    H[1:7, 2] <- NA
+    p <- bulkcausal:::gap_ftests_cpp(X, Y - H, 10L)
+    ref <- vapply(1:3, function(e) {
+        ok <- is.finite(H[, e])
+        x <- X[ok, e]
+        r <- (Y - H)[ok, e]
+        k <- min(10, length(unique(x)))
+        Z <- ref_ps_basis(x, min(x), max(x), k)
+        f1 <- lm.fit(Z, r)
+        rss1 <- sum(f1$residuals^2)
+        df1 <- f1$rank - 1
+        df2 <- length(r) - f1$rank
+        pf((sum((r - mean(r))^2) - rss1) / df1 / (rss1 / df2), df1, df2, lower.tail = FALSE)
+    }, numeric(1))
+    expect_equal(p, ref, tolerance = 1e-8)
+    expect_lt(p[1], 1e-6)
+})
+
 test_that("p.resid is the HSIC of the refitted residual against its refitted null draws", {
     # Naive reference for one pair: the REML spline of y on x, its residual
     # e; draw b = the fitted values plus e permuted (the package's stream),

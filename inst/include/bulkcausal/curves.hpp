@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <memory>
 #include <vector>
 
 #include "bulkcausal/pspline.hpp"
@@ -72,6 +73,41 @@ inline double curve_distance(const double* g, const double* x, const double* y, 
     const double sdy = std::sqrt(yss / static_cast<double>(n - 1));
     if (!(sdy > 0.0)) return NAN;
     return std::sqrt(sum2 / static_cast<double>(m)) / sdy;
+}
+
+// The F test of the gap r = y - h between a target and a reference curve
+// (n values at regulator values x) against a constant, the alternative an
+// unpenalised cubic B-spline of x with k coefficients (as many as x has
+// distinct values when fewer): small when the curves are not parallel.
+// Observations whose x or r is not finite are left out.  NaN when fewer
+// than 4 distinct x values, no residual degrees of freedom, or an exact fit.
+inline double gap_ftest(const double* x, const double* r, std::size_t n, int k) {
+    std::vector<int> rows;
+    rows.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        if (std::isfinite(x[i]) && std::isfinite(r[i])) rows.push_back(static_cast<int>(i));
+    }
+    const std::size_t distinct = count_distinct(x, rows);
+    const int keff = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(k), distinct));
+    if (keff < 4 || rows.size() <= static_cast<std::size_t>(keff)) return NAN;
+    const std::unique_ptr<RegulatorFit> reg = prepare_regulator(x, rows, keff);
+    double rbar = 0.0;
+    for (int i : reg->rows) rbar += r[i];
+    rbar /= static_cast<double>(reg->n());
+    double tss = 0.0;
+    for (int i : reg->rows) tss += (r[i] - rbar) * (r[i] - rbar);
+    if (!(tss > 0.0)) return NAN;
+    // V'B'B V = diag(1 - s): the unpenalised fit explains sum w_j^2 / (1 - s_j)
+    const Eigen::VectorXd w = reg->V.transpose() * project(*reg, r, rbar);
+    double rss = tss;
+    for (int j = 0; j < keff; ++j) {
+        if (1.0 - reg->s[j] > 1e-10) rss -= w[j] * w[j] / (1.0 - reg->s[j]);
+    }
+    const double df1 = reg->rank - 1;
+    const double df2 = static_cast<double>(reg->n()) - reg->rank;
+    if (!(df1 > 0.0) || !(df2 > 0.0) || !(rss > 1e-14 * tss)) return NAN;
+    const double F = std::max(tss - rss, 0.0) / df1 / (rss / df2);
+    return f_upper(F, df1, df2);
 }
 
 }  // namespace bulkcausal
