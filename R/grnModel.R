@@ -1,6 +1,6 @@
 .edge_funs <- c("affine", "hill_act", "hill_rep", "sigmoid", "tanh", "quadratic",
     "cubic", "sin", "exp", "relu")
-.noise_families <- c("gaussian", "uniform", "laplace", "gamma", "lognormal")
+.noise_families <- c("gaussian", "uniform", "laplace", "gamma", "lognormal", "t")
 
 #' Cell-level gene-regulatory structural causal models
 #'
@@ -38,7 +38,9 @@
 #' Every family is centred and scaled to mean 0 and standard deviation
 #' `noise.scale`: `gaussian`; `uniform`; `laplace`; `gamma` (a shifted Gamma
 #' of shape `noise.shape`, default 2: right-skewed); `lognormal` (a shifted
-#' log-normal with `sdlog = noise.shape`, default 0.5).
+#' log-normal with `sdlog = noise.shape`, default 0.5); `t` (Student's t with
+#' `noise.shape` degrees of freedom, default 3, which must exceed 2: heavy
+#' tails).
 #'
 #' @section Observation model:
 #' With `observation = "poisson"` or `"nb"`, cell `i` also gets counts with
@@ -62,7 +64,7 @@
 #'   `context.sd` is the standard deviation of each gene's per-sample shift;
 #'   it defaults to 1 for root genes and 0 for the others.
 #' @param noise Noise family per gene (one, one per gene, or named), one of `"gaussian"`, `"uniform"`,
-#'   `"laplace"`, `"gamma"`, `"lognormal"`.
+#'   `"laplace"`, `"gamma"`, `"lognormal"`, `"t"`.
 #' @param celltypes Optional numeric matrix, one row per cell type (row names
 #'   are the type names) and one column per gene it shifts (column names are
 #'   genes; absent genes get 0): the mean shift of each gene in that type.
@@ -119,7 +121,7 @@ grnModel <- function(edges, genes = NULL, intercept = 0, noise = "gaussian",
         stop(sprintf("`noise` must name families among %s, not %s",
             paste(sprintf("'%s'", .noise_families), collapse = ", "), .fmt_value(bad)), call. = FALSE)
     }
-    shape.default <- ifelse(noise == "lognormal", 0.5, 2)
+    shape.default <- ifelse(noise == "lognormal", 0.5, ifelse(noise == "t", 3, 2))
     if (is.null(noise.shape)) noise.shape <- shape.default
     context.default <- ifelse(root, 1, 0)
     if (is.null(context.sd)) context.sd <- context.default
@@ -267,6 +269,9 @@ grnModel <- function(edges, genes = NULL, intercept = 0, noise = "gaussian",
     bad <- !is.finite(object@noise.shape) | object@noise.shape <= 0
     if (any(bad)) msg <- c(msg, sprintf("`noise.shape` must be finite and > 0, not %s for gene %s",
         .fmt_value(object@noise.shape[bad]), .fmt_value(genes[bad])))
+    bad <- object@noise == "t" & is.finite(object@noise.shape) & object@noise.shape <= 2
+    if (any(bad)) msg <- c(msg, sprintf(paste("`noise.shape` (degrees of freedom of t noise) must exceed 2 for",
+        "a finite variance, not %s for gene %s"), .fmt_value(object@noise.shape[bad]), .fmt_value(genes[bad])))
     for (s in c("weight", "K", "n")) {
         bad <- !is.finite(e[[s]])
         if (any(bad)) msg <- c(msg, sprintf("edge %s -> %s has a non-finite %s (%s)",

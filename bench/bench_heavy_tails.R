@@ -1,7 +1,7 @@
 # Size of p.nonlinear and of FF's p.curve in issue 11's item-4 designs:
 # (1) a skewed regulator with skewed noise (x ~ Exp(1), centred Exp(1)
 # noise, n = 300, 3,000 independent pairs), the wild test (default) against
-# the F test; (2) affine X -> Y with Laplace or Gaussian cause and noise,
+# the F test; (2) affine X -> Y with Laplace, t3 or Gaussian cause and noise,
 # pools of 3 cells, 300 samples: p.curve (true cell curve) and p.nonlinear
 # of the bulk fit, over R replicates.
 #   Rscript bench/bench_heavy_tails.R        (about 5 minutes)
@@ -23,7 +23,7 @@ for (test in c("wild", "F")) {
         test, mean(f$p.nonlinear < 0.05, na.rm = TRUE), sqrt(0.05 * 0.95 / P)))
 }
 R <- as.integer(Sys.getenv("BENCH_TAILS_REPLICATES", "500"))
-for (noise in c("laplace", "gaussian")) {
+for (noise in c("laplace", "t", "gaussian")) {
     model <- grnModel(data.frame(from = "X", to = "Y", fun = "affine", weight = 1), noise = c(X = noise, Y = noise),
         noise.scale = c(X = 1, Y = 0.5))
     res <- t(vapply(seq_len(R), function(r) {

@@ -69,6 +69,7 @@ bulkcausal::Noise parse_noise(const std::string& f) {
     if (f == "laplace") return Noise::Laplace;
     if (f == "gamma") return Noise::Gamma;
     if (f == "lognormal") return Noise::Lognormal;
+    if (f == "t") return Noise::StudentT;
     Rcpp::stop("unknown noise family '%s'", f);
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <vector>
+#include <utility>
 
 #include "bulkcausal/simulate.hpp"
 #include "helpers.hpp"
@@ -42,11 +43,12 @@ std::vector<double> row(const std::vector<double>& x, std::size_t p, std::size_t
 }  // namespace
 
 TEST_CASE("each noise family has mean 0 and the requested standard deviation", "[scm]") {
-    for (Noise f : {Noise::Gaussian, Noise::Uniform, Noise::Laplace, Noise::Gamma, Noise::Lognormal}) {
+    for (Noise f : {Noise::Gaussian, Noise::Uniform, Noise::Laplace, Noise::Gamma, Noise::Lognormal, Noise::StudentT}) {
         Model m = base_model(1);
         m.noise[0] = f;
         m.noise_scale[0] = 2.0;
-        m.noise_shape[0] = f == Noise::Lognormal ? 0.5 : 3.0;
+        // (t with 9 degrees of freedom: its sample variance needs a finite 8th moment for the SE)
+        m.noise_shape[0] = f == Noise::Lognormal ? 0.5 : f == Noise::StudentT ? 9.0 : 3.0;
         m.intercept[0] = 1.5;
         prepare(m);
         const std::size_t n = 400000;
@@ -58,6 +60,27 @@ TEST_CASE("each noise family has mean 0 and the requested standard deviation", "
         INFO("family " << static_cast<int>(f));
         CHECK(std::fabs(mom.mean - 1.5) < 5 * mom.se_mean());
         CHECK(std::fabs(mom.var - 4.0) < 5 * mom.se_var());
+    }
+}
+
+TEST_CASE("t noise with 3 degrees of freedom has t's tail probabilities, scaled to sd 1", "[scm]") {
+    // P(|t3| > 3.182446) = 0.05 and P(|t3| > 5.840909) = 0.01 (R's qt); the
+    // noise is t3 / sqrt(3), so the thresholds are divided by sqrt(3).
+    Model m = base_model(1);
+    m.noise[0] = Noise::StudentT;
+    m.noise_shape[0] = 3.0;
+    prepare(m);
+    const std::size_t n = 400000;
+    std::vector<double> x(n);
+    SimOutput out;
+    out.latent = x.data();
+    simulate_cells_matrix(m, {n}, 17, out, 2);
+    for (const auto& tail : {std::pair<double, double>{3.182446, 0.05}, std::pair<double, double>{5.840909, 0.01}}) {
+        const double q = tail.first / std::sqrt(3.0);
+        double hits = 0.0;
+        for (double v : x) hits += std::fabs(v) > q ? 1.0 : 0.0;
+        const double se = std::sqrt(tail.second * (1.0 - tail.second) / static_cast<double>(n));
+        CHECK(std::fabs(hits / static_cast<double>(n) - tail.second) < 4.0 * se);
     }
 }
 

@@ -86,6 +86,14 @@ test_that("each noise family has mean 0 and standard deviation noise.scale", {
     x <- assay(simulateCells(model, ncells = 2e5, seed = 12), "latent")[1, ]
     skew <- mean((x - mean(x))^3) / sd(x)^3
     expect_lt(abs(skew - 1), 0.05)
+    # t noise (3 degrees of freedom by default) has t3's quantiles over sqrt(3):
+    # P(|x| > qt(0.975, 3) / sqrt(3)) = 0.05 within 4 SE
+    model <- grnModel(data.frame(from = character(), to = character()), genes = "A", noise = "t", context.sd = 0)
+    expect_identical(unname(model@noise.shape), 3)
+    x <- assay(simulateCells(model, ncells = 2e5, seed = 14), "latent")[1, ]
+    expect_lt(abs(mean(abs(x) > qt(0.975, 3) / sqrt(3)) - 0.05), 4 * sqrt(0.05 * 0.95 / 2e5))
+    expect_error(grnModel(data.frame(from = "A", to = "B"), noise = "t", noise.shape = 2),
+        "degrees of freedom of t noise\\) must exceed 2 for a finite variance, not 2, 2 for gene 'A', 'B'")
 })
 
 test_that("Poisson and NB counts have mean s * softplus(x) and the right variance", {

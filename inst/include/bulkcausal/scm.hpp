@@ -24,7 +24,7 @@
 namespace bulkcausal {
 
 enum class EdgeFun { Affine, HillAct, HillRep, Sigmoid, Tanh, Quadratic, Cubic, Sin, Exp, Relu, Custom };
-enum class Noise { Gaussian, Uniform, Laplace, Gamma, Lognormal };
+enum class Noise { Gaussian, Uniform, Laplace, Gamma, Lognormal, StudentT };
 enum class Observation { None, Poisson, NegBin };
 enum class Link { Softplus, Exp };
 
@@ -174,6 +174,9 @@ struct NoiseSampler {
         } else if (f == Noise::Gamma) {
             a = shape;
             b = 1.0 / std::sqrt(shape);
+        } else if (f == Noise::StudentT) {
+            a = 0.5 * shape;                         // chi-square(df) = 2 Gamma(df / 2)
+            b = std::sqrt((shape - 2.0) / shape);    // 1 / sd of t(df), df > 2
         }
     }
     double draw(Rng& rng) const {
@@ -186,6 +189,10 @@ struct NoiseSampler {
             }
             case Noise::Gamma: return (rng.gamma(shape) - a) * b;
             case Noise::Lognormal: return (std::exp(shape * rng.normal()) - a) * b;
+            case Noise::StudentT: {
+                const double z = rng.normal();
+                return b * z / std::sqrt(2.0 * rng.gamma(a) / shape);
+            }
         }
         return 0.0;
     }
