@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <vector>
 #include <utility>
 
@@ -40,6 +41,16 @@ std::vector<double> row(const std::vector<double>& x, std::size_t p, std::size_t
     return out;
 }
 
+// The latent values of n cells of a one-gene model (prepared here), one sample.
+std::vector<double> one_gene_cells(Model& m, std::size_t n, std::uint64_t seed) {
+    prepare(m);
+    std::vector<double> x(n);
+    SimOutput out;
+    out.latent = x.data();
+    simulate_cells_matrix(m, {n}, seed, out, 2);
+    return x;
+}
+
 }  // namespace
 
 TEST_CASE("each noise family has mean 0 and the requested standard deviation", "[scm]") {
@@ -50,12 +61,7 @@ TEST_CASE("each noise family has mean 0 and the requested standard deviation", "
         // (t with 9 degrees of freedom: its sample variance needs a finite 8th moment for the SE)
         m.noise_shape[0] = f == Noise::Lognormal ? 0.5 : f == Noise::StudentT ? 9.0 : 3.0;
         m.intercept[0] = 1.5;
-        prepare(m);
-        const std::size_t n = 400000;
-        std::vector<double> x(n);
-        SimOutput out;
-        out.latent = x.data();
-        simulate_cells_matrix(m, {n}, 99, out, 2);
+        const std::vector<double> x = one_gene_cells(m, 400000, 99);
         const auto mom = moments(x);
         INFO("family " << static_cast<int>(f));
         CHECK(std::fabs(mom.mean - 1.5) < 5 * mom.se_mean());
@@ -69,12 +75,8 @@ TEST_CASE("t noise with 3 degrees of freedom has t's tail probabilities, scaled 
     Model m = base_model(1);
     m.noise[0] = Noise::StudentT;
     m.noise_shape[0] = 3.0;
-    prepare(m);
     const std::size_t n = 400000;
-    std::vector<double> x(n);
-    SimOutput out;
-    out.latent = x.data();
-    simulate_cells_matrix(m, {n}, 17, out, 2);
+    const std::vector<double> x = one_gene_cells(m, n, 17);
     for (const auto& tail : {std::pair<double, double>{3.182446, 0.05}, std::pair<double, double>{5.840909, 0.01}}) {
         const double q = tail.first / std::sqrt(3.0);
         double hits = 0.0;
