@@ -65,8 +65,8 @@ curve_distances_cpp <- function(G, X, Y, H, plo, phi) {
     .Call(`_bulkcausal_curve_distances_cpp`, G, X, Y, H, plo, phi)
 }
 
-gap_ftests_cpp <- function(X, R, k) {
-    .Call(`_bulkcausal_gap_ftests_cpp`, X, R, k)
+gap_ftests_cpp <- function(X, R, k, seeds = NULL) {
+    .Call(`_bulkcausal_gap_ftests_cpp`, X, R, k, seeds)
 }
 
 edge_values_cpp <- function(model, edge, x) {

@@ -37,7 +37,11 @@
 #'   \item{`p.curve`}{The F test of \eqn{\bar Y_j - h_j(\bar X_j)} against a
 #'     constant, the alternative being an unpenalised cubic spline of
 #'     \eqn{\bar X} with `k` coefficients: small when the curves are not
-#'     parallel.}
+#'     parallel.  Its p-value comes from a wild bootstrap of the F statistic
+#'     under the constant (as `p.nonlinear` of [fitPairwise()]: residuals
+#'     with random signs, at most 399 draws, stopping after 5 reach the
+#'     observed F), so it holds its size when the bulk noise is
+#'     heteroscedastic or heavy-tailed (pools of few cells).}
 #'   \item{`p.resid`}{The HSIC test (Gaussian kernels, as in the spline
 #'     test of [ciTest()]) of the bulk residual \eqn{\bar Y - \hat g(\bar
 #'     X)} against \eqn{\bar X}.  A fitted curve absorbs part of any
@@ -428,8 +432,8 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
         }
     }
     # Part 1: F test of y - h against a constant, alternative a cubic spline
-    # of x (the core's, all pairs in one call).
-    tests <- gap_ftests_cpp(X, Y - H, as.integer(k))
+    # of x, wild bootstrap p-value (the core's, all pairs in one call).
+    tests <- gap_ftests_cpp(X, Y - H, as.integer(k), as.numeric(seeds))
     out <- data.frame(n = rep(n, P), ff.distance = D, ff.lower = lower, ff.upper = upper, p.curve = tests,
         p.resid = .resid_tests(X, Y, k, seeds, max.n))
     if (draws) attr(out, "draws") <- kept

@@ -18,8 +18,20 @@
 # (quantiles), and "basic lower, percentile upper".  Reported: coverage of
 # the true distance, the share whose upper end lies below it (nominal
 # 0.025), and the share called within the tolerance 0.1 (upper end <= 0.1).
+#
+# BENCH_FF_DESIGN=gamma: a skewed cause in small pools instead.  Edge
+# Y = w X^2 + e, X = a + s G with G ~ Gamma(alpha = 1) (the simulator's
+# shifted Gamma noise: s = 1 / sqrt(alpha), a = 2 - sqrt(alpha)), no sample
+# context, BENCH_FF_CELLS cells per sample (default 3).  Given the mean of
+# k such cells, the G_i / sum G are Dirichlet, so E[mean G_i^2 | mean G] =
+# c (mean G)^2 with c = k (alpha + 1) / (k alpha + 1): the bulk curve is
+# g(m) = w m^2 + w (c - 1) (m - a)^2 and the mapped cell curve f(m) = w m^2.
+# The true distance follows from the closed-form gap w (c - 1) (m - a)^2;
+# it levels off as w grows (at about 0.2 for 3 cells), and targets beyond
+# reach are left out.
 #   Rscript bench/bench_ff_coverage.R            (200 replicates; about 10 minutes)
 #   BENCH_FF_REPLICATES=50 Rscript bench/bench_ff_coverage.R
+#   BENCH_FF_DESIGN=gamma BENCH_FF_CELLS=3 Rscript bench/bench_ff_coverage.R
 suppressPackageStartupMessages({
     library(bulkcausal)
     library(SummarizedExperiment)
@@ -27,13 +39,33 @@ suppressPackageStartupMessages({
 source("bench/lib/timing.R")
 REPS <- as.integer(Sys.getenv("BENCH_FF_REPLICATES", "200"))
 NSAMPLES <- as.integer(Sys.getenv("BENCH_FF_SAMPLES", "300"))
-K <- 10L
-TARGETS <- c(0.05, 0.1, 0.15, 0.3)
+DESIGN <- Sys.getenv("BENCH_FF_DESIGN", "sin")
+stopifnot(DESIGN %in% c("sin", "gamma"))
+# cells per sample (the spline basis of the fits stays 10)
+CELLS <- if (DESIGN == "gamma") as.integer(Sys.getenv("BENCH_FF_CELLS", "3")) else 10L
+KB <- 10L
+TARGETS <- if (DESIGN == "gamma") c(0.05, 0.1, 0.142, 0.3) else c(0.05, 0.1, 0.15, 0.3)
 TOL <- 0.1
+ALPHA <- 1
 
 model_for <- function(w) {
+    if (DESIGN == "gamma") {
+        return(grnModel(data.frame(from = "X", to = "Y", fun = "quadratic", weight = w, K = 0),
+            noise = c(X = "gamma"), noise.shape = c(X = ALPHA), intercept = c(X = 2, Y = 0),
+            noise.scale = c(X = 1, Y = 0.3), context.sd = c(X = 0, Y = 0)))
+    }
     grnModel(data.frame(from = "X", to = "Y", fun = "sin", weight = 1, K = 0, n = w),
         noise.scale = c(X = 1, Y = 0.3), context.sd = c(X = 1.5))
+}
+# the mapped cell curve at bulk values m
+f_cell <- function(w, m) if (DESIGN == "gamma") w * m^2 else sin(w * m)
+# the closed-form gap g - f at bulk values m
+gap <- function(w, m) {
+    if (DESIGN == "gamma") {
+        cc <- CELLS * (ALPHA + 1) / (CELLS * ALPHA + 1)
+        return(w * (cc - 1) * (m - (2 - sqrt(ALPHA)))^2)
+    }
+    (exp(-w^2 * (CELLS - 1) / CELLS / 2) - 1) * sin(w * m)
 }
 central_rms <- function(d, x) {
     q <- quantile(x, c(0.05, 0.95), names = FALSE)
@@ -41,38 +73,38 @@ central_rms <- function(d, x) {
     sqrt(mean((d - mean(d))^2))
 }
 true_distance <- function(w, seed = 1) {
-    sim <- simulateBulk(model_for(w), nsamples = 50000, cells.per.sample = K, seed = seed, verbose = FALSE,
+    sim <- simulateBulk(model_for(w), nsamples = 50000, cells.per.sample = CELLS, seed = seed, verbose = FALSE,
         num.threads = 2)
     m <- assay(sim, "latent")
-    t2 <- (K - 1) / K
-    central_rms((exp(-w^2 * t2 / 2) - 1) * sin(w * m["X", ]), m["X", ]) / sd(m["Y", ])
+    central_rms(gap(w, m["X", ]), m["X", ]) / sd(m["Y", ])
 }
 cat(machine_line(), "\n")
 t0 <- Sys.time()
 # w for each target distance: a grid, then linear interpolation, then the
 # truth recomputed at the chosen w
-grid <- seq(0.1, 1.2, by = 0.05)
+grid <- if (DESIGN == "gamma") exp(seq(log(0.005), log(2), length.out = 40)) else seq(0.1, 1.2, by = 0.05)
 dgrid <- vapply(grid, true_distance, numeric(1), seed = 7)
-ws <- approx(dgrid, grid, xout = TARGETS)$y
+TARGETS <- TARGETS[TARGETS < 0.98 * max(dgrid)]
+ws <- approx(dgrid, grid, xout = TARGETS, ties = "ordered")$y
 truths <- vapply(ws, true_distance, numeric(1), seed = 8)
 cat(sprintf("w = %s: true distances %s\n", paste(round(ws, 3), collapse = ", "),
     paste(round(truths, 4), collapse = ", ")))
 
 one <- function(w, r, reference) {
-    sim <- simulateBulk(model_for(w), nsamples = NSAMPLES, cells.per.sample = K, keep.cells = TRUE, seed = r,
+    sim <- simulateBulk(model_for(w), nsamples = NSAMPLES, cells.per.sample = CELLS, keep.cells = TRUE, seed = r,
         verbose = FALSE)
     B <- assay(sim, "latent")[c("X", "Y"), ]
-    bf <- fitPairwise(B, pairs = data.frame("X", "Y"), k = K, seed = r, verbose = FALSE)
+    bf <- fitPairwise(B, pairs = data.frame("X", "Y"), k = KB, seed = r, verbose = FALSE)
     X <- matrix(B["X", ], ncol = 1L)
     Y <- matrix(B["Y", ], ncol = 1L)
     H <- if (reference == "truth") {
-        matrix(sin(w * X[, 1L]), ncol = 1L)
+        matrix(f_cell(w, X[, 1L]), ncol = 1L)
     } else {
         C <- assay(metadata(sim)$cells, "latent")[c("X", "Y"), ]
-        cf <- fitPairwise(C, pairs = data.frame("X", "Y"), k = K, seed = r, verbose = FALSE)
+        cf <- fitPairwise(C, pairs = data.frame("X", "Y"), k = KB, seed = r, verbose = FALSE)
         bulkcausal:::.curve_values(cf, 1L, X)
     }
-    ff <- bulkcausal:::.ff_pairs(X, Y, H, bf, 1L, K, 100L, 0.95, c(0.05, 0.95), r + 1L, 2000L, draws = TRUE)
+    ff <- bulkcausal:::.ff_pairs(X, Y, H, bf, 1L, KB, 100L, 0.95, c(0.05, 0.95), r + 1L, 2000L, draws = TRUE)
     d <- attr(ff, "draws")[[1L]]
     q <- quantile(d, c(0.025, 0.975), names = FALSE, na.rm = TRUE)
     D <- ff$ff.distance
@@ -94,7 +126,7 @@ for (i in seq_along(ws)) for (reference in c("truth", "cells")) {
     message(sprintf("[%s] truth %.3f, %s done", format(Sys.time(), "%H:%M:%S"), tr, reference))
 }
 tab <- do.call(rbind, rows)
-cat(sprintf("\n%d replicates per row, %d samples of %d cells, nboot 100, nominal coverage 0.95 (SE %.3f)\n\n",
-    REPS, NSAMPLES, K, sqrt(0.05 * 0.95 / REPS)))
+cat(sprintf("\ndesign %s: %d replicates per row, %d samples of %d cells, nboot 100, nominal coverage 0.95 (SE %.3f)\n\n",
+    DESIGN, REPS, NSAMPLES, CELLS, sqrt(0.05 * 0.95 / REPS)))
 print(format(tab, digits = 3), row.names = FALSE)
 cat(sprintf("\ntotal %.1f min\n", as.numeric(Sys.time() - t0, units = "mins")))

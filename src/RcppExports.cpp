@@ -253,14 +253,15 @@ BEGIN_RCPP
 END_RCPP
 }
 // gap_ftests_cpp
-Rcpp::NumericVector gap_ftests_cpp(Rcpp::NumericMatrix X, Rcpp::NumericMatrix R, int k);
-RcppExport SEXP _bulkcausal_gap_ftests_cpp(SEXP XSEXP, SEXP RSEXP, SEXP kSEXP) {
+Rcpp::NumericVector gap_ftests_cpp(Rcpp::NumericMatrix X, Rcpp::NumericMatrix R, int k, Rcpp::Nullable<Rcpp::NumericVector> seeds);
+RcppExport SEXP _bulkcausal_gap_ftests_cpp(SEXP XSEXP, SEXP RSEXP, SEXP kSEXP, SEXP seedsSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type X(XSEXP);
     Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type R(RSEXP);
     Rcpp::traits::input_parameter< int >::type k(kSEXP);
-    rcpp_result_gen = Rcpp::wrap(gap_ftests_cpp(X, R, k));
+    Rcpp::traits::input_parameter< Rcpp::Nullable<Rcpp::NumericVector> >::type seeds(seedsSEXP);
+    rcpp_result_gen = Rcpp::wrap(gap_ftests_cpp(X, R, k, seeds));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -411,7 +412,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_bulkcausal_rate_test_cpp", (DL_FUNC) &_bulkcausal_rate_test_cpp, 11},
     {"_bulkcausal_curve_values_cpp", (DL_FUNC) &_bulkcausal_curve_values_cpp, 9},
     {"_bulkcausal_curve_distances_cpp", (DL_FUNC) &_bulkcausal_curve_distances_cpp, 6},
-    {"_bulkcausal_gap_ftests_cpp", (DL_FUNC) &_bulkcausal_gap_ftests_cpp, 3},
+    {"_bulkcausal_gap_ftests_cpp", (DL_FUNC) &_bulkcausal_gap_ftests_cpp, 4},
     {"_bulkcausal_edge_values_cpp", (DL_FUNC) &_bulkcausal_edge_values_cpp, 3},
     {"_bulkcausal_fit_pairwise_cpp", (DL_FUNC) &_bulkcausal_fit_pairwise_cpp, 16},
     {"_bulkcausal_pspline_basis_cpp", (DL_FUNC) &_bulkcausal_pspline_basis_cpp, 4},

@@ -1,6 +1,6 @@
 // Glue for curves.hpp: many fitted curves evaluated at once, and the
 // distances functional-form consistency needs, one call per batch.
-#include <Rcpp.h>
+#include "glue.h"
 
 #include <cmath>
 #include <cstddef>
@@ -66,18 +66,32 @@ Rcpp::NumericVector curve_distances_cpp(Rcpp::NumericMatrix G, Rcpp::NumericMatr
 }
 
 // gap_ftest() of each column of R (target minus reference curve) against
-// the regulator values in the same column of X (both n x m), basis k.
+// the regulator values in the same column of X (both n x m), basis k; with
+// `seeds` (one per column) the wild bootstrap p-value, column c drawing
+// from its own stream of seeds[c].
 // [[Rcpp::export(rng = false)]]
-Rcpp::NumericVector gap_ftests_cpp(Rcpp::NumericMatrix X, Rcpp::NumericMatrix R, int k) {
+Rcpp::NumericVector gap_ftests_cpp(Rcpp::NumericMatrix X, Rcpp::NumericMatrix R, int k,
+                                   Rcpp::Nullable<Rcpp::NumericVector> seeds = R_NilValue) {
     const int n = X.nrow(), m = X.ncol();
     if (R.nrow() != n || R.ncol() != m) Rcpp::stop("X and R must have the same dimensions");
     if (k < 4) Rcpp::stop("k must be at least 4");
+    Rcpp::NumericVector sd;
+    if (seeds.isNotNull()) {
+        sd = Rcpp::NumericVector(seeds);
+        if (sd.size() != m) Rcpp::stop("seeds needs one value per column");
+    }
+    const bulkcausal::PairOptions opt;
     Rcpp::NumericVector out(m);
     for (int c = 0; c < m; ++c) {
         const auto off = static_cast<R_xlen_t>(c) * n;
         double p = NAN;
         try {
-            p = bulkcausal::gap_ftest(&X[off], &R[off], static_cast<std::size_t>(n), k);
+            if (sd.size() > 0) {
+                bulkcausal::Rng rng(glue::as_seed(sd[c]), 0x6A9Fu, 0);
+                p = bulkcausal::gap_ftest(&X[off], &R[off], static_cast<std::size_t>(n), k, &rng, opt);
+            } else {
+                p = bulkcausal::gap_ftest(&X[off], &R[off], static_cast<std::size_t>(n), k);
+            }
         } catch (const std::exception& e) {
             Rcpp::stop("column %d: %s", c + 1, e.what());
         }

@@ -81,7 +81,12 @@ inline double curve_distance(const double* g, const double* x, const double* y, 
 // distinct values when fewer): small when the curves are not parallel.
 // Observations whose x or r is not finite are left out.  NaN when fewer
 // than 4 distinct x values, no residual degrees of freedom, or an exact fit.
-inline double gap_ftest(const double* x, const double* r, std::size_t n, int k) {
+// With `rng` the p-value comes from the wild bootstrap of the F statistic
+// under the constant (wild_f_pvalue() with opt's draws and stopping), which
+// holds its size when the gap's noise is heteroscedastic or heavy-tailed;
+// without it, from the F distribution.
+inline double gap_ftest(const double* x, const double* r, std::size_t n, int k, Rng* rng = nullptr,
+                        const PairOptions& opt = PairOptions()) {
     std::vector<int> rows;
     rows.reserve(n);
     for (std::size_t i = 0; i < n; ++i) {
@@ -107,7 +112,10 @@ inline double gap_ftest(const double* x, const double* r, std::size_t n, int k) 
     const double df2 = static_cast<double>(reg->n()) - reg->rank;
     if (!(df1 > 0.0) || !(df2 > 0.0) || !(rss > 1e-14 * tss)) return NAN;
     const double F = std::max(tss - rss, 0.0) / df1 / (rss / df2);
-    return f_upper(F, df1, df2);
+    if (rng == nullptr) return f_upper(F, df1, df2);
+    std::vector<double> resid(reg->n());
+    for (std::size_t i = 0; i < reg->n(); ++i) resid[i] = r[reg->rows[i]] - rbar;
+    return wild_f_pvalue(*reg, resid, F, df1, df2, opt, *rng, false);
 }
 
 }  // namespace bulkcausal

@@ -606,8 +606,11 @@ inline double matched_tail(double sum, double sum2, int draws, double F0) {
 // When that tail is below tail_p after tail_check draws without a hit,
 // drawing stops there (strong departures cost tail_check draws, not
 // test_draws).
+//
+// With `affine_null` false the null is a constant instead of an affine fit
+// (resid: y minus its mean; F0 the F of the constant against the spline).
 inline double wild_f_pvalue(const RegulatorFit& reg, const std::vector<double>& resid, double F0, double df1,
-                            double df2, const PairOptions& opt, Rng& rng) {
+                            double df2, const PairOptions& opt, Rng& rng, bool affine_null = true) {
     const std::size_t n = reg.n();
     const int k = reg.basis.k;
     const double nn = static_cast<double>(n);
@@ -622,7 +625,7 @@ inline double wild_f_pvalue(const RegulatorFit& reg, const std::vector<double>& 
     std::vector<double> rec(6 * n);
     double ss = 0.0;
     for (std::size_t i = 0; i < n; ++i) {
-        const double h = 1.0 / nn + reg.xc[i] * reg.xc[i] / reg.sxx;
+        const double h = 1.0 / nn + (affine_null ? reg.xc[i] * reg.xc[i] / reg.sxx : 0.0);
         const double e = resid[i] / std::sqrt(std::max(1.0 - h, 1e-12));
         ss += e * e;
         const auto t = static_cast<std::size_t>(fill[static_cast<std::size_t>(reg.first[i])]++);
@@ -666,7 +669,7 @@ inline double wild_f_pvalue(const RegulatorFit& reg, const std::vector<double>& 
         }
         const double ybar = s1 / nn;
         const double tss = ss - s1 * s1 / nn;
-        const double rss_lin = std::max(tss - sx * sx / reg.sxx, 0.0);
+        const double rss_lin = affine_null ? std::max(tss - sx * sx / reg.sxx, 0.0) : tss;
         w.noalias() = Vt * u;
         w -= ybar * reg.vb;
         double rss_full = tss;
