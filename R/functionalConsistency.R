@@ -288,7 +288,6 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
 # above the observed statistic.  All fits of a batch of pairs in one core
 # call.  X, Y: samples x pairs.
 .resid_tests <- function(X, Y, k, seeds, max.n, ndraws = 199L, hits = 10L) {
-    n <- nrow(X)
     P <- ncol(X)
     p <- rep(NA_real_, P)
     # each pair's samples: finite x and y, subsampled to max.n
@@ -307,34 +306,37 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
             method = "REML", transform = "none", test = "F", nboot = 0, level = 0.95, seed = 1L,
             BPPARAM = SerialParam(), num.threads = 1L, verbose = FALSE)
     }
-    mask <- function(M, e) {
-        out <- rep(NA_real_, n)
-        out[use[[e]]] <- M[use[[e]]]
+    # pair e's samples packed into the first len[e] rows (NA below)
+    len <- lengths(use)
+    m <- max(len[todo])
+    pack <- function(v, e) {
+        out <- rep(NA_real_, m)
+        out[seq_len(len[e])] <- v[use[[e]]]
         out
     }
-    Xs <- vapply(todo, function(e) mask(X[, e], e), numeric(n))
-    Ys <- vapply(todo, function(e) mask(Y[, e], e), numeric(n))
+    Xs <- vapply(todo, function(e) pack(X[, e], e), numeric(m))
+    Ys <- vapply(todo, function(e) pack(Y[, e], e), numeric(m))
     f0 <- fit(Xs, Ys)
     G0 <- .curve_values(f0, seq_along(todo), Xs)
-    size <- max(1L, floor(2e6 / (ndraws * n)))
+    size <- max(1L, floor(2e6 / (ndraws * m)))
     for (batch in split(seq_along(todo), ceiling(seq_along(todo) / size))) {
         ok <- batch[f0$status[batch] == "ok"]
         if (!length(ok)) next
         Ystar <- do.call(cbind, lapply(ok, function(j) {
-            u <- use[[todo[j]]]
+            u <- seq_len(len[todo[j]])
             res <- Ys[u, j] - G0[u, j]
             perm <- resample_cpp(length(u), length(u), as.integer(ndraws), FALSE, seeds[todo[j]] + 7907, FALSE)
-            out <- matrix(NA_real_, n, ndraws)
+            out <- matrix(NA_real_, m, ndraws)
             out[u, ] <- G0[u, j] + res[perm]
             out
         }))
         Xr <- Xs[, rep(ok, each = ndraws), drop = FALSE]
         fb <- fit(Xr, Ystar)
         Rstar <- Ystar - .curve_values(fb, seq_len(ncol(Xr)), Xr)
-        for (m in seq_along(ok)) {
-            j <- ok[m]
-            u <- use[[todo[j]]]
-            cols <- (m - 1L) * ndraws + seq_len(ndraws)
+        for (b in seq_along(ok)) {
+            j <- ok[b]
+            u <- seq_len(len[todo[j]])
+            cols <- (b - 1L) * ndraws + seq_len(ndraws)
             draws <- Rstar[u, cols, drop = FALSE]
             draws <- draws[, colSums(!is.finite(draws)) == 0, drop = FALSE]
             if (ncol(draws) == 0L) next
