@@ -179,10 +179,7 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
         C <- as.matrix(.assay_of(cells, at[1L])[genes, , drop = FALSE])
         pr <- data.frame(regulator = edges$from[!use.truth], target = edges$to[!use.truth])
         cell.fit <- if (counts) {
-            .fit_pairwise(C, pairs = pr, genes = NULL, k = k, method = "REML", transform = "none", counts = TRUE,
-                size.factors = size.factors, dispersion = dispersion, test = c("wild", "F"), nboot = 0,
-                level = 0.95, seed = seed, BPPARAM = SerialParam(), num.threads = 1L, verbose = FALSE,
-                rate.test = FALSE, lambda.scale = .ff_undersmooth)
+            .count_cell_curves(C, size.factors, pr, list(k = k, dispersion = dispersion, level = 0.95, seed = seed))
         } else {
             fitPairwise(C, pairs = pr, k = k, seed = seed)
         }
@@ -267,6 +264,17 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
 # ?recoverabilityAudit).
 .ff_undersmooth <- 0.1
 
+# The count-aware cell curves FF uses (counts: genes x cells, sf their size
+# factors, s: k, dispersion, level, seed), undersmoothed; `prior`: given
+# rate distributions (the `rate.prior` of .fit_pairwise()), or NULL to fit
+# them.
+.count_cell_curves <- function(counts, sf, pairs, s, prior = NULL) {
+    .fit_pairwise(counts, pairs = pairs, genes = NULL, k = s$k, method = "REML", transform = "none", counts = TRUE,
+        size.factors = sf, dispersion = s$dispersion, test = c("wild", "F"), nboot = 0, level = s$level,
+        seed = s$seed, BPPARAM = SerialParam(), num.threads = 1L, verbose = FALSE, rate.test = FALSE,
+        rate.prior = prior, lambda.scale = .ff_undersmooth)
+}
+
 # What .ff_pairs() refits count-aware resamples from, for the pairs (from,
 # to) of bulk.fit: the bulk samples' counts (samples x pairs), their size
 # factors and dispersion, and each regulator's rate distribution.
@@ -276,6 +284,18 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
     list(X = t(bulk.counts$counts[from, , drop = FALSE]), Y = t(bulk.counts$counts[to, , drop = FALSE]),
         size = bulk.counts$size, dispersion = bulk.counts$dispersion,
         prior = list(grid = rp$grid[, reg, drop = FALSE], weight = rp$weight[, reg, drop = FALSE]))
+}
+
+# Plain penalised splines (REML, k, no test) of column c of Ym on column c
+# of Xm (observations in rows, NA = missing), all in one core call.
+.fit_columns <- function(Xm, Ym, k) {
+    R <- ncol(Xm)
+    names <- c(paste0("x", seq_len(R)), paste0("y", seq_len(R)))
+    M <- rbind(t(Xm), t(Ym))
+    rownames(M) <- names
+    .fit_pairwise(M, pairs = data.frame(names[seq_len(R)], names[R + seq_len(R)]), genes = NULL, k = k,
+        method = "REML", transform = "none", test = "F", nboot = 0, level = 0.95, seed = 1L,
+        BPPARAM = SerialParam(), num.threads = 1L, verbose = FALSE)
 }
 
 # FF part 2 for many pairs: HSIC of the bulk residual y - g(x) against x,
@@ -298,14 +318,6 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
     })
     todo <- which(lengths(use) > k)
     if (!length(todo)) return(p)
-    fit <- function(Xm, Ym) {
-        R <- ncol(Xm)
-        M <- rbind(t(Xm), t(Ym))
-        rownames(M) <- c(paste0("x", seq_len(R)), paste0("y", seq_len(R)))
-        .fit_pairwise(M, pairs = data.frame(paste0("x", seq_len(R)), paste0("y", seq_len(R))), genes = NULL, k = k,
-            method = "REML", transform = "none", test = "F", nboot = 0, level = 0.95, seed = 1L,
-            BPPARAM = SerialParam(), num.threads = 1L, verbose = FALSE)
-    }
     # pair e's samples packed into the first len[e] rows (NA below)
     len <- lengths(use)
     m <- max(len[todo])
@@ -316,7 +328,7 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
     }
     Xs <- vapply(todo, function(e) pack(X[, e], e), numeric(m))
     Ys <- vapply(todo, function(e) pack(Y[, e], e), numeric(m))
-    f0 <- fit(Xs, Ys)
+    f0 <- .fit_columns(Xs, Ys, k)
     G0 <- .curve_values(f0, seq_along(todo), Xs)
     size <- max(1L, floor(2e6 / (ndraws * m)))
     for (batch in split(seq_along(todo), ceiling(seq_along(todo) / size))) {
@@ -331,7 +343,7 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
             out
         }))
         Xr <- Xs[, rep(ok, each = ndraws), drop = FALSE]
-        fb <- fit(Xr, Ystar)
+        fb <- .fit_columns(Xr, Ystar, k)
         Rstar <- Ystar - .curve_values(fb, seq_len(ncol(Xr)), Xr)
         for (b in seq_along(ok)) {
             j <- ok[b]
@@ -387,11 +399,7 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
             names <- c(paste0("x", seq_len(R)), paste0("y", seq_len(R)))
             bp <- data.frame(names[seq_len(R)], names[R + seq_len(R)])
             bf <- if (is.null(counts)) {
-                M <- rbind(t(Xr), t(Yr))
-                rownames(M) <- names
-                .fit_pairwise(M, pairs = bp, genes = NULL, k = k, method = "REML", transform = "none",
-                    test = "F", nboot = 0, level = 0.95, seed = 1L, BPPARAM = SerialParam(), num.threads = 1L,
-                    verbose = FALSE)
+                .fit_columns(Xr, Yr, k)
             } else {
                 M <- rbind(t(take(counts$X)), t(take(counts$Y)))
                 rownames(M) <- names

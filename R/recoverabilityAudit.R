@@ -616,15 +616,6 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
     prior
 }
 
-# The count-aware cell curves FF uses (counts: genes x cells, sf their size
-# factors), undersmoothed, with the given rate distributions.
-.count_cell_curves <- function(counts, sf, pairs, s, prior) {
-    .fit_pairwise(counts, pairs = pairs, genes = NULL, k = s$k, method = "REML", transform = "none", counts = TRUE,
-        size.factors = sf, dispersion = s$dispersion, test = c("wild", "F"), nboot = 0, level = s$level,
-        seed = s$seed, BPPARAM = SerialParam(), num.threads = 1L, verbose = FALSE, rate.test = FALSE,
-        rate.prior = prior, lambda.scale = .ff_undersmooth)
-}
-
 # Count-aware cell curves (as .count_cell_curves) of min(nboot, 20)
 # resamples of the cells (drawn with replacement), all pairs in each; each
 # resample's rate distributions are refitted by 10 EM steps from those of
