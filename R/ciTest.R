@@ -47,7 +47,7 @@
 #' @param ... For `ciTest()`: the spline test's settings, passed to
 #'   `ciSuffStat()`.
 #' @param k Spline basis dimension of the spline test; `NULL` (default)
-#'   lets it grow with the number of observations n, as
+#'   lets it grow with the number of observations n, as in [fitPairwise()]:
 #'   \eqn{\min(50, \max(10, \lceil \sqrt{n} \rceil))} (10 up to 100
 #'   observations, 23 at 500, 45 at 2,000, 50 from 2,402 on), so that a
 #'   kink or a sharp bend in a relation does not leave a bias in the
@@ -129,7 +129,7 @@ ciSuffStat <- function(data, method = c("spline", "fisher"), assay.type = "count
         stop(sprintf("`data` has constant variables: %s", .fmt_value(colnames(data)[const])), call. = FALSE)
     }
     if (method == "fisher") return(list(C = cor(data), n = nrow(data), method = method, vars = colnames(data)))
-    k <- if (is.null(k)) .ci_basis_size(nrow(data)) else .check_count(k, "k", min = 4)
+    k <- .resolve_k(k, nrow(data))
     if (k > 50) stop(sprintf("`k` must be at most 50, not %s", .fmt_value(k)), call. = FALSE)
     list(data = data, n = nrow(data), method = method, vars = colnames(data), k = as.integer(k),
         max.n = .check_count(max.n, "max.n", min = 10), nperm = as.integer(.check_count(nperm, "nperm", min = 0)),
@@ -175,6 +175,3 @@ ciIndepTest <- function(x, y, S, suffStat) {
         call. = FALSE)
 }
 
-# The spline CI test's default basis dimension for n observations
-# (documented in ?ciSuffStat).
-.ci_basis_size <- function(n) as.integer(min(50, max(10, ceiling(sqrt(n)))))

@@ -153,7 +153,14 @@
 #'   two columns name regulator and target genes.
 #' @param genes When `pairs` is `NULL`: the genes whose ordered pairs are
 #'   fitted (all rows of `x` when it has at most 1,000).
-#' @param k Basis dimension, a whole number from 4 to 100.
+#' @param k Basis dimension, a whole number from 4 to 100; `NULL`
+#'   (default) lets it grow with the number of observations n (the columns
+#'   of `x`) as \eqn{\min(50, \max(10, \lceil \sqrt{n} \rceil))}: 10 up
+#'   to 100 observations, 23 at 500, 45 at 2,000, 50 from 2,402 on.  A
+#'   fixed basis cannot follow a kink or a sharp bend however many cells
+#'   there are, and the bias it leaves turns into false rejections as n
+#'   grows; the penalty keeps the larger basis from overfitting, and the
+#'   cost of a fit hardly changes.  The value used is `metadata(fit)$k`.
 #' @param method `"REML"` (default) or `"GCV"`, the smoothing-parameter
 #'   criterion.
 #' @param transform `"none"` (default) or `"log1p"`, applied to the values
@@ -212,7 +219,7 @@ setGeneric("fitPairwise", function(x, ...) standardGeneric("fitPairwise"))
 
 #' @rdname fitPairwise
 #' @export
-setMethod("fitPairwise", "ANY", function(x, pairs = NULL, genes = NULL, k = 10, method = c("REML", "GCV"),
+setMethod("fitPairwise", "ANY", function(x, pairs = NULL, genes = NULL, k = NULL, method = c("REML", "GCV"),
     transform = c("none", "log1p"), counts = FALSE, size.factors = NULL, dispersion = 0,
     test = c("wild", "F"), nboot = 0, level = 0.95, seed = NULL, BPPARAM = SerialParam(),
     num.threads = 1, verbose = interactive()) {
@@ -250,8 +257,6 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
         stop("`transform` must be 'none' with counts = TRUE: the rates are estimated from the raw counts",
             call. = FALSE)
     }
-    k <- .check_count(k, "k", min = 4)
-    if (k > 100) stop(sprintf("`k` must be a whole number from 4 to 100, not %s", .fmt_value(k)), call. = FALSE)
     nboot <- .check_count(nboot, "nboot", min = 0)
     level <- .check_number(level, "level", lower = 0, lower.open = TRUE)
     if (level >= 1) stop(sprintf("`level` must be below 1, not %s", .fmt_value(level)), call. = FALSE)
@@ -261,6 +266,7 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
     if (length(dim(x)) != 2L) stop("`x` must be a matrix-like object with genes in rows", call. = FALSE)
     rn <- rownames(x)
     if (is.null(rn)) stop("`x` needs rownames (gene names)", call. = FALSE)
+    k <- .resolve_k(k, ncol(x))
     pr <- .resolve_pairs(pairs, genes, rn)
 
     # The genes involved, as a dense observations x genes matrix.

@@ -64,12 +64,13 @@
 #'     little about each cell's rate to recover the cell curve, whatever
 #'     the pseudobulk shows). `reason` says which.}
 #' }
-#' On counts (`normalize = TRUE`) the cell curve is deconvolved from the
-#' counts' noise, which leaves it with a sizeable variance of its own: the
-#' interval of the distance then resamples the cells too (the rate
-#' distributions (10 EM steps from those of all cells) and curves refitted
-#' on `min(nboot, 20)` resamples of the cells, paired with the `nboot`
-#' resamples of the pseudobulk samples), and
+#' The interval of the distance resamples both levels: the cell curves
+#' are refitted on `min(nboot, 20)` resamples of the cells, paired with the
+#' `nboot` resamples of the pseudobulk samples (see ?functionalConsistency
+#' for the interval).  On counts (`normalize = TRUE`) the cell curve is
+#' deconvolved from the counts' noise, which leaves it with a sizeable
+#' variance of its own (each cell resample's rate distributions are
+#' refined by 10 EM steps from those of all cells), and
 #' "the bulk curve departs" needs that whole interval above the tolerance
 #' as well (the F test `p.curve` holds the cell curve fixed), unless the
 #' regulator's cell-level reliability is at least 0.9: then the counts
@@ -159,8 +160,9 @@
 #'   `log.base^x`.
 #' @param gene.names A `rowData` column whose values name the genes (e.g.
 #'   symbols instead of Ensembl IDs); duplicates are made unique.
-#' @param k Spline basis dimension of the pairwise fits (the CI test's grows
-#'   with the number of observations, see [ciSuffStat()]).
+#' @param k Spline basis dimension of the pairwise fits; `NULL` (default):
+#'   at each level the rule of [fitPairwise()] for its number of cells or
+#'   samples (the CI test's grows the same way, see [ciSuffStat()]).
 #' @param nboot Bootstrap replicates of the intervals of `nl` and of the FF
 #'   distance.
 #' @param level Confidence level of those intervals.
@@ -196,7 +198,7 @@ setGeneric("recoverabilityAudit", function(x, ...) standardGeneric("recoverabili
 setMethod("recoverabilityAudit", "SingleCellExperiment", function(x, sample = NULL, pool.size = NULL,
     pairs = NULL, genes = NULL, npools = NULL, replace = FALSE, n.genes = 20, max.pairs = 400,
     min.detected = 0.1, assay.type = "counts", normalize = TRUE, dispersion = 0, min.reliability = 0.4,
-    gene.names = NULL, k = 10, nboot = 100, level = 0.95, alpha = 0.05, tolerance = 0.1, ci = TRUE,
+    gene.names = NULL, k = NULL, nboot = 100, level = 0.95, alpha = 0.05, tolerance = 0.1, ci = TRUE,
     max.n = 2000, seed = 1, BPPARAM = SerialParam(), verbose = interactive()) {
     s <- .audit_settings(k, nboot, level, alpha, tolerance, max.n, seed, verbose, n.genes, max.pairs,
         min.detected)
@@ -255,7 +257,7 @@ setMethod("recoverabilityAudit", "SingleCellExperiment", function(x, sample = NU
 #' @export
 setMethod("recoverabilityAudit", "SummarizedExperiment", function(x, sample = NULL, pool.size = NULL,
     pairs = NULL, genes = NULL, n.genes = 20, max.pairs = 400, min.detected = 0.1, assay.type = "counts",
-    normalize = TRUE, log.base = NULL, gene.names = NULL, k = 10, nboot = 100, level = 0.95, alpha = 0.05,
+    normalize = TRUE, log.base = NULL, gene.names = NULL, k = NULL, nboot = 100, level = 0.95, alpha = 0.05,
     nl.tolerance = 0.05, seed = 1, BPPARAM = SerialParam(), verbose = interactive()) {
     if (!is.null(sample) || !is.null(pool.size)) {
         stop(paste("`sample` and `pool.size` pool cells, but `x` is a SummarizedExperiment, audited as bulk",
@@ -302,7 +304,7 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
 
 .audit_settings <- function(k, nboot, level, alpha, tolerance, max.n, seed, verbose, n.genes, max.pairs,
     min.detected) {
-    k <- .check_count(k, "k", min = 4)
+    if (!is.null(k)) k <- .resolve_k(k, NA)
     level <- .check_number(level, "level", lower = 0, lower.open = TRUE)
     if (level >= 1) stop(sprintf("`level` must be below 1, not %s", .fmt_value(level)), call. = FALSE)
     alpha <- .check_number(alpha, "alpha", lower = 0, lower.open = TRUE)
@@ -433,6 +435,7 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
 }
 
 .audit_check_size <- function(n, k, what, hint) {
+    k <- .resolve_k(k, n)
     need <- max(20, 2 * k)
     if (n < need) {
         stop(sprintf("the audit has %d %s; fitting splines with k = %d and their bootstrap needs at least %d%s",
@@ -505,19 +508,22 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
     }
     cell.boot <- NULL
     ff.cell <- cell.fit
+    # the FF cell curves' settings: the cell level's basis dimension
+    sc <- s
+    sc$k <- .resolve_k(s$k, ncol(C))
     if (!is.null(counts)) {
         # FF compares the undersmoothed count-aware cell curve (see
         # .ff_undersmooth), fitted with the rate distributions of cell.fit
-        ff.cell <- .count_cell_curves(counts$raw, counts$sf, pairs, s, .prior_matrix(cell.fit,
+        ff.cell <- .count_cell_curves(counts$raw, counts$sf, pairs, sc, .prior_matrix(cell.fit,
             rownames(counts$raw), refine = 0L))
-        if (s$nboot > 0) {
-            # The count-aware cell curve has a sizeable variance of its own
-            # (the rates' distribution is estimated, then deconvolved):
-            # resample the cells too, and pair cell resample b with bulk
-            # resample b.
-            if (s$verbose) message("resampling the cells")
-            cell.boot <- .audit_cell_boot(counts, pairs, cell.fit, s)
-        }
+    }
+    if (s$nboot > 0) {
+        # The cell curve has a variance of its own (sizeable on counts, where
+        # the rates' distribution is estimated, then deconvolved): resample
+        # the cells too, and pair cell resample b with bulk resample b.
+        if (s$verbose) message("resampling the cells")
+        cell.boot <- if (is.null(counts)) .cell_boot_fits(C, pairs, sc) else
+            .cell_boot_fits(counts$raw, pairs, sc, list(sf = counts$sf, fit = cell.fit))
     }
     if (s$verbose) message("functional-form consistency")
     ff <- .audit_ff(B, pb, pairs, ff.cell, bulk.fit, s, BPPARAM, bulk.counts, cell.boot)
@@ -616,21 +622,6 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
     prior
 }
 
-# Count-aware cell curves (as .count_cell_curves) of min(nboot, 20)
-# resamples of the cells (drawn with replacement), all pairs in each; each
-# resample's rate distributions are refitted by 10 EM steps from those of
-# all cells.  Bulk resample b is paired with cell resample (b - 1) %% B + 1.
-.audit_cell_boot <- function(counts, pairs, cell.fit, s) {
-    nb <- min(s$nboot, 20L)
-    n <- ncol(counts$raw)
-    idx <- resample_cpp(n, n, as.integer(nb), TRUE, s$seed + 7919)
-    prior <- .prior_matrix(cell.fit, rownames(counts$raw), refine = 10L)
-    lapply(seq_len(nb), function(b) {
-        i <- idx[, b]
-        .count_cell_curves(counts$raw[, i, drop = FALSE], counts$sf[i], pairs, s, prior)
-    })
-}
-
 # FF of all pairs with both fits (the cell-level spline as f) by .ff_pairs(),
 # the pairs split over BiocParallel workers.
 .audit_ff <- function(B, pb, pairs, cell.fit, bulk.fit, s, BPPARAM, bulk.counts = NULL, cell.boot = NULL) {
@@ -646,13 +637,14 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
     nw <- bpnworkers(BPPARAM)
     chunks <- if (nw > 1L && length(todo) > 1L) split(seq_along(todo), rep_len(seq_len(nw), length(todo))) else
         list(seq_along(todo))
+    kb <- .resolve_k(s$k, ncol(B))
     one_chunk <- function(ch) {
         cnt <- if (!is.null(bulk.counts)) {
             .ff_count_inputs(bulk.counts, bulk.fit, pairs$regulator[todo[ch]], pairs$target[todo[ch]])
         }
-        .ff_pairs(X[, ch, drop = FALSE], Y[, ch, drop = FALSE], H[, ch, drop = FALSE], bulk.fit, todo[ch], s$k,
+        .ff_pairs(X[, ch, drop = FALSE], Y[, ch, drop = FALSE], H[, ch, drop = FALSE], bulk.fit, todo[ch], kb,
             s$nboot, s$level, c(0.05, 0.95), s$seed + todo[ch], s$max.n, cnt,
-            if (!is.null(cell.boot)) list(fits = cell.boot, rows = todo[ch]))
+            if (!is.null(cell.boot)) list(fits = cell.boot, rows = todo[ch]), k.curve = .curve_test_k(s$k, kb))
     }
     res <- if (length(chunks) > 1L) bplapply(chunks, one_chunk, BPPARAM = BPPARAM) else list(one_chunk(chunks[[1L]]))
     for (i in seq_along(chunks)) out[todo[chunks[[i]]], ] <- res[[i]]

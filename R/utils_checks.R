@@ -27,6 +27,20 @@ NULL
 }
 
 # Positive whole numbers: a scalar (len = 1) or a vector of the given length.
+# The spline basis dimension for n observations when `k` is NULL (the
+# documented default of every spline fit and test): it grows with n so
+# that a kink or sharp bend leaves no bias that more observations turn into
+# false rejections; the penalty keeps the larger basis from overfitting.
+.basis_size <- function(n) as.integer(min(50, max(10, ceiling(sqrt(n)))))
+
+# `k` checked (4 to 100), or the rule's value for n observations when NULL.
+.resolve_k <- function(k, n) {
+    if (is.null(k)) return(.basis_size(n))
+    k <- .check_count(k, "k", min = 4)
+    if (k > 100) stop(sprintf("`k` must be a whole number from 4 to 100, not %s", .fmt_value(k)), call. = FALSE)
+    k
+}
+
 .check_count <- function(x, name, len = 1L, min = 1) {
     ok <- is.numeric(x) && length(x) %in% len && !anyNA(x) && all(is.finite(x)) &&
         all(x == round(x)) && all(x >= min)

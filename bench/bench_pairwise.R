@@ -1,13 +1,15 @@
 # fitPairwise on all ordered pairs among 500 genes with n = 2,000 cells
 # (249,500 pairs), single-threaded, with the F test of p.nonlinear (the wild
 # test's cost is measured in bench_counts_speed.R), against
-#  - mgcv gam(y ~ s(x, bs = "ps", k = 10), method = "REML") timed on 200
+#  - mgcv gam(y ~ s(x, bs = "ps", k = K), method = "REML") timed on 200
 #    random pairs of the same data and extrapolated (target: >= 500x faster
 #    per pair),
 #  - its own floor: for each regulator, its basis matrix crossed with all
 #    targets by R's crossprod (target: <= 3x that time),
 # plus peak memory (target < 2 GiB), time against n and the number of genes
 # (log-log plot bench/pairwise_scaling.png) and the 1 -> 2 thread speed-up.
+# K is fitPairwise()'s default basis dimension at 2,000 cells (45; it was a
+# fixed 10 until 2026-11-27), the same for ours, mgcv and the floor.
 #   Rscript bench/bench_pairwise.R
 suppressPackageStartupMessages({
     library(bulkcausal)
@@ -19,6 +21,8 @@ source(file.path(here, "lib", "timing.R"))
 source(file.path(here, "lib", "pairwise_data.R"))
 x <- make_data(500, 2000, 1)
 cat(sprintf("data: %d genes x %d cells; %d ordered pairs\n", nrow(x), ncol(x), nrow(x) * (nrow(x) - 1)))
+K <- S4Vectors::metadata(fitPairwise(x[1:2, ], verbose = FALSE))$k
+cat(sprintf("basis dimension (the default): %d\n", K))
 
 t1 <- bench_time(fitPairwise(x, genes = rownames(x), test = "F", num.threads = 1, seed = 1, verbose = FALSE), reps = 3)
 t2 <- bench_time(fitPairwise(x, genes = rownames(x), test = "F", num.threads = 2, seed = 1, verbose = FALSE), reps = 3)
@@ -31,7 +35,7 @@ pick <- pick[pick[, 1] != pick[, 2], ]
 t_mgcv <- system.time(for (i in seq_len(nrow(pick))) {
     xx <- x[pick[i, 1], ]
     yy <- x[pick[i, 2], ]
-    gam(yy ~ s(xx, bs = "ps", k = 10), method = "REML")
+    gam(yy ~ s(xx, bs = "ps", k = K), method = "REML")
 })[["elapsed"]]
 per_mgcv <- t_mgcv / nrow(pick)
 
@@ -42,8 +46,8 @@ bases <- lapply(seq_len(nrow(x)), function(r) {
     rg <- diff(range(v))
     xl <- min(v) - 0.001 * rg
     xu <- max(v) + 0.001 * rg
-    dx <- (xu - xl) / 7
-    splines::splineDesign(seq(xl - 3 * dx, xu + 3 * dx, length.out = 14), v, ord = 4)
+    dx <- (xu - xl) / (K - 3)
+    splines::splineDesign(seq(xl - 3 * dx, xu + 3 * dx, length.out = K + 4), v, ord = 4)
 })
 t_floor <- bench_time(for (B in bases) crossprod(B, Y), reps = 3)
 

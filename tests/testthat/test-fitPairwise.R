@@ -24,8 +24,11 @@ test_that("REML fits match mgcv's s(x, bs = 'ps') over a panel of truths, noises
             for (nn in names(noises)) {
                 x <- runif(n, 0, 3)
                 y <- truths[[tn]](x) + noises[[nn]](n)
+                # the default basis grows with n: 10, 23 and 50 here
                 ours <- one_pair(x, y, seed = 1)
-                g <- mgcv::gam(y ~ s(x, bs = "ps", k = 10), method = "REML")
+                kk <- S4Vectors::metadata(ours)$k
+                expect_equal(kk, min(50, max(10, ceiling(sqrt(n)))))
+                g <- mgcv::gam(y ~ s(x, bs = "ps", k = kk), method = "REML")
                 info <- sprintf("%s, %s noise, n = %d", tn, nn, n)
                 fitted <- pairwiseCurves(ours, grid = x)$fit
                 expect_lt(max(abs(fitted - fitted(g))) / sd(y), 1e-3, label = info)
@@ -40,6 +43,30 @@ test_that("REML fits match mgcv's s(x, bs = 'ps') over a panel of truths, noises
     }
 })
 
+test_that("the default basis grows with n, so that the curve follows a kink as cells accumulate", {
+    # hill_act of a regulator crossing 0: f(y) = 3 max(y, 0) / (0.5 + max(y, 0)),
+    # noise sd 0.1.  With k = 10 the error over the cells stays about one
+    # noise sd whatever n (0.94 at 500 cells, 1.07 at 2,000 over 100
+    # replicates of bench/bench_fit_kink.R); with the default it shrinks
+    # (0.41, 0.22).  Here the mean over 5 replicates.
+    edges <- data.frame(from = c("X", "Y"), to = c("Y", "Z"), fun = c("affine", "hill_act"), weight = c(1, 3),
+        K = c(0, 0.5), n = c(1, 1))
+    model <- grnModel(edges, noise = c(X = "gamma", Y = "gaussian", Z = "gaussian"), noise.shape = c(X = 1),
+        noise.scale = c(X = 1, Y = 0.5, Z = 0.1), intercept = c(X = 1, Y = 0, Z = 0))
+    f <- trueFunction(model, "Y", "Z")
+    rms <- function(n, k) mean(vapply(1:5, function(r) {
+        d <- assay(simulateCells(model, n, seed = r, verbose = FALSE), "latent")
+        fit <- fitPairwise(d, pairs = data.frame("Y", "Z"), k = k, test = "F", verbose = FALSE)
+        sqrt(mean((pairwiseCurves(fit, grid = d["Y", ])$fit - f(d["Y", ]))^2)) / 0.1
+    }, numeric(1)))
+    fixed <- c(rms(500, 10), rms(2000, 10))
+    grown <- c(rms(500, NULL), rms(2000, NULL))
+    expect_gt(fixed[2], 0.7)
+    expect_lt(grown[1], fixed[1])
+    expect_lt(grown[2], fixed[2] / 3)
+    expect_lt(grown[2], grown[1])
+})
+
 test_that("GCV fits match mgcv's GCV.Cp, or reach a lower GCV score than mgcv's local optimum", {
     skip_if_not_installed("mgcv")
     set.seed(12)
@@ -49,8 +76,9 @@ test_that("GCV fits match mgcv's GCV.Cp, or reach a lower GCV score than mgcv's 
         x <- runif(n, 0, 3)
         y <- truths[[rep %% 4 + 1]](x) + rnorm(n, sd = 0.3)
         ours <- one_pair(x, y, method = "GCV")
-        g <- mgcv::gam(y ~ s(x, bs = "ps", k = 10), method = "GCV.Cp")
-        at.ours <- mgcv::gam(y ~ s(x, bs = "ps", k = 10), sp = ours$lambda)
+        kk <- S4Vectors::metadata(ours)$k
+        g <- mgcv::gam(y ~ s(x, bs = "ps", k = kk), method = "GCV.Cp")
+        at.ours <- mgcv::gam(y ~ s(x, bs = "ps", k = kk), sp = ours$lambda)
         if (abs(ours$edf - (sum(g$edf) - 1)) < 0.05) {
             same <- same + 1
             expect_lt(max(abs(pairwiseCurves(ours, grid = x)$fit - fitted(g))) / sd(y), 1e-3)
@@ -66,7 +94,7 @@ test_that("p.nonlinear is the F test of the affine fit against the unpenalised b
     set.seed(13)
     x <- runif(120, 0, 3)
     y <- sin(x) + rnorm(120, sd = 0.5)
-    ours <- one_pair(x, y, test = "F")
+    ours <- one_pair(x, y, test = "F", k = 10)
     expect_identical(metadata(ours)$test, "F")
     # mgcv's knots for k = 10
     r <- diff(range(x))
@@ -163,7 +191,7 @@ test_that("pairwiseCurves gives mgcv's fitted values and standard errors", {
     set.seed(18)
     x <- runif(400, 0, 3)
     y <- 3 * x^2 / (1 + x^2) + rnorm(400, sd = 0.2)
-    ours <- one_pair(x, y)
+    ours <- one_pair(x, y, k = 10)
     g <- mgcv::gam(y ~ s(x, bs = "ps", k = 10), method = "REML")
     grid <- seq(min(x), max(x), length.out = 50)
     cu <- pairwiseCurves(ours, grid = grid, level = 0.9)
@@ -183,10 +211,11 @@ test_that("missing values are dropped per pair, and n says how many were used", 
     m <- rbind(X = x, Y = sin(x) + rnorm(n, sd = 0.2), Z = x + rnorm(n))
     m["Y", 1:10] <- NA
     m["X", 191:200] <- NA
-    fit <- fitPairwise(m, pairs = data.frame("X", c("Y", "Z")))
+    # the same basis for both (by default it follows the columns of x)
+    fit <- fitPairwise(m, pairs = data.frame("X", c("Y", "Z")), k = 12)
     expect_identical(fit$n, c(180L, 190L))
     keep <- 11:190
-    ref <- fitPairwise(m[, keep], pairs = data.frame("X", "Y"))
+    ref <- fitPairwise(m[, keep], pairs = data.frame("X", "Y"), k = 12)
     expect_equal(fit[1, "edf"], ref$edf, tolerance = 1e-10)
     expect_equal(fit[1, "nl"], ref$nl, tolerance = 1e-10)
     expect_equal(pairwiseCurves(fit, 1, grid = 7)$fit, pairwiseCurves(ref, grid = 7)$fit, tolerance = 1e-10)

@@ -139,6 +139,51 @@ test_that("the mapped curves follow their definitions for every aggregation", {
     expect_equal(log1p(c(2, 5) * u), m)
 })
 
+test_that("the interval resamples both levels: bulk resample b with cell resample b, ends from their distances", {
+    # Naive reference of the whole interval for one edge under the sum (so
+    # the cell curve is mapped at each resampled sample's cell count): bulk
+    # resample b = the package's stream for the edge (seed + 1), refitted;
+    # cell resample b = its stream (seed + 7919), refitted and mapped; the
+    # distance of each from its definition; lower end 2 D - q, upper end q
+    # (q the 97.5% quantile of the resampled distances), both holding D.
+    sim <- .ff_sim("tanh", n = 1, nsamples = 120, cps = 6, aggregation = "sum", seed = 21)
+    cells <- S4Vectors::metadata(sim)$cells
+    nb <- 4L
+    res <- .ff(sim, nboot = nb, truth = FALSE, seed = 3)
+    B <- SummarizedExperiment::assay(sim, "latent")[c("X", "Y"), ]
+    C <- SummarizedExperiment::assay(cells, "latent")[c("X", "Y"), ]
+    ncell <- as.vector(table(factor(cells$sample, levels = colnames(sim))))
+    n <- ncol(B)
+    bidx <- bulkcausal:::resample_cpp(n, n, nb, TRUE, 3 + 1)
+    cidx <- bulkcausal:::resample_cpp(ncol(C), ncol(C), nb, TRUE, 3 + 7919)
+    pr <- data.frame(regulator = "X", target = "Y")
+    dist <- function(g, h, x, y) {
+        q <- quantile(x, c(0.05, 0.95), names = FALSE)
+        d <- (g - h)[x >= q[1] & x <= q[2]]
+        sqrt(mean((d - mean(d))^2)) / sd(y)
+    }
+    ds <- vapply(seq_len(nb), function(b) {
+        i <- bidx[, b]
+        Br <- B[, i]
+        colnames(Br) <- NULL
+        bf <- fitPairwise(Br, pairs = pr, verbose = FALSE)
+        cf <- fitPairwise(C[, cidx[, b]], pairs = pr, verbose = FALSE)
+        x <- Br["X", ]
+        g <- drop(bulkcausal:::.curve_values(bf, 1L, x))
+        h <- ncell[i] * drop(bulkcausal:::.curve_values(cf, 1L, x / ncell[i]))
+        dist(g, h, x, Br["Y", ])
+    }, numeric(1))
+    q <- quantile(ds, 0.975, names = FALSE)
+    D <- res$ff.distance
+    expect_equal(res$ff.upper, max(D, q), tolerance = 1e-6)
+    expect_equal(res$ff.lower, min(D, max(0, 2 * D - q)), tolerance = 1e-6)
+    expect_true(res$ff.lower <= D && D <= res$ff.upper)
+    # with the true curve the cell level is not resampled: another interval
+    tr <- .ff(sim, nboot = nb, seed = 3)
+    expect_identical(tr$reference, "truth")
+    expect_false(isTRUE(all.equal(tr$ff.upper, res$ff.upper)))
+})
+
 test_that("the estimated cell-level curve stands in for the truth", {
     sim <- .ff_sim("tanh", n = 1, nsamples = 300, seed = 6)
     a <- .ff(sim, nboot = 0)

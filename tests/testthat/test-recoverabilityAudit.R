@@ -59,6 +59,13 @@ test_that("pseudobulk, fits and CI tests equal naive references and the package'
     expect_identical(ff$aggregation[1], "sum (as rates)")
     expect_equal(tab$ff.distance, ff$ff.distance, tolerance = 1e-8)
     expect_equal(tab$p.curve, ff$p.curve, tolerance = 1e-8)
+    # both resample the cells and the samples the same way
+    expect_equal(tab$ff.lower, ff$ff.lower, tolerance = 1e-6)
+    expect_equal(tab$ff.upper, ff$ff.upper, tolerance = 1e-6)
+    # each level's basis dimension follows its own size
+    rule <- function(n) min(50, max(10, ceiling(sqrt(n))))
+    expect_equal(S4Vectors::metadata(a@cell.fit)$k, rule(ncol(sce)))
+    expect_equal(S4Vectors::metadata(a@bulk.fit)$k, rule(ncol(a@bulk)))
     # CI: the marginal spline test at each level, shared by X -> Y and Y -> X.
     pc <- ciTest("g1", "g2", data = t(a@cells), method = "spline")$p.value
     expect_equal(tab["g1->g2", "p.ci.cells"], pc)
