@@ -23,8 +23,9 @@
 #'     curve f maps to f itself at the bulk level.
 #'   \item Pairs: the ordered `pairs` given, or all ordered pairs among
 #'     `genes`, or among the `n.genes` most variable genes (variance of
-#'     `log1p` of the normalised values, among genes detected in at least
-#'     `min.detected` of the cells), at most `max.pairs`.
+#'     `log1p` of the normalised values, or of the values themselves when
+#'     some are negative, among genes non-zero in at least `min.detected`
+#'     of the cells), at most `max.pairs`.
 #'   \item [fitPairwise()] at both levels, with wild-bootstrap intervals of
 #'     the nonlinearity index `nl`; functional-form consistency as in
 #'     [functionalConsistency()], the cell-level spline serving as f; the
@@ -155,9 +156,12 @@
 #'   cell-level reliability below this are undetermined ("count noise too
 #'   large"). On simulated counts (400 samples of 20 cells) verdicts of
 #'   pairs below 0.4 were right 42-63% of the time, above it 90-100%.
-#' @param log.base For bulk data on a log scale (e.g. `2` for RMA
-#'   intensities): values are returned to the linear scale as
-#'   `log.base^x`.
+#' @param log.base For values on a log scale (e.g. `2` for RMA
+#'   intensities or log2 qPCR expression), with `normalize = FALSE`: they
+#'   are returned to the linear scale as `log.base^x` before anything else,
+#'   since aggregation (a sum or mean of cells) is linear on the linear
+#'   scale only.  Values used as they are that look logged or centred
+#'   (negative values, or non-integers no larger than 30) get a warning.
 #' @param gene.names A `rowData` column whose values name the genes (e.g.
 #'   symbols instead of Ensembl IDs); duplicates are made unique.
 #' @param k Spline basis dimension of the pairwise fits; `NULL` (default):
@@ -197,8 +201,8 @@ setGeneric("recoverabilityAudit", function(x, ...) standardGeneric("recoverabili
 #' @importFrom BiocGenerics sizeFactors
 setMethod("recoverabilityAudit", "SingleCellExperiment", function(x, sample = NULL, pool.size = NULL,
     pairs = NULL, genes = NULL, npools = NULL, replace = FALSE, n.genes = 20, max.pairs = 400,
-    min.detected = 0.1, assay.type = "counts", normalize = TRUE, dispersion = 0, min.reliability = 0.4,
-    gene.names = NULL, k = NULL, nboot = 100, level = 0.95, alpha = 0.05, tolerance = 0.1, ci = TRUE,
+    min.detected = 0.1, assay.type = "counts", normalize = TRUE, log.base = NULL, dispersion = 0,
+    min.reliability = 0.4, gene.names = NULL, k = NULL, nboot = 100, level = 0.95, alpha = 0.05, tolerance = 0.1, ci = TRUE,
     max.n = 2000, seed = 1, BPPARAM = SerialParam(), verbose = interactive()) {
     s <- .audit_settings(k, nboot, level, alpha, tolerance, max.n, seed, verbose, n.genes, max.pairs,
         min.detected)
@@ -215,7 +219,9 @@ setMethod("recoverabilityAudit", "SingleCellExperiment", function(x, sample = NU
     s$counts <- normalize
     s$dispersion <- dispersion
     s$min.reliability <- min.reliability
+    log.base <- .audit_log_base(log.base, normalize)
     m <- .audit_assay(x, assay.type, gene.names)
+    m <- .audit_linear(m, x, log.base, normalize, assay.type)
     labels <- .audit_labels(x, sample, pool.size)
     if (s$verbose) message(sprintf("%d genes x %d cells", nrow(m), ncol(m)))
     user.sf <- normalize && !is.null(sizeFactors(x))
@@ -266,12 +272,9 @@ setMethod("recoverabilityAudit", "SummarizedExperiment", function(x, sample = NU
     s <- .audit_settings(k, nboot, level, alpha, 0.1, 2000, seed, verbose, n.genes, max.pairs, min.detected)
     nl.tolerance <- .check_number(nl.tolerance, "nl.tolerance", lower = 0)
     normalize <- .check_flag(normalize, "normalize")
-    if (!is.null(log.base)) {
-        log.base <- .check_number(log.base, "log.base", lower = 1, lower.open = TRUE)
-        if (normalize) stop("give `log.base` with `normalize = FALSE`: logged values are not counts", call. = FALSE)
-    }
+    log.base <- .audit_log_base(log.base, normalize)
     m <- .audit_assay(x, assay.type, gene.names)
-    if (!is.null(log.base)) m <- log.base^m
+    m <- .audit_linear(m, x, log.base, normalize, assay.type)
     sf <- .library_size_factors(m, normalize, "samples", assay.type)
     chosen <- .audit_pairs(m, sf, pairs, genes, s)
     B <- .audit_normalised(m, chosen$genes, sf)
@@ -348,6 +351,42 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
 }
 
 
+.audit_log_base <- function(log.base, normalize) {
+    if (is.null(log.base)) return(NULL)
+    log.base <- .check_number(log.base, "log.base", lower = 1, lower.open = TRUE)
+    if (normalize) stop("give `log.base` with `normalize = FALSE`: logged values are not counts", call. = FALSE)
+    log.base
+}
+
+# The assay m on the linear scale: log.base^m when the values are logged.
+# Values used as they are (normalize = FALSE, no log.base) that look logged
+# (negative values, or non-integers no larger than 30) get a warning, since
+# aggregation is linear on the linear scale only; simulated data (x carries
+# its GRNModel) are linear by construction.
+.audit_linear <- function(m, x, log.base, normalize, assay.type) {
+    if (!is.null(log.base)) return(log.base^m)
+    if (normalize || is(metadata(x)$model, "GRNModel")) return(m)
+    lo <- Inf
+    hi <- -Inf
+    frac <- FALSE
+    for (rows in .row_blocks(m)) {
+        b <- as.matrix(.block(m, rows))
+        b <- b[is.finite(b)]
+        if (!length(b)) next
+        lo <- min(lo, b)
+        hi <- max(hi, b)
+        frac <- frac || any(b != round(b))
+    }
+    why <- if (lo < 0) sprintf("it has negative values (down to %s)", format(signif(lo, 3))) else
+        if (frac && hi <= 30) sprintf("its values are non-integers no larger than %s", format(signif(hi, 3)))
+    if (!is.null(why)) {
+        warning(sprintf(paste("assay '%s' looks logged or centred: %s. Aggregation is linear on the linear",
+            "scale only, and the audit's answer changes with the scale: give `log.base` (e.g. 2) to undo a log,",
+            "or ignore this warning if the values are linear"), assay.type, why), call. = FALSE)
+    }
+    m
+}
+
 # The chosen genes (rows of m) and pairs (a data.frame of names).
 .audit_pairs <- function(m, sf, pairs, genes, s) {
     rn <- rownames(m)
@@ -371,15 +410,24 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
 }
 
 # The n most variable genes: variance of log1p(normalised value), among
-# genes non-zero in at least a share `min.detected` of the columns.
+# genes non-zero in at least a share `min.detected` of the columns.  When
+# the values go below 0 (centred or logged data used as they are), log1p is
+# not defined for all of them: the variance of the values themselves, with
+# a message, so that no gene is lost to NaN.
 .variable_genes <- function(m, sf, n, min.detected) {
-    v <- det <- numeric(nrow(m))
+    v <- vraw <- det <- numeric(nrow(m))
+    neg <- FALSE
     for (rows in .row_blocks(m)) {
-        b <- as.matrix(.block(m, rows))
-        b <- log1p(b * rep(1 / sf, each = nrow(b)))
-        mu <- rowMeans(b)
-        v[rows] <- rowSums((b - mu)^2) / max(1, ncol(b) - 1)
-        det[rows] <- rowMeans(b > 0)
+        b <- as.matrix(.block(m, rows)) * rep(1 / sf, each = length(rows))
+        var_rows <- function(a) rowSums((a - rowMeans(a))^2) / max(1, ncol(a) - 1)
+        neg <- neg || any(b < 0, na.rm = TRUE)
+        vraw[rows] <- var_rows(b)
+        if (!neg) v[rows] <- var_rows(log1p(b))
+        det[rows] <- rowMeans(b != 0)
+    }
+    if (neg) {
+        message("the values go below 0: the most variable genes are chosen by the variance of the values themselves")
+        v <- vraw
     }
     ok <- which(det >= min.detected & v > 0)
     if (length(ok) < 2L) {

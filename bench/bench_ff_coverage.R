@@ -116,11 +116,11 @@ one <- function(w, r, reference) {
     q <- quantile(d, c(0.025, 0.975), names = FALSE, na.rm = TRUE)
     D <- ff$ff.distance
     c(D = D, basic.lo = max(0, 2 * D - q[2L]), basic.hi = max(0, 2 * D - q[1L]), pct.lo = q[1L], pct.hi = q[2L],
-        pkg.lo = ff$ff.lower, pkg.hi = ff$ff.upper)
+        pkg.lo = ff$ff.lower, pkg.hi = ff$ff.upper, sq.lo = min(D, sqrt(max(0, 2 * D^2 - q[2L]^2))))
 }
 rows <- list()
 for (i in seq_along(ws)) for (reference in c("truth", "cells")) {
-    res <- t(vapply(seq_len(REPS), function(r) one(ws[i], 1000 * i + r, reference), numeric(7)))
+    res <- t(vapply(seq_len(REPS), function(r) one(ws[i], 1000 * i + r, reference), numeric(8)))
     tr <- truths[i]
     summ <- function(lo, hi) c(coverage = mean(lo <= tr & tr <= hi), upper.below = mean(hi < tr),
         lower.above = mean(lo > tr), within.tol = mean(hi <= TOL), above.tol = mean(lo > TOL),
@@ -131,7 +131,9 @@ for (i in seq_along(ws)) for (reference in c("truth", "cells")) {
         data.frame(truth = round(tr, 3), reference = reference, interval = "percentile",
             t(summ(res[, "pct.lo"], res[, "pct.hi"])), mean.D = mean(res[, "D"])),
         data.frame(truth = round(tr, 3), reference = reference, interval = "package",
-            t(summ(res[, "pkg.lo"], res[, "pkg.hi"])), mean.D = mean(res[, "D"])))
+            t(summ(res[, "pkg.lo"], res[, "pkg.hi"])), mean.D = mean(res[, "D"])),
+        data.frame(truth = round(tr, 3), reference = reference, interval = "squared lower",
+            t(summ(res[, "sq.lo"], res[, "pkg.hi"])), mean.D = mean(res[, "D"])))
     message(sprintf("[%s] truth %.3f, %s done", format(Sys.time(), "%H:%M:%S"), tr, reference))
 }
 tab <- do.call(rbind, rows)

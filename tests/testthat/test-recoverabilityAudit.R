@@ -249,6 +249,39 @@ test_that("summary, show and plot", {
     expect_error(plot(a, type = "bars"), "`type` must be one of")
 })
 
+test_that("logged values: log.base undoes the log in both modes, a warning when it looks forgotten", {
+    # log2-scale single-cell qPCR-like values, some below -1 (log1p of them
+    # is NaN): no gene may be lost when choosing the variable genes
+    set.seed(31)
+    n <- 400
+    x <- rnorm(n, 1, 1.5)
+    lin <- rbind(A = 2^x, B = 2^(x / 2 + rnorm(n, sd = 0.5)), C = 2^rnorm(n, -1, 2), D = 2^rnorm(n, 0, 0.2),
+        E = 2^rnorm(n, 0, 0.1))
+    logged <- log2(lin)
+    expect_gt(sum(logged < -1), 100)
+    sce <- SingleCellExperiment::SingleCellExperiment(list(ct = logged), colData = S4Vectors::DataFrame(
+        donor = rep(sprintf("d%02d", 1:40), each = 10)))
+    # used as they are: warned, and the variable genes come from the values
+    # themselves (no NaN): C (sd 2), A (sd 1.5), B
+    expect_warning(expect_message(a <- recoverabilityAudit(sce, sample = "donor", n.genes = 3, assay.type = "ct",
+        normalize = FALSE, nboot = 0, ci = FALSE, verbose = FALSE), "variance of the values themselves"),
+        "looks logged or centred: it has negative values")
+    expect_setequal(rownames(a@bulk), c("C", "A", "B"))
+    # with log.base: the linear scale, no warning, the same as giving 2^x
+    expect_silent(b <- recoverabilityAudit(sce, sample = "donor", genes = c("A", "B"), assay.type = "ct",
+        normalize = FALSE, log.base = 2, nboot = 0, ci = FALSE, verbose = FALSE))
+    SummarizedExperiment::assay(sce, "lin") <- lin
+    ref <- recoverabilityAudit(sce, sample = "donor", genes = c("A", "B"), assay.type = "lin", normalize = FALSE,
+        nboot = 0, ci = FALSE, verbose = FALSE)
+    expect_equal(auditTable(b), auditTable(ref))
+    # non-negative logged values (non-integers up to 30) are caught too
+    pos <- SummarizedExperiment::SummarizedExperiment(list(exprs = log2(lin * 100 + 1)))
+    expect_warning(recoverabilityAudit(pos, genes = c("A", "B"), assay.type = "exprs", normalize = FALSE,
+        nboot = 0, verbose = FALSE), "non-integers no larger than")
+    expect_error(recoverabilityAudit(sce, sample = "donor", assay.type = "ct", log.base = 2),
+        "give `log.base` with `normalize = FALSE`")
+})
+
 test_that("bulk-only mode: linear-scale fits and a one-sided verdict", {
     set.seed(2)
     x <- runif(200, 4, 10)
