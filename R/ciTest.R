@@ -40,10 +40,12 @@
 #' @param x,y The two variables: names or column numbers of `data`.
 #' @param z The conditioning set (names or numbers); `NULL` for none.
 #' @param data Observations in rows and variables in columns (a matrix or
-#'   data.frame), or a `SummarizedExperiment` with variables (genes) in rows.
+#'   data.frame), or a `SummarizedExperiment` or `ExpressionSet` with
+#'   variables (genes) in rows.
 #' @param method `"spline"` (default) or `"fisher"` (for jointly Gaussian
 #'   data).
-#' @param assay.type For a `SummarizedExperiment` `data`: the assay.
+#' @param assay.type For a `SummarizedExperiment` `data`: the assay (when
+#'   left at its default and `data` has a single assay, that one).
 #' @param ... For `ciTest()`: the spline test's settings, passed to
 #'   `ciSuffStat()`.
 #' @param k Spline basis dimension of the spline test; `NULL` (default)
@@ -86,6 +88,8 @@
 #' }
 #' @export
 ciTest <- function(x, y, z = NULL, data, method = c("spline", "fisher"), assay.type = "counts", ...) {
+    data <- .as_se(data)
+    if (is(data, "SummarizedExperiment")) assay.type <- .pick_assay(data, assay.type, !missing(assay.type))
     ss <- ciSuffStat(data, method = method, assay.type = assay.type, ...)
     vars <- ss$vars
     xi <- .ci_index(x, vars, "x")
@@ -110,7 +114,11 @@ ciTest <- function(x, y, z = NULL, data, method = c("spline", "fisher"), assay.t
 ciSuffStat <- function(data, method = c("spline", "fisher"), assay.type = "counts", k = NULL, max.n = 2000,
     nperm = 0, seed = 1, num.threads = 1) {
     method <- .check_choice(method[1L], c("spline", "fisher"), "method")
-    if (is(data, "SummarizedExperiment")) data <- t(as.matrix(.assay_of(data, assay.type)))
+    data <- .as_se(data)
+    if (is(data, "SummarizedExperiment")) {
+        assay.type <- .pick_assay(data, assay.type, !missing(assay.type))
+        data <- t(as.matrix(.assay_of(data, assay.type)))
+    }
     if (is.data.frame(data)) data <- as.matrix(data)
     if (!is.matrix(data) || !is.numeric(data)) {
         stop("`data` must be a numeric matrix or data.frame (observations in rows) or a SummarizedExperiment",

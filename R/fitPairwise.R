@@ -147,8 +147,11 @@
 #'
 #' @param x A numeric matrix-like object with genes in rows and
 #'   observations (cells or samples) in columns: a dense matrix, a
-#'   `dgCMatrix`, a `DelayedArray`, or a `SummarizedExperiment`. It needs
-#'   rownames.
+#'   `dgCMatrix`, a `DelayedArray`, a `SummarizedExperiment` (or
+#'   `SingleCellExperiment`), or an `ExpressionSet` (converted by
+#'   SummarizedExperiment's coercion; its `exprs` become the assay
+#'   `"exprs"`).  A Seurat object converts with
+#'   `Seurat::as.SingleCellExperiment()`.  It needs rownames.
 #' @param pairs A data.frame (or DataFrame, or character matrix) whose first
 #'   two columns name regulator and target genes.
 #' @param genes When `pairs` is `NULL`: the genes whose ordered pairs are
@@ -187,7 +190,10 @@
 #' @param BPPARAM A BiocParallel back-end over which the regulators are split.
 #' @param num.threads Threads per worker.
 #' @param verbose Show progress on long runs.
-#' @param assay.type The assay of a `SummarizedExperiment` to use.
+#' @param assay.type The assay of a `SummarizedExperiment` to use; when
+#'   left at its default and the object has a single assay (a
+#'   [poolCells()] or [aggregateCells()] result, a converted
+#'   `ExpressionSet`), that one.
 #' @param ... Passed on to the `ANY` method.
 #'
 #' @return A [S4Vectors::DataFrame] with one row per pair (named
@@ -223,6 +229,11 @@ setMethod("fitPairwise", "ANY", function(x, pairs = NULL, genes = NULL, k = NULL
     transform = c("none", "log1p"), counts = FALSE, size.factors = NULL, dispersion = 0,
     test = c("wild", "F"), nboot = 0, level = 0.95, seed = NULL, BPPARAM = SerialParam(),
     num.threads = 1, verbose = interactive()) {
+    if (is(x, "ExpressionSet")) {
+        return(fitPairwise(.as_se(x), pairs = pairs, genes = genes, k = k, method = method, transform = transform,
+            counts = counts, size.factors = size.factors, dispersion = dispersion, test = test, nboot = nboot,
+            level = level, seed = seed, BPPARAM = BPPARAM, num.threads = num.threads, verbose = verbose))
+    }
     .fit_pairwise(x, pairs = pairs, genes = genes, k = k, method = method, transform = transform, counts = counts,
         size.factors = size.factors, dispersion = dispersion, test = test, nboot = nboot, level = level,
         seed = seed, BPPARAM = BPPARAM, num.threads = num.threads, verbose = verbose)
@@ -231,6 +242,7 @@ setMethod("fitPairwise", "ANY", function(x, pairs = NULL, genes = NULL, k = NULL
 #' @rdname fitPairwise
 #' @export
 setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "counts") {
+    assay.type <- .pick_assay(x, assay.type, !missing(assay.type))
     out <- fitPairwise(.assay_of(x, assay.type), ...)
     metadata(out)$assay.type <- assay.type
     out

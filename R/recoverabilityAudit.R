@@ -127,7 +127,10 @@
 #' `log.base`; counts are scaled by library size (`normalize = TRUE`).
 #'
 #' @param x A `SingleCellExperiment` (cells in columns) for the full audit,
-#'   or a `SummarizedExperiment` of bulk samples for the bulk-only audit.
+#'   or a `SummarizedExperiment` or `ExpressionSet` (converted by
+#'   SummarizedExperiment's coercion) of bulk samples for the bulk-only
+#'   audit.  A Seurat object converts with
+#'   `Seurat::as.SingleCellExperiment()`.
 #'   The assay may be a dense matrix, a `dgCMatrix` or a `DelayedArray`
 #'   (e.g. HDF5-backed): only the chosen genes are brought into memory.
 #' @param sample The cells' sample labels: the name of a `colData` column or
@@ -146,7 +149,8 @@
 #' @param max.pairs Most pairs audited; more give an error.
 #' @param min.detected Share of cells (or samples) in which a candidate
 #'   variable gene must be non-zero.
-#' @param assay.type The assay to use.
+#' @param assay.type The assay to use; when left at its default and `x`
+#'   has a single assay, that one.
 #' @param normalize `TRUE`: the assay holds counts (whole numbers, checked),
 #'   scaled by library size, the cell level fitted on the rate scale.
 #'   `FALSE`: used as it is.
@@ -220,6 +224,7 @@ setMethod("recoverabilityAudit", "SingleCellExperiment", function(x, sample = NU
     s$dispersion <- dispersion
     s$min.reliability <- min.reliability
     log.base <- .audit_log_base(log.base, normalize)
+    assay.type <- .pick_assay(x, assay.type, !missing(assay.type))
     m <- .audit_assay(x, assay.type, gene.names)
     m <- .audit_linear(m, x, log.base, normalize, assay.type)
     labels <- .audit_labels(x, sample, pool.size)
@@ -273,6 +278,7 @@ setMethod("recoverabilityAudit", "SummarizedExperiment", function(x, sample = NU
     nl.tolerance <- .check_number(nl.tolerance, "nl.tolerance", lower = 0)
     normalize <- .check_flag(normalize, "normalize")
     log.base <- .audit_log_base(log.base, normalize)
+    assay.type <- .pick_assay(x, assay.type, !missing(assay.type))
     m <- .audit_assay(x, assay.type, gene.names)
     m <- .audit_linear(m, x, log.base, normalize, assay.type)
     sf <- .library_size_factors(m, normalize, "samples", assay.type)
@@ -301,8 +307,11 @@ setMethod("recoverabilityAudit", "SummarizedExperiment", function(x, sample = NU
 #' @rdname recoverabilityAudit
 #' @export
 setMethod("recoverabilityAudit", "ANY", function(x, ...) {
-    stop(sprintf(paste("`x` must be a SingleCellExperiment (cells; full audit) or a SummarizedExperiment",
-        "(bulk samples; bulk-only audit), not a %s"), class(x)[1L]), call. = FALSE)
+    if (is(x, "ExpressionSet")) return(recoverabilityAudit(.as_se(x), ...))
+    hint <- if (is(x, "Seurat")) ": convert it with Seurat::as.SingleCellExperiment(x)" else
+        if (is.matrix(x) || is(x, "Matrix")) ": wrap a genes x cells matrix as SingleCellExperiment(list(counts = x))" else ""
+    stop(sprintf(paste("`x` must be a SingleCellExperiment (cells; full audit), a SummarizedExperiment or an",
+        "ExpressionSet (bulk samples; bulk-only audit), not a %s%s"), class(x)[1L], hint), call. = FALSE)
 })
 
 .audit_settings <- function(k, nboot, level, alpha, tolerance, max.n, seed, verbose, n.genes, max.pairs,

@@ -176,6 +176,26 @@
     x[subset.row, , drop = FALSE]
 }
 
+# The containers users have, as the SummarizedExperiment the package works
+# on: an ExpressionSet through SummarizedExperiment's own coercion (its
+# exprs become the assay "exprs"); anything else unchanged.
+.as_se <- function(x) {
+    if (is(x, "ExpressionSet")) as(x, "SummarizedExperiment") else x
+}
+
+# The assay a call uses: `assay.type` as given; when the caller left its
+# default (given = FALSE) and that names none of x's assays while x has
+# exactly one (a poolCells() or aggregateCells() result, a converted
+# ExpressionSet), that one, with a message.
+.pick_assay <- function(x, assay.type, given) {
+    an <- SummarizedExperiment::assayNames(x)
+    n <- length(SummarizedExperiment::assays(x))
+    if (given || n != 1L || (is.character(assay.type) && assay.type %in% an)) return(assay.type)
+    one <- if (length(an) == 1L && !is.na(an) && nzchar(an)) an else 1L
+    message(sprintf("using the only assay of `x`, %s", if (is.character(one)) sprintf("'%s'", one) else "1"))
+    one
+}
+
 .assay_of <- function(x, assay.type) {
     an <- SummarizedExperiment::assayNames(x)
     ok <- (is.character(assay.type) && length(assay.type) == 1L && assay.type %in% an) ||

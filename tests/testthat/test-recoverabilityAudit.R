@@ -282,6 +282,32 @@ test_that("logged values: log.base undoes the log in both modes, a warning when 
         "give `log.base` with `normalize = FALSE`")
 })
 
+test_that("the containers users have: ExpressionSet, a single assay found unnamed, a hint for the rest", {
+    skip_if_not_installed("Biobase")
+    set.seed(32)
+    m <- matrix(rexp(5 * 120) * 100, 5, dimnames = list(LETTERS[1:5], sprintf("s%d", 1:120)))
+    m["B", ] <- m["A", ] * 2 + rexp(120) * 10
+    eset <- Biobase::ExpressionSet(m)
+    se <- SummarizedExperiment::SummarizedExperiment(list(exprs = m))
+    expect_message(a <- recoverabilityAudit(eset, genes = c("A", "B"), normalize = FALSE, nboot = 0, verbose = FALSE),
+        "using the only assay of `x`, 'exprs'")
+    ref <- recoverabilityAudit(se, genes = c("A", "B"), assay.type = "exprs", normalize = FALSE, nboot = 0,
+        verbose = FALSE)
+    expect_equal(auditTable(a), auditTable(ref))
+    pr <- data.frame("A", "B")
+    expect_equal(as.data.frame(suppressMessages(fitPairwise(eset, pairs = pr, seed = 1))),
+        as.data.frame(fitPairwise(m, pairs = pr, seed = 1)))
+    expect_equal(suppressMessages(ciTest("A", "B", data = eset))$p.value, ciTest("A", "B", data = t(m))$p.value)
+    # an aggregateCells() result's only assay, without naming it
+    agg <- aggregateCells(m, rep(1:40, 3), fun = "mean")
+    expect_message(f <- fitPairwise(agg, pairs = pr), "using the only assay")
+    expect_equal(f$nl, fitPairwise(SummarizedExperiment::assay(agg), pairs = pr)$nl)
+    # a name given but absent is still an error
+    expect_error(fitPairwise(agg, pairs = pr, assay.type = "counts"), "is not an assay of `x`")
+    expect_error(recoverabilityAudit(m), "not a matrix: wrap a genes x cells matrix as SingleCellExperiment")
+    expect_error(recoverabilityAudit(list(1)), "SummarizedExperiment or an ExpressionSet \\(bulk samples")
+})
+
 test_that("bulk-only mode: linear-scale fits and a one-sided verdict", {
     set.seed(2)
     x <- runif(200, 4, 10)
