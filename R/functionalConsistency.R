@@ -64,7 +64,15 @@
 #'     least 1/200).  On counts the bulk curve of this part is the spline
 #'     of the bulk rates.}
 #' }
-#' An edge is `consistent` when both p-values exceed `alpha`.
+#' The decision `consistent` follows the tolerance rule of
+#' [recoverabilityAudit()]: `TRUE` when the whole interval of the distance
+#' lies within `tolerance` and part 2 is not rejected (`p.resid > alpha`):
+#' the curves agree up to an intercept, to within the tolerance; `FALSE`
+#' when the bulk curve departs significantly (`p.curve < alpha`) by more
+#' than the tolerance (`ff.distance > tolerance`), or `p.resid < alpha`;
+#' `NA` otherwise (undetermined: the interval straddles the tolerance, or
+#' there is none with `nboot = 0`).  Non-significant p-values alone are not
+#' agreement: too few samples pass them too.
 #'
 #' @param cells Cell-level data: a `SummarizedExperiment` (genes x cells)
 #'   whose `colData` column `sample` says which bulk sample each cell went
@@ -103,7 +111,9 @@
 #'   cells or samples.
 #' @param nboot Bootstrap resamples of the distance's interval (0: none).
 #' @param level Confidence level of that interval.
-#' @param alpha Level of the `consistent` decision.
+#' @param alpha Level of the tests in the `consistent` decision.
+#' @param tolerance Largest distance taken as agreement (in standard
+#'   deviations of the bulk target, as `ff.distance`).
 #' @param central Quantiles of \eqn{\bar X} bounding the range the distance
 #'   is computed over.
 #' @param seed Seed of the bootstrap and of the HSIC subsample.
@@ -123,7 +133,7 @@
 #' @importFrom stats quantile sd
 functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", aggregation = NULL,
     assay.type = "latent", truth = TRUE, counts = FALSE, size.factors = NULL, dispersion = 0, k = NULL,
-    nboot = 100, level = 0.95, alpha = 0.05, central = c(0.05, 0.95), seed = 1, max.n = 2000) {
+    nboot = 100, level = 0.95, alpha = 0.05, tolerance = 0.1, central = c(0.05, 0.95), seed = 1, max.n = 2000) {
     if (!is(cells, "SummarizedExperiment") || !is(bulk, "SummarizedExperiment")) {
         stop("`cells` and `bulk` must be SummarizedExperiment objects with genes in rows", call. = FALSE)
     }
@@ -138,6 +148,8 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
     kc <- .resolve_k(k, ncol(cells))
     nboot <- .check_count(nboot, "nboot", min = 0)
     alpha <- .check_number(alpha, "alpha", lower = 0, lower.open = TRUE)
+    if (alpha >= 1) stop(sprintf("`alpha` must be below 1, not %s", .fmt_value(alpha)), call. = FALSE)
+    tolerance <- .check_number(tolerance, "tolerance", lower = 0, lower.open = TRUE)
     seed <- .check_count(seed, "seed", min = 0)
     if (!is.numeric(central) || length(central) != 2L || anyNA(central) || central[1L] < 0 ||
         central[2L] > 1 || central[1L] >= central[2L]) {
@@ -238,7 +250,10 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
     out <- DataFrame(regulator = edges$from, target = edges$to,
         reference = ifelse(use.truth, "truth", "cells"), aggregation = if (counts) "sum (as rates)" else aggregation,
         rows, row.names = paste0(edges$from, "->", edges$to))
-    out$consistent <- out$p.curve > alpha & out$p.resid > alpha
+    departs <- (!is.na(out$p.curve) & out$p.curve < alpha & !is.na(out$ff.distance) & out$ff.distance > tolerance) |
+        (!is.na(out$p.resid) & out$p.resid < alpha)
+    within <- !is.na(out$ff.upper) & out$ff.upper <= tolerance & !is.na(out$p.resid)
+    out$consistent <- ifelse(departs, FALSE, ifelse(within, TRUE, NA))
     out
 }
 

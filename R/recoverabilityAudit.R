@@ -55,16 +55,26 @@
 #'     (`padj.ci.bulk < alpha`): aggregation changed the relation;}
 #'   \item{`"consistent"`}{when it is not inconsistent, the whole bootstrap
 #'     interval of the distance lies within the tolerance (`ff.upper <=
-#'     tolerance`), and the CI decisions agree: the bulk relation is the cell
-#'     relation, up to an intercept;}
+#'     tolerance`), the CI decisions agree, and a dependence is detected at
+#'     one level at least: the bulk relation is the cell relation, up to an
+#'     intercept;}
 #'   \item{`"undetermined"`}{otherwise: the interval reaches beyond the
 #'     tolerance without a significant departure (too few samples to tell),
-#'     a dependence seen in the cells is not detected in the pseudobulk, a
-#'     fit failed, or, on counts, the regulator's cell-level reliability is
-#'     below `min.reliability` ("count noise too large": the counts say too
-#'     little about each cell's rate to recover the cell curve, whatever
-#'     the pseudobulk shows). `reason` says which.}
+#'     a dependence seen in the cells is not detected in the pseudobulk, no
+#'     dependence is detected at either level ("no relation": flat curves
+#'     agree trivially, which is no evidence that a relation survives
+#'     aggregation), a fit failed, or, on counts, the regulator's cell-level
+#'     reliability is below `min.reliability` ("count noise too large": the
+#'     counts say too little about each cell's rate to recover the cell
+#'     curve, whatever the pseudobulk shows).}
 #' }
+#' `reason.code` says which rule decided, as one of `"departs"`, `"new
+#' dependence"` (inconsistent), `"agree"` (consistent), `"interval wide"`,
+#' `"lost dependence"`, `"no relation"`, `"unreliable"` (on counts, see
+#' below), `"count noise"`, `"no interval"` (`nboot = 0`), `"fit failed"`
+#' (undetermined), so that `table(reason.code)` counts them; `reason` says
+#' the same in a sentence with the numbers.  In the bulk-only audit the
+#' codes are `"non-linear"`, `"close to affine"` and `"fit failed"`.
 #' The interval of the distance resamples both levels: the cell curves
 #' are refitted on `min(nboot, 20)` resamples of the cells, paired with the
 #' `nboot` resamples of the pseudobulk samples (see ?functionalConsistency
@@ -296,6 +306,7 @@ setMethod("recoverabilityAudit", "SummarizedExperiment", function(x, sample = NU
     nonlin <- !bad & !is.na(tab$padj.nonlinear) & tab$padj.nonlinear < s$alpha & !is.na(tab$nl) &
         tab$nl > nl.tolerance
     tab$verdict <- ifelse(nonlin, "inconsistent", "undetermined")
+    tab$reason.code <- ifelse(bad, "fit failed", ifelse(nonlin, "non-linear", "close to affine"))
     tab$reason <- ifelse(bad, paste("fit failed:", fit$status), ifelse(nonlin,
         sprintf("bulk relation non-linear (nl %.2f > %.2f): the cells cannot be affine", tab$nl, nl.tolerance),
         "bulk relation close to affine; the cell level is not seen"))
@@ -607,6 +618,7 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
         ifelse(bulk.fit$status != "ok", paste("pseudobulk fit failed:", bulk.fit$status), NA_character_))
     v <- .audit_verdict(tab, status, s)
     tab$verdict <- v$verdict
+    tab$reason.code <- v$code
     tab$reason <- v$reason
     new("RecoverabilityAudit", table = tab, mode = "cells", cells = C, bulk = B, cell.fit = cell.fit,
         bulk.fit = bulk.fit, ncells = as.integer(pb$ncells), settings = c(s, extra))
@@ -646,8 +658,16 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
     min.rel <- if (is.null(s$min.reliability)) 0 else s$min.reliability
     noisy <- !is.na(rel) & rel < min.rel
     failed <- !is.na(status)
+    # no dependence detected at either level: nothing to recover, so no
+    # evidence either way (flat curves agree trivially)
+    none <- !is.na(tab$padj.ci.cells) & !is.na(tab$padj.ci.bulk) & tab$padj.ci.cells >= a & tab$padj.ci.bulk >= a
     verdict <- ifelse(failed | noisy, "undetermined", ifelse(departs | new.dep, "inconsistent",
-        ifelse(within & agree & !shrunk, "consistent", "undetermined")))
+        ifelse(within & agree & !shrunk & !none, "consistent", "undetermined")))
+    # the reason as a code (for table()) and as a sentence with the numbers
+    code <- ifelse(failed, "fit failed", ifelse(noisy, "count noise", ifelse(departs, "departs",
+        ifelse(new.dep, "new dependence", ifelse(none, "no relation", ifelse(within & agree & shrunk, "unreliable",
+        ifelse(within & agree, "agree", ifelse(lost.dep, "lost dependence", ifelse(is.na(tab$ff.upper), "no interval",
+        "interval wide")))))))))
     fmt <- function(d) formatC(d, digits = 2, format = "f")
     reason <- ifelse(failed, status,
         ifelse(noisy, sprintf("count noise too large: the regulator's cell-level reliability is %s < %s",
@@ -655,14 +675,15 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
         ifelse(departs, sprintf("bulk curve departs from the cell curve (distance %s > %s)", fmt(tab$ff.distance),
             fmt(tol)),
         ifelse(new.dep, "independent in cells, dependent in pseudobulk",
+        ifelse(none, "no relation: no dependence detected in cells or in pseudobulk",
         ifelse(within & agree & shrunk, sprintf(paste("curves agree within %s, but the regulator's cell-level",
             "reliability %s < %s is too low to confirm it (the deconvolved cell curve is shrunk toward a line)"),
             fmt(tol), fmt(rel), fmt(.consistent_reliability)),
         ifelse(within & agree, sprintf("curves agree within %s (interval up to %s)", fmt(tol), fmt(tab$ff.upper)),
         ifelse(lost.dep, "dependence in cells not detected in pseudobulk",
         ifelse(is.na(tab$ff.upper), "no interval for the distance (nboot = 0)",
-            sprintf("interval of the distance reaches %s > %s", fmt(tab$ff.upper), fmt(tol))))))))))
-    list(verdict = verdict, reason = reason)
+            sprintf("interval of the distance reaches %s > %s", fmt(tab$ff.upper), fmt(tol)))))))))))
+    list(verdict = verdict, reason = reason, code = code)
 }
 
 .col_or_na <- function(df, name) if (name %in% colnames(df)) df[[name]] else rep(NA_real_, nrow(df))

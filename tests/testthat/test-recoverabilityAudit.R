@@ -145,6 +145,15 @@ test_that("the verdict follows its documented rule", {
     expect_match(v$reason[5], "independent in cells, dependent in pseudobulk")
     expect_match(v$reason[6], "not detected")
     expect_match(v$reason[7], "constant target")
+    expect_identical(v$code, c("departs", "agree", "agree", "interval wide", "new dependence", "lost dependence",
+        "fit failed"))
+    # no dependence at either level: curves that agree are no evidence
+    tab$padj.ci.cells[2] <- tab$padj.ci.bulk[2] <- 0.5
+    z <- bulkcausal:::.audit_verdict(tab, rep(NA, 7), list(alpha = 0.05, tolerance = 0.1))
+    expect_identical(z$verdict[2], "undetermined")
+    expect_identical(z$code[2], "no relation")
+    expect_match(z$reason[2], "no dependence detected in cells or in pseudobulk")
+    expect_identical(z$verdict[3], "consistent")
 })
 
 test_that("on simulated truth, affine edges are consistent and damped ones inconsistent", {
