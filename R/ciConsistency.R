@@ -13,8 +13,10 @@
 #' @param bulk Bulk-level data on the same genes: a `SummarizedExperiment`.
 #' @param statements A data.frame with columns `x`, `y` (gene names) and `z`
 #'   (the conditioning genes, comma-separated, `""` for none).
-#' @param graph The causal graph: a [GRNModel-class] or a data.frame with
-#'   `from` and `to` columns. Default: the model kept by [simulateCells()].
+#' @param graph The causal graph (directed and acyclic): a [GRNModel-class],
+#'   a data.frame with `from` and `to` columns, an adjacency matrix with gene
+#'   names, a `graphNEL` or an `igraph` (as [scoreGraph()] takes them).
+#'   Default: the model kept by [simulateCells()].
 #' @param max.cond Largest conditioning set enumerated.
 #' @param method The CI test, `"spline"` (default) or `"fisher"` (for
 #'   jointly Gaussian data), see [ciTest()].
@@ -81,13 +83,13 @@ ciConsistency <- function(cells, bulk, statements = NULL, graph = NULL, max.cond
 # Edges of a graph given as a GRNModel or a from/to table, checked against
 # the genes and for cycles.
 .graph_edges <- function(graph, genes) {
-    edges <- if (is(graph, "GRNModel")) as.data.frame(edgeTable(graph)) else if (is.data.frame(graph) ||
-        is(graph, "DataFrame")) as.data.frame(graph) else NULL
-    if (is.null(edges) || !all(c("from", "to") %in% colnames(edges))) {
-        stop("`graph` must be a GRNModel or a data.frame with `from` and `to` columns", call. = FALSE)
-    }
-    bad <- setdiff(c(edges$from, edges$to), genes)
+    bad <- setdiff(.graph_nodes(graph, "graph"), genes)
     if (length(bad)) stop(sprintf("`graph` names genes not in the data: %s", .fmt_value(bad)), call. = FALSE)
+    m <- .graph_matrix(graph, genes, "graph")
+    if (any(m == 1 & t(m) == 1)) {
+        stop("`graph` has undirected edges: d-separation needs a directed acyclic graph", call. = FALSE)
+    }
+    edges <- data.frame(from = genes[row(m)[m == 1]], to = genes[col(m)[m == 1]], stringsAsFactors = FALSE)
     ord <- topological_order_cpp(length(genes), match(edges$from, genes), match(edges$to, genes))
     if (!is.null(ord$cycle)) {
         stop(sprintf("`graph` has a cycle: %s", paste(genes[c(ord$cycle, ord$cycle[1L])], collapse = " -> ")),
