@@ -132,22 +132,22 @@ setMethod("plot", "RecoverabilityAudit", function(x, y, type = c("verdict", "nl"
         tab$lower <- tab$ff.lower
         tab$upper <- tab$ff.upper
         tol <- s$tolerance
-        xlab <- "FF distance: bulk curve vs cell curve (SD of bulk target)"
-        title <- "Is each bulk relation the cell relation, up to an intercept?"
+        xlab <- "distance of the pseudobulk curve from the cell curve (SD of target)"
+        title <- "Pseudobulk relation vs cell relation"
     } else {
         tab$value <- tab$nl
         tab$lower <- tab$nl.lower
         tab$upper <- tab$nl.upper
         tol <- s$nl.tolerance
         xlab <- "nonlinearity index nl of the bulk relation"
-        title <- "Bulk relations that cannot come from affine cell relations"
+        title <- "Bulk relations affine cells cannot produce"
     }
     shown <- ""
     tab <- tab[!is.na(tab$value), , drop = FALSE]
     tab <- tab[order(tab$value), , drop = FALSE]
     if (nrow(tab) > 60L) {
         tab <- tab[unique(c(seq_len(30L), nrow(tab) - 29:0)), , drop = FALSE]
-        shown <- "; the 30 lowest and 30 highest"
+        shown <- sprintf("\nthe 30 lowest and 30 highest of %d pairs", nrow(tab))
     }
     tab$pair <- factor(tab$pair, levels = tab$pair)
     ggplot2::ggplot(tab, ggplot2::aes(x = value, y = pair, colour = verdict)) +
@@ -156,8 +156,7 @@ setMethod("plot", "RecoverabilityAudit", function(x, y, type = c("verdict", "nl"
         ggplot2::geom_point(size = 1.8) +
         ggplot2::scale_colour_manual(values = .verdict_colours, drop = FALSE) +
         ggplot2::labs(x = xlab, y = NULL, colour = "verdict", title = title,
-            subtitle = sprintf("dashed line: tolerance %.2f; bars: %.0f%% bootstrap intervals%s", tol, 100 * s$level,
-                shown)) +
+            subtitle = sprintf("dashed: tolerance %.2f; bars: %.0f%% intervals%s", tol, 100 * s$level, shown)) +
         ggplot2::theme_bw() + ggplot2::theme(axis.text.y = ggplot2::element_text(size = 7))
 }
 
@@ -181,7 +180,10 @@ setMethod("plot", "RecoverabilityAudit", function(x, y, type = c("verdict", "nl"
 .plot_audit_pairs <- function(x, pairs) {
     tab <- x@table
     if (is.null(pairs)) {
+        # the four largest distances (nl in bulk mode), leaving out pairs
+        # with no relation at either level (their curves are noise)
         score <- if (x@mode == "cells") tab$ff.distance else tab$nl
+        if ("reason.code" %in% colnames(tab)) score[tab$reason.code == "no relation"] <- NA
         pairs <- head(order(-score, na.last = TRUE), 4L)
     }
     idx <- .pick_pairs(tab, pairs)
@@ -212,8 +214,9 @@ setMethod("plot", "RecoverabilityAudit", function(x, y, type = c("verdict", "nl"
     if (!is.null(cv)) p <- p + ggplot2::geom_line(data = cv, ggplot2::aes(x = x, y = fit, colour = level), linewidth = 1)
     p + ggplot2::scale_colour_manual(values = cols) +
         ggplot2::facet_wrap(~pair, scales = "free") +
-        ggplot2::labs(x = "regulator (normalised, linear scale)", y = "target", colour = NULL,
-            title = "Cell-level and bulk-level relations", subtitle = "lines: penalised spline fits") +
+        ggplot2::labs(x = "regulator (linear scale)", y = "target", colour = NULL,
+            title = if (x@mode == "cells") "Cell-level and pseudobulk relations" else "Bulk relations",
+            subtitle = "lines: penalised spline fits") +
         ggplot2::theme_bw()
 }
 

@@ -256,6 +256,22 @@ test_that("summary, show and plot", {
     for (type in c("verdict", "nl", "pairs")) expect_s3_class(plot(a, type = type), "ggplot")
     expect_s3_class(plot(a, type = "pairs", pairs = "g1->g2"), "ggplot")
     expect_error(plot(a, type = "bars"), "`type` must be one of")
+    # labels right for the mode, and short enough for the default size
+    pv <- plot(a, type = "verdict")
+    expect_identical(pv$labels$title, "Pseudobulk relation vs cell relation")
+    expect_match(pv$labels$x, "pseudobulk curve from the cell curve")
+    expect_lte(max(nchar(strsplit(pv$labels$subtitle, "\n")[[1]])), 60)
+    pp <- plot(a, type = "pairs")
+    expect_identical(pp$labels$title, "Cell-level and pseudobulk relations")
+    expect_setequal(unique(pp$data$level), c("cells", "pseudobulk"))
+    # the default panels (largest distances) leave out pairs with no
+    # relation at either level: mark the top one so
+    top <- order(-tab$ff.distance)[1]
+    lab <- function(p) sub(":.*", "", unique(p$data$pair))
+    expect_true(sub("->", " -> ", rownames(tab)[top]) %in% lab(pp))
+    a2 <- a
+    a2@table$reason.code[top] <- "no relation"
+    expect_false(sub("->", " -> ", rownames(tab)[top]) %in% lab(plot(a2, type = "pairs")))
 })
 
 test_that("logged values: log.base undoes the log in both modes, a warning when it looks forgotten", {
@@ -336,6 +352,12 @@ test_that("bulk-only mode: linear-scale fits and a one-sided verdict", {
     expect_error(recoverabilityAudit(se, assay.type = "exprs", log.base = 2), "give `log.base` with `normalize = FALSE`")
     skip_if_not_installed("ggplot2")
     expect_s3_class(plot(a), "ggplot")
+    expect_identical(plot(a)$labels$title, "Bulk relations affine cells cannot produce")
+    expect_identical(plot(a)$labels$x, "nonlinearity index nl of the bulk relation")
+    pp <- plot(a, type = "pairs")
+    expect_identical(pp$labels$title, "Bulk relations")
+    expect_identical(unique(pp$data$level), "bulk")
+    expect_identical(unique(plot(a, type = "nl")$data$level), "bulk")
 })
 
 test_that("bad input gets clear errors", {
