@@ -17,6 +17,11 @@
 # resampled distances: "basic" (2 D - quantiles, the package's until
 # 2026-11-27), "percentile" (quantiles), and "package" (what .ff_pairs()
 # reports: basic lower end, percentile upper end, both holding D).
+# Two candidates on the squared scale, where estimation noise adds to the
+# squared distance (D^2 + v) and a resample adds it again: "squared lower"
+# (lower end sqrt(2 D^2 - q_hi^2), upper end the percentile) and "squared
+# basic" (sqrt(2 D^2 - q_hi^2), sqrt(2 D^2 - q_lo^2)), whose mean.D column
+# is the bias-corrected distance sqrt(2 D^2 - mean(D*^2)).
 # Reported: coverage of the true distance, the share whose upper end lies
 # below it (nominal 0.025), the share called within the tolerance 0.1
 # (upper end <= 0.1), and the share of intervals that exclude their own D.
@@ -116,11 +121,12 @@ one <- function(w, r, reference) {
     q <- quantile(d, c(0.025, 0.975), names = FALSE, na.rm = TRUE)
     D <- ff$ff.distance
     c(D = D, basic.lo = max(0, 2 * D - q[2L]), basic.hi = max(0, 2 * D - q[1L]), pct.lo = q[1L], pct.hi = q[2L],
-        pkg.lo = ff$ff.lower, pkg.hi = ff$ff.upper, sq.lo = min(D, sqrt(max(0, 2 * D^2 - q[2L]^2))))
+        pkg.lo = ff$ff.lower, pkg.hi = ff$ff.upper, sq.lo = min(D, sqrt(max(0, 2 * D^2 - q[2L]^2))),
+        sqb.hi = sqrt(max(0, 2 * D^2 - q[1L]^2)), dc = sqrt(max(0, 2 * D^2 - mean(d^2, na.rm = TRUE))))
 }
 rows <- list()
 for (i in seq_along(ws)) for (reference in c("truth", "cells")) {
-    res <- t(vapply(seq_len(REPS), function(r) one(ws[i], 1000 * i + r, reference), numeric(8)))
+    res <- t(vapply(seq_len(REPS), function(r) one(ws[i], 1000 * i + r, reference), numeric(10)))
     tr <- truths[i]
     summ <- function(lo, hi) c(coverage = mean(lo <= tr & tr <= hi), upper.below = mean(hi < tr),
         lower.above = mean(lo > tr), within.tol = mean(hi <= TOL), above.tol = mean(lo > TOL),
@@ -133,7 +139,9 @@ for (i in seq_along(ws)) for (reference in c("truth", "cells")) {
         data.frame(truth = round(tr, 3), reference = reference, interval = "package",
             t(summ(res[, "pkg.lo"], res[, "pkg.hi"])), mean.D = mean(res[, "D"])),
         data.frame(truth = round(tr, 3), reference = reference, interval = "squared lower",
-            t(summ(res[, "sq.lo"], res[, "pkg.hi"])), mean.D = mean(res[, "D"])))
+            t(summ(res[, "sq.lo"], res[, "pkg.hi"])), mean.D = mean(res[, "D"])),
+        data.frame(truth = round(tr, 3), reference = reference, interval = "squared basic",
+            t(summ(res[, "sq.lo"], res[, "sqb.hi"])), mean.D = mean(res[, "dc"])))
     message(sprintf("[%s] truth %.3f, %s done", format(Sys.time(), "%H:%M:%S"), tr, reference))
 }
 tab <- do.call(rbind, rows)
