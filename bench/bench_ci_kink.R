@@ -18,10 +18,8 @@ R <- as.integer(Sys.getenv("BENCH_KINK_REPLICATES", "100"))
 # k = 0 stands for the default (the basis grows with n, see ?ciSuffStat)
 KS <- as.integer(strsplit(Sys.getenv("BENCH_KINK_K", "0,10,20,30,50"), ",")[[1]])
 NS <- as.integer(strsplit(Sys.getenv("BENCH_KINK_N", "500,2000,5000"), ",")[[1]])
-edges <- data.frame(from = c("X", "Y"), to = c("Y", "Z"), fun = c("affine", "hill_act"), weight = c(1, 3),
-    K = c(0, 0.5), n = c(1, 1))
-model <- grnModel(edges, noise = c(X = "gamma", Y = "gaussian", Z = "gaussian"), noise.shape = c(X = 1),
-    noise.scale = c(X = 1, Y = 0.5, Z = 0.1), intercept = c(X = 1, Y = 0, Z = 0))
+source("bench/lib/kink_model.R")
+model <- kink_model()
 cat(machine_line(), "\n")
 cat(sprintf("%d replicates per entry (SE %.3f at 0.05)\n", R, sqrt(0.05 * 0.95 / R)))
 t0 <- Sys.time()

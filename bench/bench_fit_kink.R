@@ -20,10 +20,8 @@ suppressPackageStartupMessages({
 source("bench/lib/timing.R")
 R <- as.integer(Sys.getenv("BENCH_KINK_REPLICATES", "100"))
 NS <- as.integer(strsplit(Sys.getenv("BENCH_KINK_N", "500,2000,5000,20000"), ",")[[1]])
-edges <- data.frame(from = c("X", "Y"), to = c("Y", "Z"), fun = c("affine", "hill_act"), weight = c(1, 3),
-    K = c(0, 0.5), n = c(1, 1))
-model <- grnModel(edges, noise = c(X = "gamma", Y = "gaussian", Z = "gaussian"), noise.shape = c(X = 1),
-    noise.scale = c(X = 1, Y = 0.5, Z = 0.1), intercept = c(X = 1, Y = 0, Z = 0))
+source("bench/lib/kink_model.R")
+model <- kink_model()
 f <- trueFunction(model, "Y", "Z")
 grid <- c(0, -0.5, 0.5, 1, 2)
 cat(machine_line(), "\n")
