@@ -41,10 +41,10 @@
 #'     so the upper end is \eqn{q} itself: the reflected lower quantile
 #'     fell below the true distance in up to a quarter of the package's
 #'     simulations with skewed causes in small pools; this interval covered
-#'     the true distance in 92-100\% of replicates there (true distances
+#'     the true distance in 92-100% of replicates there (true distances
 #'     0.05 to 0.3, pools of 3 and 10 cells, Gaussian and skewed causes; at
-#'     least 95.5\% with the cell curve estimated), its upper end below the
-#'     truth in at most 2.5\%.}
+#'     least 95.5% with the cell curve estimated), its upper end below the
+#'     truth in at most 2.5%.}
 #'   \item{`p.curve`}{The F test of \eqn{\bar Y_j - h_j(\bar X_j)} against a
 #'     constant, the alternative being an unpenalised cubic spline of
 #'     \eqn{\bar X} with `k` coefficients (10 when `k` is `NULL`: under
