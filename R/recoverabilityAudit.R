@@ -668,21 +668,28 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
         ifelse(new.dep, "new dependence", ifelse(none, "no relation", ifelse(within & agree & shrunk, "unreliable",
         ifelse(within & agree, "agree", ifelse(lost.dep, "lost dependence", ifelse(is.na(tab$ff.upper), "no interval",
         "interval wide")))))))))
+    # the sentence of each code, with its numbers
     fmt <- function(d) formatC(d, digits = 2, format = "f")
-    reason <- ifelse(failed, status,
-        ifelse(noisy, sprintf("count noise too large: the regulator's cell-level reliability is %s < %s",
+    sentence <- list(
+        `fit failed` = status,
+        `count noise` = sprintf("count noise too large: the regulator's cell-level reliability is %s < %s",
             fmt(rel), fmt(min.rel)),
-        ifelse(departs, sprintf("bulk curve departs from the cell curve (distance %s > %s)", fmt(tab$ff.distance),
+        departs = sprintf("bulk curve departs from the cell curve (distance %s > %s)", fmt(tab$ff.distance),
             fmt(tol)),
-        ifelse(new.dep, "independent in cells, dependent in pseudobulk",
-        ifelse(none, "no relation: no dependence detected in cells or in pseudobulk",
-        ifelse(within & agree & shrunk, sprintf(paste("curves agree within %s, but the regulator's cell-level",
-            "reliability %s < %s is too low to confirm it (the deconvolved cell curve is shrunk toward a line)"),
-            fmt(tol), fmt(rel), fmt(.consistent_reliability)),
-        ifelse(within & agree, sprintf("curves agree within %s (interval up to %s)", fmt(tol), fmt(tab$ff.upper)),
-        ifelse(lost.dep, "dependence in cells not detected in pseudobulk",
-        ifelse(is.na(tab$ff.upper), "no interval for the distance (nboot = 0)",
-            sprintf("interval of the distance reaches %s > %s", fmt(tab$ff.upper), fmt(tol)))))))))))
+        `new dependence` = "independent in cells, dependent in pseudobulk",
+        `no relation` = "no relation: no dependence detected in cells or in pseudobulk",
+        unreliable = sprintf(paste("curves agree within %s, but the regulator's cell-level reliability %s < %s is",
+            "too low to confirm it (the deconvolved cell curve is shrunk toward a line)"), fmt(tol), fmt(rel),
+            fmt(.consistent_reliability)),
+        agree = sprintf("curves agree within %s (interval up to %s)", fmt(tol), fmt(tab$ff.upper)),
+        `lost dependence` = "dependence in cells not detected in pseudobulk",
+        `no interval` = "no interval for the distance (nboot = 0)",
+        `interval wide` = sprintf("interval of the distance reaches %s > %s", fmt(tab$ff.upper), fmt(tol)))
+    reason <- character(length(code))
+    for (cd in unique(code)) {
+        i <- which(code == cd)
+        reason[i] <- rep_len(sentence[[cd]], length(code))[i]
+    }
     list(verdict = verdict, reason = reason, code = code)
 }
 
