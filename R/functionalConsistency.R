@@ -78,13 +78,16 @@
 #'
 #' @param cells Cell-level data: a `SummarizedExperiment` (genes x cells)
 #'   whose `colData` column `sample` says which bulk sample each cell went
-#'   into.
+#'   into, or the object [poolCells()] pooled.
 #' @param bulk The bulk samples: a `SummarizedExperiment` (genes x samples)
 #'   whose column names are those samples, e.g. from [simulateBulk()] or
-#'   [aggregateCells()].
+#'   [aggregateCells()]; or the pools of [poolCells()], whose `colData`
+#'   column `cells` records the cells of each pool (used when `cells` has
+#'   no column `sample`; a cell may be in several pools).
 #' @param edges A data.frame with `from` and `to` gene names; default: the
 #'   edges of the model in `metadata()`.
-#' @param sample The `colData` column of `cells` naming each cell's sample.
+#' @param sample The `colData` column of `cells` naming each cell's sample
+#'   (`NULL`: the pools recorded in `bulk$cells`).
 #' @param aggregation How the cells were pooled; default
 #'   `metadata(bulk)$aggregation`.
 #' @param assay.type Assay of `cells` and `bulk` (one name, or cells then
@@ -190,8 +193,7 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
                 instead = "use counts = FALSE for values that are not counts")
         }
         size.factors <- .check_size_factors(size.factors, ncol(cells))
-        j <- match(as.character(cells[[sample]]), colnames(bulk))
-        S <- vapply(split(size.factors, factor(j, levels = seq_len(ncol(bulk)))), sum, numeric(1))
+        S <- vapply(info$members, function(i) sum(size.factors[i]), numeric(1))
         .check_whole_counts(B, "the bulk assay", "with counts = TRUE", "use counts = FALSE")
         bulk.counts <- list(counts = B, size = S, dispersion = dispersion / mean(info$ncells))
         bulk.fit <- fitPairwise(B, pairs = pairs, k = kb, seed = seed, counts = TRUE, size.factors = S,
@@ -273,8 +275,40 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
 
 # Per bulk sample: number of cells and, for cpm, the total over all genes.
 .bulk_sample_info <- function(cells, bulk, sample, assay.type, aggregation) {
-    if (!sample %in% colnames(colData(cells))) {
-        stop(sprintf("`sample` = %s is not a colData column of `cells`", .fmt_value(sample)), call. = FALSE)
+    members <- .bulk_members(cells, bulk, sample)
+    ncell <- lengths(members)
+    if (any(ncell == 0L)) {
+        stop(sprintf("bulk samples %s have no cells in `cells`", .fmt_value(colnames(bulk)[ncell == 0L])),
+            call. = FALSE)
+    }
+    total <- if (aggregation == "cpm") {
+        cs <- colSums(as.matrix(.assay_of(cells, assay.type)))
+        vapply(members, function(i) sum(cs[i]), numeric(1))
+    } else NULL
+    list(ncells = unname(ncell), total = unname(total), members = members)
+}
+
+# The cells (column indices of `cells`) of each bulk sample: from the
+# `colData` column `sample` of `cells`, or, when `cells` has no such column
+# and `bulk` records its pools (the `cells` column of a poolCells() result),
+# from that record (a cell may then be in several pools).
+.bulk_members <- function(cells, bulk, sample) {
+    has.col <- !is.null(sample) && sample %in% colnames(colData(cells))
+    rec <- if ("cells" %in% colnames(colData(bulk))) bulk$cells
+    if (!has.col && !is.null(rec)) {
+        members <- lapply(as.list(rec), function(i) {
+            if (!is.numeric(i) || anyNA(i) || any(i < 1 | i > ncol(cells) | i != round(i))) {
+                stop(sprintf(paste("`bulk$cells` must hold column indices of `cells` (1 to %d), as poolCells()",
+                    "records them; pass the object that was pooled"), ncol(cells)), call. = FALSE)
+            }
+            as.integer(i)
+        })
+        names(members) <- colnames(bulk)
+        return(members)
+    }
+    if (!has.col) {
+        stop(sprintf(paste("`sample` = %s is not a colData column of `cells`, and `bulk` has no `cells` column",
+            "recording its pools (as poolCells() returns)"), .fmt_value(sample)), call. = FALSE)
     }
     lab <- as.character(cells[[sample]])
     j <- match(lab, colnames(bulk))
@@ -282,16 +316,9 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
         stop(sprintf("cells of sample %s are not in `bulk` (its column names)", .fmt_value(unique(lab[is.na(j)]))),
             call. = FALSE)
     }
-    ncell <- tabulate(j, nbins = ncol(bulk))
-    if (any(ncell == 0L)) {
-        stop(sprintf("bulk samples %s have no cells in `cells`", .fmt_value(colnames(bulk)[ncell == 0L])),
-            call. = FALSE)
-    }
-    total <- if (aggregation == "cpm") {
-        cs <- colSums(as.matrix(.assay_of(cells, assay.type)))
-        vapply(split(cs, factor(j, levels = seq_len(ncol(bulk)))), sum, numeric(1))
-    } else NULL
-    list(ncells = ncell, total = total)
+    members <- split(seq_along(j), factor(j, levels = seq_len(ncol(bulk))))
+    names(members) <- colnames(bulk)
+    members
 }
 
 # The cell-level curve f mapped through the aggregation at bulk values m.

@@ -11,7 +11,8 @@
 #'
 #' @inheritParams aggregateCells
 #' @param size Number of cells per pool.
-#' @param npools Number of pools (per level of `by`).
+#' @param npools Number of pools (per level of `by`); by default, with
+#'   `replace = FALSE`, as many disjoint pools as the smallest level holds.
 #' @param by Optional grouping of the cells (a vector with one entry per
 #'   cell; for a `SummarizedExperiment` also the name of a `colData`
 #'   column): pools are drawn within each level.  Cells with an `NA` level
@@ -68,8 +69,8 @@ setMethod("poolCells", "SummarizedExperiment", function(x, size, npools, by = NU
 .pool_cells <- function(x, size, npools, by = NULL, replace = FALSE, fun = "sum", seed = NULL,
     subset.row = NULL, na.rm = FALSE, pseudo = 1, num.threads = 1, BPPARAM = SerialParam(),
     verbose = FALSE, coldata, rowdata, assay.name) {
+    if (missing(size)) stop("give `size`, the number of cells per pool", call. = FALSE)
     size <- .check_count(size, "size")
-    npools <- .check_count(npools, "npools")
     replace <- .check_flag(replace, "replace")
     args <- .check_agg_args(fun, na.rm, pseudo)
     seed <- .resolve_seed(seed)
@@ -84,6 +85,12 @@ setMethod("poolCells", "SummarizedExperiment", function(x, size, npools, by = NU
         f <- if (is.factor(by)) droplevels(by) else factor(by)
         levels <- split(seq_len(n), f)
     }
+    if (missing(npools) || is.null(npools)) {
+        if (replace) stop("give `npools`: with `replace = TRUE` any number of pools can be drawn", call. = FALSE)
+        # as many disjoint pools as the smallest level holds
+        npools <- max(1L, min(lengths(levels)) %/% size)
+    }
+    npools <- .check_count(npools, "npools")
     for (l in names(levels)) {
         have <- length(levels[[l]])
         need <- if (replace) size else size * npools

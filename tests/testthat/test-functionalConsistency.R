@@ -252,3 +252,38 @@ test_that("counts = TRUE compares rates: summed counts at the bulk level, count-
     expect_error(functionalConsistency(cells, sim, assay.type = "counts", counts = TRUE, aggregation = "mean"),
         "counts = TRUE compares rates: `bulk` must hold the cells' summed counts \\(aggregation 'sum'\\)")
 })
+
+test_that("the pools of poolCells() go in directly: their record of cells stands in for a sample column", {
+    model <- grnModel(data.frame(from = "X", to = "Y", fun = "tanh", n = 1), noise.scale = c(X = 1, Y = 0.3),
+        observation = "poisson", library.size = 5)
+    cells <- simulateCells(model, ncells = 1200, seed = 3, verbose = FALSE)
+    cells$sample <- NULL
+    pools <- poolCells(cells, size = 20, assay.type = "counts", seed = 2)
+    sf <- cells$library.size / mean(cells$library.size)
+    a <- functionalConsistency(cells, pools, edges = data.frame(from = "X", to = "Y"), assay.type = "counts",
+        counts = TRUE, size.factors = sf, nboot = 5)
+    # the same pools named in a sample column of the cells
+    lab <- rep(NA_character_, ncol(cells))
+    for (j in seq_len(ncol(pools))) lab[pools$cells[[j]]] <- colnames(pools)[j]
+    keep <- !is.na(lab)
+    named <- cells[, keep]
+    named$sample <- lab[keep]
+    b <- functionalConsistency(named, pools, edges = data.frame(from = "X", to = "Y"), assay.type = "counts",
+        counts = TRUE, size.factors = sf[keep], nboot = 5)
+    expect_equal(a$ff.distance, b$ff.distance, tolerance = 0.05)
+    # values too (mean pools), and a cell in several pools
+    lat <- poolCells(cells, size = 10, npools = 200, replace = TRUE, fun = "mean", assay.type = "latent", seed = 4)
+    expect_gt(sum(lengths(lat$cells)), length(unique(unlist(lat$cells))))
+    v <- functionalConsistency(cells, lat, edges = data.frame(from = "X", to = "Y"), assay.type = "latent",
+        truth = FALSE, nboot = 0)
+    expect_true(is.finite(v$ff.distance))
+    # wrong records are refused with the reason
+    bad <- pools
+    bad$cells[[1]] <- c(1L, ncol(cells) + 5L)
+    expect_error(functionalConsistency(cells, bad, edges = data.frame(from = "X", to = "Y"), assay.type = "counts",
+        counts = TRUE, size.factors = sf), "`bulk\\$cells` must hold column indices of `cells` \\(1 to 1200\\)")
+    expect_error(functionalConsistency(cells, SummarizedExperiment::SummarizedExperiment(
+        list(counts = SummarizedExperiment::assay(pools))), aggregation = "sum",
+        edges = data.frame(from = "X", to = "Y"), assay.type = "counts", counts = TRUE, size.factors = sf),
+        "no `cells` column recording its pools")
+})

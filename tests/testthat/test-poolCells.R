@@ -69,3 +69,12 @@ test_that("impossible pools get clear errors", {
     expect_error(poolCells(x, size = 90, npools = 2, by = rep(c("a", "b", "c"), 100), seed = 1),
         "level 'a' of `by` has 100 cells")
 })
+
+test_that("npools defaults to as many disjoint pools as the smallest level holds", {
+    x <- pool_counts()
+    expect_identical(ncol(poolCells(x, size = 40, seed = 1)), 7L)   # 300 %/% 40
+    p <- poolCells(x, size = 30, by = rep(c("a", "b", "b"), 100), seed = 1)
+    expect_identical(as.vector(table(p$by)), c(3L, 3L))              # level a: 100 cells
+    expect_error(poolCells(x, size = 10, replace = TRUE), "give `npools`: with `replace = TRUE`")
+    expect_error(poolCells(x), "give `size`, the number of cells per pool")
+})
