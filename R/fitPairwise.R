@@ -42,6 +42,14 @@
 #'     only. With `counts = TRUE` it comes from the rate-scale moment test
 #'     (see Counts). `metadata(fit)$test` says which was used (`"wild"`,
 #'     `"F"` or `"rate"`).}
+#'   \item{`p.relation`}{p-value of "the target does not depend on the
+#'     regulator": the smaller of the affine fit's F test of its slope and
+#'     `p.nonlinear`, times 2 (Bonferroni; under independence both are valid
+#'     tests, the slope's because the noise no longer depends on the
+#'     regulator). Where it is not small the spline fits noise, and `nl`,
+#'     a share of a signal that is not there, means nothing: such pairs are
+#'     left out of the default panels of [plotPairwise()] and of the
+#'     violins of [plotNonlinearity()].}
 #'   \item{`slope`, `intercept`}{of the affine fit.}
 #'   \item{`sigma`}{residual standard deviation of the spline fit,
 #'     `sqrt(RSS / (n - edf - 1))`.}
@@ -345,6 +353,8 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
         lambda = res$lambda, r2.linear = res[["r2.linear"]], r2.spline = res[["r2.spline"]], nl = res$nl,
         p.nonlinear = res[["p.nonlinear"]], slope = res$slope, intercept = res$intercept, sigma = res$sigma,
         status = .pair_status[res$status + 1L], check.names = FALSE)
+    out$p.relation <- .p_relation(out)
+    out <- out[, c(seq_len(9L), ncol(out), 10L:(ncol(out) - 1L))]
     if (nboot > 0) {
         out$nl.lower <- res[["nl.lower"]]
         out$nl.upper <- res[["nl.upper"]]
@@ -362,6 +372,23 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
         spline = list(coef = res$coef, d = res$d, context = res$context, mean.y = res[["mean.y"]],
             contexts = res$contexts))
     out
+}
+
+# p-value of "no relation" (see ?fitPairwise, column p.relation): the
+# slope's F test and p.nonlinear, Bonferroni-combined.
+#' @importFrom stats pf
+.p_relation <- function(fit) {
+    df2 <- fit$n - 2
+    p.slope <- pf(fit$r2.linear / (1 - fit$r2.linear) * df2, 1, df2, lower.tail = FALSE)
+    pmin(1, 2 * pmin(p.slope, fit$p.nonlinear, na.rm = TRUE))
+}
+
+# Pairs with a detected relation (BH-adjusted p.relation below alpha; fits
+# made before the column existed count as related).
+.related <- function(fit, alpha = 0.05) {
+    if (!"p.relation" %in% colnames(fit)) return(rep(TRUE, nrow(fit)))
+    q <- p.adjust(fit$p.relation, "BH")
+    is.na(q) | q < alpha
 }
 
 # The fitted rate distributions of the regulators (rows `regs` of x), as

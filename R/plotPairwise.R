@@ -7,7 +7,8 @@
 #' @param fit The result of [fitPairwise()].
 #' @param x The data the fit was made on (the same object, or its assay).
 #' @param pairs Which pairs (see [pairwiseCurves()]); default: the first
-#'   `max.pairs` with a fit.
+#'   `max.pairs` with a fit and a detected relation (`p.relation` below
+#'   0.05 after Benjamini-Hochberg correction).
 #' @param assay.type For a `SummarizedExperiment` `x`: the assay; default,
 #'   the one recorded in `fit`.
 #' @param max.pairs Most panels drawn when `pairs` is `NULL`.
@@ -34,7 +35,17 @@ plotPairwise <- function(fit, x, pairs = NULL, assay.type = NULL, max.pairs = 12
         x <- .assay_of(x, assay.type)
     }
     idx <- .pick_pairs(fit, pairs)
-    if (is.null(pairs)) idx <- utils::head(idx[fit$status[idx] %in% c("ok", "flat fit")], max.pairs)
+    if (is.null(pairs)) {
+        idx <- idx[fit$status[idx] %in% c("ok", "flat fit")]
+        # pairs without a detected relation have noise for a curve
+        rel <- .related(fit)[idx]
+        if (any(rel)) {
+            idx <- idx[rel]
+        } else if (length(idx)) {
+            message("no pair has a detected relation (BH-adjusted p.relation < 0.05); showing unrelated pairs")
+        }
+        idx <- utils::head(idx, max.pairs)
+    }
     if (!length(idx)) stop("no pair with a fit to plot", call. = FALSE)
     .check_gene_names(c(fit$regulator[idx], fit$target[idx]), rownames(x), "fit")
     transform <- metadata(fit)$transform
@@ -86,7 +97,11 @@ plotPairwise <- function(fit, x, pairs = NULL, assay.type = NULL, max.pairs = 12
 #' Violin and box plots of `nl` for one or more fits (for example cell level
 #' against bulk level, or one dataset against another), with the share of
 #' pairs whose `p.nonlinear` is below `alpha` after Benjamini-Hochberg
-#' correction printed above each group.
+#' correction printed above each group.  The violins and the median show the
+#' pairs with a detected relation (`p.relation` below 0.05 after
+#' Benjamini-Hochberg correction; see [fitPairwise()]): the `nl` of a pair
+#' whose spline fits noise is itself noise.  The share of non-linear pairs
+#' is over all fitted pairs.
 #'
 #' @param ... Results of [fitPairwise()], named by group (or one named list
 #'   of them).
@@ -112,15 +127,18 @@ plotNonlinearity <- function(..., alpha = 0.05) {
     for (f in fits) .spline_store(f)
     df <- do.call(rbind, lapply(names(fits), function(g) {
         f <- fits[[g]]
-        data.frame(group = g, nl = f$nl, p = f$p.nonlinear)
+        data.frame(group = g, nl = f$nl, p = f$p.nonlinear, related = .related(f))
     }))
     df$group <- factor(df$group, levels = names(fits))
     share <- do.call(rbind, lapply(split(df, df$group), function(d) {
         q <- p.adjust(d$p, method = "BH")
-        data.frame(group = d$group[1L], label = sprintf("%.0f%% non-linear\nmedian nl %.2f (n = %d)",
-            100 * mean(q < alpha, na.rm = TRUE), stats::median(d$nl, na.rm = TRUE), sum(!is.na(d$nl))))
+        shown <- !is.na(d$nl) & d$related
+        data.frame(group = d$group[1L], label = sprintf("%.0f%% non-linear\nmedian nl %.2f (%d of %d pairs)",
+            100 * mean(q < alpha, na.rm = TRUE), stats::median(d$nl[shown]), sum(shown), sum(!is.na(d$nl))))
     }))
-    df <- df[!is.na(df$nl), ]
+    # the violins show the pairs with a detected relation: nl of the others
+    # is a share of noise
+    df <- df[!is.na(df$nl) & df$related, ]
     ggplot2::ggplot(df, ggplot2::aes(x = group, y = nl)) +
         ggplot2::geom_violin(fill = "grey85", colour = "grey50", scale = "width") +
         ggplot2::geom_boxplot(width = 0.15, outlier.size = 0.5) +
@@ -128,7 +146,8 @@ plotNonlinearity <- function(..., alpha = 0.05) {
             size = 3, vjust = 0) +
         ggplot2::scale_y_continuous(limits = c(0, 1.25), breaks = seq(0, 1, 0.25)) +
         ggplot2::labs(x = NULL, y = "nonlinearity index nl",
-            caption = sprintf("share: p.nonlinear < %s after Benjamini-Hochberg correction", format(alpha))) +
+            caption = sprintf(paste("share: p.nonlinear < %s after Benjamini-Hochberg correction, of all pairs;",
+                "violins and median: pairs with a detected relation"), format(alpha))) +
         ggplot2::theme_bw()
 }
 

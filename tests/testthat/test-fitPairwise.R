@@ -281,3 +281,39 @@ test_that("log1p fits the transformed values and the plots draw", {
     expect_s3_class(q, "ggplot")
     expect_identical(levels(q$data$group), c("cells", "bulk"))
 })
+
+test_that("p.relation holds its size under independence and finds relations; unrelated pairs leave the panels", {
+    # 1,000 independent targets (Gaussian, and skewed) of one regulator: the
+    # rejection rate at 0.05 (SE 0.0069), and its definition
+    set.seed(22)
+    n <- 300
+    x <- rexp(n)
+    for (noise in c("gaussian", "skewed")) {
+        y <- if (noise == "gaussian") matrix(rnorm(1000 * n), 1000) else matrix(rexp(1000 * n)^2, 1000)
+        m <- rbind(X = x, y)
+        rownames(m) <- c("X", paste0("T", 1:1000))
+        fit <- fitPairwise(m, pairs = data.frame("X", paste0("T", 1:1000)), seed = 1)
+        rate <- mean(fit$p.relation < 0.05)
+        expect_lt(rate, 0.05 + 2 * 0.0069, label = sprintf("size %.3f, %s noise", rate, noise))
+        expect_gt(rate, 0.01)
+        p.slope <- vapply(2:101, function(i) summary(lm(m[i, ] ~ x))$coefficients[2, 4], numeric(1))
+        expect_equal(fit$p.relation[1:100], pmin(1, 2 * pmin(p.slope, fit$p.nonlinear[1:100])), tolerance = 1e-6)
+    }
+    # on counts (rates independent of each other, shared library sizes)
+    s <- rlnorm(2000, 0, 0.3)
+    cnt <- rbind(X = rpois(2000, s * rgamma(2000, 2)), t(replicate(200, rpois(2000, s * rgamma(2000, 2)))))
+    rownames(cnt) <- c("X", paste0("T", 1:200))
+    cf <- fitPairwise(cnt, pairs = data.frame("X", paste0("T", 1:200)), counts = TRUE, size.factors = s, seed = 1)
+    expect_lt(mean(cf$p.relation < 0.05), 0.05 + 2 * sqrt(0.05 * 0.95 / 200))
+    # a U-shaped relation has no slope but a relation
+    u <- runif(n, -1, 1)
+    m <- rbind(U = u, V = u^2 + rnorm(n, sd = 0.3), W = rnorm(n), Z = 0.5 * u + rnorm(n, sd = 0.3))
+    fit <- fitPairwise(m, pairs = data.frame("U", c("V", "W", "Z")), seed = 1)
+    expect_lt(fit["U->V", "p.relation"], 1e-6)
+    expect_lt(fit["U->Z", "p.relation"], 1e-6)
+    skip_if_not_installed("ggplot2")
+    expect_identical(levels(plotPairwise(fit, m)$data$pair), c("U->V", "U->Z"))
+    q <- plotNonlinearity(fit)
+    expect_setequal(q$data$nl, fit$nl[c(1, 3)])
+    expect_match(q$layers[[3]]$data$label, "\\(2 of 3 pairs\\)")
+})
