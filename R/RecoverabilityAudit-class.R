@@ -10,7 +10,9 @@
 #'   cells), `NULL` in bulk mode.
 #' @slot bulk The (pseudo)bulk values of the audited genes (genes x
 #'   samples).
-#' @slot cell.fit,bulk.fit The [fitPairwise()] results at each level.
+#' @slot cell.fit,bulk.fit The [fitPairwise()] results at each level (in
+#'   a bulk-only audit with `group`, `bulk.fit` is a named list of them,
+#'   one per group).
 #' @slot ncells Cells in each pseudobulk sample.
 #' @slot settings The settings of the call.
 #'
@@ -42,7 +44,7 @@
 #' @aliases RecoverabilityAudit
 #' @exportClass RecoverabilityAudit
 setClass("RecoverabilityAudit", slots = c(table = "DataFrame", mode = "character", cells = "ANY", bulk = "matrix",
-    cell.fit = "ANY", bulk.fit = "DataFrame", ncells = "integer", settings = "list"))
+    cell.fit = "ANY", bulk.fit = "ANY", ncells = "integer", settings = "list"))
 
 #' @rdname RecoverabilityAudit-class
 #' @export
@@ -60,8 +62,10 @@ setMethod("show", "RecoverabilityAudit", function(object) {
         cat(sprintf("RecoverabilityAudit: %d pairs among %d genes; %d cells -> %s\n", nrow(tab),
             nrow(object@bulk), ncol(object@cells), s$pseudobulk))
     } else {
-        cat(sprintf("RecoverabilityAudit (bulk only): %d pairs among %d genes; %d bulk samples\n", nrow(tab),
-            nrow(object@bulk), ncol(object@bulk)))
+        cat(sprintf("RecoverabilityAudit (bulk only): %d pairs among %d genes; %d bulk samples%s\n", nrow(tab),
+            nrow(object@bulk), ncol(object@bulk), if (is.null(s$group)) "" else
+            sprintf(", fitted within %d groups (%s)", length(s$group), paste(sprintf("%s: %d", names(s$group),
+                s$group), collapse = ", "))))
     }
     counts <- table(factor(tab$verdict, levels = c("consistent", "inconsistent", "undetermined")))
     cat(sprintf("verdicts: %s\n", paste(sprintf("%d %s", as.integer(counts), names(counts)), collapse = ", ")))
@@ -192,6 +196,8 @@ setMethod("plot", "RecoverabilityAudit", function(x, y, type = c("verdict", "nl"
         t <- tab$target[i]
         lab <- sprintf("%s -> %s: %s", r, t, tab$verdict[i])
         pts <- data.frame(x = x@bulk[r, ], y = x@bulk[t, ], level = if (x@mode == "cells") "pseudobulk" else "bulk")
+        g <- x@settings$group.of
+        if (!is.null(g)) pts$level <- ifelse(is.na(g), "bulk", paste("group", g))
         if (x@mode == "cells") {
             cells <- data.frame(x = x@cells[r, ], y = x@cells[t, ], level = "cells")
             pts <- rbind(cells[.thin(nrow(cells), 3000L), , drop = FALSE], pts)
@@ -202,13 +208,23 @@ setMethod("plot", "RecoverabilityAudit", function(x, y, type = c("verdict", "nl"
             cv <- as.data.frame(pairwiseCurves(fit, pairs = i, grid = 100))
             data.frame(x = cv$x, fit = cv$fit, level = level, pair = lab)
         }
-        cv <- rbind(curve(x@bulk.fit, if (x@mode == "cells") "pseudobulk" else "bulk"),
-            if (x@mode == "cells") curve(x@cell.fit, "cells"))
+        cv <- if (is(x@bulk.fit, "DataFrame")) {
+            rbind(curve(x@bulk.fit, if (x@mode == "cells") "pseudobulk" else "bulk"),
+                if (x@mode == "cells") curve(x@cell.fit, "cells"))
+        } else {
+            # fitted within groups: one curve per group, drawn over its range
+            do.call(rbind, lapply(names(x@bulk.fit), function(g) curve(x@bulk.fit[[g]], paste("group", g))))
+        }
         list(pts = pts, cv = cv)
     })
     pts <- do.call(rbind, lapply(pieces, `[[`, "pts"))
     cv <- do.call(rbind, lapply(pieces, `[[`, "cv"))
     cols <- c(cells = "grey60", pseudobulk = "#0072B2", bulk = "#0072B2")
+    if (!is(x@bulk.fit, "DataFrame")) {
+        lev <- paste("group", names(x@bulk.fit))
+        pal <- rep_len(c("#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#0072B2", "#F0E442"), length(lev))
+        cols <- c(bulk = "grey60", stats::setNames(pal, lev))
+    }
     p <- ggplot2::ggplot(pts, ggplot2::aes(x = x, y = y, colour = level)) +
         ggplot2::geom_point(size = 0.7, alpha = 0.6)
     if (!is.null(cv)) p <- p + ggplot2::geom_line(data = cv, ggplot2::aes(x = x, y = fit, colour = level), linewidth = 1)

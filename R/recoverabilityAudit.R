@@ -132,7 +132,10 @@
 #' `nl > nl.tolerance`) rules out the theorem's condition: `"inconsistent"`.
 #' An affine-looking bulk relation does not show the cells are affine
 #' (averaging smooths curvature away), so every other pair is
-#' `"undetermined"`; bulk data alone never give `"consistent"`.  Microarray
+#' `"undetermined"`; bulk data alone never give `"consistent"`.  A cohort
+#' that mixes groups (subtypes, sexes, batches) differing in both genes'
+#' levels shows relations made by the mixture, not by the cells: give
+#' `group` to fit within groups.  Microarray
 #' intensities on a log scale are returned to the linear scale with
 #' `log.base`; counts are scaled by library size (`normalize = TRUE`).
 #'
@@ -187,6 +190,15 @@
 #' @param alpha Level of the tests after Benjamini-Hochberg adjustment.
 #' @param tolerance Largest FF distance called consistent.
 #' @param nl.tolerance Bulk-only audit: smallest `nl` called inconsistent.
+#' @param group Bulk-only audit: groups of samples (subtypes, sexes,
+#'   batches; the name of a `colData` column or one value per sample) within
+#'   which the relations are fitted.  A cohort that mixes groups differing in
+#'   both genes' levels has between-group relations that no cell-level
+#'   function makes; with `group` each pair is fitted in each group with
+#'   enough samples (smaller groups are left out with a message), its
+#'   `p.nonlinear` is the smallest group's times the number of groups
+#'   (Bonferroni), its `nl` and R^2 are averages weighted by the groups'
+#'   samples, and `groups` says how many groups it was fitted in.
 #' @param ci Run the CI tests of the pairs.
 #' @param max.n Most observations in one HSIC test (cells are subsampled).
 #' @param seed Seed of the pools, the bootstraps and the subsamples.
@@ -279,7 +291,7 @@ setMethod("recoverabilityAudit", "SingleCellExperiment", function(x, sample = NU
 setMethod("recoverabilityAudit", "SummarizedExperiment", function(x, sample = NULL, pool.size = NULL,
     pairs = NULL, genes = NULL, n.genes = 20, max.pairs = 400, min.detected = 0.1, assay.type = "counts",
     normalize = TRUE, log.base = NULL, gene.names = NULL, k = NULL, nboot = 100, level = 0.95, alpha = 0.05,
-    nl.tolerance = 0.05, seed = 1, BPPARAM = SerialParam(), verbose = interactive()) {
+    nl.tolerance = 0.05, group = NULL, seed = 1, BPPARAM = SerialParam(), verbose = interactive()) {
     if (!is.null(sample) || !is.null(pool.size)) {
         stop(paste("`sample` and `pool.size` pool cells, but `x` is a SummarizedExperiment, audited as bulk",
             "data; for single cells make it a SingleCellExperiment (as(x, 'SingleCellExperiment'))"), call. = FALSE)
@@ -294,26 +306,103 @@ setMethod("recoverabilityAudit", "SummarizedExperiment", function(x, sample = NU
     sf <- .library_size_factors(m, normalize, "samples", assay.type)
     chosen <- .audit_pairs(m, sf, pairs, genes, s)
     B <- .audit_normalised(m, chosen$genes, sf)
-    .audit_check_size(ncol(B), s$k, "bulk samples", "")
-    if (s$verbose) message(sprintf("fitting %d pairs on %d samples", nrow(chosen$pairs), ncol(B)))
-    fit <- fitPairwise(B, pairs = chosen$pairs, k = s$k, nboot = s$nboot, level = s$level, seed = s$seed,
-        BPPARAM = BPPARAM, verbose = FALSE)
-    tab <- DataFrame(regulator = fit$regulator, target = fit$target, n = fit$n, r2.linear = fit$r2.linear,
-        r2.spline = fit$r2.spline, nl = fit$nl, nl.lower = .col_or_na(fit, "nl.lower"),
-        nl.upper = .col_or_na(fit, "nl.upper"), p.nonlinear = fit$p.nonlinear,
-        padj.nonlinear = p.adjust(fit$p.nonlinear, "BH"), row.names = rownames(fit))
-    bad <- fit$status != "ok" & fit$status != "flat fit"
+    groups <- .audit_groups(group, x, B, s)
+    if (is.null(groups)) {
+        .audit_check_size(ncol(B), s$k, "bulk samples", "")
+        if (s$verbose) message(sprintf("fitting %d pairs on %d samples", nrow(chosen$pairs), ncol(B)))
+        fit <- fitPairwise(B, pairs = chosen$pairs, k = s$k, nboot = s$nboot, level = s$level, seed = s$seed,
+            BPPARAM = BPPARAM, verbose = FALSE)
+        tab <- DataFrame(regulator = fit$regulator, target = fit$target, n = fit$n, r2.linear = fit$r2.linear,
+            r2.spline = fit$r2.spline, nl = fit$nl, nl.lower = .col_or_na(fit, "nl.lower"),
+            nl.upper = .col_or_na(fit, "nl.upper"), p.nonlinear = fit$p.nonlinear, row.names = rownames(fit))
+        status <- fit$status
+    } else {
+        if (s$verbose) {
+            message(sprintf("fitting %d pairs within %d groups (%s samples)", nrow(chosen$pairs), length(groups),
+                paste(lengths(groups), collapse = ", ")))
+        }
+        fits <- lapply(groups, function(j) fitPairwise(B[, j, drop = FALSE], pairs = chosen$pairs, k = s$k,
+            nboot = s$nboot, level = s$level, seed = s$seed, BPPARAM = BPPARAM, verbose = FALSE))
+        tab <- .combine_group_fits(fits)
+        fit <- fits
+        status <- tab$status
+        tab$status <- NULL
+    }
+    tab$padj.nonlinear <- p.adjust(tab$p.nonlinear, "BH")
+    bad <- status != "ok" & status != "flat fit"
     nonlin <- !bad & !is.na(tab$padj.nonlinear) & tab$padj.nonlinear < s$alpha & !is.na(tab$nl) &
         tab$nl > nl.tolerance
     tab$verdict <- ifelse(nonlin, "inconsistent", "undetermined")
     tab$reason.code <- ifelse(bad, "fit failed", ifelse(nonlin, "non-linear", "close to affine"))
-    tab$reason <- ifelse(bad, paste("fit failed:", fit$status), ifelse(nonlin,
-        sprintf("bulk relation non-linear (nl %.2f > %.2f): the cells cannot be affine", tab$nl, nl.tolerance),
-        "bulk relation close to affine; the cell level is not seen"))
+    tab$reason <- ifelse(bad, paste("fit failed:", status), ifelse(nonlin, if (is.null(groups)) {
+        sprintf(paste("bulk relation non-linear (nl %.2f > %.2f): the cells cannot be affine, or the samples mix",
+            "groups that differ (see `group`)"), tab$nl, nl.tolerance)
+    } else {
+        sprintf("bulk relation non-linear within groups (nl %.2f > %.2f): the cells cannot be affine", tab$nl,
+            nl.tolerance)
+    }, "bulk relation close to affine; the cell level is not seen"))
     new("RecoverabilityAudit", table = tab, mode = "bulk", cells = NULL, bulk = B, cell.fit = NULL,
         bulk.fit = fit, ncells = integer(0), settings = c(s, list(nl.tolerance = nl.tolerance,
-            assay.type = assay.type, normalize = normalize, log.base = log.base, gene.names = gene.names)))
+            assay.type = assay.type, normalize = normalize, log.base = log.base, gene.names = gene.names,
+            group = if (!is.null(groups)) lengths(groups), group.of = if (!is.null(groups)) {
+                rep(names(groups), lengths(groups))[order(unlist(groups))][match(seq_len(ncol(B)),
+                    sort(unlist(groups)))]
+            })))
 })
+
+# The samples of each group of the bulk-only audit (NULL without `group`):
+# a colData column of x or one value per sample; groups too small for the
+# fits are left out with a message.
+.audit_groups <- function(group, x, B, s) {
+    if (is.null(group)) return(NULL)
+    if (is.character(group) && length(group) == 1L && ncol(x) != 1L) {
+        if (!group %in% colnames(colData(x))) {
+            stop(sprintf("`group` = %s is not a colData column of `x`", .fmt_value(group)), call. = FALSE)
+        }
+        group <- colData(x)[[group]]
+    }
+    if (length(group) != ncol(B)) {
+        stop(sprintf("`group` has %d values but `x` has %d samples", length(group), ncol(B)), call. = FALSE)
+    }
+    if (anyNA(group)) message(sprintf("leaving out %d samples with an NA `group`", sum(is.na(group))))
+    groups <- split(seq_along(group), if (is.factor(group)) droplevels(group) else factor(group))
+    need <- vapply(lengths(groups), function(n) max(20, 2 * .resolve_k(s$k, n)), numeric(1))
+    small <- lengths(groups) < need
+    if (all(small)) {
+        stop(sprintf("no group of `group` has the %d samples the fits need (largest: %d)", min(need),
+            max(lengths(groups))), call. = FALSE)
+    }
+    if (any(small)) {
+        message(sprintf("leaving out group%s %s: fewer than %d samples", if (sum(small) > 1L) "s" else "",
+            .fmt_value(names(groups)[small]), min(need[small])))
+    }
+    groups[!small]
+}
+
+# One table row per pair from the fits within groups: p.nonlinear the
+# smallest group's p-value times the number of groups that have one
+# (Bonferroni), nl and R^2 their averages weighted by the samples used,
+# n their sum; status "ok" when any group has a fit.
+.combine_group_fits <- function(fits) {
+    get <- function(col) do.call(cbind, lapply(fits, function(f) .col_or_na(f, col)))
+    n <- get("n")
+    ok <- do.call(cbind, lapply(fits, function(f) f$status %in% c("ok", "flat fit")))
+    w <- ifelse(ok, n, 0)
+    wmean <- function(v) {
+        v[!ok] <- 0
+        ifelse(rowSums(w) > 0, rowSums(v * w, na.rm = TRUE) / rowSums(w * !is.na(v)), NA_real_)
+    }
+    p <- get("p.nonlinear")
+    p[!ok] <- NA
+    np <- rowSums(!is.na(p))
+    pmin <- suppressWarnings(apply(p, 1L, min, na.rm = TRUE))
+    f1 <- fits[[1L]]
+    status <- ifelse(rowSums(ok) > 0, "ok", f1$status)
+    DataFrame(regulator = f1$regulator, target = f1$target, n = rowSums(n * ok), groups = rowSums(ok),
+        r2.linear = wmean(get("r2.linear")), r2.spline = wmean(get("r2.spline")), nl = wmean(get("nl")),
+        nl.lower = wmean(get("nl.lower")), nl.upper = wmean(get("nl.upper")),
+        p.nonlinear = ifelse(np > 0, pmin(1, np * pmin), NA_real_), status = status, row.names = rownames(f1))
+}
 
 #' @rdname recoverabilityAudit
 #' @export

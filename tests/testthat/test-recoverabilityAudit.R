@@ -360,6 +360,49 @@ test_that("bulk-only mode: linear-scale fits and a one-sided verdict", {
     expect_identical(unique(plot(a, type = "nl")$data$level), "bulk")
 })
 
+test_that("bulk-only mode with `group`: relations made by mixing groups go, fits within groups combine", {
+    # two subtypes, each affine within (slopes 1 and 0), far apart in both
+    # genes: the pooled relation is a bend the mixture makes
+    set.seed(4)
+    n <- 150
+    sub <- rep(c("a", "b"), each = n)
+    x <- c(rnorm(n, 10, 1), rnorm(n, 16, 1))
+    y <- ifelse(sub == "a", x, 12) + rnorm(2 * n, sd = 0.5)
+    m <- rbind(X = x, Y = y, Z = 2 * x + rnorm(2 * n, sd = 0.5))
+    se <- SummarizedExperiment::SummarizedExperiment(list(exprs = m))
+    se$subtype <- sub
+    pooled <- auditTable(recoverabilityAudit(se, pairs = data.frame("X", c("Y", "Z")), assay.type = "exprs",
+        normalize = FALSE, nboot = 0, verbose = FALSE))
+    expect_identical(pooled["X->Y", "verdict"], "inconsistent")
+    expect_match(pooled["X->Y", "reason"], "or the samples mix groups that differ \\(see `group`\\)")
+    a <- recoverabilityAudit(se, pairs = data.frame("X", c("Y", "Z")), assay.type = "exprs", normalize = FALSE,
+        nboot = 0, group = "subtype", verbose = FALSE)
+    tab <- auditTable(a)
+    expect_identical(tab$verdict, c("undetermined", "undetermined"))
+    expect_identical(tab$groups, c(2, 2))
+    # the combination of the fits within each group, by its definition
+    fa <- fitPairwise(m[, sub == "a"], pairs = data.frame("X", c("Y", "Z")), seed = 1)
+    fb <- fitPairwise(m[, sub == "b"], pairs = data.frame("X", c("Y", "Z")), seed = 1)
+    expect_equal(tab$p.nonlinear, pmin(1, 2 * pmin(fa$p.nonlinear, fb$p.nonlinear)))
+    expect_equal(tab$nl, (fa$nl * n + fb$nl * n) / (2 * n))
+    expect_equal(tab$n, c(300, 300))
+    expect_identical(names(a@bulk.fit), c("a", "b"))
+    expect_match(capture.output(show(a))[1], "fitted within 2 groups \\(a: 150, b: 150\\)")
+    # a vector works as the column does; small groups are left out, with a message
+    g <- sub
+    g[1:10] <- "c"
+    expect_message(b <- recoverabilityAudit(se, pairs = data.frame("X", "Y"), assay.type = "exprs",
+        normalize = FALSE, nboot = 0, group = g, verbose = FALSE), "leaving out group 'c': fewer than 20 samples")
+    expect_identical(auditTable(b)$groups, 2)
+    expect_error(recoverabilityAudit(se, pairs = data.frame("X", "Y"), assay.type = "exprs", normalize = FALSE,
+        group = "sex"), "`group` = 'sex' is not a colData column of `x`")
+    expect_error(recoverabilityAudit(se, pairs = data.frame("X", "Y"), assay.type = "exprs", normalize = FALSE,
+        group = 1:3), "`group` has 3 values but `x` has 300 samples")
+    skip_if_not_installed("ggplot2")
+    pp <- plot(a, type = "pairs")
+    expect_setequal(unique(pp$data$level), c("group a", "group b"))
+})
+
 test_that("bad input gets clear errors", {
     sce <- .audit_counts()
     expect_error(recoverabilityAudit(sce, sample = "donor", assay.type = "logcounts"),
