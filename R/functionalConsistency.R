@@ -106,14 +106,17 @@
 #'   deconvolution's penalty shrinks the cell curve toward a straight line
 #'   (more so the noisier the regulator's counts), which would shrink the
 #'   distance too, so the cell curve here is undersmoothed: a tenth of the
-#'   smoothing parameter REML chooses.
+#'   smoothing parameter REML chooses, with 10 basis functions when `k` is
+#'   `NULL` (an undersmoothed deconvolved curve with the larger basis of
+#'   many cells varies so much between resamples that few intervals can
+#'   decide; measured in the package's simulations).
 #' @param size.factors,dispersion With `counts = TRUE`: the cells' size
 #'   factors (default: library sizes over all genes of `cells`, divided by
 #'   their mean) and the counts' technical dispersion, as in
 #'   [fitPairwise()].
 #' @param k Spline basis dimension of the fits at both levels; `NULL`
 #'   (default): at each level the rule of [fitPairwise()] for its number of
-#'   cells or samples.
+#'   cells or samples (10 for the count-aware cell curve, see `counts`).
 #' @param nboot Bootstrap resamples of the distance's interval (0: none).
 #' @param level Confidence level of that interval.
 #' @param alpha Level of the tests in the `consistent` decision.
@@ -150,7 +153,7 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
     if (counts) truth <- FALSE
     # the basis dimension of each level (NULL: the rule for its size)
     kb <- .resolve_k(k, ncol(bulk))
-    kc <- .resolve_k(k, ncol(cells))
+    kc <- .ff_cell_k(k, ncol(cells), counts)
     nboot <- .check_count(nboot, "nboot", min = 0)
     alpha <- .check_number(alpha, "alpha", lower = 0, lower.open = TRUE)
     if (alpha >= 1) stop(sprintf("`alpha` must be below 1, not %s", .fmt_value(alpha)), call. = FALSE)
@@ -342,6 +345,15 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
 # toward a line (documented in ?functionalConsistency and
 # ?recoverabilityAudit).
 .ff_undersmooth <- 0.1
+
+# The basis dimension of the FF cell curves of n cells: the user's k, or
+# the rule for n; on counts 10 at most by default (the dimension at which
+# .ff_undersmooth was chosen: undersmoothed deconvolved curves with 50
+# coefficients spread so much over the cell resamples that most intervals
+# straddle the tolerance; bench/bench_audit_counts.R).
+.ff_cell_k <- function(k, n, counts) {
+    if (counts && is.null(k)) min(10L, .resolve_k(NULL, n)) else .resolve_k(k, n)
+}
 
 # The count-aware cell curves FF uses (counts: genes x cells, sf their size
 # factors, s: k, dispersion, level, seed), undersmoothed; `prior`: given

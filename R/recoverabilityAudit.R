@@ -96,9 +96,10 @@
 #' so a cell curve fitted as [fitPairwise()] fits it lands too close to the
 #' (smoother) bulk curve and the distance is too small.  The cell curve of
 #' the FF check is therefore undersmoothed (a tenth of the smoothing
-#' parameter REML chooses; the cells outnumber the pseudobulk samples, and
-#' the larger variance this buys is carried into the interval by the cell
-#' resamples), and "consistent" needs the regulator's cell-level
+#' parameter REML chooses, with 10 basis functions unless `k` is given; the
+#' cells outnumber the pseudobulk samples, and the larger variance this
+#' buys is carried into the interval by the cell resamples), and
+#' "consistent" needs the regulator's cell-level
 #' reliability to be at least 0.6 as well: below it the shrinkage that is
 #' left, which the resamples share and the interval cannot show, hides
 #' departures of saturating curves (sigmoid, Hill) of twice the tolerance in
@@ -667,7 +668,7 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
     ff.cell <- cell.fit
     # the FF cell curves' settings: the cell level's basis dimension
     sc <- s
-    sc$k <- .resolve_k(s$k, ncol(C))
+    sc$k <- .ff_cell_k(s$k, ncol(C), !is.null(counts))
     if (!is.null(counts)) {
         # FF compares the undersmoothed count-aware cell curve (see
         # .ff_undersmooth), fitted with the rate distributions of cell.fit

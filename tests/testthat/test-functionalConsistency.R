@@ -235,13 +235,14 @@ test_that("counts = TRUE compares rates: summed counts at the bulk level, count-
     expect_equal(bulkcausal:::.curve_values(cf, c(1, 1), cbind(x, rev(x))),
         cbind(pairwiseCurves(cf, grid = x)$fit, pairwiseCurves(cf, grid = rev(x))$fit), tolerance = 1e-12)
     # The cell curve FF uses is undersmoothed: coefficients (D'D + lambda / 10
-    # S)^-1 D'(y - mean y) with D the posterior mean basis and lambda the
-    # one REML chooses (naive R; its EM matches the core's to about 1e-6,
-    # hence the tolerance)
+    # S)^-1 D'(y - mean y) with D the posterior mean basis of 10 B-splines
+    # and lambda the one REML chooses for them (naive R; its EM matches the
+    # core's to about 1e-6, hence the tolerance)
     cnt <- SummarizedExperiment::assay(cells, "counts")
     pr <- ref_posterior_rates(cnt["X", ], sf, full = TRUE)
     sup <- pr$grid[pr$weight > 1e-6]
-    kc <- S4Vectors::metadata(cf)$k
+    kc <- 10
+    cf <- fitPairwise(cnt, pairs = data.frame("X", "Y"), counts = TRUE, size.factors = sf, k = kc, seed = 1)
     D <- pr$post %*% ref_ps_basis(pr$grid, min(sup), max(sup), kc)
     y <- cnt["Y", ] / sf
     coef <- solve(crossprod(D) + cf$lambda / 10 * ref_penalty(kc), crossprod(D, y - mean(y)))
