@@ -39,9 +39,14 @@
 #'
 #' @param x,y The two variables: names or column numbers of `data`.
 #' @param z The conditioning set (names or numbers); `NULL` for none.
-#' @param data Observations in rows and variables in columns (a matrix or
-#'   data.frame), or a `SummarizedExperiment` or `ExpressionSet` with
-#'   variables (genes) in rows.
+#' @param data A numeric matrix with genes (variables) in rows and
+#'   observations in columns, as everywhere in the package; a
+#'   `SummarizedExperiment` or `ExpressionSet` (genes in rows); or a
+#'   data.frame with the variables in columns (as data frames hold them,
+#'   and as pcalg's examples do).  Earlier development versions took
+#'   matrices with the observations in rows: pass `t(m)` or
+#'   `as.data.frame(m)` for such a matrix (a name that only matches the
+#'   other dimension gets an error saying so).
 #' @param method `"spline"` (default) or `"fisher"` (for jointly Gaussian
 #'   data).
 #' @param assay.type For a `SummarizedExperiment` `data`: the assay (when
@@ -75,16 +80,16 @@
 #' set.seed(1)
 #' a <- rnorm(300)
 #' b <- a + rnorm(300)
-#' d <- cbind(A = a, B = b, C = b + rnorm(300))
+#' d <- rbind(A = a, B = b, C = b + rnorm(300))   # genes x observations
 #' ciTest("A", "C", data = d)          # dependent
 #' ciTest("A", "C", "B", data = d)     # independent given B
 #'
 #' # a non-linear chain: Fisher's test misses what the spline test sees
-#' e <- cbind(A = a, B = a^2 + rnorm(300, sd = 0.3))
+#' e <- rbind(A = a, B = a^2 + rnorm(300, sd = 0.3))
 #' ciTest("A", "B", data = e)$p.value
 #' ciTest("A", "B", data = e, method = "spline")$p.value
 #' if (requireNamespace("pcalg", quietly = TRUE)) {
-#'     pc <- pcalg::pc(ciSuffStat(d), ciIndepTest, alpha = 0.01, labels = colnames(d))
+#'     pc <- pcalg::pc(ciSuffStat(d), ciIndepTest, alpha = 0.01, labels = rownames(d))
 #' }
 #' @export
 ciTest <- function(x, y, z = NULL, data, method = c("spline", "fisher"), assay.type = "counts", ...) {
@@ -92,9 +97,9 @@ ciTest <- function(x, y, z = NULL, data, method = c("spline", "fisher"), assay.t
     if (is(data, "SummarizedExperiment")) assay.type <- .pick_assay(data, assay.type, !missing(assay.type))
     ss <- ciSuffStat(data, method = method, assay.type = assay.type, ...)
     vars <- ss$vars
-    xi <- .ci_index(x, vars, "x")
-    yi <- .ci_index(y, vars, "y")
-    zi <- if (is.null(z) || !length(z)) integer(0) else .ci_index(z, vars, "z")
+    xi <- .ci_index(x, vars, "x", ss$obs)
+    yi <- .ci_index(y, vars, "y", ss$obs)
+    zi <- if (is.null(z) || !length(z)) integer(0) else .ci_index(z, vars, "z", ss$obs)
     if (length(xi) != 1L || length(yi) != 1L) stop("`x` and `y` must each name one variable", call. = FALSE)
     if (xi == yi) stop("`x` and `y` must be different variables", call. = FALSE)
     if (any(zi %in% c(xi, yi))) {
@@ -117,29 +122,42 @@ ciSuffStat <- function(data, method = c("spline", "fisher"), assay.type = "count
     data <- .as_se(data)
     if (is(data, "SummarizedExperiment")) {
         assay.type <- .pick_assay(data, assay.type, !missing(assay.type))
-        data <- t(as.matrix(.assay_of(data, assay.type)))
+        data <- .assay_of(data, assay.type)
     }
-    if (is.data.frame(data)) data <- as.matrix(data)
+    # one orientation: a matrix has genes in rows and observations in
+    # columns, as everywhere in the package; a data.frame holds its
+    # variables in columns, as data frames do
+    frame <- is.data.frame(data)
+    if (frame) {
+        data <- as.matrix(data)
+    } else if (length(dim(data)) == 2L && !is.null(data)) {
+        data <- t(as.matrix(data))
+    }
     if (!is.matrix(data) || !is.numeric(data)) {
-        stop("`data` must be a numeric matrix or data.frame (observations in rows) or a SummarizedExperiment",
-            call. = FALSE)
+        stop(paste("`data` must be a numeric matrix (genes in rows, observations in columns), a data.frame",
+            "(variables in columns) or a SummarizedExperiment"), call. = FALSE)
     }
     storage.mode(data) <- "double"
     if (is.null(colnames(data))) colnames(data) <- paste0("V", seq_len(ncol(data)))
     if (any(!is.finite(data))) stop("`data` has missing or infinite values", call. = FALSE)
     need <- if (method == "fisher") 4L else 10L
     if (nrow(data) < need) {
-        stop(sprintf("`data` has %d observations; the %s test needs at least %d", nrow(data),
-            if (method == "fisher") "Fisher z" else "spline", need), call. = FALSE)
+        stop(sprintf("`data` has %d observations; the %s test needs at least %d%s", nrow(data),
+            if (method == "fisher") "Fisher z" else "spline", need, if (!frame && ncol(data) >= need) {
+                sprintf(paste(" (a matrix has genes in rows and observations in columns; this one has %d",
+                    "rows: if they are the observations, pass t(data))"), ncol(data))
+            } else ""), call. = FALSE)
     }
     const <- vapply(seq_len(ncol(data)), function(j) all(data[, j] == data[1L, j]), logical(1))
     if (any(const)) {
         stop(sprintf("`data` has constant variables: %s", .fmt_value(colnames(data)[const])), call. = FALSE)
     }
-    if (method == "fisher") return(list(C = cor(data), n = nrow(data), method = method, vars = colnames(data)))
+    if (method == "fisher") {
+        return(list(C = cor(data), n = nrow(data), method = method, vars = colnames(data), obs = rownames(data)))
+    }
     k <- .resolve_k(k, nrow(data))
     if (k > 50) stop(sprintf("`k` must be at most 50, not %s", .fmt_value(k)), call. = FALSE)
-    list(data = data, n = nrow(data), method = method, vars = colnames(data), k = as.integer(k),
+    list(data = data, n = nrow(data), method = method, vars = colnames(data), obs = rownames(data), k = as.integer(k),
         max.n = .check_count(max.n, "max.n", min = 10), nperm = as.integer(.check_count(nperm, "nperm", min = 0)),
         seed = .check_count(seed, "seed", min = 0), num.threads = .check_threads(num.threads))
 }
@@ -169,12 +187,17 @@ ciIndepTest <- function(x, y, S, suffStat) {
     list(statistic = NA_real_, p.value = p)
 }
 
-.ci_index <- function(v, vars, name) {
+.ci_index <- function(v, vars, name, obs = NULL) {
     if (is.character(v)) {
         i <- match(v, vars)
         if (anyNA(i)) {
-            stop(sprintf("`%s` names %s, which %s not a variable of `data`", name, .fmt_value(v[is.na(i)]),
-                if (sum(is.na(i)) > 1L) "are" else "is"), call. = FALSE)
+            # found among the observations' names: the data are transposed
+            flipped <- !is.null(obs) && all(v[is.na(i)] %in% obs)
+            stop(sprintf("`%s` names %s, which %s not a variable of `data`%s", name, .fmt_value(v[is.na(i)]),
+                if (sum(is.na(i)) > 1L) "are" else "is", if (flipped) {
+                    paste0(" but names its observations: a matrix has genes in rows and observations in columns",
+                        " (pass t(data), or a data.frame with the variables in columns)")
+                } else ""), call. = FALSE)
         }
         return(i)
     }

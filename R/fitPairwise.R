@@ -285,9 +285,13 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
     verbose <- .check_flag(verbose, "verbose")
     if (length(dim(x)) != 2L) stop("`x` must be a matrix-like object with genes in rows", call. = FALSE)
     rn <- rownames(x)
-    if (is.null(rn)) stop("`x` needs rownames (gene names)", call. = FALSE)
+    if (is.null(rn)) {
+        stop(sprintf("`x` needs rownames (gene names)%s", if (!is.null(colnames(x))) {
+            ": it has column names only; genes go in rows and observations in columns (pass t(x)?)"
+        } else ""), call. = FALSE)
+    }
     k <- .resolve_k(k, ncol(x))
-    pr <- .resolve_pairs(pairs, genes, rn)
+    pr <- .resolve_pairs(pairs, genes, rn, colnames(x))
 
     # The genes involved, as a dense observations x genes matrix.
     used <- sort(unique(c(pr$regulator, pr$target)))
@@ -403,7 +407,7 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
 }
 
 # Pairs as row indices of x: from `pairs`, or all ordered pairs of `genes`.
-.resolve_pairs <- function(pairs, genes, rn) {
+.resolve_pairs <- function(pairs, genes, rn, cn = NULL) {
     if (!is.null(pairs)) {
         if (!is.null(genes)) stop("give `pairs` or `genes`, not both", call. = FALSE)
         if (is.matrix(pairs)) pairs <- as.data.frame(pairs, stringsAsFactors = FALSE)
@@ -414,7 +418,7 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
         if (nrow(pairs) == 0L) stop("`pairs` has no rows", call. = FALSE)
         regulator <- as.character(pairs[[1L]])
         target <- as.character(pairs[[2L]])
-        .check_gene_names(c(regulator, target), rn, "pairs")
+        .check_gene_names(c(regulator, target), rn, "pairs", cn)
         return(list(regulator = match(regulator, rn), target = match(target, rn)))
     }
     if (is.null(genes)) {
@@ -425,7 +429,7 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
         genes <- rn
     }
     genes <- unique(as.character(genes))
-    .check_gene_names(genes, rn, "genes")
+    .check_gene_names(genes, rn, "genes", cn)
     if (length(genes) < 2L) stop("`genes` must name at least two genes", call. = FALSE)
     g <- match(genes, rn)
     grid <- expand.grid(target = g, regulator = g)
@@ -433,11 +437,15 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
     list(regulator = grid$regulator, target = grid$target)
 }
 
-.check_gene_names <- function(names, rn, what) {
+.check_gene_names <- function(names, rn, what, cn = NULL) {
     bad <- unique(names[is.na(names) | !names %in% rn])
     if (length(bad)) {
-        stop(sprintf("`%s` names gene%s %s, which %s not in rownames(x)", what, if (length(bad) > 1L) "s" else "",
-            .fmt_value(bad), if (length(bad) > 1L) "are" else "is"), call. = FALSE)
+        # found among the column names: the matrix is transposed
+        flipped <- !is.null(cn) && all(bad %in% cn)
+        stop(sprintf("`%s` names gene%s %s, which %s not in rownames(x)%s", what, if (length(bad) > 1L) "s" else "",
+            .fmt_value(bad), if (length(bad) > 1L) "are" else "is", if (flipped) {
+                " but in its column names: genes go in rows and observations in columns (pass t(x))"
+            } else ""), call. = FALSE)
     }
 }
 

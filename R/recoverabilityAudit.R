@@ -501,7 +501,7 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
 .audit_pairs <- function(m, sf, pairs, genes, s) {
     rn <- rownames(m)
     if (!is.null(pairs) || !is.null(genes)) {
-        pr <- .resolve_pairs(pairs, genes, rn)
+        pr <- .resolve_pairs(pairs, genes, rn, colnames(m))
         pairs <- data.frame(regulator = rn[pr$regulator], target = rn[pr$target], stringsAsFactors = FALSE)
         self <- pairs$regulator == pairs$target
         if (any(self)) stop(sprintf("`pairs` pairs gene %s with itself", .fmt_value(pairs$regulator[self][1L])),
@@ -840,7 +840,7 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
         p <- rep(NA_real_, length(u))
         ok <- keep[a] & keep[b]
         if (!any(ok)) return(p)
-        ss <- ciSuffStat(t(M[keep, , drop = FALSE]), method = "spline", max.n = s$max.n, seed = s$seed)
+        ss <- ciSuffStat(M[keep, , drop = FALSE], method = "spline", max.n = s$max.n, seed = s$seed)
         vars <- genes[keep]
         p[ok] <- .ci_tests(ss, match(a[ok], vars), match(b[ok], vars), rep(list(integer(0)), sum(ok)))$p.value
         p

@@ -25,7 +25,7 @@ cat(sprintf("%d replicates per entry (SE %.3f at 0.05)\n", R, sqrt(0.05 * 0.95 /
 t0 <- Sys.time()
 for (ranks in c(FALSE, TRUE)) for (n in NS) {
     rej <- vapply(KS, function(k) mean(vapply(seq_len(R), function(r) {
-        d <- t(assay(simulateCells(model, n, seed = r, verbose = FALSE), "latent"))
+        d <- assay(simulateCells(model, n, seed = r, verbose = FALSE), "latent")
         if (ranks) d[, "Y"] <- rank(d[, "Y"]) / n
         ciTest("X", "Z", "Y", data = d, method = "spline", k = if (k == 0L) NULL else k)$p.value < 0.05
     }, logical(1))), numeric(1))

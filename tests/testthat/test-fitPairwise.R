@@ -254,6 +254,12 @@ test_that("bad input gets clear errors", {
     inf["A", 2] <- Inf
     expect_error(fitPairwise(inf), "infinite value Inf for gene 'A' in column 2")
     expect_error(fitPairwise(unname(m)), "`x` needs rownames")
+    # a matrix with observations in rows is named as such
+    expect_error(fitPairwise(t(m)), "`x` needs rownames \\(gene names\\): it has column names only; genes go in rows")
+    tm <- t(m)
+    rownames(tm) <- paste0("cell", 1:50)
+    expect_error(fitPairwise(tm, pairs = data.frame("A", "B")), paste("`pairs` names genes 'A', 'B', which are not in",
+        "rownames\\(x\\) but in its column names: genes go in rows and observations in columns \\(pass t\\(x\\)\\)"))
     expect_error(fitPairwise(m, pairs = data.frame("A", "B"), genes = "A"), "not both")
     expect_error(fitPairwise(m, genes = "A"), "at least two genes")
     expect_error(fitPairwise(SummarizedExperiment(list(counts = m)), assay.type = "logcounts"),

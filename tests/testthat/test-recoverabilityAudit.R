@@ -67,10 +67,10 @@ test_that("pseudobulk, fits and CI tests equal naive references and the package'
     expect_equal(S4Vectors::metadata(a@cell.fit)$k, rule(ncol(sce)))
     expect_equal(S4Vectors::metadata(a@bulk.fit)$k, rule(ncol(a@bulk)))
     # CI: the marginal spline test at each level, shared by X -> Y and Y -> X.
-    pc <- ciTest("g1", "g2", data = t(a@cells), method = "spline")$p.value
+    pc <- ciTest("g1", "g2", data = a@cells, method = "spline")$p.value
     expect_equal(tab["g1->g2", "p.ci.cells"], pc)
     expect_equal(tab["g2->g1", "p.ci.cells"], pc)
-    pb <- ciTest("g1", "g3", data = t(a@bulk), method = "spline")$p.value
+    pb <- ciTest("g1", "g3", data = a@bulk, method = "spline")$p.value
     expect_equal(tab["g3->g1", "p.ci.bulk"], pb)
     expect_identical(tab$ci.agree, (tab$padj.ci.cells < 0.05) == (tab$padj.ci.bulk < 0.05))
 })
@@ -322,7 +322,7 @@ test_that("the containers users have: ExpressionSet, a single assay found unname
     pr <- data.frame("A", "B")
     expect_equal(as.data.frame(suppressMessages(fitPairwise(eset, pairs = pr, seed = 1))),
         as.data.frame(fitPairwise(m, pairs = pr, seed = 1)))
-    expect_equal(suppressMessages(ciTest("A", "B", data = eset))$p.value, ciTest("A", "B", data = t(m))$p.value)
+    expect_equal(suppressMessages(ciTest("A", "B", data = eset))$p.value, ciTest("A", "B", data = m)$p.value)
     # an aggregateCells() result's only assay, without naming it
     agg <- aggregateCells(m, rep(1:40, 3), fun = "mean")
     expect_message(f <- fitPairwise(agg, pairs = pr), "using the only assay")

@@ -23,7 +23,7 @@ test_that("the spline test holds its size over models, noises, n and conditionin
         g <- designs[i, ]
         p <- vapply(1:150, function(r) {
             d <- .ci_null_data(g$n, g$s, g$nonlinear, g$noise)
-            ciIndepTest(1, 2, seq_len(g$s) + 2L, ciSuffStat(d, method = "spline", seed = r))
+            ciIndepTest(1, 2, seq_len(g$s) + 2L, ciSuffStat(t(d), method = "spline", seed = r))
         }, numeric(1))
         mean(p < 0.05)
     }, numeric(1))
@@ -39,8 +39,8 @@ test_that("the spline test detects dependence Fisher's test cannot see", {
         e <- rnorm(300, sd = 0.5)
         y <- z^2 + (x - sin(2 * z))^2 + 0.3 * e  # depends on x given z, uncorrelated with it
         d <- cbind(X = x, Y = y, Z = z)
-        c(spline = ciTest("X", "Y", "Z", data = d, method = "spline")$p.value,
-            fisher = ciTest("X", "Y", "Z", data = d, method = "fisher")$p.value)
+        c(spline = ciTest("X", "Y", "Z", data = t(d), method = "spline")$p.value,
+            fisher = ciTest("X", "Y", "Z", data = t(d), method = "fisher")$p.value)
     }, numeric(2))
     expect_gt(mean(p["spline", ] < 0.05), 0.9)
     expect_lt(mean(p["fisher", ] < 0.05), 0.3)
@@ -51,7 +51,7 @@ test_that("the spline statistic equals a naive R computation of HSIC on spline r
     n <- 120
     z <- runif(n)
     d <- cbind(X = exp(z) + rnorm(n, sd = 0.2), Y = cos(3 * z) + rnorm(n, sd = 0.2), Z = z)
-    res <- ciTest("X", "Y", "Z", data = d, method = "spline")
+    res <- ciTest("X", "Y", "Z", data = t(d), method = "spline")
     # residuals from the pairwise spline fit of each on Z (same smoother, the
     # test's default basis dimension at n = 120: ceiling(sqrt(120)) = 11)
     fits <- fitPairwise(t(d), pairs = data.frame(regulator = "Z", target = c("X", "Y")), k = 11)
@@ -71,9 +71,9 @@ test_that("the spline statistic equals a naive R computation of HSIC on spline r
 
 test_that("the default basis grows with n, so a kink does not turn into false rejections", {
     d <- function(n) cbind(X = seq_len(n) %% 7, Y = seq_len(n) %% 5, Z = sqrt(seq_len(n)))
-    expect_identical(vapply(c(50, 100, 101, 120, 500, 2000, 2401, 10000), function(n) ciSuffStat(d(n))$k,
+    expect_identical(vapply(c(50, 100, 101, 120, 500, 2000, 2401, 10000), function(n) ciSuffStat(t(d(n)))$k,
         integer(1)), c(10L, 10L, 11L, 11L, 23L, 45L, 49L, 50L))
-    expect_identical(ciSuffStat(d(500), k = 12)$k, 12L)
+    expect_identical(ciSuffStat(t(d(500)), k = 12)$k, 12L)
     # The kink design of the package's notes: X -> Y -> Z, affine then
     # hill_act (kink at Y = 0), X Gamma-distributed; X _||_ Z | Y holds.
     # With k = 10 at 2,000 cells it was rejected 0.56 of the time; the
@@ -95,7 +95,7 @@ test_that("the spline test runs inside pcalg::pc and is reproducible", {
         fun = c("quadratic", "tanh", "sin")), noise.scale = 0.3)
     cells <- simulateCells(model, ncells = 600, seed = 7, verbose = FALSE)
     d <- t(SummarizedExperiment::assay(cells, "latent"))
-    ss <- ciSuffStat(d, method = "spline")
+    ss <- ciSuffStat(t(d), method = "spline")
     fit <- pcalg::pc(ss, ciIndepTest, alpha = 0.01, labels = colnames(d))
     skel <- methods::as(fit@graph, "matrix")
     skel <- (skel + t(skel)) > 0
@@ -104,25 +104,25 @@ test_that("the spline test runs inside pcalg::pc and is reproducible", {
     truth <- truth | t(truth)
     expect_identical(unname(skel), unname(truth))
     # the same p-value from ciTest, ciIndepTest, 1 or 2 threads, any order
-    p1 <- ciTest("A", "C", "B", data = d, method = "spline", max.n = 200)$p.value
-    p2 <- ciIndepTest(3, 1, 2, ciSuffStat(d, method = "spline", max.n = 200, num.threads = 2))
+    p1 <- ciTest("A", "C", "B", data = t(d), method = "spline", max.n = 200)$p.value
+    p2 <- ciIndepTest(3, 1, 2, ciSuffStat(t(d), method = "spline", max.n = 200, num.threads = 2))
     expect_identical(p1, p2)
-    expect_false(identical(p1, ciTest("A", "C", "B", data = d, method = "spline", max.n = 200, seed = 2)$p.value))
+    expect_false(identical(p1, ciTest("A", "C", "B", data = t(d), method = "spline", max.n = 200, seed = 2)$p.value))
 })
 
 test_that("the permutation null agrees with the gamma approximation", {
     set.seed(44)
     z <- rnorm(200)
     d <- cbind(X = z + rnorm(200), Y = z^2 + 0.3 * rnorm(200) + 0.2 * rnorm(200), Z = z)
-    pg <- ciTest("X", "Y", "Z", data = d, method = "spline")$p.value
-    pp <- ciTest("X", "Y", "Z", data = d, method = "spline", nperm = 999)$p.value
+    pg <- ciTest("X", "Y", "Z", data = t(d), method = "spline")$p.value
+    pp <- ciTest("X", "Y", "Z", data = t(d), method = "spline", nperm = 999)$p.value
     expect_lt(abs(pg - pp), 3 * sqrt(pg * (1 - pg) / 999) + 0.01)
     expect_true(pp >= 1 / 1000)
 })
 
 test_that("the spline test rejects bad input clearly", {
-    d <- cbind(A = rnorm(50), B = rnorm(50), C = rnorm(50))
-    expect_error(ciTest("A", "B", "C", data = d[1:9, ], method = "spline"),
+    d <- rbind(A = rnorm(50), B = rnorm(50), C = rnorm(50))
+    expect_error(ciTest("A", "B", "C", data = d[, 1:9], method = "spline"),
         "`data` has 9 observations; the spline test needs at least 10")
     expect_error(ciTest("A", "B", data = d, method = "spline", k = 2), "`k` must be a whole number >= 4")
     expect_error(ciTest("A", "B", data = d, method = "spline", nperm = -1), "`nperm` must be a whole number >= 0")
