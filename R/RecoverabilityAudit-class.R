@@ -206,7 +206,9 @@ setMethod("plot", "RecoverabilityAudit", function(x, y, type = c("verdict", "nl"
         curve <- function(fit, level) {
             if (is.na(fit$edf[i])) return(NULL)
             cv <- as.data.frame(pairwiseCurves(fit, pairs = i, grid = 100))
-            data.frame(x = cv$x, fit = cv$fit, level = level, pair = lab)
+            # solid where at least 10 observations support the curve
+            data.frame(x = cv$x, fit = cv$fit, solid = ifelse(!is.na(cv$thin) & cv$thin, NA_real_, cv$fit),
+                level = level, pair = lab)
         }
         cv <- if (is(x@bulk.fit, "DataFrame")) {
             rbind(curve(x@bulk.fit, if (x@mode == "cells") "pseudobulk" else "bulk"),
@@ -227,12 +229,16 @@ setMethod("plot", "RecoverabilityAudit", function(x, y, type = c("verdict", "nl"
     }
     p <- ggplot2::ggplot(pts, ggplot2::aes(x = x, y = y, colour = level)) +
         ggplot2::geom_point(size = 0.7, alpha = 0.6)
-    if (!is.null(cv)) p <- p + ggplot2::geom_line(data = cv, ggplot2::aes(x = x, y = fit, colour = level), linewidth = 1)
+    if (!is.null(cv)) {
+        p <- p + ggplot2::geom_line(data = cv, ggplot2::aes(x = x, y = fit, colour = level), linewidth = 0.5,
+            linetype = "dotted") +
+            ggplot2::geom_line(data = cv, ggplot2::aes(x = x, y = solid, colour = level), linewidth = 1, na.rm = TRUE)
+    }
     p + ggplot2::scale_colour_manual(values = cols) +
         ggplot2::facet_wrap(~pair, scales = "free") +
         ggplot2::labs(x = "regulator (linear scale)", y = "target", colour = NULL,
             title = if (x@mode == "cells") "Cell-level and pseudobulk relations" else "Bulk relations",
-            subtitle = "lines: penalised spline fits") +
+            subtitle = "lines: penalised spline fits; dotted: fewer than 10 observations nearby") +
         ggplot2::theme_bw()
 }
 

@@ -352,6 +352,7 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
             level, seed, test, num.threads, verbose)))
     }
     res <- .combine_pair_chunks(res, chunks, length(reg))
+    res$contexts$count <- .context_counts(res, data, if (is.null(tdata)) data else tdata, reg, tgt)
 
     out <- DataFrame(regulator = rn[pr$regulator], target = rn[pr$target], n = res$n, edf = res$edf,
         lambda = res$lambda, r2.linear = res[["r2.linear"]], r2.spline = res[["r2.spline"]], nl = res$nl,
@@ -375,6 +376,27 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
         seed = seed, n.obs = ncol(x),
         spline = list(coef = res$coef, d = res$d, context = res$context, mean.y = res[["mean.y"]],
             contexts = res$contexts))
+    out
+}
+
+# Observations behind each knot interval of each regulator context (a
+# (k - 3) x contexts matrix): the regulator values (data, observations x
+# genes; reg/tgt 0-based columns of data and tdata) of the first pair that
+# refers to the context, where both its values are finite.  Knots are
+# t0 + j dx, the curve's range [t0 + 3 dx, t0 + k dx].
+.context_counts <- function(res, data, tdata, reg, tgt) {
+    ctx <- res$contexts
+    nc <- length(ctx$t0)
+    k <- nrow(res$coef)
+    out <- matrix(0L, max(k - 3L, 1L), nc)
+    first <- match(seq_len(nc), res$context)
+    for (c in which(!is.na(first))) {
+        i <- first[c]
+        x <- data[, reg[i] + 1L]
+        x <- x[is.finite(x) & is.finite(tdata[, tgt[i] + 1L])]
+        j <- pmin(pmax(floor((x - ctx$t0[c]) / ctx$dx[c]) - 3L, 0L), k - 4L)
+        out[, c] <- tabulate(j + 1L, k - 3L)
+    }
     out
 }
 

@@ -123,7 +123,8 @@
 #' @param tolerance Largest distance taken as agreement (in standard
 #'   deviations of the bulk target, as `ff.distance`).
 #' @param central Quantiles of \eqn{\bar X} bounding the range the distance
-#'   is computed over.
+#'   is computed over.  Within it, bulk values where an estimated cell curve
+#'   rests on fewer than 10 cells (see [pairwiseCurves()]) are left out.
 #' @param seed Seed of the bootstrap and of the HSIC subsample.
 #' @param max.n Most bulk samples the HSIC test of `p.resid` uses (a
 #'   subsample beyond that).
@@ -246,7 +247,13 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
             function(u) tf(u) + b
         } else {
             i <- which(cell.fit$regulator == from & cell.fit$target == to)
-            function(u) drop(.curve_values(cell.fit, i, u))
+            # left out where the cell curve rests on fewer than .thin_count
+            # cells (a few extreme cells can bend it there)
+            function(u) {
+                v <- .curve_values(cell.fit, i, u)
+                v[.thin_support(cell.fit, i, u)] <- NA_real_
+                drop(v)
+            }
         }
         .map_curve(f, X[, e], info, aggregation)
     }, numeric(nrow(X)))
@@ -535,6 +542,7 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
                     rate.test = FALSE, rate.prior = prior)
             }
             Hr <- take(H)
+            masked <- is.na(Hr)
             if (!is.null(cell.boot)) {
                 # pairs whose cell curve was fitted (row not NA): the curve of
                 # the paired cell resample, mapped through the aggregation
@@ -547,6 +555,8 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
                     Hr[, cols] <- if (is.null(cell.boot$map)) f(Xr[, cols, drop = FALSE]) else
                         cell.boot$map(f, Xr[, cols, drop = FALSE], matrix(idx[, cols], n))
                 }
+                # the samples left out of D (no cell curve there) stay out
+                Hr[masked] <- NA_real_
             }
             Ds <- curve_distances_cpp(.curve_values(bf, seq_len(R), Xr), Xr, Yr, Hr, central[1L], central[2L])
             Ds[is.na(bf$edf)] <- NA_real_

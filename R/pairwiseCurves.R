@@ -15,7 +15,11 @@
 #' @param level Confidence level of the band.
 #'
 #' @return A [S4Vectors::DataFrame] in long form with columns `regulator`,
-#'   `target`, `x`, `fit`, `se`, `lower`, `upper`.
+#'   `target`, `x`, `fit`, `se`, `lower`, `upper`, `n.near` (the number of
+#'   observations whose regulator value lies in the same knot interval as
+#'   `x`: the data behind the curve there) and `thin` (`n.near` below 10:
+#'   the curve there rests on a handful of observations, and a few extreme
+#'   cells can bend it; [plotPairwise()] draws it dotted).
 #' @examples
 #' set.seed(1)
 #' x <- runif(300, 0, 3)
@@ -47,10 +51,23 @@ pairwiseCurves <- function(fit, pairs = NULL, grid = 100, level = 0.95) {
         f <- sp$mean.y[i] + drop(B %*% sp$coef[, i])
         BV <- B %*% V
         se <- fit$sigma[i] * sqrt(drop((BV^2) %*% (1 / sp$d[, i])))
+        near <- drop(.curve_support(fit, i, xs))
         data.frame(regulator = fit$regulator[i], target = fit$target[i], x = xs, fit = f, se = se,
-            lower = f - z * se, upper = f + z * se, stringsAsFactors = FALSE)
+            lower = f - z * se, upper = f + z * se, n.near = near, thin = near < .thin_count,
+            stringsAsFactors = FALSE)
     })
     DataFrame(do.call(rbind, pieces))
+}
+
+# Fewer observations than this in a knot interval make the curve there
+# "thin" (documented in ?pairwiseCurves).
+.thin_count <- 10L
+
+# TRUE where the curves of pairs `idx` at regulator values `x` rest on
+# fewer than .thin_count observations (see .curve_support()).
+.thin_support <- function(fit, idx, x) {
+    n <- .curve_support(fit, idx, x)
+    !is.na(n) & n < .thin_count
 }
 
 # Fitted values of pairs `idx` at regulator values `x` (a vector, the same
@@ -64,6 +81,27 @@ pairwiseCurves <- function(fit, pairs = NULL, grid = 100, level = 0.95) {
     X <- if (is.matrix(x)) x else matrix(as.double(x), length(x), length(idx))
     storage.mode(X) <- "double"
     curve_values_cpp(sp$coef, sp$mean.y, as.integer(sp$context), ctx$t0, ctx$dx, ctx$lo, ctx$hi, as.integer(idx), X)
+}
+
+# Observations behind the curves of pairs `idx` at regulator values `x` (as
+# for .curve_values()): the count of the knot interval holding each value,
+# NA outside the range or for fits made before counts were kept.
+.curve_support <- function(fit, idx, x) {
+    sp <- .spline_store(fit)
+    ctx <- sp$contexts
+    X <- if (is.matrix(x)) x else matrix(as.double(x), length(x), length(idx))
+    out <- matrix(NA_integer_, nrow(X), length(idx))
+    if (is.null(ctx$count)) return(out)
+    k <- nrow(sp$coef)
+    for (e in seq_along(idx)) {
+        c <- sp$context[idx[e]]
+        if (is.na(c)) next
+        xs <- X[, e]
+        inside <- !is.na(xs) & xs >= ctx$lo[c] & xs <= ctx$hi[c]
+        j <- pmin(pmax(floor((xs[inside] - ctx$t0[c]) / ctx$dx[c]) - 3L, 0L), k - 4L)
+        out[inside, e] <- ctx$count[j + 1L, c]
+    }
+    out
 }
 
 .spline_store <- function(fit) {

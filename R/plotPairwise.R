@@ -1,8 +1,10 @@
 #' Plot fitted pairwise functions over their data
 #'
 #' One panel per pair: the observations (hexagonal bins when there are more
-#' than `hex.above` of them), the fitted spline with its pointwise band, and
-#' the affine fit (dashed); the panel title gives `nl` and `edf`.
+#' than `hex.above` of them), the fitted spline with its pointwise band
+#' (dotted where fewer than 10 observations support it, see
+#' [pairwiseCurves()]), and the affine fit (dashed); the panel title gives
+#' `nl` and `edf`.
 #'
 #' @param fit The result of [fitPairwise()].
 #' @param x The data the fit was made on (the same object, or its assay).
@@ -78,17 +80,25 @@ plotPairwise <- function(fit, x, pairs = NULL, assay.type = NULL, max.pairs = 12
     } else {
         p + ggplot2::geom_point(size = 0.6, alpha = 0.4, colour = "grey40")
     }
+    thin <- FALSE
     if (!is.null(curves)) {
+        # dotted where fewer than 10 observations lie in the knot interval
+        curves$solid <- ifelse(!is.na(curves$thin) & curves$thin, NA_real_, curves$fit)
+        thin <- any(curves$thin, na.rm = TRUE)
         p <- p + ggplot2::geom_ribbon(data = curves, ggplot2::aes(x = x, ymin = lower,
             ymax = upper), inherit.aes = FALSE, fill = "#D55E00", alpha = 0.25) +
             ggplot2::geom_line(data = curves, ggplot2::aes(x = x, y = fit), colour = "#D55E00",
-                linewidth = 0.9)
+                linewidth = 0.6, linetype = "dotted") +
+            ggplot2::geom_line(data = curves, ggplot2::aes(x = x, y = solid), colour = "#D55E00",
+                linewidth = 0.9, na.rm = TRUE)
     }
     p + ggplot2::geom_abline(data = lines, ggplot2::aes(intercept = intercept, slope = slope),
             colour = "#0072B2", linetype = "dashed") +
         ggplot2::facet_wrap(~pair, scales = "free", labeller = ggplot2::as_labeller(label)) +
         ggplot2::labs(x = if (identical(transform, "log1p")) "regulator, log1p" else "regulator",
-            y = if (identical(transform, "log1p")) "target, log1p" else "target") +
+            y = if (identical(transform, "log1p")) "target, log1p" else "target",
+            caption = paste0("spline (orange, ", 100 * level, "% band) and affine fit (dashed)",
+                if (thin) "; dotted: fewer than 10 observations in the knot interval" else "")) +
         ggplot2::theme_bw()
 }
 
@@ -158,4 +168,4 @@ plotNonlinearity <- function(..., alpha = 0.05) {
 }
 
 # Column names used inside ggplot2::aes().
-utils::globalVariables(c("x", "y", "lower", "upper", "fit", "intercept", "slope", "group", "nl", "label"))
+utils::globalVariables(c("x", "y", "lower", "upper", "fit", "intercept", "slope", "group", "nl", "label", "solid"))

@@ -109,7 +109,11 @@
 #' The distance is the root mean square gap between the two curves over
 #' the central 90% of the bulk regulator values, in units of the standard
 #' deviation of the bulk target; `tolerance = 0.1` accepts gaps up to a
-#' tenth of it.  `consistent` needs `nboot > 0`; with `ci = FALSE` the CI
+#' tenth of it.  Bulk values where the cell curve rests on fewer than 10
+#' cells (its knot interval holds fewer) are left out of the distance
+#' (before its central 90% is taken) and of `p.curve`: there a handful of
+#' extreme cells can bend the cell curve arbitrarily (the pairs plot draws
+#' such stretches dotted).  `consistent` needs `nboot > 0`; with `ci = FALSE` the CI
 #' conditions are left out of the rule.  The residual part of FF
 #' (`p.resid`, HSIC of the bulk residual against the bulk regulator) is
 #' reported but not used: count noise makes residuals heteroscedastic at
@@ -807,8 +811,11 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
     if (!length(todo)) return(out)
     X <- t(B[pairs$regulator[todo], , drop = FALSE])
     Y <- t(B[pairs$target[todo], , drop = FALSE])
-    # the cell curve at the bulk values (the mean maps f to f)
+    # the cell curve at the bulk values (the mean maps f to f), left out
+    # where it rests on fewer than .thin_count cells (a few extreme cells
+    # can bend it there)
     H <- .curve_values(cell.fit, todo, X)
+    H[.thin_support(cell.fit, todo, X)] <- NA_real_
     nw <- bpnworkers(BPPARAM)
     chunks <- if (nw > 1L && length(todo) > 1L) split(seq_along(todo), rep_len(seq_len(nw), length(todo))) else
         list(seq_along(todo))

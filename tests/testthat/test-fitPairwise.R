@@ -323,3 +323,25 @@ test_that("p.relation holds its size under independence and finds relations; unr
     expect_setequal(q$data$nl, fit$nl[c(1, 3)])
     expect_match(q$layers[[3]]$data$label, "\\(2 of 3 pairs\\)")
 })
+
+test_that("curves report the observations behind them; thin stretches are marked and drawn dotted", {
+    set.seed(23)
+    x <- c(runif(500), 8, 9, 10)
+    m <- rbind(X = x, Y = c(sin(3 * x[1:500]) + rnorm(500, sd = 0.1), 50, -40, 60))
+    fit <- fitPairwise(m, pairs = data.frame("X", "Y"), k = 20)
+    cv <- pairwiseCurves(fit, grid = c(0.5, 5, 9.5, 11))
+    # the knot intervals: 17 over the range widened by 0.1% at each end (as
+    # mgcv's "ps" basis places them); a naive histogram of the regulator
+    r <- diff(range(x))
+    xl <- min(x) - 0.001 * r
+    width <- 1.002 * r / 17
+    bin <- function(v) floor((v - xl) / width) + 1
+    bins <- tabulate(bin(x), 17)
+    expect_equal(sum(bins), 503)
+    expect_identical(cv$n.near, c(bins[bin(0.5)], bins[bin(5)], bins[bin(9.5)], NA))
+    expect_identical(cv$thin, c(FALSE, TRUE, TRUE, NA))
+    skip_if_not_installed("ggplot2")
+    p <- plotPairwise(fit, m)
+    expect_match(p$labels$caption, "dotted: fewer than 10 observations in the knot interval")
+    expect_true(all(is.na(p$layers[[4]]$data$solid[p$layers[[4]]$data$thin])))
+})
