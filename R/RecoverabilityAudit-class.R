@@ -148,10 +148,16 @@ setMethod("plot", "RecoverabilityAudit", function(x, y, type = c("verdict", "nl"
     }
     shown <- ""
     tab <- tab[!is.na(tab$value), , drop = FALSE]
+    # pairs with no relation: their distance or nl measures noise
+    none <- !is.null(tab$reason.code) & tab$reason.code %in% "no relation"
+    if (any(none)) {
+        shown <- sprintf("; %d pair%s without a relation not shown", sum(none), if (sum(none) > 1L) "s" else "")
+        tab <- tab[!none, , drop = FALSE]
+    }
     tab <- tab[order(tab$value), , drop = FALSE]
     if (nrow(tab) > 60L) {
+        shown <- sprintf("%s\nthe 30 lowest and 30 highest of %d pairs", shown, nrow(tab))
         tab <- tab[unique(c(seq_len(30L), nrow(tab) - 29:0)), , drop = FALSE]
-        shown <- sprintf("\nthe 30 lowest and 30 highest of %d pairs", nrow(tab))
     }
     tab$pair <- factor(tab$pair, levels = tab$pair)
     ggplot2::ggplot(tab, ggplot2::aes(x = value, y = pair, colour = verdict)) +

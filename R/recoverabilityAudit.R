@@ -74,7 +74,9 @@
 #' below), `"count noise"`, `"no interval"` (`nboot = 0`), `"fit failed"`
 #' (undetermined), so that `table(reason.code)` counts them; `reason` says
 #' the same in a sentence with the numbers.  In the bulk-only audit the
-#' codes are `"non-linear"`, `"close to affine"` and `"fit failed"`.
+#' codes are `"non-linear"`, `"close to affine"`, `"no relation"` (the
+#' bulk fit's `p.relation`, see [fitPairwise()], is not below `alpha` after
+#' Benjamini-Hochberg adjustment) and `"fit failed"`.
 #' The interval of the distance resamples both levels: the cell curves
 #' are refitted on `min(nboot, 20)` resamples of the cells, paired with the
 #' `nboot` resamples of the pseudobulk samples (see ?functionalConsistency
@@ -319,7 +321,8 @@ setMethod("recoverabilityAudit", "SummarizedExperiment", function(x, sample = NU
             BPPARAM = BPPARAM, verbose = FALSE)
         tab <- DataFrame(regulator = fit$regulator, target = fit$target, n = fit$n, r2.linear = fit$r2.linear,
             r2.spline = fit$r2.spline, nl = fit$nl, nl.lower = .col_or_na(fit, "nl.lower"),
-            nl.upper = .col_or_na(fit, "nl.upper"), p.nonlinear = fit$p.nonlinear, row.names = rownames(fit))
+            nl.upper = .col_or_na(fit, "nl.upper"), p.nonlinear = fit$p.nonlinear, p.relation = fit$p.relation,
+            row.names = rownames(fit))
         status <- fit$status
     } else {
         if (s$verbose) {
@@ -338,14 +341,18 @@ setMethod("recoverabilityAudit", "SummarizedExperiment", function(x, sample = NU
     nonlin <- !bad & !is.na(tab$padj.nonlinear) & tab$padj.nonlinear < s$alpha & !is.na(tab$nl) &
         tab$nl > nl.tolerance
     tab$verdict <- ifelse(nonlin, "inconsistent", "undetermined")
-    tab$reason.code <- ifelse(bad, "fit failed", ifelse(nonlin, "non-linear", "close to affine"))
-    tab$reason <- ifelse(bad, paste("fit failed:", status), ifelse(nonlin, if (is.null(groups)) {
+    # no relation detected (BH-adjusted p.relation, see ?fitPairwise)
+    none <- !bad & !nonlin & !is.na(tab$p.relation) & p.adjust(tab$p.relation, "BH") >= s$alpha
+    tab$reason.code <- ifelse(bad, "fit failed", ifelse(nonlin, "non-linear", ifelse(none, "no relation",
+        "close to affine")))
+    tab$reason <- ifelse(bad, paste("fit failed:", status), ifelse(none,
+        "no relation: the target does not detectably depend on the regulator", ifelse(nonlin, if (is.null(groups)) {
         sprintf(paste("bulk relation non-linear (nl %.2f > %.2f): the cells cannot be affine, or the samples mix",
             "groups that differ (see `group`)"), tab$nl, nl.tolerance)
     } else {
         sprintf("bulk relation non-linear within groups (nl %.2f > %.2f): the cells cannot be affine", tab$nl,
             nl.tolerance)
-    }, "bulk relation close to affine; the cell level is not seen"))
+    }, "bulk relation close to affine; the cell level is not seen")))
     new("RecoverabilityAudit", table = tab, mode = "bulk", cells = NULL, bulk = B, cell.fit = NULL,
         bulk.fit = fit, ncells = integer(0), settings = c(s, list(nl.tolerance = nl.tolerance,
             assay.type = assay.type, normalize = normalize, log.base = log.base, gene.names = gene.names,
@@ -397,16 +404,20 @@ setMethod("recoverabilityAudit", "SummarizedExperiment", function(x, sample = NU
         v[!ok] <- 0
         ifelse(rowSums(w) > 0, rowSums(v * w, na.rm = TRUE) / rowSums(w * !is.na(v)), NA_real_)
     }
-    p <- get("p.nonlinear")
-    p[!ok] <- NA
-    np <- rowSums(!is.na(p))
-    pmin <- suppressWarnings(apply(p, 1L, min, na.rm = TRUE))
+    bonferroni <- function(col) {
+        p <- get(col)
+        p[!ok] <- NA
+        np <- rowSums(!is.na(p))
+        low <- suppressWarnings(apply(p, 1L, min, na.rm = TRUE))
+        ifelse(np > 0, pmin(1, np * low), NA_real_)
+    }
     f1 <- fits[[1L]]
     status <- ifelse(rowSums(ok) > 0, "ok", f1$status)
     DataFrame(regulator = f1$regulator, target = f1$target, n = rowSums(n * ok), groups = rowSums(ok),
         r2.linear = wmean(get("r2.linear")), r2.spline = wmean(get("r2.spline")), nl = wmean(get("nl")),
         nl.lower = wmean(get("nl.lower")), nl.upper = wmean(get("nl.upper")),
-        p.nonlinear = ifelse(np > 0, pmin(1, np * pmin), NA_real_), status = status, row.names = rownames(f1))
+        p.nonlinear = bonferroni("p.nonlinear"), p.relation = bonferroni("p.relation"), status = status,
+        row.names = rownames(f1))
 }
 
 #' @rdname recoverabilityAudit

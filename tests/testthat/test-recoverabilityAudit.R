@@ -394,6 +394,17 @@ test_that("bulk-only mode with `group`: relations made by mixing groups go, fits
     expect_message(b <- recoverabilityAudit(se, pairs = data.frame("X", "Y"), assay.type = "exprs",
         normalize = FALSE, nboot = 0, group = g, verbose = FALSE), "leaving out group 'c': fewer than 20 samples")
     expect_identical(auditTable(b)$groups, 2)
+    # a target without a relation gets its own reason code and leaves the verdict plot
+    se2 <- SummarizedExperiment::SummarizedExperiment(list(exprs = rbind(m, W = rnorm(2 * n, 10))))
+    b2 <- recoverabilityAudit(se2, pairs = data.frame("X", c("Y", "Z", "W")), assay.type = "exprs",
+        normalize = FALSE, nboot = 0, verbose = FALSE)
+    expect_identical(auditTable(b2)$reason.code, c("non-linear", "close to affine", "no relation"))
+    expect_identical(auditTable(b2)["X->W", "verdict"], "undetermined")
+    if (requireNamespace("ggplot2", quietly = TRUE)) {
+        pv <- plot(b2)
+        expect_setequal(as.character(pv$data$pair), c("X->Y", "X->Z"))
+        expect_match(pv$labels$subtitle, "1 pair without a relation not shown")
+    }
     expect_error(recoverabilityAudit(se, pairs = data.frame("X", "Y"), assay.type = "exprs", normalize = FALSE,
         group = "sex"), "`group` = 'sex' is not a colData column of `x`")
     expect_error(recoverabilityAudit(se, pairs = data.frame("X", "Y"), assay.type = "exprs", normalize = FALSE,
