@@ -151,7 +151,7 @@ setMethod("plot", "RecoverabilityAudit", function(x, y, type = c("verdict", "nl"
     # pairs with no relation: their distance or nl measures noise
     none <- !is.null(tab$reason.code) & tab$reason.code %in% "no relation"
     if (any(none)) {
-        shown <- sprintf("; %d pair%s without a relation not shown", sum(none), if (sum(none) > 1L) "s" else "")
+        shown <- sprintf("\n%d pair%s without a relation not shown", sum(none), if (sum(none) > 1L) "s" else "")
         tab <- tab[!none, , drop = FALSE]
     }
     tab <- tab[order(tab$value), , drop = FALSE]
@@ -244,7 +244,7 @@ setMethod("plot", "RecoverabilityAudit", function(x, y, type = c("verdict", "nl"
         ggplot2::facet_wrap(~pair, scales = "free") +
         ggplot2::labs(x = "regulator (linear scale)", y = "target", colour = NULL,
             title = if (x@mode == "cells") "Cell-level and pseudobulk relations" else "Bulk relations",
-            subtitle = "lines: penalised spline fits; dotted: fewer than 10 observations nearby") +
+            subtitle = "lines: spline fits; dotted: under 10 observations nearby") +
         ggplot2::theme_bw()
 }
 

@@ -98,7 +98,7 @@ plotPairwise <- function(fit, x, pairs = NULL, assay.type = NULL, max.pairs = 12
         ggplot2::labs(x = if (identical(transform, "log1p")) "regulator, log1p" else "regulator",
             y = if (identical(transform, "log1p")) "target, log1p" else "target",
             caption = paste0("spline (orange, ", 100 * level, "% band) and affine fit (dashed)",
-                if (thin) "; dotted: fewer than 10 observations in the knot interval" else "")) +
+                if (thin) "\ndotted: fewer than 10 observations in the knot interval" else "")) +
         ggplot2::theme_bw()
 }
 
@@ -156,7 +156,7 @@ plotNonlinearity <- function(..., alpha = 0.05) {
             size = 3, vjust = 0) +
         ggplot2::scale_y_continuous(limits = c(0, 1.25), breaks = seq(0, 1, 0.25)) +
         ggplot2::labs(x = NULL, y = "nonlinearity index nl",
-            caption = sprintf(paste("share: p.nonlinear < %s after Benjamini-Hochberg correction, of all pairs;",
+            caption = sprintf(paste0("share: BH-adjusted p.nonlinear < %s, of all pairs\n",
                 "violins and median: pairs with a detected relation"), format(alpha))) +
         ggplot2::theme_bw()
 }

@@ -343,5 +343,9 @@ test_that("curves report the observations behind them; thin stretches are marked
     skip_if_not_installed("ggplot2")
     p <- plotPairwise(fit, m)
     expect_match(p$labels$caption, "dotted: fewer than 10 observations in the knot interval")
+    # captions fit the default width: no line longer than 60 characters
+    for (cap in c(p$labels$caption, plotNonlinearity(fit)$labels$caption)) {
+        expect_lte(max(nchar(strsplit(cap, "\n")[[1]])), 60)
+    }
     expect_true(all(is.na(p$layers[[4]]$data$solid[p$layers[[4]]$data$thin])))
 })

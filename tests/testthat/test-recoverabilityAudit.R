@@ -263,6 +263,7 @@ test_that("summary, show and plot", {
     expect_lte(max(nchar(strsplit(pv$labels$subtitle, "\n")[[1]])), 60)
     pp <- plot(a, type = "pairs")
     expect_identical(pp$labels$title, "Cell-level and pseudobulk relations")
+    expect_lte(max(nchar(strsplit(pp$labels$subtitle, "\n")[[1]])), 60)
     expect_setequal(unique(pp$data$level), c("cells", "pseudobulk"))
     # the default panels (largest distances) leave out pairs with no
     # relation at either level: mark the top one so
