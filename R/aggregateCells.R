@@ -97,7 +97,7 @@ setMethod("aggregateCells", "SummarizedExperiment", function(x, ids, ..., assay.
         ids <- cd[, ids, drop = FALSE]
     }
     name <- if (is.character(assay.type)) assay.type else "aggregated"
-    .aggregate_cells(.assay_of(x, assay.type), ids, ..., coldata = cd, rowdata = rowData(x), assay.name = name)
+    .aggregate_cells(.assay_of(x, assay.type, check = FALSE), ids, ..., coldata = cd, rowdata = rowData(x), assay.name = name)
 })
 
 .aggregate_cells <- function(x, ids, fun = "sum", subset.row = NULL, na.rm = FALSE, pseudo = 1,

@@ -127,6 +127,7 @@ ciSuffStat <- function(data, method = c("spline", "fisher"), assay.type = "count
     # one orientation: a matrix has genes in rows and observations in
     # columns, as everywhere in the package; a data.frame holds its
     # variables in columns, as data frames do
+    .check_sparse(data, "`data`")
     frame <- is.data.frame(data)
     if (frame) {
         data <- as.matrix(data)
@@ -167,6 +168,25 @@ ciSuffStat <- function(data, method = c("spline", "fisher"), assay.type = "count
 #'   numbers) and the result of `ciSuffStat()`.
 #' @export
 ciIndepTest <- function(x, y, S, suffStat) {
+    # pcalg's hot path: cheap checks that no index can leave the data
+    p <- length(suffStat$vars)
+    if (!is.list(suffStat) || !(identical(suffStat$method, "spline") || identical(suffStat$method, "fisher")) ||
+        p < 2L) {
+        stop("`suffStat` must be the result of ciSuffStat()", call. = FALSE)
+    }
+    one <- function(v) is.numeric(v) && length(v) == 1L && !is.na(v) && v >= 1 && v <= p && v == round(v)
+    if (!one(x) || !one(y)) {
+        stop(sprintf("`x` and `y` must each be one variable number from 1 to %d, not %s and %s", p, .fmt_value(x),
+            .fmt_value(y)), call. = FALSE)
+    }
+    if (x == y) stop("`x` and `y` must be different variables", call. = FALSE)
+    if (length(S)) {
+        if (!is.numeric(S) || anyNA(S) || any(S < 1 | S > p | S != round(S))) {
+            stop(sprintf("`S` must hold variable numbers from 1 to %d, not %s", p, .fmt_value(S)), call. = FALSE)
+        }
+        if (any(S == x | S == y)) stop("the conditioning set `S` contains `x` or `y`", call. = FALSE)
+        if (anyDuplicated(S)) stop("`S` names a variable twice", call. = FALSE)
+    }
     .ci_tests(suffStat, as.integer(x), as.integer(y), list(as.integer(S)))$p.value
 }
 

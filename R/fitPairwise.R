@@ -284,6 +284,7 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
     num.threads <- .check_threads(num.threads)
     verbose <- .check_flag(verbose, "verbose")
     if (length(dim(x)) != 2L) stop("`x` must be a matrix-like object with genes in rows", call. = FALSE)
+    .check_sparse(x)
     rn <- rownames(x)
     if (is.null(rn)) {
         stop(sprintf("`x` needs rownames (gene names)%s", if (!is.null(colnames(x))) {

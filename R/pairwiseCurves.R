@@ -108,7 +108,23 @@ pairwiseCurves <- function(fit, pairs = NULL, grid = 100, level = 0.95) {
     if (!is(fit, "DataFrame") || is.null(metadata(fit)$spline)) {
         stop("`fit` must be the result of fitPairwise()", call. = FALSE)
     }
-    metadata(fit)$spline
+    sp <- metadata(fit)$spline
+    # the store is read by compiled code: its shapes must agree (a fit whose
+    # rows or metadata were edited by hand can break them)
+    ctx <- sp$contexts
+    k <- if (is.matrix(sp$coef)) nrow(sp$coef) else NA_integer_
+    nc <- length(ctx$t0)
+    ok <- !is.na(k) && k >= 4L && ncol(sp$coef) == nrow(fit) && is.matrix(sp$d) && identical(dim(sp$d), dim(sp$coef)) &&
+        length(sp$mean.y) == nrow(fit) && length(sp$context) == nrow(fit) &&
+        all(is.na(sp$context) | (sp$context >= 1 & sp$context <= nc)) &&
+        length(ctx$dx) == nc && length(ctx$lo) == nc && length(ctx$hi) == nc &&
+        identical(as.integer(dim(ctx$V)), as.integer(c(k, k, nc))) &&
+        (is.null(ctx$count) || identical(as.integer(dim(ctx$count)), as.integer(c(k - 3L, nc))))
+    if (!isTRUE(ok)) {
+        stop(paste("`fit` has fitted curves that do not match its rows or its basis (was it subset or edited?);",
+            "refit with fitPairwise()"), call. = FALSE)
+    }
+    sp
 }
 
 # Rows of `fit` chosen by `pairs` (row names, numbers, or a regulator/target

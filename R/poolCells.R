@@ -62,7 +62,7 @@ setMethod("poolCells", "SummarizedExperiment", function(x, size, npools, by = NU
         by <- cd[[by]]
     }
     name <- if (is.character(assay.type)) assay.type else "aggregated"
-    .pool_cells(.assay_of(x, assay.type), size, npools, by, ..., coldata = cd, rowdata = rowData(x),
+    .pool_cells(.assay_of(x, assay.type, check = FALSE), size, npools, by, ..., coldata = cd, rowdata = rowData(x),
         assay.name = name)
 })
 

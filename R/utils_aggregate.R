@@ -60,7 +60,9 @@
 # converted once (integer and logical matrices to double, other sparse
 # classes to dgCMatrix, SparseArraySeed blocks to dgCMatrix).
 .as_supported_matrix <- function(x) {
+    # a dgCMatrix is checked by the core in the pass that reads it
     if (is(x, "dgCMatrix")) return(x)
+    .check_sparse(x)
     if (is.matrix(x)) {
         if (is.double(x)) return(x)
         if (is.integer(x) || is.logical(x)) {
@@ -155,6 +157,7 @@
 
 .subset_rows <- function(x, subset.row) {
     if (is.null(subset.row)) return(x)
+    .check_sparse(x)
     if (is.character(subset.row)) {
         bad <- setdiff(subset.row, rownames(x))
         if (length(bad)) {
@@ -196,7 +199,7 @@
     one
 }
 
-.assay_of <- function(x, assay.type) {
+.assay_of <- function(x, assay.type, check = TRUE) {
     an <- SummarizedExperiment::assayNames(x)
     ok <- (is.character(assay.type) && length(assay.type) == 1L && assay.type %in% an) ||
         (is.numeric(assay.type) && length(assay.type) == 1L && assay.type >= 1 && assay.type <= length(SummarizedExperiment::assays(x)))
@@ -204,5 +207,25 @@
         stop(sprintf("`assay.type` %s is not an assay of `x`; its assays are %s", .fmt_value(assay.type),
             if (length(an)) paste(sprintf("'%s'", an), collapse = ", ") else "none"), call. = FALSE)
     }
-    SummarizedExperiment::assay(x, assay.type, withDimnames = TRUE)
+    a <- SummarizedExperiment::assay(x, assay.type, withDimnames = TRUE)
+    # (the aggregation checks a dgCMatrix in its own pass: check = FALSE)
+    if (check || !is(a, "dgCMatrix")) .check_sparse(a, "the assay") else a
+}
+
+# A sparse matrix from the Matrix package is checked for valid slots before
+# anything reads it (row indices beyond the rows or a `p` slot beyond `x`
+# would make compiled code read or write out of bounds); an O(nnz) pass.
+# Returns x.
+.check_sparse <- function(x, what = "`x`") {
+    if (is(x, "sparseMatrix")) {
+        msg <- tryCatch({
+            methods::validObject(x)
+            NULL
+        }, error = function(e) conditionMessage(e))
+        if (!is.null(msg)) {
+            stop(sprintf("%s is not a valid %s (%s); rebuild it, e.g. with Matrix::sparseMatrix()", what,
+                class(x)[1L], sub("^invalid class .* object: ", "", msg)), call. = FALSE)
+        }
+    }
+    x
 }

@@ -28,8 +28,15 @@ Rcpp::NumericMatrix aggregate_sparse_cpp(Rcpp::S4 x, Rcpp::List groups, std::str
     const Rcpp::IntegerVector colptr = x.slot("p");
     const Rcpp::IntegerVector rowidx = x.slot("i");
     const Rcpp::NumericVector values = x.slot("x");
+    if (dim.size() != 2 || dim[0] < 0 || dim[1] < 0 || colptr.size() < 1) Rcpp::stop("`x` is not a valid dgCMatrix: its 'Dim' or 'p' slot is malformed");
     bulkcausal::SparseView view{static_cast<std::size_t>(dim[0]), static_cast<std::size_t>(dim[1]), colptr.begin(),
                                 rowidx.begin(), values.begin()};
+    try {
+        bulkcausal::check_sparse_structure(view, static_cast<std::size_t>(colptr.size()),
+                                           static_cast<std::size_t>(rowidx.size()), static_cast<std::size_t>(values.size()));
+    } catch (const std::invalid_argument& e) {
+        Rcpp::stop(std::string("`x` is not a valid dgCMatrix: ") + e.what() + "; rebuild it, e.g. with Matrix::sparseMatrix()");
+    }
     const auto g = glue::groups_from_list(groups);
     auto spec = glue::agg_spec(fun, pseudo, na_rm);
     spec.normalise = false;  // cpm: R normalises once all rows are done
@@ -39,6 +46,8 @@ Rcpp::NumericMatrix aggregate_sparse_cpp(Rcpp::S4 x, Rcpp::List groups, std::str
     } catch (const bulkcausal::ValueError& e) {
         const Rcpp::List dn = x.slot("Dimnames");
         glue::stop_value_error(e, fun, dn[0], dn[1]);
+    } catch (const std::invalid_argument& e) {
+        Rcpp::stop(std::string("`x` is not a valid dgCMatrix: ") + e.what() + "; rebuild it, e.g. with Matrix::sparseMatrix()");
     }
     return out;
 }

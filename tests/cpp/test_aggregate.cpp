@@ -289,3 +289,36 @@ TEST_CASE("pools are the right size, disjoint without replacement, and reproduci
     for (const auto& pool : many) for (int c2 : pool) ++hits[c2];
     for (int cidx : cells) CHECK(std::fabs(hits[cidx] - 200.0) < 5 * std::sqrt(200.0 * 0.9));
 }
+
+TEST_CASE("malformed CSC slots are refused, never read out of bounds", "[aggregate]") {
+    const Data d = make_data(6, 8, false, 17);
+    const SparseView v = view(d);
+    CHECK_NOTHROW(check_sparse_structure(v, d.colptr.size(), d.rowidx.size(), d.values.size()));
+    CHECK_THROWS_AS(check_sparse_structure(v, d.colptr.size() - 1, d.rowidx.size(), d.values.size()),
+                    std::invalid_argument);
+    CHECK_THROWS_AS(check_sparse_structure(v, d.colptr.size(), d.rowidx.size(), d.values.size() - 1),
+                    std::invalid_argument);
+    Data bad = d;
+    bad.colptr.back() = static_cast<int>(bad.rowidx.size()) + 5;  // beyond the row indices
+    CHECK_THROWS_AS(check_sparse_structure(view(bad), bad.colptr.size(), bad.rowidx.size(), bad.values.size()),
+                    std::invalid_argument);
+    bad = d;
+    std::swap(bad.colptr[2], bad.colptr[3]);  // decreasing
+    if (bad.colptr[2] != bad.colptr[3]) {
+        CHECK_THROWS_AS(check_sparse_structure(view(bad), bad.colptr.size(), bad.rowidx.size(), bad.values.size()),
+                        std::invalid_argument);
+    }
+    // row indices beyond the rows, or negative, stop both aggregation paths
+    const Groups g = groups_from_ids({0, 0, 1, 1, 2, 2, 3, 3}, 4);
+    std::vector<double> out(6 * 4);
+    for (int r : {6, -1}) {
+        bad = d;
+        bad.rowidx[3] = r;
+        AggSpec sum;
+        sum.fun = AggFun::Sum;
+        CHECK_THROWS_AS(aggregate_sparse(view(bad), g, sum, out.data()), std::invalid_argument);
+        AggSpec med;
+        med.fun = AggFun::Median;
+        CHECK_THROWS_AS(aggregate_sparse(view(bad), g, med, out.data()), std::invalid_argument);
+    }
+}

@@ -199,6 +199,24 @@ struct SparseView {
     const double* values = nullptr;
 };
 
+// The structure of a CSC matrix whose slots hold ncolptr column pointers,
+// nrowidx row indices and nvalues values: throws std::invalid_argument
+// unless colptr has ncol + 1 entries from 0, never decreasing, ending
+// within the row indices, and there are as many values as row indices.
+// O(ncol); the row indices themselves are checked by the passes that read
+// them (aggregate_sparse()).
+inline void check_sparse_structure(const SparseView& x, std::size_t ncolptr, std::size_t nrowidx, std::size_t nvalues) {
+    if (ncolptr != x.ncol + 1) throw std::invalid_argument("the 'p' slot must have ncol + 1 entries");
+    if (nvalues != nrowidx) throw std::invalid_argument("the 'i' and 'x' slots differ in length");
+    if (x.colptr[0] != 0) throw std::invalid_argument("the 'p' slot must start at 0");
+    for (std::size_t c = 0; c < x.ncol; ++c) {
+        if (x.colptr[c + 1] < x.colptr[c]) throw std::invalid_argument("the 'p' slot decreases");
+    }
+    if (static_cast<std::size_t>(x.colptr[x.ncol]) > nrowidx) {
+        throw std::invalid_argument("the 'p' slot points beyond the 'i' slot");
+    }
+}
+
 namespace detail {
 
 template <class AddColumn>
@@ -288,6 +306,7 @@ inline void aggregate_sparse_one_pass(const SparseView& x, const Groups& groups,
                     throw ValueError(std::isnan(a) ? "NA/NaN value" : !std::isfinite(a) ? "infinite value" : "negative value",
                                      static_cast<long>(rows[j]), static_cast<long>(c), a);
                 }
+                if (static_cast<unsigned>(rows[j]) >= p) throw std::invalid_argument("a row index of the 'i' slot is out of range");
                 col[rows[j]] += a;
             }
         }
@@ -323,6 +342,11 @@ inline void aggregate_sparse(const SparseView& x, const Groups& groups, const Ag
         if (c < 0 || static_cast<std::size_t>(c) >= x.ncol) throw std::out_of_range("group column out of range");
         const int start = x.colptr[c];
         const int end = x.colptr[c + 1];
+        for (int j = start; j < end; ++j) {
+            if (static_cast<unsigned>(x.rowidx[j]) >= x.nrow) {
+                throw std::invalid_argument("a row index of the 'i' slot is out of range");
+            }
+        }
         a.add_sparse(x.rowidx + start, x.values + start, static_cast<std::size_t>(end - start));
     });
 }

@@ -1,0 +1,60 @@
+# Malformed input that once crashed R (reached compiled code unchecked) is
+# refused with an error that names what is wrong.  Each case runs in a
+# child R process, so that a crash fails the test instead of ending the run.
+
+.in_child <- function(expr) {
+    skip_if_not_installed("callr")
+    callr::r(function(code) {
+        suppressPackageStartupMessages(library(bulkcausal))
+        tryCatch({
+            eval(parse(text = code))
+            "no error"
+        }, error = function(e) conditionMessage(e))
+    }, args = list(code = expr))
+}
+
+test_that("invalid dgCMatrix slots are errors, not crashes", {
+    make <- "set.seed(1); m <- Matrix::rsparsematrix(20, 30, 0.2); rownames(m) <- paste0('g', 1:20); ids <- rep(1:3, 10)"
+    cases <- c(row = "m@i[5] <- 500L", negative = "m@i[5] <- -3L", p = "m@p[31] <- m@p[31] + 10L",
+        x = "m@x <- m@x[-1]")
+    for (nm in names(cases)) {
+        msg <- .in_child(paste(make, cases[[nm]], "aggregateCells(m, ids)", sep = "; "))
+        expect_match(msg, "not a valid dgCMatrix", label = nm)
+        msg <- .in_child(paste(make, cases[[nm]], "fitPairwise(m, pairs = data.frame('g1', 'g2'))", sep = "; "))
+        expect_match(msg, "not a valid dgCMatrix", label = nm)
+        msg <- .in_child(paste(make, cases[[nm]], "poolCells(m, size = 5, subset.row = 1:3)", sep = "; "))
+        expect_match(msg, "not a valid dgCMatrix", label = nm)
+    }
+})
+
+test_that("ciIndepTest checks its indices (pcalg's hot path)", {
+    set.seed(2)
+    ss <- ciSuffStat(matrix(rnorm(300), 3, dimnames = list(c("A", "B", "C"), NULL)))
+    expect_error(ciIndepTest(NA, 2, NULL, ss), "`x` and `y` must each be one variable number from 1 to 3")
+    expect_error(ciIndepTest(1e12, 2, NULL, ss), "from 1 to 3, not 1e\\+12 and 2")
+    expect_error(ciIndepTest(c(5, 6), 2, NULL, ss), "from 1 to 3")
+    expect_error(ciIndepTest(0, 2, NULL, ss), "from 1 to 3")
+    expect_error(ciIndepTest(1.5, 2, NULL, ss), "from 1 to 3")
+    expect_error(ciIndepTest(1, 4, integer(0), ss), "from 1 to 3")
+    expect_error(ciIndepTest(1, 2, NA, ss), "`S` must hold variable numbers from 1 to 3, not NA")
+    expect_error(ciIndepTest(1, 2, 1e7, ss), "`S` must hold variable numbers from 1 to 3")
+    expect_error(ciIndepTest(1, 1, NULL, ss), "must be different variables")
+    expect_error(ciIndepTest(1, 2, 2, ss), "the conditioning set `S` contains `x` or `y`")
+    expect_error(ciIndepTest(1, 2, c(3, 3), ss), "`S` names a variable twice")
+    expect_error(ciIndepTest(1, 2, NULL, list(a = 1)), "`suffStat` must be the result of ciSuffStat\\(\\)")
+    expect_equal(ciIndepTest(1, 2, 3, ss), ciTest("A", "B", "C", data = t(ss$data))$p.value)
+})
+
+test_that("a fit whose stored curves do not match its rows is refused", {
+    set.seed(3)
+    m <- rbind(A = runif(100), B = runif(100), C = runif(100))
+    fit <- fitPairwise(m, seed = 1)
+    bad <- fit
+    S4Vectors::metadata(bad)$spline$coef <- S4Vectors::metadata(bad)$spline$coef[-1, ]
+    expect_error(pairwiseCurves(bad), "fitted curves that do not match its rows or its basis")
+    expect_error(pairwiseCurves(fit[1:2, ]), "fitted curves that do not match")
+    bad <- fit
+    S4Vectors::metadata(bad)$spline$context[1] <- 99L
+    expect_error(pairwiseCurves(bad), "fitted curves that do not match")
+    expect_s4_class(pairwiseCurves(fit), "DataFrame")
+})
