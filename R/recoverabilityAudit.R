@@ -109,8 +109,9 @@
 #' reason.  A known limit: with overdispersed counts (`dispersion > 0`) and
 #' a regulator reliability below about 0.8, the deconvolved cell curve can
 #' oscillate (the smoothing parameter is chosen on fitted values, which do
-#' not see the directions the counts' noise averages out), and in the
-#' package's simulations 5 of 84 such truly consistent pairs were called
+#' not see the directions the counts' noise averages out): in the
+#' package's simulations (negative binomial counts of size 10, 10 and 100
+#' counts per cell) 5 of 84 truly consistent pairs were called
 #' "inconsistent"; read "inconsistent" calls of such pairs with care.
 #'
 #' The distance is the root mean square gap between the two curves over
