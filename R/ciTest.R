@@ -140,6 +140,7 @@ ciSuffStat <- function(data, method = c("spline", "fisher"), assay.type = "count
     }
     storage.mode(data) <- "double"
     if (is.null(colnames(data))) colnames(data) <- paste0("V", seq_len(ncol(data)))
+    .check_unique_names(colnames(data), "`data`")
     if (any(!is.finite(data))) stop("`data` has missing or infinite values", call. = FALSE)
     need <- if (method == "fisher") 4L else 10L
     if (nrow(data) < need) {

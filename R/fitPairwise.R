@@ -291,6 +291,7 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
             ": it has column names only; genes go in rows and observations in columns (pass t(x)?)"
         } else ""), call. = FALSE)
     }
+    .check_unique_names(rn, "`x`")
     k <- .resolve_k(k, ncol(x))
     pr <- .resolve_pairs(pairs, genes, rn, colnames(x))
 
@@ -458,6 +459,15 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
     grid <- expand.grid(target = g, regulator = g)
     grid <- grid[grid$regulator != grid$target, ]
     list(regulator = grid$regulator, target = grid$target)
+}
+
+# Gene names must identify genes: a lookup would silently take the first.
+.check_unique_names <- function(rn, what) {
+    d <- unique(rn[duplicated(rn)])
+    if (length(d)) {
+        stop(sprintf("%s has duplicated gene names (%s); make them unique first, e.g. with make.unique()", what,
+            .fmt_value(d)), call. = FALSE)
+    }
 }
 
 .check_gene_names <- function(names, rn, what, cn = NULL) {

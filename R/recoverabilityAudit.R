@@ -478,6 +478,11 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
         rownames(m) <- nm
     }
     if (is.null(rownames(m))) stop("`x` needs gene names: rownames or a `gene.names` rowData column", call. = FALSE)
+    if (anyDuplicated(rownames(m))) {
+        message(sprintf("%d duplicated row names (e.g. %s) made unique (suffix .1, .2, ...)",
+            sum(duplicated(rownames(m))), .fmt_value(rownames(m)[duplicated(rownames(m))][1L])))
+        rownames(m) <- make.unique(rownames(m))
+    }
     m
 }
 

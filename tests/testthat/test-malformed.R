@@ -58,3 +58,14 @@ test_that("a fit whose stored curves do not match its rows is refused", {
     expect_error(pairwiseCurves(bad), "fitted curves that do not match")
     expect_s4_class(pairwiseCurves(fit), "DataFrame")
 })
+
+test_that("duplicated gene names are refused where names are looked up, made unique in the audit", {
+    set.seed(4)
+    m <- rbind(A = runif(60), B = runif(60), A = runif(60))
+    expect_error(fitPairwise(m, pairs = data.frame("A", "B")), "`x` has duplicated gene names \\('A'\\)")
+    expect_error(ciTest("A", "B", data = m), "`data` has duplicated gene names \\('A'\\)")
+    se <- SummarizedExperiment::SummarizedExperiment(list(exprs = round(m * 1000)))
+    expect_message(a <- recoverabilityAudit(se, genes = c("A", "B", "A.1"), assay.type = "exprs", normalize = FALSE,
+        nboot = 0, verbose = FALSE), "1 duplicated row names \\(e.g. 'A'\\) made unique")
+    expect_setequal(rownames(a@bulk), c("A", "B", "A.1"))
+})
