@@ -408,7 +408,8 @@ setMethod("recoverabilityAudit", "SummarizedExperiment", function(x, sample = NU
     w <- ifelse(ok, n, 0)
     wmean <- function(v) {
         v[!ok] <- 0
-        ifelse(rowSums(w) > 0, rowSums(v * w, na.rm = TRUE) / rowSums(w * !is.na(v)), NA_real_)
+        den <- rowSums(w * !is.na(v))
+        ifelse(den > 0, rowSums(v * w, na.rm = TRUE) / den, NA_real_)
     }
     bonferroni <- function(col) {
         p <- get(col)
