@@ -194,7 +194,8 @@ setMethod("plot", "RecoverabilityAudit", function(x, y, type = c("verdict", "nl"
         # with no relation at either level (their curves are noise)
         score <- if (x@mode == "cells") tab$ff.distance else tab$nl
         if ("reason.code" %in% colnames(tab)) score[tab$reason.code == "no relation"] <- NA
-        pairs <- head(order(-score, na.last = TRUE), 4L)
+        pairs <- head(order(-score, na.last = NA), 4L)
+        if (!length(pairs)) stop("no pair with a relation and a fit to plot; give `pairs`", call. = FALSE)
     }
     idx <- .pick_pairs(tab, pairs)
     pieces <- lapply(idx, function(i) {

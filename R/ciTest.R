@@ -37,7 +37,8 @@
 #' over linear and non-linear models, Gaussian and skewed noise, 200 and
 #' 1,000 observations and 0 to 2 conditioning genes.
 #'
-#' @param x,y The two variables: names or column numbers of `data`.
+#' @param x,y The two variables: names or numbers of variables (genes) of
+#'   `data` (rows of a matrix, columns of a data.frame).
 #' @param z The conditioning set (names or numbers); `NULL` for none.
 #' @param data A numeric matrix with genes (variables) in rows and
 #'   observations in columns, as everywhere in the package; a
@@ -128,7 +129,7 @@ ciSuffStat <- function(data, method = c("spline", "fisher"), assay.type = "count
     # columns, as everywhere in the package; a data.frame holds its
     # variables in columns, as data frames do
     .check_sparse(data, "`data`")
-    frame <- is.data.frame(data)
+    frame <- is.data.frame(data) || is(data, "DataFrame")
     if (frame) {
         data <- as.matrix(data)
     } else if (length(dim(data)) == 2L && !is.null(data)) {
@@ -170,11 +171,11 @@ ciSuffStat <- function(data, method = c("spline", "fisher"), assay.type = "count
 #' @export
 ciIndepTest <- function(x, y, S, suffStat) {
     # pcalg's hot path: cheap checks that no index can leave the data
-    p <- length(suffStat$vars)
     if (!is.list(suffStat) || !(identical(suffStat$method, "spline") || identical(suffStat$method, "fisher")) ||
-        p < 2L) {
+        length(suffStat$vars) < 2L) {
         stop("`suffStat` must be the result of ciSuffStat()", call. = FALSE)
     }
+    p <- length(suffStat$vars)
     one <- function(v) is.numeric(v) && length(v) == 1L && !is.na(v) && v >= 1 && v <= p && v == round(v)
     if (!one(x) || !one(y)) {
         stop(sprintf("`x` and `y` must each be one variable number from 1 to %d, not %s and %s", p, .fmt_value(x),
@@ -223,7 +224,7 @@ ciIndepTest <- function(x, y, S, suffStat) {
         return(i)
     }
     if (is.numeric(v) && all(v == round(v)) && all(v >= 1 & v <= length(vars))) return(as.integer(v))
-    stop(sprintf("`%s` must name variables of `data` or give their column numbers, not %s", name, .fmt_value(v)),
+    stop(sprintf("`%s` must name variables of `data` or give their numbers, not %s", name, .fmt_value(v)),
         call. = FALSE)
 }
 

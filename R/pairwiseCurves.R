@@ -19,7 +19,10 @@
 #'   observations whose regulator value lies in the same knot interval as
 #'   `x`: the data behind the curve there) and `thin` (`n.near` below 10:
 #'   the curve there rests on a handful of observations, and a few extreme
-#'   cells can bend it; [plotPairwise()] draws it dotted).
+#'   cells can bend it; [plotPairwise()] draws it dotted).  For a
+#'   count-aware fit the observations are counted at their posterior mean
+#'   rates, which are pulled toward the centre, so the tails' counts are
+#'   low.
 #' @examples
 #' set.seed(1)
 #' x <- runif(300, 0, 3)

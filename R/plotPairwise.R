@@ -134,7 +134,12 @@ plotNonlinearity <- function(..., alpha = 0.05) {
     if (is.null(names(fits)) || any(!nzchar(names(fits)))) {
         names(fits) <- if (length(fits) == 1L) "pairs" else paste("fit", seq_along(fits))
     }
-    for (f in fits) .spline_store(f)
+    # only the table is read: a row subset of a fit is fine here
+    for (f in fits) {
+        if (!is(f, "DataFrame") || is.null(metadata(f)$spline) || !all(c("nl", "p.nonlinear") %in% colnames(f))) {
+            stop("give results of fitPairwise()", call. = FALSE)
+        }
+    }
     df <- do.call(rbind, lapply(names(fits), function(g) {
         f <- fits[[g]]
         data.frame(group = g, nl = f$nl, p = f$p.nonlinear, related = .related(f))

@@ -209,8 +209,8 @@
 #'   both genes' levels has between-group relations that no cell-level
 #'   function makes; with `group` each pair is fitted in each group with
 #'   enough samples (smaller groups are left out with a message), its
-#'   `p.nonlinear` is the smallest group's times the number of groups
-#'   (Bonferroni), its `nl` and R^2 are averages weighted by the groups'
+#'   `p.nonlinear` is the smallest group's times the number of groups in
+#'   which the pair has a p-value (Bonferroni), its `nl` and R^2 are averages weighted by the groups'
 #'   samples, and `groups` says how many groups it was fitted in.
 #' @param ci Run the CI tests of the pairs.
 #' @param max.n Most observations in one HSIC test (cells are subsampled).
@@ -382,7 +382,11 @@ setMethod("recoverabilityAudit", "SummarizedExperiment", function(x, sample = NU
     if (length(group) != ncol(B)) {
         stop(sprintf("`group` has %d values but `x` has %d samples", length(group), ncol(B)), call. = FALSE)
     }
-    if (anyNA(group)) message(sprintf("leaving out %d samples with an NA `group`", sum(is.na(group))))
+    if (all(is.na(group))) stop("`group` has no value that is not NA", call. = FALSE)
+    if (anyNA(group)) {
+        message(sprintf("leaving out %d sample%s with an NA `group`", sum(is.na(group)),
+            if (sum(is.na(group)) > 1L) "s" else ""))
+    }
     groups <- split(seq_along(group), if (is.factor(group)) droplevels(group) else factor(group))
     need <- vapply(lengths(groups), function(n) max(20, 2 * .resolve_k(s$k, n)), numeric(1))
     small <- lengths(groups) < need

@@ -13,6 +13,7 @@ test_that("the Fisher test equals pcalg's gaussCItest", {
         expect_equal(ours$p.value, pcalg::gaussCItest(1, 3, S, ss), tolerance = 1e-10)
         expect_equal(ciIndepTest(1, 3, S, ciSuffStat(t(d), method = "fisher")), ours$p.value)
         expect_identical(ciTest(1, 3, S, data = as.data.frame(d), method = "fisher"), ours)
+        expect_identical(ciTest(1, 3, S, data = S4Vectors::DataFrame(d), method = "fisher"), ours)
     }
     # the statistic is the partial correlation of the regression residuals
     r <- cor(resid(lm(a ~ b)), resid(lm(c ~ b)))

@@ -321,6 +321,8 @@ test_that("p.relation holds its size under independence and finds relations; unr
     expect_identical(levels(plotPairwise(fit, m)$data$pair), c("U->V", "U->Z"))
     q <- plotNonlinearity(fit)
     expect_setequal(q$data$nl, fit$nl[c(1, 3)])
+    # a row subset of a fit still plots (only its table is read)
+    expect_setequal(plotNonlinearity(fit[c(1, 3), ])$data$nl, fit$nl[c(1, 3)])
     expect_match(q$layers[[3]]$data$label, "\\(2 of 3 pairs\\)")
 })
 

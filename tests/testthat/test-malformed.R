@@ -42,6 +42,7 @@ test_that("ciIndepTest checks its indices (pcalg's hot path)", {
     expect_error(ciIndepTest(1, 2, 2, ss), "the conditioning set `S` contains `x` or `y`")
     expect_error(ciIndepTest(1, 2, c(3, 3), ss), "`S` names a variable twice")
     expect_error(ciIndepTest(1, 2, NULL, list(a = 1)), "`suffStat` must be the result of ciSuffStat\\(\\)")
+    expect_error(ciIndepTest(1, 2, NULL, 1:3), "`suffStat` must be the result of ciSuffStat\\(\\)")
     expect_equal(ciIndepTest(1, 2, 3, ss), ciTest("A", "B", "C", data = t(ss$data))$p.value)
 })
 

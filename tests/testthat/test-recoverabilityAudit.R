@@ -410,6 +410,8 @@ test_that("bulk-only mode with `group`: relations made by mixing groups go, fits
         group = "sex"), "`group` = 'sex' is not a colData column of `x`")
     expect_error(recoverabilityAudit(se, pairs = data.frame("X", "Y"), assay.type = "exprs", normalize = FALSE,
         group = 1:3), "`group` has 3 values but `x` has 300 samples")
+    expect_error(recoverabilityAudit(se, pairs = data.frame("X", "Y"), assay.type = "exprs", normalize = FALSE,
+        group = rep(NA, 300)), "`group` has no value that is not NA")
     skip_if_not_installed("ggplot2")
     pp <- plot(a, type = "pairs")
     expect_setequal(unique(pp$data$level), c("group a", "group b"))
