@@ -396,8 +396,7 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
         i <- first[c]
         x <- data[, reg[i] + 1L]
         x <- x[is.finite(x) & is.finite(tdata[, tgt[i] + 1L])]
-        j <- pmin(pmax(floor((x - ctx$t0[c]) / ctx$dx[c]) - 3L, 0L), k - 4L)
-        out[, c] <- tabulate(j + 1L, k - 3L)
+        out[, c] <- tabulate(.knot_interval(x, ctx$t0[c], ctx$dx[c], k), k - 3L)
     }
     out
 }

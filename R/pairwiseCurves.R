@@ -95,17 +95,18 @@ pairwiseCurves <- function(fit, pairs = NULL, grid = 100, level = 0.95) {
     X <- if (is.matrix(x)) x else matrix(as.double(x), length(x), length(idx))
     out <- matrix(NA_integer_, nrow(X), length(idx))
     if (is.null(ctx$count)) return(out)
-    k <- nrow(sp$coef)
-    for (e in seq_along(idx)) {
-        c <- sp$context[idx[e]]
-        if (is.na(c)) next
-        xs <- X[, e]
-        inside <- !is.na(xs) & xs >= ctx$lo[c] & xs <= ctx$hi[c]
-        j <- pmin(pmax(floor((xs[inside] - ctx$t0[c]) / ctx$dx[c]) - 3L, 0L), k - 4L)
-        out[inside, e] <- ctx$count[j + 1L, c]
-    }
+    # each value's context (the column's pair's), all pairs at once
+    c <- rep(sp$context[idx], each = nrow(X))
+    inside <- !is.na(c) & !is.na(X) & X >= ctx$lo[c] & X <= ctx$hi[c]
+    inside[is.na(inside)] <- FALSE
+    c <- c[inside]
+    out[inside] <- ctx$count[cbind(.knot_interval(X[inside], ctx$t0[c], ctx$dx[c], nrow(sp$coef)), c)]
     out
 }
+
+# The knot interval (1 to k - 3) of values x of a basis with knots t0 + j dx
+# and k coefficients (the curve's range is [t0 + 3 dx, t0 + k dx]).
+.knot_interval <- function(x, t0, dx, k) pmin(pmax(floor((x - t0) / dx) - 3L, 0L), k - 4L) + 1L
 
 .spline_store <- function(fit) {
     if (!is(fit, "DataFrame") || is.null(metadata(fit)$spline)) {

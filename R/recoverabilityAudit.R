@@ -351,21 +351,19 @@ setMethod("recoverabilityAudit", "SummarizedExperiment", function(x, sample = NU
     none <- !bad & !nonlin & !is.na(tab$p.relation) & p.adjust(tab$p.relation, "BH") >= s$alpha
     tab$reason.code <- ifelse(bad, "fit failed", ifelse(nonlin, "non-linear", ifelse(none, "no relation",
         "close to affine")))
-    tab$reason <- ifelse(bad, paste("fit failed:", status), ifelse(none,
-        "no relation: the target does not detectably depend on the regulator", ifelse(nonlin, if (is.null(groups)) {
-        sprintf(paste("bulk relation non-linear (nl %.2f > %.2f): the cells cannot be affine, or the samples mix",
-            "groups that differ (see `group`)"), tab$nl, nl.tolerance)
-    } else {
-        sprintf("bulk relation non-linear within groups (nl %.2f > %.2f): the cells cannot be affine", tab$nl,
-            nl.tolerance)
-    }, "bulk relation close to affine; the cell level is not seen")))
+    tab$reason <- .reason_sentences(tab$reason.code, list(
+        `fit failed` = paste("fit failed:", status),
+        `non-linear` = sprintf(if (is.null(groups)) {
+            paste("bulk relation non-linear (nl %.2f > %.2f): the cells cannot be affine, or the samples mix",
+                "groups that differ (see `group`)")
+        } else "bulk relation non-linear within groups (nl %.2f > %.2f): the cells cannot be affine",
+            tab$nl, nl.tolerance),
+        `no relation` = "no relation: the target does not detectably depend on the regulator",
+        `close to affine` = "bulk relation close to affine; the cell level is not seen"))
     new("RecoverabilityAudit", table = tab, mode = "bulk", cells = NULL, bulk = B, cell.fit = NULL,
         bulk.fit = fit, ncells = integer(0), settings = c(s, list(nl.tolerance = nl.tolerance,
             assay.type = assay.type, normalize = normalize, log.base = log.base, gene.names = gene.names,
-            group = if (!is.null(groups)) lengths(groups), group.of = if (!is.null(groups)) {
-                rep(names(groups), lengths(groups))[order(unlist(groups))][match(seq_len(ncol(B)),
-                    sort(unlist(groups)))]
-            })))
+            group = if (!is.null(groups)) lengths(groups), group.of = if (!is.null(groups)) .group_of(groups, ncol(B)))))
 })
 
 # The samples of each group of the bulk-only audit (NULL without `group`):
@@ -388,7 +386,7 @@ setMethod("recoverabilityAudit", "SummarizedExperiment", function(x, sample = NU
             if (sum(is.na(group)) > 1L) "s" else ""))
     }
     groups <- split(seq_along(group), if (is.factor(group)) droplevels(group) else factor(group))
-    need <- vapply(lengths(groups), function(n) max(20, 2 * .resolve_k(s$k, n)), numeric(1))
+    need <- vapply(lengths(groups), function(n) .audit_need(s$k, n), numeric(1))
     small <- lengths(groups) < need
     if (all(small)) {
         stop(sprintf("no group of `group` has the %d samples the fits need (largest: %d)", min(need),
@@ -399,6 +397,13 @@ setMethod("recoverabilityAudit", "SummarizedExperiment", function(x, sample = NU
             .fmt_value(names(groups)[small]), min(need[small])))
     }
     groups[!small]
+}
+
+# Each sample's group name (NA: left out), from the groups' sample indices.
+.group_of <- function(groups, n) {
+    g <- rep(NA_character_, n)
+    g[unlist(groups)] <- rep(names(groups), lengths(groups))
+    g
 }
 
 # One table row per pair from the fits within groups: p.nonlinear the
@@ -623,9 +628,13 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
     lab
 }
 
+# Observations the fits and their bootstrap need with basis dimension k
+# (NULL: the rule for n).
+.audit_need <- function(k, n) max(20, 2 * .resolve_k(k, n))
+
 .audit_check_size <- function(n, k, what, hint) {
+    need <- .audit_need(k, n)
     k <- .resolve_k(k, n)
-    need <- max(20, 2 * k)
     if (n < need) {
         stop(sprintf("the audit has %d %s; fitting splines with k = %d and their bootstrap needs at least %d%s",
             n, what, k, need, hint), call. = FALSE)
@@ -806,12 +815,18 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
         `lost dependence` = "dependence in cells not detected in pseudobulk",
         `no interval` = "no interval for the distance (nboot = 0)",
         `interval wide` = sprintf("interval of the distance reaches %s > %s", fmt(tab$ff.upper), fmt(tol)))
+    list(verdict = verdict, reason = .reason_sentences(code, sentence), code = code)
+}
+
+# Each row's reason sentence: the entry of `sentence` named by its code
+# (a sentence per row, or one for all rows).
+.reason_sentences <- function(code, sentence) {
     reason <- character(length(code))
     for (cd in unique(code)) {
         i <- which(code == cd)
         reason[i] <- rep_len(sentence[[cd]], length(code))[i]
     }
-    list(verdict = verdict, reason = reason, code = code)
+    reason
 }
 
 .col_or_na <- function(df, name) if (name %in% colnames(df)) df[[name]] else rep(NA_real_, nrow(df))
