@@ -54,7 +54,7 @@ t_floor <- bench_time(for (B in bases) crossprod(B, Y), reps = 3)
 mem <- peak_memory(c("suppressPackageStartupMessages(library(bulkcausal))",
                      sprintf("source('%s')", file.path(normalizePath(here), "lib", "pairwise_data.R")),
                      "x <- make_data(500, 2000, 1)"),
-                   "fitPairwise(x, genes = rownames(x), test = "F", num.threads = 1, seed = 1, verbose = FALSE)")
+                   "fitPairwise(x, genes = rownames(x), test = 'F', num.threads = 1, seed = 1, verbose = FALSE)")
 
 cat(sprintf("fitPairwise, 1 thread:              %8.2f s  (%.2f us per pair)\n", t1, 1e6 * t1 / npairs))
 cat(sprintf("fitPairwise, 2 threads:             %8.2f s  (speed-up %.2fx)\n", t2, t1 / t2))
