@@ -4,14 +4,14 @@
 # the result in inst/extdata/recoverability_default.rds (the vignette
 # "Reproducing the theorem" draws it) and the figures in bench/study_*.png;
 # then times the vignette's reduced grid.
-#   Rscript bench/bench_study.R            (about an hour on two cores)
+#   Rscript bench/bench_study.R            (one to two hours on two cores; progress on stderr)
 suppressPackageStartupMessages({
     library(bulkcausal)
     library(BiocParallel)
 })
 here <- dirname(sub("--file=", "", grep("--file=", commandArgs(FALSE), value = TRUE)))
 workers <- as.integer(Sys.getenv("BENCH_WORKERS", "2"))
-st <- recoverabilityStudy(BPPARAM = MulticoreParam(workers), verbose = FALSE)
+st <- recoverabilityStudy(BPPARAM = MulticoreParam(workers), verbose = TRUE)
 cat(sprintf("default grid: %d points x %d replicates in %.1f min on %d workers (%s)\n", nrow(st),
     st$replicates[1], S4Vectors::metadata(st)$seconds / 60, workers, format(Sys.time())))
 saveRDS(st, file.path(here, "..", "inst", "extdata", "recoverability_default.rds"))
