@@ -49,8 +49,8 @@ dsep_cpp <- function(p, from, to, x, y, z) {
     .Call(`_bulkcausal_dsep_cpp`, p, from, to, x, y, z)
 }
 
-count_rates_cpp <- function(counts, size, dispersion, grid_size, nthreads, verbose, need = NULL, prior_grid = NULL, prior_weight = NULL, refine = 0L) {
-    .Call(`_bulkcausal_count_rates_cpp`, counts, size, dispersion, grid_size, nthreads, verbose, need, prior_grid, prior_weight, refine)
+count_rates_cpp <- function(counts, size, dispersion, grid_size, nthreads, verbose, need = NULL, prior_grid = NULL, prior_weight = NULL, refine = 0L, df = 7L) {
+    .Call(`_bulkcausal_count_rates_cpp`, counts, size, dispersion, grid_size, nthreads, verbose, need, prior_grid, prior_weight, refine, df)
 }
 
 rate_test_cpp <- function(counts, y, size, gene_id, regulator, target, dispersion, k, seed, nthreads, verbose) {

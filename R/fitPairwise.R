@@ -92,13 +92,18 @@
 #'   \item the target is its normalised counts, `counts / size.factors`, an
 #'     unbiased measurement of its rate;
 #'   \item the regulator's rates are estimated by empirical Bayes: each
-#'     gene's rate distribution is estimated over all observations as a
-#'     discrete distribution on a grid of 64 rates (the non-parametric
-#'     maximum-likelihood estimate, fitted by at most 100 EM steps from a
-#'     uniform start: stopping early smooths it), with Poisson counts given
-#'     the rate, or negative binomial ones with variance
-#'     `mu + dispersion * mu^2`; each observation then has a posterior
-#'     distribution of its rate given its count and size factor;
+#'     gene's rate distribution is estimated over all observations on a
+#'     grid of 64 rates (0 and 63 log-spaced rates) as a log-spline
+#'     density: a free weight at rate 0, and log weights of the positive
+#'     rates that are a cubic spline of the log rate with 7 coefficients
+#'     (Efron's g-modelling), fitted by maximum likelihood with a small
+#'     ridge penalty; Poisson counts given the rate, or negative binomial
+#'     ones with variance `mu + dispersion * mu^2`. Each observation then
+#'     has a posterior distribution of its rate given its count and size
+#'     factor. (Free grid weights, the non-parametric maximum-likelihood
+#'     estimate, give nearly the same posterior means but a distribution of
+#'     a few isolated atoms, between which the curve below is not pinned
+#'     down and oscillates once the counts are noisy);
 #'   \item the curve `f` is a spline in the regulator's rate, fitted by
 #'     regressing the target on each observation's posterior expectation of
 #'     the spline basis (regression calibration of the whole basis). Since

@@ -76,10 +76,19 @@
     as.numeric(sf)
 }
 
+# Each gene's rate distribution is a log-spline density with this many
+# B-spline coefficients over the log rate (and a free weight at rate 0),
+# fitted by penalised maximum likelihood.  Free weights (0: the
+# non-parametric maximum likelihood estimate) put the mass on a few isolated
+# atoms, between which a count-aware curve is left free and, at reliability
+# about 0.5 (negative binomial counts), oscillates.
+.rate_df <- 7L
+
 # The rates behind the counts of an observations x genes matrix `counts`
 # (dense, checked here) with size factors `sf`: the empirical-Bayes
 # posterior mean rate of every value of the genes `need` (all by default;
-# the others keep counts / sf), and each gene's reliability.
+# the others keep counts / sf), and each gene's reliability; the rate
+# distributions are log-spline densities (.rate_df).
 .count_rates <- function(counts, sf, dispersion, num.threads = 1L, verbose = FALSE, grid.size = 64L, need = NULL,
     prior = NULL) {
     bad <- which(is.na(counts) | counts < 0 | counts != round(counts), arr.ind = TRUE)
@@ -89,7 +98,7 @@
             colnames(counts)[bad[1L, 2L]], format(counts[bad[1L, , drop = FALSE]])), call. = FALSE)
     }
     res <- .call_core(count_rates_cpp(counts, sf, dispersion, grid.size, num.threads, verbose, need, prior$grid,
-        prior$weight, if (is.null(prior$refine)) 0L else as.integer(prior$refine)))
+        prior$weight, if (is.null(prior$refine)) 0L else as.integer(prior$refine), .rate_df))
     dimnames(res$rate) <- dimnames(counts)
     names(res$reliability) <- colnames(counts)
     res

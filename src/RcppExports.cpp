@@ -181,8 +181,8 @@ BEGIN_RCPP
 END_RCPP
 }
 // count_rates_cpp
-Rcpp::List count_rates_cpp(Rcpp::NumericMatrix counts, Rcpp::NumericVector size, double dispersion, int grid_size, int nthreads, bool verbose, Rcpp::Nullable<Rcpp::LogicalVector> need, Rcpp::Nullable<Rcpp::NumericMatrix> prior_grid, Rcpp::Nullable<Rcpp::NumericMatrix> prior_weight, int refine);
-RcppExport SEXP _bulkcausal_count_rates_cpp(SEXP countsSEXP, SEXP sizeSEXP, SEXP dispersionSEXP, SEXP grid_sizeSEXP, SEXP nthreadsSEXP, SEXP verboseSEXP, SEXP needSEXP, SEXP prior_gridSEXP, SEXP prior_weightSEXP, SEXP refineSEXP) {
+Rcpp::List count_rates_cpp(Rcpp::NumericMatrix counts, Rcpp::NumericVector size, double dispersion, int grid_size, int nthreads, bool verbose, Rcpp::Nullable<Rcpp::LogicalVector> need, Rcpp::Nullable<Rcpp::NumericMatrix> prior_grid, Rcpp::Nullable<Rcpp::NumericMatrix> prior_weight, int refine, int df);
+RcppExport SEXP _bulkcausal_count_rates_cpp(SEXP countsSEXP, SEXP sizeSEXP, SEXP dispersionSEXP, SEXP grid_sizeSEXP, SEXP nthreadsSEXP, SEXP verboseSEXP, SEXP needSEXP, SEXP prior_gridSEXP, SEXP prior_weightSEXP, SEXP refineSEXP, SEXP dfSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type counts(countsSEXP);
@@ -195,7 +195,8 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< Rcpp::Nullable<Rcpp::NumericMatrix> >::type prior_grid(prior_gridSEXP);
     Rcpp::traits::input_parameter< Rcpp::Nullable<Rcpp::NumericMatrix> >::type prior_weight(prior_weightSEXP);
     Rcpp::traits::input_parameter< int >::type refine(refineSEXP);
-    rcpp_result_gen = Rcpp::wrap(count_rates_cpp(counts, size, dispersion, grid_size, nthreads, verbose, need, prior_grid, prior_weight, refine));
+    Rcpp::traits::input_parameter< int >::type df(dfSEXP);
+    rcpp_result_gen = Rcpp::wrap(count_rates_cpp(counts, size, dispersion, grid_size, nthreads, verbose, need, prior_grid, prior_weight, refine, df));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -408,7 +409,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_bulkcausal_hsic_draws_test_cpp", (DL_FUNC) &_bulkcausal_hsic_draws_test_cpp, 4},
     {"_bulkcausal_dsep_statements_cpp", (DL_FUNC) &_bulkcausal_dsep_statements_cpp, 5},
     {"_bulkcausal_dsep_cpp", (DL_FUNC) &_bulkcausal_dsep_cpp, 6},
-    {"_bulkcausal_count_rates_cpp", (DL_FUNC) &_bulkcausal_count_rates_cpp, 10},
+    {"_bulkcausal_count_rates_cpp", (DL_FUNC) &_bulkcausal_count_rates_cpp, 11},
     {"_bulkcausal_rate_test_cpp", (DL_FUNC) &_bulkcausal_rate_test_cpp, 11},
     {"_bulkcausal_curve_values_cpp", (DL_FUNC) &_bulkcausal_curve_values_cpp, 9},
     {"_bulkcausal_curve_distances_cpp", (DL_FUNC) &_bulkcausal_curve_distances_cpp, 6},

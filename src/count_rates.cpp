@@ -18,17 +18,21 @@ static std::size_t glue_size_stride(const Rcpp::NumericVector& size, std::size_t
 // others get their normalised counts, a prior of weight 0 and their
 // reliability.  prior_grid, prior_weight (grid_size x genes): given priors,
 // used instead of fitting them (e.g. a resample of data whose prior is
-// known), or as the start of `refine` EM steps when refine > 0.
+// known), or refined when refine > 0 (refine_rate_prior; refine: EM steps
+// at most when df = 0).  df: B-spline coefficients of the log prior
+// (CountModel::df; 0: free weights by EM).
 // [[Rcpp::export(rng = false)]]
 Rcpp::List count_rates_cpp(Rcpp::NumericMatrix counts, Rcpp::NumericVector size, double dispersion, int grid_size,
                            int nthreads, bool verbose, Rcpp::Nullable<Rcpp::LogicalVector> need = R_NilValue,
                            Rcpp::Nullable<Rcpp::NumericMatrix> prior_grid = R_NilValue,
-                           Rcpp::Nullable<Rcpp::NumericMatrix> prior_weight = R_NilValue, int refine = 0) {
+                           Rcpp::Nullable<Rcpp::NumericMatrix> prior_weight = R_NilValue, int refine = 0,
+                           int df = 7) {
     const auto n = static_cast<std::size_t>(counts.nrow());
     const auto ngenes = static_cast<std::size_t>(counts.ncol());
     const std::size_t stride = glue_size_stride(size, n, ngenes);
     if (!(dispersion >= 0.0) || !std::isfinite(dispersion)) Rcpp::stop("dispersion must be finite and >= 0");
     if (grid_size < 2) Rcpp::stop("grid_size must be at least 2");
+    if (df != 0 && df < 4) Rcpp::stop("df must be 0 or at least 4");
     Rcpp::NumericMatrix rate(Rcpp::no_init(static_cast<int>(n), static_cast<int>(ngenes)));
     Rcpp::NumericVector rel(static_cast<R_xlen_t>(ngenes));
     Rcpp::IntegerVector iters(static_cast<R_xlen_t>(ngenes));
@@ -36,6 +40,7 @@ Rcpp::List count_rates_cpp(Rcpp::NumericMatrix counts, Rcpp::NumericVector size,
     bulkcausal::CountModel cm;
     cm.dispersion = dispersion;
     cm.grid_size = grid_size;
+    cm.df = df;
     const double* cx = counts.begin();
     const double* s = size.begin();
     try {

@@ -2,10 +2,11 @@
 
 # The empirical-Bayes posterior mean rates of one gene (counts `cnt`, size
 # factors `s`): the grid of the package (0, then 63 log-spaced rates from a
-# tenth of the smallest positive cnt / s to 1.5 times the largest), EM on the
-# grid weights from uniform until the mean log-likelihood gains < 1e-8 (at
-# most 100 steps), Poisson or NB (variance mu + disp mu^2) given the rate.
-ref_posterior_rates <- function(cnt, s, disp = 0, G = 64, tol = 1e-8, max.iter = 100, full = FALSE) {
+# tenth of the smallest positive cnt / s to 1.5 times the largest), the
+# log-spline prior on it (below; ridge penalty 0.01) maximising the penalised likelihood by
+# optim's BFGS (the package uses Newton steps), Poisson or NB (variance
+# mu + disp mu^2) given the rate.
+ref_posterior_rates <- function(cnt, s, disp = 0, G = 64, df = 7, full = FALSE) {
     r <- cnt / s
     if (all(cnt == 0)) return(rep(0, length(cnt)))
     lo <- log(min(r[cnt > 0]) / 10)
@@ -18,15 +19,23 @@ ref_posterior_rates <- function(cnt, s, disp = 0, G = 64, tol = 1e-8, max.iter =
         matrix(dpois(rep(cnt, G), as.vector(mu), log = TRUE), length(cnt))
     }
     L <- exp(L - apply(L, 1, max))
-    w <- rep(1 / G, G)
-    last <- -Inf
-    for (it in seq_len(max.iter)) {
-        den <- drop(L %*% w)
-        ll <- mean(log(den))
-        w <- w * colMeans(L / den)
-        if (ll - last < tol) break
-        last <- ll
+    # the log prior: a free value at rate 0, cubic B-splines (df, equally
+    # spaced knots, df - 3 intervals) of the log rate over the positive grid
+    dx <- (hi - lo) / (df - 3)
+    Q <- rbind(c(1, rep(0, df)), cbind(0, splines::splineDesign(lo + dx * (-3:df), log(grid[-1]), ord = 4, outer.ok = TRUE)))
+    weights <- function(a) {
+        e <- exp(drop(Q %*% a) - max(Q %*% a))
+        e / sum(e)
     }
+    negll <- function(a) -sum(log(drop(L %*% weights(a)))) + 0.01 * sum(a^2) / 2
+    grad <- function(a) {
+        w <- weights(a)
+        P <- sweep(L, 2, w, `*`)
+        P <- P / rowSums(P)
+        -drop(crossprod(Q, colSums(P) - nrow(L) * w)) + 0.01 * a
+    }
+    a <- optim(rep(0, df + 1), negll, grad, method = "BFGS", control = list(maxit = 2000, reltol = 1e-15))$par
+    w <- weights(a)
     P <- sweep(L, 2, w, `*`)
     P <- P / rowSums(P)
     if (full) return(list(grid = grid, weight = w, post = P, mean = drop(P %*% grid)))
