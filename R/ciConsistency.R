@@ -45,9 +45,9 @@ ciConsistency <- function(cells, bulk, statements = NULL, graph = NULL, max.cond
     if (!is(cells, "SummarizedExperiment") || !is(bulk, "SummarizedExperiment")) {
         stop("`cells` and `bulk` must be SummarizedExperiment objects with genes in rows", call. = FALSE)
     }
-    max.cond <- .check_count(max.cond, "max.cond", min = 0)
-    alpha <- .check_number(alpha, "alpha", lower = 0, lower.open = TRUE)
-    limit <- .check_count(limit, "limit")
+    max.cond <- .check_count(max.cond, "max.cond", min = 0, max = .int_max)
+    alpha <- .check_prob(alpha, "alpha")
+    limit <- .check_count(limit, "limit", max = .int_max)
     at <- rep_len(assay.type, 2L)
     genes <- rownames(cells)
     if (!identical(sort(genes), sort(rownames(bulk)))) {

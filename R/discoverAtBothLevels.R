@@ -54,7 +54,7 @@ discoverAtBothLevels <- function(sim, method = "pc", test = c("spline", "fisher"
     }
     .check_choice(method, "pc", "method")
     test <- .check_choice(test[1L], c("spline", "fisher"), "test")
-    alpha <- .check_number(alpha, "alpha", lower = 0, lower.open = TRUE)
+    alpha <- .check_prob(alpha, "alpha")
     if (alpha >= 1) stop(sprintf("`alpha` must be below 1, not %s", .fmt_value(alpha)), call. = FALSE)
     equal.n <- .check_flag(equal.n, "equal.n")
     seed <- .check_count(seed, "seed", min = 0)

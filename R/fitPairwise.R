@@ -282,8 +282,8 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
         stop("`transform` must be 'none' with counts = TRUE: the rates are estimated from the raw counts",
             call. = FALSE)
     }
-    nboot <- .check_count(nboot, "nboot", min = 0)
-    level <- .check_number(level, "level", lower = 0, lower.open = TRUE)
+    nboot <- .check_count(nboot, "nboot", min = 0, max = .int_max)
+    level <- .check_prob(level, "level")
     if (level >= 1) stop(sprintf("`level` must be below 1, not %s", .fmt_value(level)), call. = FALSE)
     seed <- .resolve_seed(seed)
     num.threads <- .check_threads(num.threads)
@@ -314,7 +314,7 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
         sfu <- if (is.matrix(sf)) t(sf[used, , drop = FALSE]) else sf
         # rate distributions for the regulators only (targets enter as counts / sf)
         # (`rate.prior`: internal, given priors per row of x, list(grid, weight) of 64 x nrow(x) matrices,
-        # and `refine`: EM steps from them, 0 to use them as they are)
+        # and `refine`: > 0 to refit them on their grids, 0 to use them as they are)
         rates <- .count_rates(data, sfu, dispersion, num.threads, verbose, need = used %in% pr$regulator,
             prior = if (!is.null(rate.prior)) {
                 list(grid = rate.prior$grid[, used, drop = FALSE], weight = rate.prior$weight[, used, drop = FALSE],

@@ -155,9 +155,10 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
     # the basis dimension of each level (NULL: the rule for its size)
     kb <- .resolve_k(k, ncol(bulk))
     kc <- .ff_cell_k(k, ncol(cells), counts)
-    nboot <- .check_count(nboot, "nboot", min = 0)
-    alpha <- .check_number(alpha, "alpha", lower = 0, lower.open = TRUE)
-    if (alpha >= 1) stop(sprintf("`alpha` must be below 1, not %s", .fmt_value(alpha)), call. = FALSE)
+    nboot <- .check_count(nboot, "nboot", min = 0, max = .int_max)
+    alpha <- .check_prob(alpha, "alpha")
+    level <- .check_prob(level, "level")
+    max.n <- .check_count(max.n, "max.n", min = 10, max = .int_max)
     tolerance <- .check_number(tolerance, "tolerance", lower = 0, lower.open = TRUE)
     seed <- .check_count(seed, "seed", min = 0)
     if (!is.numeric(central) || length(central) != 2L || anyNA(central) || central[1L] < 0 ||
@@ -379,7 +380,7 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
 # cells, s: k, nboot, seed).  With `counts` (list(sf = the cells' size
 # factors, fit = the count-aware fit of all cells), s also has dispersion
 # and level) the undersmoothed count-aware curve of .count_cell_curves(),
-# each resample's rate distributions refined by 10 EM steps from those of
+# each resample's rate distributions refitted on the grid of those of
 # all cells.
 .cell_boot_fits <- function(C, pairs, s, counts = NULL) {
     nb <- min(s$nboot, 20L)

@@ -36,12 +36,12 @@ pairwiseCurves <- function(fit, pairs = NULL, grid = 100, level = 0.95) {
     idx <- .pick_pairs(fit, pairs)
     idx <- idx[!is.na(sp$context[idx])]
     if (!length(idx)) stop("none of the chosen pairs has a fitted curve", call. = FALSE)
-    level <- .check_number(level, "level", lower = 0, lower.open = TRUE)
+    level <- .check_prob(level, "level")
     if (level >= 1) stop(sprintf("`level` must be below 1, not %s", .fmt_value(level)), call. = FALSE)
     if (!is.numeric(grid) || !length(grid) || anyNA(grid)) {
         stop("`grid` must be a number of points or a numeric vector of regulator values", call. = FALSE)
     }
-    if (length(grid) == 1L) grid <- .check_count(grid, "grid", min = 2)
+    if (length(grid) == 1L) grid <- .check_count(grid, "grid", min = 2, max = .int_max)
     z <- qnorm(1 - (1 - level) / 2)
     k <- nrow(sp$coef)
     ctx <- sp$contexts

@@ -70,7 +70,7 @@ setMethod("poolCells", "SummarizedExperiment", function(x, size, npools, by = NU
     subset.row = NULL, na.rm = FALSE, pseudo = 1, num.threads = 1, BPPARAM = SerialParam(),
     verbose = FALSE, coldata, rowdata, assay.name) {
     if (missing(size)) stop("give `size`, the number of cells per pool", call. = FALSE)
-    size <- .check_count(size, "size")
+    size <- .check_count(size, "size", max = .int_max)
     replace <- .check_flag(replace, "replace")
     args <- .check_agg_args(fun, na.rm, pseudo)
     seed <- .resolve_seed(seed)
@@ -90,7 +90,7 @@ setMethod("poolCells", "SummarizedExperiment", function(x, size, npools, by = NU
         # as many disjoint pools as the smallest level holds
         npools <- max(1L, min(lengths(levels)) %/% size)
     }
-    npools <- .check_count(npools, "npools")
+    npools <- .check_count(npools, "npools", max = .int_max)
     for (l in names(levels)) {
         have <- length(levels[[l]])
         need <- if (replace) size else size * npools

@@ -43,7 +43,7 @@ randomGRN <- function(ngenes, type = c("er", "scalefree"), prob = NULL, m = 1,
     functions = c(affine = 0.5, hill_act = 0.25, hill_rep = 0.25),
     weight.range = c(0.5, 1.5), negative.prob = 0.3, K.range = c(1, 3),
     seed = NULL, intercept = 2, ...) {
-    ngenes <- .check_count(ngenes, "ngenes", min = 2)
+    ngenes <- .check_count(ngenes, "ngenes", min = 2, max = .int_max)
     type <- .check_choice(type[1L], c("er", "scalefree"), "type")
     if (is.null(prob)) prob <- min(1, 2 / (ngenes - 1))
     prob <- .check_number(prob, "prob", 0)
@@ -66,7 +66,7 @@ randomGRN <- function(ngenes, type = c("er", "scalefree"), prob = NULL, m = 1,
     }
     weight.range <- .check_range(weight.range, "weight.range", 0)
     K.range <- .check_range(K.range, "K.range", 1e-8)
-    negative.prob <- .check_number(negative.prob, "negative.prob", 0)
+    negative.prob <- .check_prob(negative.prob, "negative.prob", closed = TRUE)
     seed <- .resolve_seed(seed)
 
     g <- random_dag_cpp(as.integer(ngenes), type == "scalefree", prob, as.integer(m), seed)

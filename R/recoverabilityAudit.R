@@ -83,7 +83,7 @@
 #' for the interval).  On counts (`normalize = TRUE`) the cell curve is
 #' deconvolved from the counts' noise, which leaves it with a sizeable
 #' variance of its own (each cell resample's rate distributions are
-#' refined by 10 EM steps from those of all cells), and
+#' refitted on each resample, on the rate grid of all cells), and
 #' "the bulk curve departs" needs that whole interval above the tolerance
 #' as well (the F test `p.curve` holds the cell curve fixed), unless the
 #' regulator's cell-level reliability is at least 0.9: then the counts
@@ -449,18 +449,18 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
 .audit_settings <- function(k, nboot, level, alpha, tolerance, max.n, seed, verbose, n.genes, max.pairs,
     min.detected) {
     if (!is.null(k)) k <- .resolve_k(k, NA)
-    level <- .check_number(level, "level", lower = 0, lower.open = TRUE)
+    level <- .check_prob(level, "level")
     if (level >= 1) stop(sprintf("`level` must be below 1, not %s", .fmt_value(level)), call. = FALSE)
-    alpha <- .check_number(alpha, "alpha", lower = 0, lower.open = TRUE)
+    alpha <- .check_prob(alpha, "alpha")
     if (alpha >= 1) stop(sprintf("`alpha` must be below 1, not %s", .fmt_value(alpha)), call. = FALSE)
     min.detected <- .check_number(min.detected, "min.detected", lower = 0)
     if (min.detected > 1) stop(sprintf("`min.detected` must be a share in [0, 1], not %s",
         .fmt_value(min.detected)), call. = FALSE)
-    list(k = k, nboot = .check_count(nboot, "nboot", min = 0), level = level, alpha = alpha,
+    list(k = k, nboot = .check_count(nboot, "nboot", min = 0, max = .int_max), level = level, alpha = alpha,
         tolerance = .check_number(tolerance, "tolerance", lower = 0, lower.open = TRUE),
-        max.n = .check_count(max.n, "max.n", min = 10), seed = .check_count(seed, "seed", min = 0),
-        verbose = .check_flag(verbose, "verbose"), n.genes = .check_count(n.genes, "n.genes", min = 2),
-        max.pairs = .check_count(max.pairs, "max.pairs"), min.detected = min.detected)
+        max.n = .check_count(max.n, "max.n", min = 10, max = .int_max), seed = .check_count(seed, "seed", min = 0),
+        verbose = .check_flag(verbose, "verbose"), n.genes = .check_count(n.genes, "n.genes", min = 2, max = .int_max),
+        max.pairs = .check_count(max.pairs, "max.pairs", max = .int_max), min.detected = min.detected)
 }
 
 # The assay with its gene names.
@@ -645,13 +645,13 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
 .audit_pseudobulk <- function(C, labels, pool.size, npools, replace, s) {
     ncell <- ncol(C)
     if (is.null(labels)) {
-        pool.size <- .check_count(pool.size, "pool.size")
+        pool.size <- .check_count(pool.size, "pool.size", max = .int_max)
         replace <- .check_flag(replace, "replace")
         if (pool.size > ncell) {
             stop(sprintf("`pool.size` = %d is larger than the %d cells of `x`", pool.size, ncell), call. = FALSE)
         }
         if (is.null(npools)) npools <- floor(ncell / pool.size)
-        npools <- .check_count(npools, "npools")
+        npools <- .check_count(npools, "npools", max = .int_max)
         .audit_check_size(npools, s$k, "pools",
             sprintf(": lower `pool.size`, or raise `npools` with `replace = TRUE` (%d cells)", ncell))
         if (!replace && npools * pool.size > ncell) {
@@ -832,7 +832,8 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
 .col_or_na <- function(df, name) if (name %in% colnames(df)) df[[name]] else rep(NA_real_, nrow(df))
 
 # The rate distributions of a count-aware fit as the `rate.prior` of
-# .fit_pairwise() for the rows `genes` of its data, with `refine` EM steps.
+# .fit_pairwise() for the rows `genes` of its data, refitted on their grids
+# when `refine` > 0.
 .prior_matrix <- function(fit, genes, refine) {
     rp <- metadata(fit)$rate.prior
     G <- nrow(rp$grid)

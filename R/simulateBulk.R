@@ -52,8 +52,8 @@ simulateBulk <- function(model, nsamples, cells.per.sample = 100, aggregation = 
     keep.cells = FALSE, assays = NULL, pseudo = 1, seed = NULL, num.threads = 1,
     verbose = interactive()) {
     .check_model(model)
-    nsamples <- .check_count(nsamples, "nsamples")
-    cps <- .check_count(cells.per.sample, "cells.per.sample", len = c(1L, nsamples))
+    nsamples <- .check_count(nsamples, "nsamples", max = .int_max)
+    cps <- .check_count(cells.per.sample, "cells.per.sample", len = c(1L, nsamples), max = .int_max)
     cps <- rep_len(cps, nsamples)
     if (sum(cps) > .Machine$integer.max && isTRUE(keep.cells)) {
         stop("`keep.cells = TRUE` with more than 2^31 - 1 cells in all", call. = FALSE)

@@ -80,9 +80,9 @@ simulateCells <- function(model, ncells, nsamples = 1, seed = NULL, num.threads 
 }
 
 .cells_per_sample <- function(ncells, nsamples, name) {
-    nsamples <- .check_count(nsamples, "nsamples")
+    nsamples <- .check_count(nsamples, "nsamples", max = .int_max)
     if (length(ncells) == 1L) {
-        ncells <- .check_count(ncells, name)
+        ncells <- .check_count(ncells, name, max = .int_max)
         if (ncells < nsamples) {
             stop(sprintf("`%s` (%s) must be at least `nsamples` (%s)", name, format(ncells), format(nsamples)),
                 call. = FALSE)
@@ -90,7 +90,7 @@ simulateCells <- function(model, ncells, nsamples = 1, seed = NULL, num.threads 
         base <- floor(ncells / nsamples)
         cps <- rep(base, nsamples) + (seq_len(nsamples) <= ncells - base * nsamples)
     } else {
-        cps <- .check_count(ncells, name, len = nsamples)
+        cps <- .check_count(ncells, name, len = nsamples, max = .int_max)
     }
     if (sum(cps) > .Machine$integer.max) {
         stop(sprintf("`%s` asks for %s cells; at most %d fit in one matrix", name, format(sum(cps)),

@@ -41,13 +41,30 @@ NULL
     k
 }
 
-.check_count <- function(x, name, len = 1L, min = 1) {
+# The largest size the C++ core can index (sizes beyond it are refused, not
+# turned into NA).
+.int_max <- .Machine$integer.max
+
+.check_count <- function(x, name, len = 1L, min = 1, max = Inf) {
     ok <- is.numeric(x) && length(x) %in% len && !anyNA(x) && all(is.finite(x)) &&
-        all(x == round(x)) && all(x >= min)
+        all(x == round(x)) && all(x >= min) && all(x <= max)
     if (!ok) {
-        stop(sprintf("`%s` must be %s whole number%s >= %s, not %s", name,
+        range <- if (is.finite(max)) sprintf("from %s to %s", format(min), format(max, scientific = FALSE)) else
+            paste(">=", format(min))
+        stop(sprintf("`%s` must be %s whole number%s %s, not %s", name,
             if (identical(len, 1L)) "a" else "positive", if (identical(len, 1L)) "" else "s",
-            format(min), .fmt_value(x)), call. = FALSE)
+            range, .fmt_value(x)), call. = FALSE)
+    }
+    as.numeric(x)
+}
+
+# A probability: strictly between 0 and 1 (alpha, level), or from 0 to 1
+# with `closed`.
+.check_prob <- function(x, name, closed = FALSE) {
+    bad <- !is.numeric(x) || length(x) != 1L || is.na(x) || (if (closed) x < 0 || x > 1 else x <= 0 || x >= 1)
+    if (bad) {
+        stop(sprintf("`%s` must be a number %s, not %s", name,
+            if (closed) "from 0 to 1" else "strictly between 0 and 1", .fmt_value(x)), call. = FALSE)
     }
     as.numeric(x)
 }
@@ -63,8 +80,10 @@ NULL
     as.numeric(x)
 }
 
+# Threads: 1 to 1024 (the core allocates per-thread accumulators, so an
+# absurd request would exhaust memory before any work).
 .check_threads <- function(num.threads) {
-    as.integer(.check_count(num.threads, "num.threads"))
+    as.integer(.check_count(num.threads, "num.threads", max = 1024))
 }
 
 # A seed for the C++ streams: the user's, or one drawn from R's generator so

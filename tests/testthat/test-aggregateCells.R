@@ -151,7 +151,7 @@ test_that("bad input gets clear errors", {
     expect_error(aggregateCells(x, ids[-1]), "`ids` has 239 values but `x` has 240 columns")
     expect_error(aggregateCells(se, ids, assay.type = "tpm"), "`assay.type` 'tpm' is not an assay of `x`; its assays are 'counts'")
     expect_error(aggregateCells(x, ids, fun = "mode"), "`fun` must be one of 'sum', 'mean'.*not 'mode'")
-    expect_error(aggregateCells(x, ids, num.threads = 0), "`num.threads` must be a whole number >= 1, not 0")
+    expect_error(aggregateCells(x, ids, num.threads = 0), "`num.threads` must be a whole number from 1 to 1024, not 0")
     expect_error(aggregateCells(x, ids, subset.row = "nope"), "`subset.row` names gene 'nope', which is not in rownames")
     expect_error(aggregateCells(x, ids, subset.row = 0), "outside 1..30")
     expect_error(aggregateCells(matrix("a", 2, 2), 1:2), "must be numeric, not character")

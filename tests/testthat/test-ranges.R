@@ -1,0 +1,43 @@
+# Numeric arguments out of range are refused with a message that names the
+# argument and formats the value (sizes beyond the integer range included),
+# before any work starts.
+
+test_that("probabilities are checked: alpha, level, negative.prob", {
+    m <- grnModel(data.frame(from = c("X", "Y"), to = c("Y", "Z"), fun = "affine", weight = 1))
+    b <- simulateBulk(m, 30, 5, keep.cells = TRUE, seed = 1, verbose = FALSE)
+    cells <- S4Vectors::metadata(b)$cells
+    for (a in list(2.5, 1e12, 0, 1, NA, "0.05", c(0.01, 0.05))) {
+        expect_error(recoverabilityStudy(functions = "affine", aggregations = "mean", cells.per.sample = 2,
+            nsamples = 50, replicates = 1, alpha = a, discovery = FALSE, verbose = FALSE), "`alpha` must be a number")
+        expect_error(functionalConsistency(cells, b, alpha = a, nboot = 0), "`alpha` must be a number")
+    }
+    skip_if_not_installed("pcalg")
+    expect_error(discoverAtBothLevels(b, alpha = 2.5), "`alpha` must be a number strictly between 0 and 1, not 2.5")
+    expect_error(functionalConsistency(cells, b, level = NA, nboot = 0), "`level` must be a number strictly between")
+    expect_error(functionalConsistency(cells, b, level = 1.5, nboot = 0), "`level` must be a number strictly between")
+    expect_error(randomGRN(5, negative.prob = 2.5), "`negative.prob` must be a number from 0 to 1, not 2.5")
+    expect_error(randomGRN(5, negative.prob = -0.1), "`negative.prob` must be a number from 0 to 1")
+    expect_s4_class(randomGRN(5, negative.prob = 1, seed = 1), "GRNModel")
+})
+
+test_that("max.n of functionalConsistency() is a whole number >= 10", {
+    m <- grnModel(data.frame(from = "X", to = "Y", fun = "affine", weight = 1))
+    b <- simulateBulk(m, 30, 5, keep.cells = TRUE, seed = 1, verbose = FALSE)
+    cells <- S4Vectors::metadata(b)$cells
+    for (v in list(0, 2.5, Inf, "5", TRUE, NA, 3e9)) {
+        expect_error(functionalConsistency(cells, b, max.n = v, nboot = 0), "`max.n` must be a whole number from 10 to")
+    }
+})
+
+test_that("sizes beyond the integer range are refused, and formatted in the message", {
+    m <- grnModel(data.frame(from = c("X", "Y"), to = c("Y", "Z"), fun = "affine", weight = 1))
+    sce <- simulateCells(m, 200, seed = 1, verbose = FALSE)
+    b <- simulateBulk(m, 30, 5, seed = 1, verbose = FALSE)
+    expect_error(fitPairwise(sce, nboot = 3e9), "`nboot` must be a whole number from 0 to 2147483647, not 3e\\+09")
+    expect_error(fitPairwise(sce, num.threads = .Machine$integer.max), "`num.threads` must be a whole number from 1 to 1024")
+    expect_error(ciConsistency(sce, b, max.cond = 3e9), "`max.cond` must be a whole number from 0 to 2147483647")
+    expect_error(ciTest("X", "Z", "Y", sce, nperm = 3e9), "`nperm` must be a whole number from 0 to 2147483647")
+    expect_error(simulateBulk(m, 2, 1e12), "`cells.per.sample` must be positive whole numbers from 1 to 2147483647")
+    expect_error(simulateCells(m, 3e9), "must be a whole number from 1 to 2147483647")
+    expect_error(randomGRN(3e9), "`ngenes` must be a whole number from 2 to 2147483647")
+})
