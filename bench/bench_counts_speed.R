@@ -25,7 +25,7 @@ t_wild <- system.time(fit <- fitPairwise(norm, genes = g, seed = 1, verbose = FA
 cat(sprintf("plain fit, wild test (default):    %7.2f s  (%.2fx the F test; %.0f%% of pairs at p < 0.05)\n",
     t_wild, t_wild / t_f, 100 * mean(fit$p.nonlinear < 0.05, na.rm = TRUE)))
 t_rates <- system.time(bulkcausal:::.count_rates(t(cnt), s, 0))[["elapsed"]]
-cat(sprintf("rates of 500 genes (EB, EM):       %7.2f s\n", t_rates))
+cat(sprintf("rates of 500 genes (EB, log-spline prior):       %7.2f s\n", t_rates))
 t_aware <- system.time(fitPairwise(cnt, genes = g, counts = TRUE, size.factors = s, seed = 1,
     verbose = FALSE))[["elapsed"]]
 cat(sprintf("count-aware fit (rates, deconvolved curves, rate-scale test): %7.2f s  (%.2fx the plain F fit; target <= 10x)\n",
