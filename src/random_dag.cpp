@@ -8,7 +8,7 @@
 // [[Rcpp::export(rng = false)]]
 Rcpp::List random_dag_cpp(int p, bool scalefree, double prob, int m, double seed) {
     bulkcausal::Rng rng(glue::as_seed(seed), 0, 0);
-    const auto edges = bulkcausal::random_dag(p, scalefree, prob, m, rng);
+    const auto edges = bulkcausal::random_dag(p, scalefree, prob, m, rng, glue::make_poll(false, "drawing the graph"));
     const R_xlen_t ne = static_cast<R_xlen_t>(edges.size());
     Rcpp::IntegerVector from(ne), to(ne);
     Rcpp::NumericMatrix u(ne, 5);

@@ -83,3 +83,20 @@ TEST_CASE("scale-free DAGs give every non-first node m parents", "[dag]") {
     CHECK(roots == 1);
     CHECK(maxdeg > 2 * m);  // hubs appear
 }
+
+TEST_CASE("a poll that returns false stops drawing a large graph", "[dag]") {
+    Rng rng(13);
+    std::size_t calls = 0;
+    const PollFn stop_at_second = [&calls](std::size_t done, std::size_t total) {
+        CHECK(done <= total);
+        return ++calls < 2;
+    };
+    CHECK_THROWS_AS(random_dag(6000, false, 0.001, 0, rng, stop_at_second), Cancelled);
+    CHECK(calls == 2);
+    calls = 0;
+    CHECK_THROWS_AS(random_dag(6000, true, 0.0, 1, rng, stop_at_second), Cancelled);
+    // a poll that never stops changes nothing
+    Rng a(14), b(14);
+    const PollFn go = [](std::size_t, std::size_t) { return true; };
+    CHECK(random_dag(3000, false, 0.01, 0, a, go) == random_dag(3000, false, 0.01, 0, b));
+}

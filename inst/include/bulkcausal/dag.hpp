@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "bulkcausal/parallel.hpp"
+
 #include "bulkcausal/rng.hpp"
 
 namespace bulkcausal {
@@ -88,8 +90,19 @@ inline std::vector<int> topological_order(int p, const std::vector<int>& from, c
 // "er" then adds each forward edge with probability `prob` (Erdos-Renyi),
 // "scalefree" lets each node in turn take `m` parents among the earlier ones
 // with probability proportional to their degree + 1 (Barabasi-Albert).
-// Edges are returned sorted by (from, to).
-inline std::vector<std::pair<int, int>> random_dag(int p, bool scalefree, double prob, int m, Rng& rng) {
+// Edges are returned sorted by (from, to).  Both loops take time quadratic
+// in p; `poll` (if given) is called with the nodes done about every 4
+// million steps, and returning false stops the work (throws Cancelled).
+inline std::vector<std::pair<int, int>> random_dag(int p, bool scalefree, double prob, int m, Rng& rng,
+                                                   const PollFn& poll = PollFn()) {
+    std::size_t steps = 0;
+    auto tick = [&](std::size_t work, int done) {
+        steps += work;
+        if (poll && steps >= (std::size_t(1) << 22)) {
+            steps = 0;
+            if (!poll(static_cast<std::size_t>(done), static_cast<std::size_t>(p))) throw Cancelled();
+        }
+    };
     std::vector<int> rank(static_cast<std::size_t>(p));
     for (int i = 0; i < p; ++i) rank[static_cast<std::size_t>(i)] = i;
     for (int i = p - 1; i > 0; --i) {
@@ -102,6 +115,7 @@ inline std::vector<std::pair<int, int>> random_dag(int p, bool scalefree, double
             for (int b = a + 1; b < p; ++b) {
                 if (rng.uniform() < prob) edges.emplace_back(rank[static_cast<std::size_t>(a)], rank[static_cast<std::size_t>(b)]);
             }
+            tick(static_cast<std::size_t>(p - a), a + 1);
         }
     } else {
         std::vector<double> degree(static_cast<std::size_t>(p), 0.0);
@@ -126,6 +140,7 @@ inline std::vector<std::pair<int, int>> random_dag(int p, bool scalefree, double
                 degree[static_cast<std::size_t>(b)] += 1.0;
                 edges.emplace_back(rank[static_cast<std::size_t>(pick)], rank[static_cast<std::size_t>(b)]);
             }
+            tick(static_cast<std::size_t>(2 * want) * static_cast<std::size_t>(b), b + 1);
         }
     }
     std::sort(edges.begin(), edges.end());
