@@ -1,6 +1,8 @@
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <set>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -99,4 +101,22 @@ TEST_CASE("a poll that returns false stops drawing a large graph", "[dag]") {
     Rng a(14), b(14);
     const PollFn go = [](std::size_t, std::size_t) { return true; };
     CHECK(random_dag(3000, false, 0.01, 0, a, go) == random_dag(3000, false, 0.01, 0, b));
+}
+
+TEST_CASE("run_tasks raises the caller's stop flag when a poll cancels, so a long task can return early", "[parallel]") {
+    std::atomic<bool> stop{false};
+    std::atomic<int> returned{0};
+    int polls = 0;
+    const PollFn cancel_second = [&polls](std::size_t, std::size_t) { return ++polls < 2; };
+    // two tasks that would never end unless they read the flag
+    CHECK_THROWS_AS(run_tasks(2, 2, [&](std::size_t, int) {
+        while (!stop.load()) std::this_thread::yield();
+        ++returned;
+    }, cancel_second, &stop), Cancelled);
+    CHECK(returned.load() == 2);
+    // a run that is not cancelled lowers the flag it is given and leaves it down
+    std::vector<int> out(5, 0);
+    run_tasks(5, 2, [&](std::size_t i, int) { out[i] = static_cast<int>(i); }, PollFn([](std::size_t, std::size_t) { return true; }), &stop);
+    CHECK_FALSE(stop.load());
+    CHECK(out == std::vector<int>({0, 1, 2, 3, 4}));
 }

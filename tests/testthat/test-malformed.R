@@ -71,11 +71,24 @@ test_that("duplicated gene names are refused where names are looked up, made uni
     expect_setequal(rownames(a@bulk), c("A", "B", "A.1"))
 })
 
-test_that("an interrupt stops a long randomGRN() within a second or two", {
+test_that("an interrupt stops a long randomGRN() or a huge bulk sample within a second or two", {
     skip_on_os("windows")
     skip_if_not_installed("callr")
     # 3e5 genes: the Erdos-Renyi draw alone takes minutes
     p <- callr::r_bg(function() bulkcausal::randomGRN(3e5, seed = 1))
+    Sys.sleep(2)
+    expect_true(p$is_alive())
+    t0 <- Sys.time()
+    p$interrupt()
+    p$wait(10000)
+    expect_false(p$is_alive())
+    expect_lt(as.numeric(difftime(Sys.time(), t0, units = "secs")), 3)
+    p$kill()
+    # one bulk sample of 3e8 cells (minutes): stops between chunks of cells
+    p <- callr::r_bg(function() {
+        m <- bulkcausal::grnModel(data.frame(from = "X", to = "Y"))
+        bulkcausal::simulateBulk(m, 1, 3e8, verbose = FALSE)
+    })
     Sys.sleep(2)
     expect_true(p$is_alive())
     t0 <- Sys.time()

@@ -64,7 +64,7 @@ test_that("impossible pools get clear errors", {
         "`x` has 300 cells, but 7 disjoint pools of 50 cells needs 350")
     expect_error(poolCells(x, size = 301, npools = 1, replace = TRUE, seed = 1),
         "`x` has 300 cells, but a pool of size 301 needs 301")
-    expect_error(poolCells(x, size = 0, npools = 2), "`size` must be a whole number >= 1, not 0")
+    expect_error(poolCells(x, size = 0, npools = 2), "`size` must be a whole number from 1 to 2147483647, not 0")
     expect_error(poolCells(x, size = 2, npools = 2, by = 1:3), "`by` has 3 values but `x` has 300 columns")
     expect_error(poolCells(x, size = 90, npools = 2, by = rep(c("a", "b", "c"), 100), seed = 1),
         "level 'a' of `by` has 100 cells")

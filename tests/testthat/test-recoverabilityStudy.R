@@ -51,6 +51,6 @@ test_that("plotRecoverability draws each view and recoverabilityStudy rejects ba
     expect_error(plotRecoverability(data.frame()), "must be the result of recoverabilityStudy")
     expect_error(recoverabilityStudy(functions = "cubic"), "`functions` must be distinct values among")
     expect_error(recoverabilityStudy(aggregations = "mode"), "`aggregations` must be distinct values")
-    expect_error(recoverabilityStudy(nsamples = 10), "`nsamples` must be positive whole numbers >= 20")
+    expect_error(recoverabilityStudy(nsamples = 10), "`nsamples` must be positive whole numbers from 20 to 2147483647")
     expect_error(recoverabilityStudy(causes = "uniform"), "`causes` must be distinct values")
 })

@@ -262,9 +262,9 @@ test_that("user-supplied R edge functions run and match the built-in equivalent"
 
 test_that("bad simulation arguments get clear errors", {
     model <- pair_model("affine")
-    expect_error(simulateCells(model, ncells = 0), "`ncells` must be a whole number >= 1, not 0")
-    expect_error(simulateCells(model, ncells = 10.5), "`ncells` must be a whole number >= 1, not 10.5")
-    expect_error(simulateCells(model, ncells = 10, nsamples = -1), "`nsamples` must be a whole number >= 1, not -1")
+    expect_error(simulateCells(model, ncells = 0), "`ncells` must be a whole number from 1 to 2147483647, not 0")
+    expect_error(simulateCells(model, ncells = 10.5), "`ncells` must be a whole number from 1 to 2147483647, not 10.5")
+    expect_error(simulateCells(model, ncells = 10, nsamples = -1), "`nsamples` must be a whole number from 1 to 2147483647, not -1")
     expect_error(simulateCells(model, ncells = 3, nsamples = 5), "at least `nsamples`")
     expect_error(simulateCells(model, ncells = c(5, 5), nsamples = 3), "`ncells` must be positive whole numbers")
     expect_error(simulateCells("model", 10), "`model` must be a GRNModel")

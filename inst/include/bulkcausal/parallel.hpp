@@ -30,15 +30,20 @@ struct Cancelled : std::runtime_error {
 using PollFn = std::function<bool(std::size_t done, std::size_t total)>;
 
 // task(i, worker) runs task i on worker `worker` (0 <= worker < nthreads), so
-// a task may use per-worker scratch space.
+// a task may use per-worker scratch space.  `stop_flag` (optional) is the
+// flag run_tasks raises when it cancels: a long task can read it and return
+// early (its output is discarded, as run_tasks then throws Cancelled).
 template <class Task>
-void run_tasks(std::size_t ntasks, int nthreads, Task&& task, const PollFn& poll = PollFn()) {
+void run_tasks(std::size_t ntasks, int nthreads, Task&& task, const PollFn& poll = PollFn(),
+               std::atomic<bool>* stop_flag = nullptr) {
     if (ntasks == 0) return;
     const int nworkers = static_cast<int>(std::max<std::size_t>(1, std::min<std::size_t>(
         static_cast<std::size_t>(std::max(nthreads, 1)), ntasks)));
     std::atomic<std::size_t> next{0};
     std::atomic<std::size_t> done{0};
-    std::atomic<bool> stop{false};
+    std::atomic<bool> own_stop{false};
+    std::atomic<bool>& stop = stop_flag ? *stop_flag : own_stop;
+    stop.store(false);
     std::exception_ptr error;
     std::size_t error_task = ntasks;
     std::mutex error_mutex;

@@ -124,6 +124,9 @@ inline void simulate_bulk(const Model& m, const std::vector<std::size_t>& cells_
         acc_counts.emplace_back(p, spec);
         acc_rate.emplace_back(p, spec);
     }
+    // raised when the caller cancels: a sample of many cells stops between
+    // chunks instead of running to its end
+    std::atomic<bool> stop{false};
     run_tasks(cells_per_sample.size(), nthreads, [&](std::size_t j, int w) {
         const auto wu = static_cast<std::size_t>(w);
         Scratch& s = scratch[wu];
@@ -135,6 +138,7 @@ inline void simulate_bulk(const Model& m, const std::vector<std::size_t>& cells_
         ar.reset();
         std::vector<int> tcount(nt, 0);
         for (std::size_t c = 0; c * cell_chunk < cells_per_sample[j]; ++c) {
+            if (stop.load(std::memory_order_relaxed)) return;
             const std::size_t first = c * cell_chunk;
             const std::size_t k = std::min(cell_chunk, cells_per_sample[j] - first);
             const std::size_t col0 = off[j] + first;
@@ -166,7 +170,7 @@ inline void simulate_bulk(const Model& m, const std::vector<std::size_t>& cells_
         if (out.bulk_counts && with_counts) ac.finish(out.bulk_counts + j * p);
         if (out.bulk_rate && with_counts) ar.finish(out.bulk_rate + j * p);
         if (out.type_count) std::copy(tcount.begin(), tcount.end(), out.type_count + j * nt);
-    }, poll);
+    }, poll, &stop);
     if (spec.fun == AggFun::Cpm) {
         if (out.bulk_latent) normalise_cpm(out.bulk_latent, p, cells_per_sample.size());
         if (out.bulk_counts && with_counts) normalise_cpm(out.bulk_counts, p, cells_per_sample.size());
