@@ -106,13 +106,13 @@
 #' left, which the resamples share and the interval cannot show, hides
 #' departures of saturating curves (sigmoid, Hill) of twice the tolerance in
 #' the package's simulations.  Such pairs are "undetermined" with that
-#' reason.  A known limit: with overdispersed counts (`dispersion > 0`) and
-#' a regulator reliability below about 0.8, the deconvolved cell curve can
-#' oscillate (the smoothing parameter is chosen on fitted values, which do
-#' not see the directions the counts' noise averages out): in the
-#' package's simulations (negative binomial counts of size 10, 10 and 100
-#' counts per cell) 5 of 84 truly consistent pairs were called
-#' "inconsistent"; read "inconsistent" calls of such pairs with care.
+#' reason.  A known limit: at a regulator reliability of about 0.5 the
+#' deconvolved cell curve rests heavily on the estimated rate distribution
+#' and can be bent by it: in the package's simulations (Poisson and
+#' negative binomial counts, 10 and 100 counts per cell) 3 of 168 truly
+#' consistent pairs were called "inconsistent", all with regulator
+#' reliabilities of 0.47 to 0.52; read "inconsistent" calls of such pairs
+#' with care.
 #'
 #' The distance is the root mean square gap between the two curves over
 #' the central 90% of the bulk regulator values, in units of the standard
