@@ -71,30 +71,28 @@ test_that("duplicated gene names are refused where names are looked up, made uni
     expect_setequal(rownames(a@bulk), c("A", "B", "A.1"))
 })
 
+# Starts `fun` in a subprocess, interrupts it after 2 s and expects it to
+# have stopped within 3 s of the interrupt.
+expect_interruptible <- function(fun) {
+    p <- callr::r_bg(fun)
+    on.exit(p$kill())
+    Sys.sleep(2)
+    expect_true(p$is_alive())
+    t0 <- Sys.time()
+    p$interrupt()
+    p$wait(10000)
+    expect_false(p$is_alive())
+    expect_lt(as.numeric(difftime(Sys.time(), t0, units = "secs")), 3)
+}
+
 test_that("an interrupt stops a long randomGRN() or a huge bulk sample within a second or two", {
     skip_on_os("windows")
     skip_if_not_installed("callr")
     # 3e5 genes: the Erdos-Renyi draw alone takes minutes
-    p <- callr::r_bg(function() bulkcausal::randomGRN(3e5, seed = 1))
-    Sys.sleep(2)
-    expect_true(p$is_alive())
-    t0 <- Sys.time()
-    p$interrupt()
-    p$wait(10000)
-    expect_false(p$is_alive())
-    expect_lt(as.numeric(difftime(Sys.time(), t0, units = "secs")), 3)
-    p$kill()
+    expect_interruptible(function() bulkcausal::randomGRN(3e5, seed = 1))
     # one bulk sample of 3e8 cells (minutes): stops between chunks of cells
-    p <- callr::r_bg(function() {
+    expect_interruptible(function() {
         m <- bulkcausal::grnModel(data.frame(from = "X", to = "Y"))
         bulkcausal::simulateBulk(m, 1, 3e8, verbose = FALSE)
     })
-    Sys.sleep(2)
-    expect_true(p$is_alive())
-    t0 <- Sys.time()
-    p$interrupt()
-    p$wait(10000)
-    expect_false(p$is_alive())
-    expect_lt(as.numeric(difftime(Sys.time(), t0, units = "secs")), 3)
-    p$kill()
 })
