@@ -178,6 +178,17 @@ inline void em_steps(RatePrior& prior, const double* counts, const double* size,
 
 }  // namespace detail
 
+// The four non-zero uniform cubic B-splines at position s in [0, 1] of a
+// knot interval (shared by the rate distributions here and the P-splines of
+// pspline.hpp, which includes this header).
+inline void cubic_bspline_values(double s, double v[4]) {
+    const double s2 = s * s, s3 = s2 * s, om = 1.0 - s;
+    v[0] = om * om * om / 6.0;
+    v[1] = (3.0 * s3 - 6.0 * s2 + 4.0) / 6.0;
+    v[2] = (-3.0 * s3 + 3.0 * s2 + 3.0 * s + 1.0) / 6.0;
+    v[3] = s3 / 6.0;
+}
+
 namespace detail {
 
 // The value at u of the j-th of df cubic B-splines on equally spaced knots
@@ -188,11 +199,7 @@ inline void bspline_row(double u, double lo, double hi, int df, double* row) {
     const double dx = (hi - lo) / static_cast<double>(df - 3);
     const double t = std::min(std::max((u - lo) / dx, 0.0), static_cast<double>(df - 3));
     const int i = std::min(static_cast<int>(std::floor(t)), df - 4);
-    const double s = t - i, s2 = s * s, s3 = s2 * s, om = 1.0 - s;
-    row[i] = om * om * om / 6.0;
-    row[i + 1] = (3.0 * s3 - 6.0 * s2 + 4.0) / 6.0;
-    row[i + 2] = (-3.0 * s3 + 3.0 * s2 + 3.0 * s + 1.0) / 6.0;
-    row[i + 3] = s3 / 6.0;
+    cubic_bspline_values(t - i, row + i);
 }
 
 // The log-spline prior on prior.grid (rate 0 first, then increasing

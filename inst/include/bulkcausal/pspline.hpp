@@ -89,14 +89,7 @@ struct PsBasis {
         const double u = (x - t0) / dx;
         int i = static_cast<int>(std::floor(u));
         i = std::min(std::max(i, 3), k - 1);
-        const double s = u - i;
-        const double s2 = s * s;
-        const double s3 = s2 * s;
-        const double om = 1.0 - s;
-        v[0] = om * om * om / 6.0;
-        v[1] = (3.0 * s3 - 6.0 * s2 + 4.0) / 6.0;
-        v[2] = (-3.0 * s3 + 3.0 * s2 + 3.0 * s + 1.0) / 6.0;
-        v[3] = s3 / 6.0;
+        cubic_bspline_values(u - i, v);
         return i - 3;
     }
 };
