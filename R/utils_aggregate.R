@@ -32,6 +32,17 @@
             out <- .aggregate_block(x, groups, piece.fun, pseudo, na.rm, num.threads, verbose)
         }
     }
+    if (fun %in% c("sum", "cpm") && any(huge <- is.infinite(out))) {
+        # the values are finite (the core refuses others): these sums left the
+        # double range, where a sum has no value but Inf and a share none at all
+        where <- which(huge, arr.ind = TRUE)[1L, ]
+        gene <- if (is.null(rownames(x))) where[[1L]] else rownames(x)[where[[1L]]]
+        group <- if (is.null(names(groups))) where[[2L]] else names(groups)[where[[2L]]]
+        msg <- sprintf("%d sum%s beyond the double range (about 1.8e308), e.g. gene %s in group %s", sum(huge),
+            if (sum(huge) > 1L) "s are" else " is", .fmt_value(gene), .fmt_value(group))
+        if (fun == "cpm") stop(msg, ": counts per million cannot be formed; scale the values down", call. = FALSE)
+        warning(msg, ": returned as Inf", call. = FALSE)
+    }
     if (fun == "cpm") {
         out <- normalise_cpm_cpp(out)
         empty <- colSums(is.na(out)) > 0

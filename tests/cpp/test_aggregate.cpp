@@ -261,6 +261,47 @@ TEST_CASE("cpm of an all-zero group is NaN, not a division by zero", "[aggregate
     CHECK(std::isnan(out[3]));
 }
 
+TEST_CASE("means, medians, log1p sums and cpm of values near the double maximum do not overflow", "[aggregate]") {
+    const double big = std::numeric_limits<double>::max();
+    // feature 0: two values at the maximum (their sum overflows); feature 1:
+    // ordinary values, which must come out exactly as without the rescue
+    std::vector<double> x{big, 3.0, big, 5.0, 1.0, 7.0};
+    std::vector<int> colptr{0, 2, 4, 6}, rowidx{0, 1, 0, 1, 0, 1};
+    const SparseView sv{2, 3, colptr.data(), rowidx.data(), x.data()};
+    const Groups groups{{0, 1}, {2}};
+    for (AggFun f : {AggFun::Mean, AggFun::Median, AggFun::Log1pSum, AggFun::Cpm, AggFun::Sum}) {
+        for (bool na_rm : {false, true}) {
+            AggSpec spec;
+            spec.fun = f;
+            spec.na_rm = na_rm;
+            std::vector<double> dense(4), sparse(4);
+            aggregate_dense(x.data(), 2, 3, groups, spec, dense.data());
+            aggregate_sparse(sv, groups, spec, sparse.data());
+            INFO("aggregation " << static_cast<int>(f) << " na_rm " << na_rm);
+            CHECK(dense == sparse);
+            switch (f) {
+                case AggFun::Mean:
+                case AggFun::Median:
+                    CHECK(dense[0] == big);
+                    CHECK(dense[1] == 4.0);
+                    break;
+                case AggFun::Log1pSum:
+                    CHECK(dense[0] == Approx(std::log(2.0) + std::log(big)).epsilon(1e-15));
+                    CHECK(dense[1] == std::log1p(8.0));
+                    break;
+                case AggFun::Cpm:
+                    CHECK(dense[0] == Approx(1e6).epsilon(1e-15));
+                    CHECK(dense[1] == Approx(0.0).margin(1e-300));
+                    CHECK(dense[2] == 1e6 * (1.0 / 8.0));
+                    break;
+                default:  // a sum beyond the double range is infinite: that is its value
+                    CHECK(std::isinf(dense[0]));
+                    CHECK(dense[1] == 8.0);
+            }
+        }
+    }
+}
+
 TEST_CASE("pools are the right size, disjoint without replacement, and reproducible", "[aggregate]") {
     std::vector<int> cells;
     for (int i = 0; i < 100; ++i) cells.push_back(3 * i);

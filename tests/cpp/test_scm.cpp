@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <vector>
 #include <utility>
 
@@ -121,6 +122,25 @@ TEST_CASE("edge functions evaluate to their formulas", "[scm]") {
     std::vector<double> xs{-1.0, 0.0, 0.3, 0.8, 2.0, 10.0}, acc(xs.size(), 0.0);
     add_edge(h, xs.data(), acc.data(), xs.size());
     for (std::size_t i = 0; i < xs.size(); ++i) CHECK(acc[i] == Approx(edge_value(h, xs[i])).epsilon(1e-14));
+}
+
+TEST_CASE("Hill functions take their limits where x^n leaves the double range", "[scm]") {
+    const double inf = std::numeric_limits<double>::infinity();
+    for (double n : {1.0, 4.0, 2.5}) {
+        const Edge act = edge(0, 1, EdgeFun::HillAct, 2.0, 1.2, n), rep = edge(0, 1, EdgeFun::HillRep, 2.0, 1.2, n);
+        CHECK(edge_value(act, inf) == 2.0);
+        CHECK(edge_value(rep, inf) == 0.0);
+        CHECK(edge_value(act, 1e300) == 2.0);
+        CHECK(edge_value(rep, 1e300) == Approx(2.0 * std::pow(1.2 / 1e300, n)).margin(1e-300));
+        std::vector<double> xs{inf, 1e300, 1.0}, a(3, 0.0), r(3, 0.0);
+        add_edge(act, xs.data(), a.data(), 3);
+        add_edge(rep, xs.data(), r.data(), 3);
+        CHECK(a[0] == 2.0);
+        CHECK(a[1] == 2.0);
+        CHECK(r[0] == 0.0);
+        CHECK(r[1] == Approx(0.0).margin(1e-200));
+        CHECK(a[2] == Approx(edge_value(act, 1.0)).epsilon(1e-14));
+    }
 }
 
 TEST_CASE("a cyclic model is rejected by prepare", "[scm]") {

@@ -3,7 +3,9 @@
 #include <Eigen/Dense>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "bulkcausal/distributions.hpp"
@@ -147,6 +149,23 @@ TEST_CASE("the permutation p-value counts dense permuted statistics", "[hsic]") 
     std::vector<std::size_t> sorted(perm);
     std::sort(sorted.begin(), sorted.end());
     for (std::size_t i = 0; i < n; ++i) CHECK(sorted[i] == i);
+}
+
+TEST_CASE("a raised stop flag ends the permutations at once; a lowered one changes nothing", "[hsic]") {
+    Rng rng(6);
+    const std::vector<double> x = normals(rng, 40), y = normals(rng, 40);
+    HsicScratch scratch;
+    std::atomic<bool> stop{false};
+    Rng r1(3), r2(3);
+    const HsicResult a = hsic_test(x, y, 199, r1, scratch);
+    const HsicResult b = hsic_test(x, y, 199, r2, scratch, &stop);
+    CHECK(a.p_value == b.p_value);
+    CHECK(a.statistic == b.statistic);
+    stop.store(true);
+    Rng r3(3);
+    // two billion permutations would take days; raised, the call returns now
+    const HsicResult c = hsic_test(x, y, std::numeric_limits<int>::max(), r3, scratch, &stop);
+    CHECK(c.statistic == a.statistic);
 }
 
 TEST_CASE("the draws test: dense statistics, Besag-Clifford stopping, the full count otherwise", "[hsic]") {

@@ -182,3 +182,25 @@ test_that("bad input gets clear errors", {
     expect_warning(res <- aggregateCells(z, ids, fun = "cpm"), "1 group with a total of 0 get NA counts per million")
     expect_true(all(is.na(assay(res)[, "a"])))
 })
+
+test_that("values near the double maximum: means and medians stay finite, sums and cpm say why they cannot", {
+    big <- .Machine$double.xmax
+    x <- rbind(huge = c(big, big, big / 2, 4), small = c(1, 3, 5, 7))
+    colnames(x) <- paste0("c", 1:4)
+    ids <- c("a", "a", "b", "b")
+    for (m in list(x, as(x, "dgCMatrix"))) {
+        mean.out <- assay(aggregateCells(m, ids, fun = "mean"))
+        expect_identical(mean.out["huge", "a"], big)
+        expect_equal(mean.out["huge", "b"], big / 4)
+        expect_identical(mean.out["small", ], c(a = 2, b = 6))
+        expect_identical(assay(aggregateCells(m, ids, fun = "median"))["huge", "a"], big)
+        expect_equal(assay(aggregateCells(m, ids, fun = "log1p_sum"))["huge", "a"], log(2) + log(big))
+        expect_warning(s <- assay(aggregateCells(m, ids, fun = "sum")),
+            "1 sum is beyond the double range \\(about 1.8e308\\), e.g. gene 'huge' in group 'a': returned as Inf")
+        expect_identical(s["huge", "a"], Inf)
+        expect_error(aggregateCells(m, ids, fun = "cpm"), "counts per million cannot be formed")
+    }
+    m <- grnModel(data.frame(from = "X", to = c("Y", "Z"), fun = c("hill_act", "hill_rep"), weight = 2))
+    expect_identical(trueFunction(m, "X", "Y")(c(Inf, 1e300)), c(2, 2))
+    expect_identical(trueFunction(m, "X", "Z")(c(Inf, 1e300)), c(0, 0))
+})

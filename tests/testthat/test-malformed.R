@@ -85,7 +85,7 @@ expect_interruptible <- function(fun) {
     expect_lt(as.numeric(difftime(Sys.time(), t0, units = "secs")), 3)
 }
 
-test_that("an interrupt stops a long randomGRN() or a huge bulk sample within a second or two", {
+test_that("an interrupt stops a long randomGRN(), a huge bulk sample or a huge permutation test within a second or two", {
     skip_on_os("windows")
     skip_if_not_installed("callr")
     # 3e5 genes: the Erdos-Renyi draw alone takes minutes
@@ -94,5 +94,11 @@ test_that("an interrupt stops a long randomGRN() or a huge bulk sample within a 
     expect_interruptible(function() {
         m <- bulkcausal::grnModel(data.frame(from = "X", to = "Y"))
         bulkcausal::simulateBulk(m, 1, 3e8, verbose = FALSE)
+    })
+    # a spline CI test with two billion permutations: stops between permutations
+    expect_interruptible(function() {
+        set.seed(1)
+        d <- data.frame(a = rnorm(200), b = rnorm(200), c = rnorm(200))
+        bulkcausal::ciTest("a", "b", "c", d, method = "spline", nperm = 2e9)
     })
 })

@@ -31,6 +31,10 @@ struct AggSpec {
     // sums, for a caller that sees only some of the features at a time and
     // normalises once it has them all.
     bool normalise = true;
+    // Sum, Mean, Log1pSum and Cpm add value * scale and undo the factor at
+    // the end.  1 (exact) except in the rescue of sums beyond the double
+    // range (see rescue_overflow()), which uses a power of two.
+    double scale = 1.0;
 };
 
 inline bool is_linear(AggFun f) { return f == AggFun::Sum || f == AggFun::Mean; }
@@ -44,6 +48,13 @@ struct ValueError : std::invalid_argument {
     ValueError(const std::string& what, long r, long c, double v)
         : std::invalid_argument(what), row(r), col(c), value(v) {}
 };
+
+// log1p of a sum formed as sum * scale: log1p(a) when scale is 1, else
+// (the rescue of sums beyond the double range, where log1p(x) = log(x) to
+// double precision) log(a) - log(scale).
+inline double scaled_log1p(double a, double scale) {
+    return scale == 1.0 ? std::log1p(a) : std::log(a) - std::log(scale);
+}
 
 class Accumulator {
 public:
@@ -78,7 +89,7 @@ public:
                     if (!std::isfinite(v) || (spec_.fun == AggFun::Cpm && v < 0.0)) {
                         add_value(static_cast<std::size_t>(rows[j]), v);  // raises the error
                     }
-                    acc_[static_cast<std::size_t>(rows[j])] += v;
+                    acc_[static_cast<std::size_t>(rows[j])] += v * spec_.scale;
                 }
                 return;
             }
@@ -96,10 +107,10 @@ public:
             const std::size_t n = ncells_ - (spec_.na_rm ? nnan_[r] : 0);
             const double a = acc_[r];
             switch (spec_.fun) {
-                case AggFun::Sum:
-                case AggFun::Cpm: out[r] = a; break;
-                case AggFun::Log1pSum: out[r] = std::log1p(a); break;
-                case AggFun::Mean: out[r] = n > 0 ? a / static_cast<double>(n) : nan; break;
+                case AggFun::Sum: out[r] = a / spec_.scale; break;
+                case AggFun::Cpm: out[r] = a; break;  // scaled sums; normalising removes the factor
+                case AggFun::Log1pSum: out[r] = scaled_log1p(a, spec_.scale); break;
+                case AggFun::Mean: out[r] = n > 0 ? a / static_cast<double>(n) / spec_.scale : nan; break;
                 case AggFun::Geomean:
                     out[r] = n > 0 ? spec_.pseudo * std::expm1(a / static_cast<double>(n)) : nan;
                     break;
@@ -126,11 +137,11 @@ private:
         }
         switch (spec_.fun) {
             case AggFun::Sum:
-            case AggFun::Mean: acc_[r] += v; break;
+            case AggFun::Mean: acc_[r] += v * spec_.scale; break;
             case AggFun::Log1pSum:
             case AggFun::Cpm:
                 if (v < 0.0) throw ValueError("negative value", static_cast<long>(r), -1, v);
-                acc_[r] += v;
+                acc_[r] += v * spec_.scale;
                 break;
             case AggFun::Geomean: {
                 const double t = v / spec_.pseudo;
@@ -160,7 +171,8 @@ private:
             return v[m - nz];
         };
         if (n % 2 == 1) return kth(n / 2);
-        return 0.5 * (kth(n / 2 - 1) + kth(n / 2));
+        const double lo = kth(n / 2 - 1), hi = kth(n / 2), mid = 0.5 * (lo + hi);
+        return std::isfinite(mid) ? mid : 0.5 * lo + 0.5 * hi;  // two values near the double maximum
     }
 
     std::size_t p_;
@@ -240,16 +252,52 @@ void aggregate_groups(std::size_t p, const Groups& groups, const AggSpec& spec, 
     if (spec.fun == AggFun::Cpm && spec.normalise) normalise_cpm(out, p, groups.size());
 }
 
+// Means, log1p sums and counts per million of finite values whose sums
+// left the double range (beyond about 1.8e308) would come out infinite or
+// NaN although the result itself is representable.  The groups with a
+// non-finite result are aggregated again by run(groups, spec, buffer) with
+// the values scaled by 2^-64, and their non-finite entries (for counts per
+// million, whole columns) replaced.  Results that were finite are not
+// touched, so ordinary data give the same numbers with or without this.
+template <class Run>
+void rescue_overflow(std::size_t p, const Groups& groups, const AggSpec& spec, double* out, Run&& run) {
+    const bool cpm = spec.fun == AggFun::Cpm && spec.normalise;
+    if (spec.scale != 1.0 || !(spec.fun == AggFun::Mean || spec.fun == AggFun::Log1pSum || cpm)) return;
+    std::vector<std::size_t> redo;
+    for (std::size_t g = 0; g < groups.size(); ++g) {
+        const double* col = out + g * p;
+        if (!std::all_of(col, col + p, [](double v) { return std::isfinite(v); })) redo.push_back(g);
+    }
+    if (redo.empty()) return;
+    Groups sub;
+    for (std::size_t g : redo) sub.push_back(groups[g]);
+    AggSpec scaled = spec;
+    scaled.scale = std::ldexp(1.0, -64);
+    std::vector<double> again(p * sub.size());
+    run(sub, scaled, again.data());
+    for (std::size_t k = 0; k < redo.size(); ++k) {
+        double* col = out + redo[k] * p;
+        const double* fresh = again.data() + k * p;
+        for (std::size_t r = 0; r < p; ++r) {
+            if (cpm || !std::isfinite(col[r])) col[r] = fresh[r];
+        }
+    }
+}
+
 }  // namespace detail
 
 // Aggregates the columns of a dense column-major p x n matrix into the
 // p x groups.size() matrix `out`.
 inline void aggregate_dense(const double* x, std::size_t p, std::size_t n, const Groups& groups, const AggSpec& spec,
                             double* out, int nthreads = 1, const PollFn& poll = PollFn()) {
-    detail::aggregate_groups(p, groups, spec, out, nthreads, poll, [&](Accumulator& a, int c) {
-        if (c < 0 || static_cast<std::size_t>(c) >= n) throw std::out_of_range("group column out of range");
-        a.add_dense(x + static_cast<std::size_t>(c) * p);
-    });
+    auto run = [&](const Groups& gr, const AggSpec& sp, double* o) {
+        detail::aggregate_groups(p, gr, sp, o, nthreads, poll, [&](Accumulator& a, int c) {
+            if (c < 0 || static_cast<std::size_t>(c) >= n) throw std::out_of_range("group column out of range");
+            a.add_dense(x + static_cast<std::size_t>(c) * p);
+        });
+    };
+    run(groups, spec, out);
+    detail::rescue_overflow(p, groups, spec, out, run);
 }
 
 namespace detail {
@@ -307,7 +355,7 @@ inline void aggregate_sparse_one_pass(const SparseView& x, const Groups& groups,
                                      static_cast<long>(rows[j]), static_cast<long>(c), a);
                 }
                 if (static_cast<unsigned>(rows[j]) >= p) throw std::invalid_argument("a row index of the 'i' slot is out of range");
-                col[rows[j]] += a;
+                col[rows[j]] += a * spec.scale;
             }
         }
     }, poll);
@@ -317,11 +365,17 @@ inline void aggregate_sparse_one_pass(const SparseView& x, const Groups& groups,
         switch (spec.fun) {
             case AggFun::Mean:
                 for (std::size_t r = 0; r < p; ++r) {
-                    col[r] = n > 0 ? col[r] / static_cast<double>(n) : std::numeric_limits<double>::quiet_NaN();
+                    col[r] = n > 0 ? col[r] / static_cast<double>(n) / spec.scale
+                                   : std::numeric_limits<double>::quiet_NaN();
                 }
                 break;
             case AggFun::Log1pSum:
-                for (std::size_t r = 0; r < p; ++r) col[r] = std::log1p(col[r]);
+                for (std::size_t r = 0; r < p; ++r) col[r] = scaled_log1p(col[r], spec.scale);
+                break;
+            case AggFun::Sum:
+                if (spec.scale != 1.0) {
+                    for (std::size_t r = 0; r < p; ++r) col[r] /= spec.scale;
+                }
                 break;
             default: break;
         }
@@ -331,14 +385,16 @@ inline void aggregate_sparse_one_pass(const SparseView& x, const Groups& groups,
 
 }  // namespace detail
 
-inline void aggregate_sparse(const SparseView& x, const Groups& groups, const AggSpec& spec, double* out,
-                             int nthreads = 1, const PollFn& poll = PollFn()) {
+namespace detail {
+
+inline void aggregate_sparse_once(const SparseView& x, const Groups& groups, const AggSpec& spec, double* out,
+                                  int nthreads, const PollFn& poll) {
     std::vector<int> owner;
-    if (detail::sum_like(spec) && detail::column_owners(groups, x.ncol, owner)) {
-        detail::aggregate_sparse_one_pass(x, groups, owner, spec, out, nthreads, poll);
+    if (sum_like(spec) && column_owners(groups, x.ncol, owner)) {
+        aggregate_sparse_one_pass(x, groups, owner, spec, out, nthreads, poll);
         return;
     }
-    detail::aggregate_groups(x.nrow, groups, spec, out, nthreads, poll, [&](Accumulator& a, int c) {
+    aggregate_groups(x.nrow, groups, spec, out, nthreads, poll, [&](Accumulator& a, int c) {
         if (c < 0 || static_cast<std::size_t>(c) >= x.ncol) throw std::out_of_range("group column out of range");
         const int start = x.colptr[c];
         const int end = x.colptr[c + 1];
@@ -349,6 +405,21 @@ inline void aggregate_sparse(const SparseView& x, const Groups& groups, const Ag
         }
         a.add_sparse(x.rowidx + start, x.values + start, static_cast<std::size_t>(end - start));
     });
+}
+
+}  // namespace detail
+
+// Aggregates the columns of a CSC matrix (see SparseView) into the
+// x.nrow x groups.size() matrix `out`: in one pass in storage order for the
+// sum-like aggregations of groups that do not share columns, cell by cell
+// otherwise.
+inline void aggregate_sparse(const SparseView& x, const Groups& groups, const AggSpec& spec, double* out,
+                             int nthreads = 1, const PollFn& poll = PollFn()) {
+    auto run = [&](const Groups& gr, const AggSpec& sp, double* o) {
+        detail::aggregate_sparse_once(x, gr, sp, o, nthreads, poll);
+    };
+    run(groups, spec, out);
+    detail::rescue_overflow(x.nrow, groups, spec, out, run);
 }
 
 // Groups from integer ids (0-based; negative = left out).

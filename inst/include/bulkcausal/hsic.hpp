@@ -14,6 +14,7 @@
 #define BULKCAUSAL_HSIC_HPP
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -169,9 +170,10 @@ struct HsicScratch {
 // HSIC test of the independence of x and y (same length n >= 6).  With
 // nperm = 0 the p-value comes from the gamma approximation; otherwise from
 // nperm permutations of y drawn from `rng`, as (1 + #{T_perm >= T}) /
-// (1 + nperm).
+// (1 + nperm).  `stop` (optional; see run_tasks) ends the permutations
+// early once raised, for a caller that then discards the result.
 inline HsicResult hsic_test(const std::vector<double>& x, const std::vector<double>& y, int nperm, Rng& rng,
-                            HsicScratch& scratch) {
+                            HsicScratch& scratch, const std::atomic<bool>* stop = nullptr) {
     const std::size_t n = x.size();
     if (y.size() != n) throw std::invalid_argument("x and y differ in length");
     if (n < 6) throw std::invalid_argument("the HSIC test needs at least 6 observations");
@@ -256,6 +258,7 @@ inline HsicResult hsic_test(const std::vector<double>& x, const std::vector<doub
     std::vector<std::size_t> perm(n);
     int exceed = 0;
     for (int b = 0; b < nperm; ++b) {
+        if (stop && stop->load(std::memory_order_relaxed)) break;
         random_permutation(perm, rng);
         // a relative tolerance so that ties in exact arithmetic count as ties
         if (trace(&perm) >= tobs - 1e-12 * std::fabs(tobs)) ++exceed;

@@ -67,12 +67,12 @@ inline double edge_value(const Edge& e, double x) {
         case EdgeFun::Affine: return e.weight * x;
         case EdgeFun::HillAct: {
             const double xp = x > 0.0 ? std::pow(x, e.n) : 0.0;
-            return e.weight * xp / (std::pow(e.K, e.n) + xp);
+            return std::isinf(xp) ? e.weight : e.weight * xp / (std::pow(e.K, e.n) + xp);
         }
         case EdgeFun::HillRep: {
             const double xp = x > 0.0 ? std::pow(x, e.n) : 0.0;
             const double kn = std::pow(e.K, e.n);
-            return e.weight * kn / (kn + xp);
+            return std::isinf(xp) ? 0.0 : e.weight * kn / (kn + xp);
         }
         case EdgeFun::Sigmoid: return e.weight / (1.0 + std::exp(-e.n * (x - e.K)));
         case EdgeFun::Tanh: return e.weight * std::tanh(e.n * (x - e.K));
@@ -111,7 +111,8 @@ inline void add_edge(const Edge& e, const double* x, double* out, std::size_t k)
             const bool act = e.fun == EdgeFun::HillAct;
             for (std::size_t i = 0; i < k; ++i) {
                 const double xp = x[i] > 0.0 ? hill_power(x[i], e.n, n_int) : 0.0;
-                out[i] += w * (act ? xp : kn) / (kn + xp);
+                // x^n beyond the double range: the limit (w, or 0 when repressing)
+                out[i] += std::isinf(xp) ? (act ? w : 0.0) : w * (act ? xp : kn) / (kn + xp);
             }
             return;
         }

@@ -9,6 +9,7 @@
 #define BULKCAUSAL_SPLINECI_HPP
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -165,7 +166,8 @@ public:
     // The test of one statement; its random draws (subsample, permutations)
     // come from a stream named by the statement, so the result does not
     // depend on the order or the threads the statements run on.
-    SplineCIResult test(const CIQuery& q, HsicScratch& scratch) const {
+    // `stop` (optional) ends a long permutation test early (see run_tasks).
+    SplineCIResult test(const CIQuery& q, HsicScratch& scratch, const std::atomic<bool>* stop = nullptr) const {
         check(q.x);
         check(q.y);
         std::vector<const Smoother*> sm;
@@ -199,7 +201,7 @@ public:
             rx.swap(sx);
             ry.swap(sy);
         }
-        const HsicResult h = hsic_test(rx, ry, opt_.nperm, rng, scratch);
+        const HsicResult h = hsic_test(rx, ry, opt_.nperm, rng, scratch, stop);
         SplineCIResult out;
         out.statistic = h.statistic;
         out.p_value = h.p_value;
@@ -247,9 +249,11 @@ inline std::vector<SplineCIResult> spline_ci_tests(const double* data, std::size
     const auto workers = static_cast<std::size_t>(std::max(nthreads, 1));
     if (scratch.size() < workers) scratch.resize(workers);
     std::vector<SplineCIResult> out(queries.size());
+    std::atomic<bool> stop{false};
     run_tasks(
         queries.size(), nthreads,
-        [&](std::size_t i, int w) { out[i] = d.test(queries[i], scratch[static_cast<std::size_t>(w)]); }, poll);
+        [&](std::size_t i, int w) { out[i] = d.test(queries[i], scratch[static_cast<std::size_t>(w)], &stop); }, poll,
+        &stop);
     return out;
 }
 
