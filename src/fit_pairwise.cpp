@@ -73,7 +73,7 @@ Rcpp::List fit_pairwise_cpp(Rcpp::NumericMatrix data, Rcpp::IntegerVector gene_i
     opt.lambda_scale = lambda_scale;
     const std::vector<int> reg(regulator.begin(), regulator.end());
     const std::vector<int> tgt(target.begin(), target.end());
-    const bulkcausal::PairResults res =
+    bulkcausal::PairResults res =
         bulkcausal::fit_pairs(d, reg, tgt, opt, nthreads, glue::make_poll(verbose, "fitting pairs"));
 
     const R_xlen_t np = static_cast<R_xlen_t>(reg.size());
@@ -106,16 +106,17 @@ Rcpp::List fit_pairwise_cpp(Rcpp::NumericMatrix data, Rcpp::IntegerVector gene_i
             std::copy(f.d.begin(), f.d.end(), dmat.begin() + i * k);
         }
     }
-    const int nctx = static_cast<int>(res.regs.size());
+    const int nctx = static_cast<int>(res.contexts.size());
     Rcpp::NumericVector t0(nctx), dx(nctx), lo(nctx), hi(nctx);
     Rcpp::NumericVector V(Rcpp::no_init(static_cast<R_xlen_t>(k) * k * nctx));
     for (int c = 0; c < nctx; ++c) {
-        const auto& r = *res.regs[static_cast<std::size_t>(c)];
-        t0[c] = r.basis.t0;
-        dx[c] = r.basis.dx;
-        lo[c] = r.basis.lo;
-        hi[c] = r.basis.hi;
-        std::copy(r.V.data(), r.V.data() + k * k, V.begin() + static_cast<R_xlen_t>(c) * k * k);
+        auto& r = res.contexts[static_cast<std::size_t>(c)];
+        t0[c] = r->basis.t0;
+        dx[c] = r->basis.dx;
+        lo[c] = r->basis.lo;
+        hi[c] = r->basis.hi;
+        std::copy(r->V.data(), r->V.data() + k * k, V.begin() + static_cast<R_xlen_t>(c) * k * k);
+        r.reset();  // copied: free it now rather than hold two copies to the end
     }
     V.attr("dim") = Rcpp::IntegerVector::create(k, k, nctx);
     return Rcpp::List::create(

@@ -865,15 +865,26 @@ inline std::unique_ptr<RegulatorFit> prepare_for(const PairData& data, int g, st
     return prepare_regulator_rates(x, std::move(rows), k, post, prior.grid, prior.weight);
 }
 
+// What a fitted curve needs of its regulator context once the fits are
+// done: the basis and the k x k matrix V (standard errors of the curve).
+// The rest of a RegulatorFit (a row of the design per observation) is
+// freed as soon as its pairs are fitted, so that memory does not grow with
+// pairs x observations when targets have missing values.
+struct ContextSummary {
+    PsBasis basis;
+    Eigen::MatrixXd V;
+    explicit ContextSummary(const RegulatorFit& r) : basis(r.basis), V(r.V) {}
+};
+
 // The fits of all pairs (regulator[i], target[i]), genes given as 0-based
-// columns.  Tasks are regulators.  contexts receives, per pair, the index
-// of the regulator context its fit refers to (or -1), and `regs` the
+// columns.  Tasks are regulators.  `context` receives, per pair, the index
+// of the regulator context its fit refers to (or -1), and `contexts` the
 // contexts: one per regulator, plus one per pair whose target has missing
 // values among the regulator's observations (fitted on its own rows).
 struct PairResults {
     std::vector<PairFit> fits;
     std::vector<int> context;
-    std::vector<std::unique_ptr<RegulatorFit>> regs;
+    std::vector<std::unique_ptr<ContextSummary>> contexts;
 };
 
 inline PairResults fit_pairs(const PairData& data, const std::vector<int>& regulator, const std::vector<int>& target,
@@ -888,8 +899,8 @@ inline PairResults fit_pairs(const PairData& data, const std::vector<int>& regul
     const std::vector<int>& reg_gene = groups.gene;
     const std::vector<std::vector<std::size_t>>& reg_pairs = groups.pairs;
     const std::size_t nreg = reg_gene.size();
-    std::vector<std::unique_ptr<RegulatorFit>> main_ctx(nreg);
-    std::vector<std::unique_ptr<RegulatorFit>> pair_ctx(npairs);
+    std::vector<std::unique_ptr<ContextSummary>> main_ctx(nreg);
+    std::vector<std::unique_ptr<ContextSummary>> pair_ctx(npairs);
     const std::size_t n = data.n;
 
     // Status of a regulator over rows, or Ok.
@@ -910,7 +921,8 @@ inline PairResults fit_pairs(const PairData& data, const std::vector<int>& regul
             if (!std::isnan(x[i])) rows.push_back(static_cast<int>(i));
         }
         const PairStatus rs = regulator_status(x, rows);
-        if (rs == PairStatus::Ok) main_ctx[r] = prepare_for(data, g, rows, opt.k);
+        std::unique_ptr<RegulatorFit> reg_fit;
+        if (rs == PairStatus::Ok) reg_fit = prepare_for(data, g, rows, opt.k);
         for (std::size_t pi : reg_pairs[r]) {
             PairFit& out = res.fits[pi];
             const int t = target[pi];
@@ -935,7 +947,7 @@ inline PairResults fit_pairs(const PairData& data, const std::vector<int>& regul
                     out.status = rs;
                     continue;
                 }
-                out = fit_target(*main_ctx[r], y, opt, rng);
+                out = fit_target(*reg_fit, y, opt, rng);
             } else {
                 std::vector<int> both;
                 both.reserve(rows.size());
@@ -948,16 +960,18 @@ inline PairResults fit_pairs(const PairData& data, const std::vector<int>& regul
                     out.n = static_cast<int>(both.size());
                     continue;
                 }
-                pair_ctx[pi] = prepare_for(data, g, both, opt.k);
-                out = fit_target(*pair_ctx[pi], y, opt, rng);
+                const std::unique_ptr<RegulatorFit> own = prepare_for(data, g, both, opt.k);
+                out = fit_target(*own, y, opt, rng);
+                pair_ctx[pi] = std::make_unique<ContextSummary>(*own);
             }
         }
+        if (reg_fit) main_ctx[r] = std::make_unique<ContextSummary>(*reg_fit);
     }, poll);
 
     // Contexts in a fixed order: regulators, then per-pair ones.
     for (std::size_t r = 0; r < nreg; ++r) {
-        const int id = main_ctx[r] ? static_cast<int>(res.regs.size()) : -1;
-        if (main_ctx[r]) res.regs.push_back(std::move(main_ctx[r]));
+        const int id = main_ctx[r] ? static_cast<int>(res.contexts.size()) : -1;
+        if (main_ctx[r]) res.contexts.push_back(std::move(main_ctx[r]));
         for (std::size_t pi : reg_pairs[r]) {
             if (!pair_ctx[pi] && res.fits[pi].status != PairStatus::SameGene && !res.fits[pi].coef.empty()) {
                 res.context[pi] = id;
@@ -966,8 +980,8 @@ inline PairResults fit_pairs(const PairData& data, const std::vector<int>& regul
     }
     for (std::size_t pi = 0; pi < npairs; ++pi) {
         if (pair_ctx[pi]) {
-            res.context[pi] = static_cast<int>(res.regs.size());
-            res.regs.push_back(std::move(pair_ctx[pi]));
+            res.context[pi] = static_cast<int>(res.contexts.size());
+            res.contexts.push_back(std::move(pair_ctx[pi]));
         }
     }
     return res;
