@@ -515,8 +515,8 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
     lo <- Inf
     hi <- -Inf
     frac <- FALSE
-    for (rows in .row_blocks(m)) {
-        b <- as.matrix(.block(m, rows))
+    for (bl in .blocks(m)) {
+        b <- as.matrix(.block(m, bl$rows, bl$cols))
         b <- b[is.finite(b)]
         if (!length(b)) next
         lo <- min(lo, b)
@@ -561,19 +561,35 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
 # not defined for all of them: the variance of the values themselves, with
 # a message, so that no gene is lost to NaN.
 .variable_genes <- function(m, sf, n, min.detected) {
-    v <- vraw <- det <- numeric(nrow(m))
-    neg <- FALSE
-    for (rows in .row_blocks(m)) {
-        b <- as.matrix(.block(m, rows)) * rep(1 / sf, each = length(rows))
-        var_rows <- function(a) rowSums((a - rowMeans(a))^2) / max(1, ncol(a) - 1)
-        neg <- neg || any(b < 0, na.rm = TRUE)
-        vraw[rows] <- var_rows(b)
-        if (!neg) v[rows] <- var_rows(log1p(b))
-        det[rows] <- rowMeans(b != 0)
+    # per-row count, mean and sum of squared deviations of the values and of
+    # their log1p, combined over blocks (Chan et al.'s pairwise update; with
+    # row blocks each row is one block, and this is the two-pass variance)
+    zero <- function() list(n = numeric(nrow(m)), mean = numeric(nrow(m)), m2 = numeric(nrow(m)))
+    raw <- lg <- zero()
+    combine <- function(acc, rows, a) {
+        nb <- ncol(a)
+        mb <- rowMeans(a)
+        m2b <- rowSums((a - mb)^2)
+        na <- acc$n[rows]
+        delta <- mb - acc$mean[rows]
+        acc$mean[rows] <- acc$mean[rows] + delta * nb / (na + nb)
+        acc$m2[rows] <- acc$m2[rows] + m2b + delta^2 * na * nb / (na + nb)
+        acc$n[rows] <- na + nb
+        acc
     }
+    det <- numeric(nrow(m))
+    neg <- FALSE
+    for (bl in .blocks(m)) {
+        b <- as.matrix(.block(m, bl$rows, bl$cols)) * rep(1 / sf[bl$cols], each = length(bl$rows))
+        neg <- neg || any(b < 0, na.rm = TRUE)
+        raw <- combine(raw, bl$rows, b)
+        if (!neg) lg <- combine(lg, bl$rows, log1p(b))
+        det[bl$rows] <- det[bl$rows] + rowSums(b != 0)
+    }
+    det <- det / ncol(m)
+    v <- (if (neg) raw else lg)$m2 / max(1, ncol(m) - 1)
     if (neg) {
         message("the values go below 0: the most variable genes are chosen by the variance of the values themselves")
-        v <- vraw
     }
     ok <- which(det >= min.detected & v > 0)
     if (length(ok) < 2L) {
@@ -587,7 +603,7 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
 
 # Dense genes x columns matrix of the chosen genes, divided by size factors.
 .audit_normalised <- function(m, genes, sf) {
-    b <- as.matrix(m[genes, , drop = FALSE])
+    b <- .read_rows(m, match(genes, rownames(m)))
     storage.mode(b) <- "double"
     if (anyNA(b) || any(!is.finite(b))) stop("the assay has missing or infinite values in the audited genes",
         call. = FALSE)

@@ -3,7 +3,8 @@
 # indices.
 
 #' @importFrom BiocParallel bplapply bpnworkers SerialParam
-#' @importFrom DelayedArray blockApply rowAutoGrid is_sparse
+#' @importFrom DelayedArray blockApply rowAutoGrid is_sparse currentViewport
+#' @importFrom BiocGenerics start end
 #' @importFrom methods is as
 #' @importClassesFrom Matrix dgCMatrix CsparseMatrix
 .aggregate_any <- function(x, groups, fun, pseudo = 1, na.rm = FALSE, num.threads = 1L,
@@ -12,7 +13,11 @@
     # returns checked sums for the pieces (subsets of genes), and the whole
     # matrix is normalised once at the end.
     piece.fun <- fun
-    if (is(x, "DelayedArray")) {
+    # (a mean under na.rm needs each group's count of values, which sums
+    # do not give: the row path)
+    if (.col_stored(x) && (fun %in% c("sum", "cpm", "log1p_sum") || (fun == "mean" && !na.rm))) {
+        out <- .aggregate_by_columns(x, groups, fun, na.rm, num.threads, BPPARAM)
+    } else if (is(x, "DelayedArray")) {
         pieces <- blockApply(x, .aggregate_block, groups = groups, fun = piece.fun, pseudo = pseudo,
             na.rm = na.rm, num.threads = num.threads, grid = rowAutoGrid(x), as.sparse = NA,
             BPPARAM = BPPARAM)
@@ -52,6 +57,33 @@
         }
     }
     dimnames(out) <- list(rownames(x), names(groups))
+    out
+}
+
+# Sum-like aggregation of a column-stored DelayedArray (see .col_stored())
+# read in blocks of columns, in storage order: each block's per-group sums
+# of the cells it holds, added up; then the mean, log1p or (in the caller)
+# cpm of the sums.  A mean that overflows goes back to the row path, which
+# rescues it.
+#' @importFrom DelayedArray colAutoGrid
+.aggregate_by_columns <- function(x, groups, fun, na.rm, num.threads, BPPARAM) {
+    pieces <- blockApply(x, function(b) {
+        vp <- currentViewport()
+        cols <- start(vp)[2L]:end(vp)[2L]
+        # errors locate values by column: name them as in the whole matrix
+        colnames(b) <- if (is.null(colnames(x))) cols else colnames(x)[cols]
+        sub <- lapply(groups, function(g) as.integer(g[g >= cols[1L] & g <= cols[length(cols)]] - cols[1L] + 1L))
+        .aggregate_block(b, sub, "sum", 1, na.rm, num.threads)
+    }, grid = colAutoGrid(x), as.sparse = NA, BPPARAM = BPPARAM)
+    sums <- Reduce(`+`, pieces)
+    out <- switch(fun,
+        sum = , cpm = sums,
+        mean = sums / rep(lengths(groups), each = nrow(sums)),
+        log1p_sum = log1p(sums))
+    if (fun == "mean" && any(is.infinite(out))) {
+        return(do.call(rbind, blockApply(x, .aggregate_block, groups = groups, fun = fun, pseudo = 1,
+            na.rm = na.rm, num.threads = num.threads, grid = rowAutoGrid(x), as.sparse = NA, BPPARAM = BPPARAM)))
+    }
     out
 }
 

@@ -9,9 +9,40 @@
     split(seq_len(nrow(m)), ceiling(seq_len(nrow(m)) / step))
 }
 
-.block <- function(m, rows) {
-    b <- m[rows, , drop = FALSE]
+# TRUE for a DelayedArray stored by columns: its chunks span all rows and
+# fewer than all columns (a 10x TENxMatrix, an HDF5 matrix chunked by
+# cells).  Reading such a matrix by rows rereads every chunk for every
+# block, so the passes below read it by columns instead.
+#' @importFrom DelayedArray chunkdim
+.col_stored <- function(m) {
+    if (!is(m, "DelayedArray")) return(FALSE)
+    cd <- chunkdim(m)
+    !is.null(cd) && cd[1L] == nrow(m) && cd[2L] < ncol(m)
+}
+
+# Blocks of at most ~4 million values along m's storage order: rows (all
+# columns) for most matrices, columns (all rows) for a column-stored
+# DelayedArray; each a list of `rows` and `cols`.
+.blocks <- function(m) {
+    if (!.col_stored(m)) return(lapply(.row_blocks(m), function(r) list(rows = r, cols = seq_len(ncol(m)))))
+    step <- max(1L, floor(4e6 / max(1L, nrow(m))))
+    cols <- split(seq_len(ncol(m)), ceiling(seq_len(ncol(m)) / step))
+    lapply(cols, function(cc) list(rows = seq_len(nrow(m)), cols = cc))
+}
+
+.block <- function(m, rows, cols = NULL) {
+    b <- if (is.null(cols)) m[rows, , drop = FALSE] else m[rows, cols, drop = FALSE]
     if (is(b, "dgCMatrix")) b else as.matrix(b)
+}
+
+# Rows `rows` of m as a dense matrix, read along m's storage order.
+.read_rows <- function(m, rows) {
+    if (!.col_stored(m)) return(as.matrix(m[rows, , drop = FALSE]))
+    step <- max(1L, floor(4e6 / max(1L, length(rows))))
+    cols <- split(seq_len(ncol(m)), ceiling(seq_len(ncol(m)) / step))
+    out <- do.call(cbind, lapply(cols, function(cc) as.matrix(m[rows, cc, drop = FALSE])))
+    dimnames(out) <- list(rownames(m)[rows], colnames(m))
+    out
 }
 
 # Checks a block of what should be counts (non-negative whole numbers);
@@ -35,10 +66,10 @@
     instead = "set `normalize = FALSE` for values already normalised on a linear scale", check.only = FALSE) {
     if (!normalize) return(rep(1, ncol(m)))
     lib <- numeric(ncol(m))
-    for (rows in .row_blocks(m)) {
-        b <- .block(m, rows)
+    for (bl in .blocks(m)) {
+        b <- .block(m, bl$rows, bl$cols)
         .check_whole_counts(b, sprintf("assay %s", .fmt_value(assay.type)), when, instead)
-        lib <- lib + Matrix::colSums(b)
+        lib[bl$cols] <- lib[bl$cols] + Matrix::colSums(b)
     }
     if (check.only) return(NULL)
     if (any(lib == 0)) {

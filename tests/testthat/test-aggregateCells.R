@@ -204,3 +204,39 @@ test_that("values near the double maximum: means and medians stay finite, sums a
     expect_identical(trueFunction(m, "X", "Y")(c(Inf, 1e300)), c(2, 2))
     expect_identical(trueFunction(m, "X", "Z")(c(Inf, 1e300)), c(0, 0))
 })
+
+test_that("a column-stored HDF5 matrix is read by columns and gives the in-memory results", {
+    skip_if_not_installed("HDF5Array")
+    set.seed(3)
+    x <- matrix(rpois(40 * 500, 2), 40, 500, dimnames = list(paste0("g", 1:40), paste0("c", 1:500)))
+    h5 <- HDF5Array::writeHDF5Array(x, tempfile(fileext = ".h5"), name = "x", chunkdim = c(40, 7),
+        with.dimnames = TRUE)
+    expect_true(bulkcausal:::.col_stored(h5))
+    expect_false(bulkcausal:::.col_stored(x))
+    ids <- sample(letters[1:6], 500, TRUE)
+    old <- DelayedArray::getAutoBlockSize()
+    on.exit(DelayedArray::setAutoBlockSize(old))
+    DelayedArray::setAutoBlockSize(40 * 60 * 8)  # 60 columns per block: nine blocks
+    for (f in c("sum", "mean", "cpm", "log1p_sum", "median", "geomean")) {
+        expect_equal(assay(aggregateCells(h5, ids, fun = f)), assay(aggregateCells(x, ids, fun = f)),
+            tolerance = 1e-14, info = f)
+    }
+    # errors name the value's column in the whole matrix, not in its block
+    orig <- x[3, 100]
+    x[3, 100] <- NA
+    h5na <- HDF5Array::writeHDF5Array(x, tempfile(fileext = ".h5"), name = "x", chunkdim = c(40, 7),
+        with.dimnames = TRUE)
+    expect_error(aggregateCells(h5na, ids), "NA value of row 'g3' in column 'c100'")
+    for (f in c("sum", "mean")) {
+        expect_equal(assay(aggregateCells(h5na, ids, fun = f, na.rm = TRUE)),
+            assay(aggregateCells(x, ids, fun = f, na.rm = TRUE)), tolerance = 1e-14)
+    }
+    # the audit reads the same matrix by columns and gives the in-memory audit
+    cd <- S4Vectors::DataFrame(sample = rep(paste0("s", 1:50), 10))
+    a1 <- recoverabilityAudit(SingleCellExperiment::SingleCellExperiment(list(counts = h5), colData = cd),
+        sample = "sample", n.genes = 5, nboot = 10, verbose = FALSE)
+    x[3, 100] <- orig
+    a2 <- recoverabilityAudit(SingleCellExperiment::SingleCellExperiment(list(counts = x), colData = cd),
+        sample = "sample", n.genes = 5, nboot = 10, verbose = FALSE)
+    expect_equal(as.data.frame(a1@table), as.data.frame(a2@table))
+})
