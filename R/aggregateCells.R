@@ -24,11 +24,16 @@
 #'
 #' @section Performance:
 #' The C++ core makes one pass over the values (over the non-zeros of a
-#' `dgCMatrix`), with threads over groups.  A `DelayedArray` is read in blocks
-#' of rows (`DelayedArray::rowAutoGrid`), never realised whole, with
-#' `BPPARAM` over blocks; for in-memory matrices `BPPARAM` splits the genes.
-#' The result is identical for every matrix type, `num.threads` and
-#' `BPPARAM`.
+#' `dgCMatrix`), with threads over groups.  A `DelayedArray` is read in
+#' blocks along its storage order, never realised whole, with `BPPARAM` over
+#' blocks: blocks of rows (`DelayedArray::rowAutoGrid`), or blocks of columns
+#' (`DelayedArray::colAutoGrid`) when its chunks span all genes, as in 10x
+#' HDF5 files (`TENxMatrix`) and HDF5 matrices chunked by cells, for the sum,
+#' mean, `log1p_sum` and `cpm` (reading such a file by rows would read it
+#' once per block).  For in-memory matrices `BPPARAM` splits the genes.  The
+#' result is the same for every matrix type, `num.threads` and `BPPARAM`
+#' (identical, or for column blocks equal up to the rounding of sums formed
+#' in another order).
 #'
 #' @param x A numeric matrix, `dgCMatrix` (or other sparse `Matrix`),
 #'   `DelayedArray`, or a `SummarizedExperiment`/`SingleCellExperiment`.
