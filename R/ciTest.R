@@ -65,7 +65,7 @@
 #'   basis from overfitting.
 #' @param max.n Most observations the HSIC step of the spline test uses.
 #' @param nperm Permutations of the spline test's null distribution; 0 for
-#'   the gamma approximation.
+#'   the gamma approximation; at most 1,000,000.
 #' @param seed Seed of the spline test's subsample and permutations (each
 #'   statement draws from its own stream, so a p-value does not depend on
 #'   which other tests ran).
@@ -161,7 +161,7 @@ ciSuffStat <- function(data, method = c("spline", "fisher"), assay.type = "count
     k <- .resolve_k(k, nrow(data))
     if (k > 50) stop(sprintf("`k` must be at most 50, not %s", .fmt_value(k)), call. = FALSE)
     list(data = data, n = nrow(data), method = method, vars = colnames(data), obs = rownames(data), k = as.integer(k),
-        max.n = .check_count(max.n, "max.n", min = 10, max = .int_max), nperm = as.integer(.check_count(nperm, "nperm", min = 0, max = .int_max)),
+        max.n = .check_count(max.n, "max.n", min = 10, max = .int_max), nperm = as.integer(.check_count(nperm, "nperm", min = 0, max = .resample_max)),
         seed = .check_count(seed, "seed", min = 0), num.threads = .check_threads(num.threads))
 }
 

@@ -197,7 +197,7 @@
 #'   with `counts = FALSE` (see the column and The wild bootstrap test); with
 #'   `counts = TRUE` the rate-scale moment test is used.
 #' @param nboot Number of bootstrap replicates for the interval of `nl`
-#'   (0: none).
+#'   (0: none; at most 1,000,000).
 #' @param level Confidence level of that interval.
 #' @param seed Seed of the bootstrap; `NULL` draws one from R's generator.
 #' @param BPPARAM A BiocParallel back-end over which the regulators are split.
@@ -282,7 +282,7 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
         stop("`transform` must be 'none' with counts = TRUE: the rates are estimated from the raw counts",
             call. = FALSE)
     }
-    nboot <- .check_count(nboot, "nboot", min = 0, max = .int_max)
+    nboot <- .check_count(nboot, "nboot", min = 0, max = .resample_max)
     level <- .check_prob(level, "level")
     if (level >= 1) stop(sprintf("`level` must be below 1, not %s", .fmt_value(level)), call. = FALSE)
     seed <- .resolve_seed(seed)

@@ -117,7 +117,8 @@
 #' @param k Spline basis dimension of the fits at both levels; `NULL`
 #'   (default): at each level the rule of [fitPairwise()] for its number of
 #'   cells or samples (10 for the count-aware cell curve, see `counts`).
-#' @param nboot Bootstrap resamples of the distance's interval (0: none).
+#' @param nboot Bootstrap resamples of the distance's interval (0: none;
+#'   at most 1,000,000).
 #' @param level Confidence level of that interval.
 #' @param alpha Level of the tests in the `consistent` decision.
 #' @param tolerance Largest distance taken as agreement (in standard
@@ -155,7 +156,7 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
     # the basis dimension of each level (NULL: the rule for its size)
     kb <- .resolve_k(k, ncol(bulk))
     kc <- .ff_cell_k(k, ncol(cells), counts)
-    nboot <- .check_count(nboot, "nboot", min = 0, max = .int_max)
+    nboot <- .check_count(nboot, "nboot", min = 0, max = .resample_max)
     alpha <- .check_prob(alpha, "alpha")
     level <- .check_prob(level, "level")
     max.n <- .check_count(max.n, "max.n", min = 10, max = .int_max)

@@ -198,7 +198,7 @@
 #'   at each level the rule of [fitPairwise()] for its number of cells or
 #'   samples (the CI test's grows the same way, see [ciSuffStat()]).
 #' @param nboot Bootstrap replicates of the intervals of `nl` and of the FF
-#'   distance.
+#'   distance (at most 1,000,000).
 #' @param level Confidence level of those intervals.
 #' @param alpha Level of the tests after Benjamini-Hochberg adjustment.
 #' @param tolerance Largest FF distance called consistent.
@@ -456,7 +456,7 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
     min.detected <- .check_number(min.detected, "min.detected", lower = 0)
     if (min.detected > 1) stop(sprintf("`min.detected` must be a share in [0, 1], not %s",
         .fmt_value(min.detected)), call. = FALSE)
-    list(k = k, nboot = .check_count(nboot, "nboot", min = 0, max = .int_max), level = level, alpha = alpha,
+    list(k = k, nboot = .check_count(nboot, "nboot", min = 0, max = .resample_max), level = level, alpha = alpha,
         tolerance = .check_number(tolerance, "tolerance", lower = 0, lower.open = TRUE),
         max.n = .check_count(max.n, "max.n", min = 10, max = .int_max), seed = .check_count(seed, "seed", min = 0),
         verbose = .check_flag(verbose, "verbose"), n.genes = .check_count(n.genes, "n.genes", min = 2, max = .int_max),

@@ -63,6 +63,11 @@ simulateBulk <- function(model, nsamples, cells.per.sample = 100, aggregation = 
     pseudo <- .check_number(pseudo, "pseudo", 0, lower.open = TRUE)
     with.counts <- model@observation$model != "none"
     assays <- .check_sim_assays(assays, with.counts)
+    ng <- length(model@genes)
+    .check_fits_memory(nsamples * (8 * ng * length(assays) + 100) +
+        if (keep.cells) sum(cps) * (8 * ng * (if (with.counts) 3 else 1) + 100) else 0,
+        sprintf("simulating %s bulk samples of %d genes%s", format(nsamples, big.mark = ","), ng,
+            if (keep.cells) sprintf(" and keeping their %s cells", format(sum(cps), big.mark = ",")) else ""))
     seed <- .resolve_seed(seed)
     cells <- if (keep.cells) sprintf("cell%d", seq_len(sum(cps)))
     res <- .call_core(simulate_bulk_cpp(.model_to_core(model), cps, seed, aggregation, pseudo,

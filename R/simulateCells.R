@@ -47,6 +47,10 @@ simulateCells <- function(model, ncells, nsamples = 1, seed = NULL, num.threads 
     verbose = interactive()) {
     .check_model(model)
     cps <- .cells_per_sample(ncells, nsamples, "ncells")
+    # the assays (latent; with counts also counts and rate) and a name per cell
+    nassays <- if (model@observation$model != "none") 3 else 1
+    .check_fits_memory(sum(cps) * (8 * length(model@genes) * nassays + 100),
+        sprintf("simulating %s cells of %d genes", format(sum(cps), big.mark = ","), length(model@genes)))
     seed <- .resolve_seed(seed)
     cells <- sprintf("cell%d", seq_len(sum(cps)))
     res <- .call_core(simulate_cells_cpp(.model_to_core(model), cps, seed, .check_threads(num.threads),

@@ -45,6 +45,36 @@ NULL
 # turned into NA).
 .int_max <- .Machine$integer.max
 
+# The most bootstrap resamples or permutations a call may ask for: a p-value
+# resolution of 1e-6, and a request that ends within hours rather than years
+# (each resample is a spline fit per pair).
+.resample_max <- 1e6
+
+# This machine's memory in bytes (Linux: MemTotal of /proc/meminfo), or NA
+# where it cannot be read.
+.machine_memory <- function() {
+    info <- tryCatch(readLines("/proc/meminfo", n = 1L, warn = FALSE), error = function(e) character(0))
+    kb <- suppressWarnings(as.numeric(sub("^MemTotal:\\s*([0-9]+) kB.*$", "\\1", info)))
+    if (length(kb) == 1L && is.finite(kb)) kb * 1024 else NA_real_
+}
+
+# Refuses at once a request whose result would need more memory than the
+# machine has (`bytes`, an estimate of the result's size; `what` describes
+# the request), rather than letting it run out of memory or swap for hours.
+.check_fits_memory <- function(bytes, what) {
+    total <- .machine_memory()
+    if (!is.na(total) && bytes > total) {
+        stop(sprintf("%s would need about %s of memory, more than this machine's %s; ask for less", what,
+            .fmt_bytes(bytes), .fmt_bytes(total)), call. = FALSE)
+    }
+    invisible(TRUE)
+}
+
+.fmt_bytes <- function(b) {
+    if (b >= 2^40) sprintf("%.1f TB", b / 2^40) else if (b >= 2^30) sprintf("%.1f GB", b / 2^30) else
+        sprintf("%.0f MB", b / 2^20)
+}
+
 .check_count <- function(x, name, len = 1L, min = 1, max = Inf) {
     ok <- is.numeric(x) && length(x) %in% len && !anyNA(x) && all(is.finite(x)) &&
         all(x == round(x)) && all(x >= min) && all(x <= max)

@@ -33,11 +33,17 @@ test_that("sizes beyond the integer range are refused, and formatted in the mess
     m <- grnModel(data.frame(from = c("X", "Y"), to = c("Y", "Z"), fun = "affine", weight = 1))
     sce <- simulateCells(m, 200, seed = 1, verbose = FALSE)
     b <- simulateBulk(m, 30, 5, seed = 1, verbose = FALSE)
-    expect_error(fitPairwise(sce, nboot = 3e9), "`nboot` must be a whole number from 0 to 2147483647, not 3e\\+09")
+    expect_error(fitPairwise(sce, nboot = 3e9), "`nboot` must be a whole number from 0 to 1000000, not 3e\\+09")
+    # sizes that fit an integer but could not be served: refused at once
+    expect_error(fitPairwise(sce, nboot = .Machine$integer.max), "`nboot` must be a whole number from 0 to 1000000")
+    mem <- bulkcausal:::.machine_memory()  # Linux only; 2^31 cells of 3 genes need about 248 GB
+    if (!is.na(mem) && mem < 2^37) {
+        expect_error(simulateCells(m, .Machine$integer.max), "would need about .* of memory, more than this machine's")
+    }
     expect_error(fitPairwise(sce, num.threads = .Machine$integer.max), "`num.threads` must be a whole number from 1 to 1024")
     expect_error(ciConsistency(sce, b, max.cond = 3e9), "`max.cond` must be a whole number from 0 to 2147483647")
-    expect_error(ciTest("X", "Z", "Y", sce, nperm = 3e9), "`nperm` must be a whole number from 0 to 2147483647")
+    expect_error(ciTest("X", "Z", "Y", sce, nperm = 3e9), "`nperm` must be a whole number from 0 to 1000000")
     expect_error(simulateBulk(m, 2, 1e12), "`cells.per.sample` must be positive whole numbers from 1 to 2147483647")
     expect_error(simulateCells(m, 3e9), "must be a whole number from 1 to 2147483647")
-    expect_error(randomGRN(3e9), "`ngenes` must be a whole number from 2 to 2147483647")
+    expect_error(randomGRN(3e9), "`ngenes` must be a whole number from 2 to 1000000")
 })

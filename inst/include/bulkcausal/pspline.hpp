@@ -26,6 +26,7 @@
 #include <Eigen/Dense>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -288,6 +289,9 @@ struct PairOptions {
     // The chosen smoothing parameter times this (1: as chosen; < 1
     // undersmooths, for curves whose bias matters more than their variance).
     double lambda_scale = 1.0;
+    // Raised (see run_tasks) when the caller cancels: the bootstrap stops
+    // between replicates and the fit is discarded.  fit_pairs sets it.
+    const std::atomic<bool>* stop = nullptr;
 };
 
 // One pair's fit.  Fields are NaN when status != Ok.
@@ -763,8 +767,9 @@ inline PairFit fit_target(const RegulatorFit& reg, const double* y, const PairOp
             resid[i] = (y[reg.rows[i]] - ybar) - fitted[i];
         }
         std::vector<double> ystar(n), nls;
-        nls.reserve(static_cast<std::size_t>(opt.nboot));
+        nls.reserve(static_cast<std::size_t>(std::min(opt.nboot, 1 << 16)));
         for (int b = 0; b < opt.nboot; ++b) {
+            if (opt.stop && opt.stop->load(std::memory_order_relaxed)) break;
             double mean = 0.0;
             for (std::size_t i = 0; i < n; ++i) {
                 ystar[i] = fitted[i] + ((rng.next() >> 63) ? resid[i] : -resid[i]);
@@ -902,6 +907,9 @@ inline PairResults fit_pairs(const PairData& data, const std::vector<int>& regul
     std::vector<std::unique_ptr<ContextSummary>> main_ctx(nreg);
     std::vector<std::unique_ptr<ContextSummary>> pair_ctx(npairs);
     const std::size_t n = data.n;
+    std::atomic<bool> stop{false};
+    PairOptions popt = opt;
+    popt.stop = &stop;
 
     // Status of a regulator over rows, or Ok.
     auto regulator_status = [&](const double* x, const std::vector<int>& rows) {
@@ -947,7 +955,7 @@ inline PairResults fit_pairs(const PairData& data, const std::vector<int>& regul
                     out.status = rs;
                     continue;
                 }
-                out = fit_target(*reg_fit, y, opt, rng);
+                out = fit_target(*reg_fit, y, popt, rng);
             } else {
                 std::vector<int> both;
                 both.reserve(rows.size());
@@ -961,12 +969,12 @@ inline PairResults fit_pairs(const PairData& data, const std::vector<int>& regul
                     continue;
                 }
                 const std::unique_ptr<RegulatorFit> own = prepare_for(data, g, both, opt.k);
-                out = fit_target(*own, y, opt, rng);
+                out = fit_target(*own, y, popt, rng);
                 pair_ctx[pi] = std::make_unique<ContextSummary>(*own);
             }
         }
         if (reg_fit) main_ctx[r] = std::make_unique<ContextSummary>(*reg_fit);
-    }, poll);
+    }, poll, &stop);
 
     // Contexts in a fixed order: regulators, then per-pair ones.
     for (std::size_t r = 0; r < nreg; ++r) {
