@@ -105,6 +105,6 @@ test_that("randomGRN is reproducible, acyclic and follows the function mix", {
     sf <- edgeTable(randomGRN(50, type = "scalefree", m = 2, seed = 3))
     expect_identical(nrow(sf), 1L + 48L * 2L)
     expect_error(randomGRN(10, functions = c(wiggle = 1)), "unknown function 'wiggle'")
-    expect_error(randomGRN(1), "`ngenes` must be a whole number from 2 to 1000000, not 1")
+    expect_error(randomGRN(1), "`ngenes` must be a whole number from 2 to 100000, not 1")
     expect_error(randomGRN(10, prob = 2), "`prob` must be between 0 and 1")
 })

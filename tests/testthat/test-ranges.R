@@ -45,5 +45,5 @@ test_that("sizes beyond the integer range are refused, and formatted in the mess
     expect_error(ciTest("X", "Z", "Y", sce, nperm = 3e9), "`nperm` must be a whole number from 0 to 1000000")
     expect_error(simulateBulk(m, 2, 1e12), "`cells.per.sample` must be positive whole numbers from 1 to 2147483647")
     expect_error(simulateCells(m, 3e9), "must be a whole number from 1 to 2147483647")
-    expect_error(randomGRN(3e9), "`ngenes` must be a whole number from 2 to 1000000")
+    expect_error(randomGRN(3e9), "`ngenes` must be a whole number from 2 to 100000")
 })
