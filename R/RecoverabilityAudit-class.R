@@ -121,7 +121,7 @@ setMethod("summary", "RecoverabilityAudit", function(object, ...) {
 #' @importFrom graphics plot
 setMethod("plot", "RecoverabilityAudit", function(x, y, type = c("verdict", "nl", "pairs"), pairs = NULL, ...) {
     .need_ggplot2()
-    type <- .check_choice(type[1L], c("verdict", "nl", "pairs"), "type")
+    type <- .check_choice(.first(type), c("verdict", "nl", "pairs"), "type")
     switch(type, verdict = .plot_verdict(x), nl = .plot_audit_nl(x), pairs = .plot_audit_pairs(x, pairs))
 })
 

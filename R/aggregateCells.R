@@ -107,6 +107,10 @@ setMethod("aggregateCells", "SummarizedExperiment", function(x, ids, ..., assay.
 
 .aggregate_cells <- function(x, ids, fun = "sum", subset.row = NULL, na.rm = FALSE, pseudo = 1,
     num.threads = 1, BPPARAM = SerialParam(), verbose = FALSE, coldata, rowdata, assay.name) {
+    if (length(dim(x)) != 2L) {
+        stop(sprintf("`x` must be a matrix-like object (genes in rows, cells in columns), not %s", .fmt_value(x)),
+            call. = FALSE)
+    }
     args <- .check_agg_args(fun, na.rm, pseudo)
     num.threads <- .check_threads(num.threads)
     verbose <- .check_flag(verbose, "verbose")

@@ -41,7 +41,7 @@
 #' @export
 ciConsistency <- function(cells, bulk, statements = NULL, graph = NULL, max.cond = 1,
     method = c("spline", "fisher"), alpha = 0.05, assay.type = "latent", limit = 1e5, ..., verbose = FALSE) {
-    method <- .check_choice(method[1L], c("spline", "fisher"), "method")
+    method <- .check_choice(.first(method), c("spline", "fisher"), "method")
     if (!is(cells, "SummarizedExperiment") || !is(bulk, "SummarizedExperiment")) {
         stop("`cells` and `bulk` must be SummarizedExperiment objects with genes in rows", call. = FALSE)
     }

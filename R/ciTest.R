@@ -119,7 +119,7 @@ ciTest <- function(x, y, z = NULL, data, method = c("spline", "fisher"), assay.t
 #' @importFrom stats cor complete.cases
 ciSuffStat <- function(data, method = c("spline", "fisher"), assay.type = "counts", k = NULL, max.n = 2000,
     nperm = 0, seed = 1, num.threads = 1) {
-    method <- .check_choice(method[1L], c("spline", "fisher"), "method")
+    method <- .check_choice(.first(method), c("spline", "fisher"), "method")
     data <- .as_se(data)
     if (is(data, "SummarizedExperiment")) {
         assay.type <- .pick_assay(data, assay.type, !missing(assay.type))
@@ -223,7 +223,7 @@ ciIndepTest <- function(x, y, S, suffStat) {
         }
         return(i)
     }
-    if (is.numeric(v) && all(v == round(v)) && all(v >= 1 & v <= length(vars))) return(as.integer(v))
+    if (is.numeric(v) && !anyNA(v) && all(v == round(v)) && all(v >= 1 & v <= length(vars))) return(as.integer(v))
     stop(sprintf("`%s` must name variables of `data` or give their numbers, not %s", name, .fmt_value(v)),
         call. = FALSE)
 }

@@ -53,7 +53,7 @@ discoverAtBothLevels <- function(sim, method = "pc", test = c("spline", "fisher"
             call. = FALSE)
     }
     .check_choice(method, "pc", "method")
-    test <- .check_choice(test[1L], c("spline", "fisher"), "test")
+    test <- .check_choice(.first(test), c("spline", "fisher"), "test")
     alpha <- .check_prob(alpha, "alpha")
     if (alpha >= 1) stop(sprintf("`alpha` must be below 1, not %s", .fmt_value(alpha)), call. = FALSE)
     equal.n <- .check_flag(equal.n, "equal.n")

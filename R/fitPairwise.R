@@ -269,14 +269,14 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
 .fit_pairwise <- function(x, pairs, genes, k, method, transform, counts = FALSE, size.factors = NULL,
     dispersion = 0, test = "wild", nboot, level, seed, BPPARAM, num.threads, verbose, rate.test = TRUE,
     rate.prior = NULL, lambda.scale = 1) {
-    method <- .check_choice(method[1L], c("REML", "GCV"), "method")
-    transform <- .check_choice(transform[1L], c("none", "log1p"), "transform")
+    method <- .check_choice(.first(method), c("REML", "GCV"), "method")
+    transform <- .check_choice(.first(transform), c("none", "log1p"), "transform")
     counts <- .check_flag(counts, "counts")
     if (counts && length(test) == 1L) {
         stop(paste("`test` chooses the test of values (counts = FALSE); with counts = TRUE p.nonlinear comes from",
             "the rate-scale moment test"), call. = FALSE)
     }
-    test <- if (counts) "rate" else .check_choice(test[1L], c("wild", "F"), "test")
+    test <- if (counts) "rate" else .check_choice(.first(test), c("wild", "F"), "test")
     dispersion <- .check_number(dispersion, "dispersion", lower = 0)
     if (counts && transform != "none") {
         stop("`transform` must be 'none' with counts = TRUE: the rates are estimated from the raw counts",
@@ -455,6 +455,9 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
                 "%.0f pairs"), length(rn), length(rn) * (length(rn) - 1)), call. = FALSE)
         }
         genes <- rn
+    }
+    if (!is.atomic(genes) && !is.factor(genes)) {
+        stop(sprintf("`genes` must be a character vector of gene names, not %s", .fmt_value(genes)), call. = FALSE)
     }
     genes <- unique(as.character(genes))
     .check_gene_names(genes, rn, "genes", cn)

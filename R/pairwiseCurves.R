@@ -147,7 +147,8 @@ pairwiseCurves <- function(fit, pairs = NULL, grid = 100, level = 0.95) {
         }
         return(i)
     }
-    if (is.numeric(pairs) && all(pairs == round(pairs)) && all(pairs >= 1 & pairs <= nrow(fit))) {
+    if (is.numeric(pairs) && length(pairs) && !anyNA(pairs) && all(pairs == round(pairs)) &&
+        all(pairs >= 1 & pairs <= nrow(fit))) {
         return(as.integer(pairs))
     }
     stop(sprintf("`pairs` must be row names, row numbers or a data.frame of pairs, not %s", .fmt_value(pairs)),

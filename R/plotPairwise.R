@@ -31,6 +31,7 @@ plotPairwise <- function(fit, x, pairs = NULL, assay.type = NULL, max.pairs = 12
     level = 0.95) {
     .need_ggplot2()
     .spline_store(fit)
+    level <- .check_prob(level, "level")
     if (is(x, "SummarizedExperiment")) {
         if (is.null(assay.type)) assay.type <- metadata(fit)$assay.type
         if (is.null(assay.type)) stop("give `assay.type` for a SummarizedExperiment `x`", call. = FALSE)

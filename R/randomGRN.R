@@ -46,7 +46,7 @@ randomGRN <- function(ngenes, type = c("er", "scalefree"), prob = NULL, m = 1,
     # a genome has fewer than 100,000 genes; the edges are drawn in O(ngenes^2)
     # time (about 10 s at 100,000)
     ngenes <- .check_count(ngenes, "ngenes", min = 2, max = 1e5)
-    type <- .check_choice(type[1L], c("er", "scalefree"), "type")
+    type <- .check_choice(.first(type), c("er", "scalefree"), "type")
     if (is.null(prob)) prob <- min(1, 2 / (ngenes - 1))
     prob <- .check_number(prob, "prob", 0)
     if (prob > 1) stop("`prob` must be between 0 and 1, not ", format(prob), call. = FALSE)

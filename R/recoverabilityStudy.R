@@ -231,7 +231,7 @@ plotRecoverability <- function(study, what = c("ff", "ci", "f1")) {
     if (!requireNamespace("ggplot2", quietly = TRUE)) {
         stop("plotRecoverability() needs ggplot2; install it with install.packages('ggplot2')", call. = FALSE)
     }
-    what <- .check_choice(what[1L], c("ff", "ci", "f1"), "what")
+    what <- .check_choice(.first(what), c("ff", "ci", "f1"), "what")
     if (!is(study, "DataFrame") || !"ci.bulk.rate" %in% colnames(study)) {
         stop("`study` must be the result of recoverabilityStudy()", call. = FALSE)
     }

@@ -6,10 +6,15 @@ NULL
 
 .fmt_value <- function(x) {
     if (is.null(x)) return("NULL")
+    if (!is.atomic(x)) return(sprintf("a %s", class(x)[1L]))
     if (length(x) == 0L) return(sprintf("a %s of length 0", class(x)[1L]))
     shown <- if (is.character(x)) sprintf("'%s'", head(x, 3L)) else format(head(x, 3L), trim = TRUE)
     paste0(paste(shown, collapse = ", "), if (length(x) > 3L) ", ..." else "")
 }
+
+# The first element of a choice argument given with its default vector
+# (anything else as it is, for .check_choice to refuse).
+.first <- function(x) if (is.atomic(x) && length(x)) x[1L] else x
 
 .check_choice <- function(x, choices, name) {
     if (!is.character(x) || length(x) != 1L || is.na(x) || !x %in% choices) {
