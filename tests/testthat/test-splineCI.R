@@ -125,6 +125,6 @@ test_that("the spline test rejects bad input clearly", {
     expect_error(ciTest("A", "B", "C", data = d[, 1:9], method = "spline"),
         "`data` has 9 observations; the spline test needs at least 10")
     expect_error(ciTest("A", "B", data = d, method = "spline", k = 2), "`k` must be a whole number >= 4")
-    expect_error(ciTest("A", "B", data = d, method = "spline", nperm = -1), "`nperm` must be a whole number from 0 to 2147483647")
+    expect_error(ciTest("A", "B", data = d, method = "spline", nperm = -1), "`nperm` must be a whole number from 0 to 1000000")
     expect_error(ciTest("A", "B", c("B", "C"), data = d, method = "spline"), "contains 'B'")
 })
