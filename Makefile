@@ -4,6 +4,7 @@
 #   make document  regenerate RcppExports, NAMESPACE and man/ (committed files)
 #   make cpptest   build and run the Catch2 suite of the C++ core
 #   make sanitize  the Catch2 suite under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make sanitize-r  the package built with both sanitizers, running the fuzz and malformed-input tests
 #   make test      deps, install, Catch2 suite and testthat; ends with "N passed, M failed"
 #   make check     R CMD build + R CMD check (no ERROR/WARNING) + BiocCheck (no ERROR)
 #   make demo      install, then write the HTML demo report and print its path
@@ -20,7 +21,7 @@ CPP_HEADERS = $(wildcard inst/include/bulkcausal/*.hpp) tests/cpp/helpers.hpp
 CXXFLAGS_TEST = -std=c++17 -Wall -Wextra -Wpedantic -Werror -Iinst/include -isystem $(EIGEN_INC)
 SAN_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 
-.PHONY: deps install document cpptest sanitize test check demo bench clean
+.PHONY: deps install document cpptest sanitize sanitize-r test check demo bench clean
 
 deps:
 	@tools/deps.sh
@@ -51,6 +52,9 @@ tests/cpp/build-san/run_tests: tests/cpp/build-san/main.o $(CPP_TESTS) $(CPP_HEA
 sanitize: deps tests/cpp/build-san/run_tests
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		tests/cpp/build-san/run_tests
+
+sanitize-r: deps
+	@tools/sanitize-r.sh
 
 test: install tests/cpp/build/run_tests
 	@tools/run-tests.sh

@@ -54,8 +54,9 @@ simulateBulk <- function(model, nsamples, cells.per.sample = 100, aggregation = 
     .check_model(model)
     nsamples <- .check_count(nsamples, "nsamples", max = .int_max)
     cps <- .check_count(cells.per.sample, "cells.per.sample", len = c(1L, nsamples), max = .int_max)
-    cps <- rep_len(cps, nsamples)
-    if (sum(cps) > .Machine$integer.max && isTRUE(keep.cells)) {
+    # totals before rep_len(): a vector of nsamples sizes can itself be huge
+    total <- if (length(cps) == 1L) cps * nsamples else sum(cps)
+    if (total > .Machine$integer.max && isTRUE(keep.cells)) {
         stop("`keep.cells = TRUE` with more than 2^31 - 1 cells in all", call. = FALSE)
     }
     aggregation <- .check_choice(aggregation, .agg_funs, "aggregation")
@@ -65,9 +66,10 @@ simulateBulk <- function(model, nsamples, cells.per.sample = 100, aggregation = 
     assays <- .check_sim_assays(assays, with.counts)
     ng <- length(model@genes)
     .check_fits_memory(nsamples * (8 * ng * length(assays) + 100) +
-        if (keep.cells) sum(cps) * (8 * ng * (if (with.counts) 3 else 1) + 100) else 0,
+        if (keep.cells) total * (8 * ng * (if (with.counts) 3 else 1) + 100) else 0,
         sprintf("simulating %s bulk samples of %d genes%s", format(nsamples, big.mark = ","), ng,
-            if (keep.cells) sprintf(" and keeping their %s cells", format(sum(cps), big.mark = ",")) else ""))
+            if (keep.cells) sprintf(" and keeping their %s cells", format(total, big.mark = ",")) else ""))
+    cps <- rep_len(cps, nsamples)
     seed <- .resolve_seed(seed)
     cells <- if (keep.cells) sprintf("cell%d", seq_len(sum(cps)))
     res <- .call_core(simulate_bulk_cpp(.model_to_core(model), cps, seed, aggregation, pseudo,

@@ -39,7 +39,10 @@ test_that("sizes beyond the integer range are refused, and formatted in the mess
     mem <- bulkcausal:::.machine_memory()  # Linux only; 2^31 cells of 3 genes need about 248 GB
     if (!is.na(mem) && mem < 2^37) {
         expect_error(simulateCells(m, .Machine$integer.max), "would need about .* of memory, more than this machine's")
+        # refused before a vector of 2^31 pool sizes is made
+        expect_error(simulateBulk(m, .Machine$integer.max, 4), "would need about .* of memory")
     }
+    expect_error(simulateBulk(m, .Machine$integer.max, 4, keep.cells = TRUE), "more than 2\\^31 - 1 cells")
     expect_error(fitPairwise(sce, num.threads = .Machine$integer.max), "`num.threads` must be a whole number from 1 to 1024")
     expect_error(ciConsistency(sce, b, max.cond = 3e9), "`max.cond` must be a whole number from 0 to 2147483647")
     expect_error(ciTest("X", "Z", "Y", sce, nperm = 3e9), "`nperm` must be a whole number from 0 to 1000000")
