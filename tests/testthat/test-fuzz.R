@@ -5,7 +5,6 @@
 # every value of the pool (about 2,600 cases) instead of the short set.
 
 test_that("no malformed input crashes or hangs R", {
-    skip_on_cran()
     skip_on_os("windows")
     skip_if_not_installed("callr")
     res <- fuzz_drive(test_path("helper-fuzz.R"), limit = 20)
