@@ -15,14 +15,15 @@
     piece.fun <- fun
     # (a mean under na.rm needs each group's count of values, which sums
     # do not give: the row path)
-    if (.col_stored(x) && (fun %in% c("sum", "cpm", "log1p_sum") || (fun == "mean" && !na.rm))) {
-        out <- .aggregate_by_columns(x, groups, fun, na.rm, num.threads, BPPARAM)
-    } else if (is(x, "DelayedArray")) {
+    out <- if (.col_stored(x) && (fun %in% c("sum", "cpm", "log1p_sum") || (fun == "mean" && !na.rm))) {
+        .aggregate_by_columns(x, groups, fun, na.rm, num.threads, BPPARAM)
+    }
+    if (is.null(out) && is(x, "DelayedArray")) {
         pieces <- blockApply(x, .aggregate_block, groups = groups, fun = piece.fun, pseudo = pseudo,
             na.rm = na.rm, num.threads = num.threads, grid = rowAutoGrid(x), as.sparse = NA,
             BPPARAM = BPPARAM)
         out <- do.call(rbind, pieces)
-    } else {
+    } else if (is.null(out)) {
         x <- .as_supported_matrix(x)
         nworkers <- bpnworkers(BPPARAM)
         if (nworkers > 1L && nrow(x) > 1L) {
@@ -63,8 +64,7 @@
 # Sum-like aggregation of a column-stored DelayedArray (see .col_stored())
 # read in blocks of columns, in storage order: each block's per-group sums
 # of the cells it holds, added up; then the mean, log1p or (in the caller)
-# cpm of the sums.  A mean that overflows goes back to the row path, which
-# rescues it.
+# cpm of the sums.  NULL for a mean that overflows: the row path rescues it.
 #' @importFrom DelayedArray colAutoGrid
 .aggregate_by_columns <- function(x, groups, fun, na.rm, num.threads, BPPARAM) {
     pieces <- blockApply(x, function(b) {
@@ -80,11 +80,7 @@
         sum = , cpm = sums,
         mean = sums / rep(lengths(groups), each = nrow(sums)),
         log1p_sum = log1p(sums))
-    if (fun == "mean" && any(is.infinite(out))) {
-        return(do.call(rbind, blockApply(x, .aggregate_block, groups = groups, fun = fun, pseudo = 1,
-            na.rm = na.rm, num.threads = num.threads, grid = rowAutoGrid(x), as.sparse = NA, BPPARAM = BPPARAM)))
-    }
-    out
+    if (fun == "mean" && any(is.infinite(out))) NULL else out
 }
 
 # One in-memory block: dense matrix or dgCMatrix.

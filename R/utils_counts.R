@@ -25,9 +25,13 @@
 # DelayedArray; each a list of `rows` and `cols`.
 .blocks <- function(m) {
     if (!.col_stored(m)) return(lapply(.row_blocks(m), function(r) list(rows = r, cols = seq_len(ncol(m)))))
-    step <- max(1L, floor(4e6 / max(1L, nrow(m))))
-    cols <- split(seq_len(ncol(m)), ceiling(seq_len(ncol(m)) / step))
-    lapply(cols, function(cc) list(rows = seq_len(nrow(m)), cols = cc))
+    lapply(.col_blocks(m, nrow(m)), function(cc) list(rows = seq_len(nrow(m)), cols = cc))
+}
+
+# Column blocks of at most ~4 million values for `nrows` rows of m.
+.col_blocks <- function(m, nrows) {
+    step <- max(1L, floor(4e6 / max(1L, nrows)))
+    split(seq_len(ncol(m)), ceiling(seq_len(ncol(m)) / step))
 }
 
 .block <- function(m, rows, cols = NULL) {
@@ -38,9 +42,7 @@
 # Rows `rows` of m as a dense matrix, read along m's storage order.
 .read_rows <- function(m, rows) {
     if (!.col_stored(m)) return(as.matrix(m[rows, , drop = FALSE]))
-    step <- max(1L, floor(4e6 / max(1L, length(rows))))
-    cols <- split(seq_len(ncol(m)), ceiling(seq_len(ncol(m)) / step))
-    out <- do.call(cbind, lapply(cols, function(cc) as.matrix(m[rows, cc, drop = FALSE])))
+    out <- do.call(cbind, lapply(.col_blocks(m, length(rows)), function(cc) as.matrix(m[rows, cc, drop = FALSE])))
     dimnames(out) <- list(rownames(m)[rows], colnames(m))
     out
 }

@@ -221,6 +221,14 @@ test_that("a column-stored HDF5 matrix is read by columns and gives the in-memor
         expect_equal(assay(aggregateCells(h5, ids, fun = f)), assay(aggregateCells(x, ids, fun = f)),
             tolerance = 1e-14, info = f)
     }
+    # a mean whose sums overflow goes to the row path, which rescues it
+    big <- x
+    big[1, c(1, 2)] <- .Machine$double.xmax
+    h5big <- HDF5Array::writeHDF5Array(big, tempfile(fileext = ".h5"), name = "x", chunkdim = c(40, 7),
+        with.dimnames = TRUE)
+    expect_identical(assay(aggregateCells(h5big, rep("a", 500), fun = "mean"))[, "a"],
+        assay(aggregateCells(big, rep("a", 500), fun = "mean"))[, "a"])
+    expect_true(is.finite(assay(aggregateCells(h5big, rep("a", 500), fun = "mean"))[1, "a"]))
     # errors name the value's column in the whole matrix, not in its block
     orig <- x[3, 100]
     x[3, 100] <- NA
