@@ -359,7 +359,6 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
             level, seed, test, num.threads, verbose)))
     }
     res <- .combine_pair_chunks(res, chunks, length(reg))
-    res$contexts$count <- .context_counts(res, data, if (is.null(tdata)) data else tdata, reg, tgt)
 
     out <- DataFrame(regulator = rn[pr$regulator], target = rn[pr$target], n = res$n, edf = res$edf,
         lambda = res$lambda, r2.linear = res[["r2.linear"]], r2.spline = res[["r2.spline"]], nl = res$nl,
@@ -383,26 +382,6 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
         seed = seed, n.obs = ncol(x),
         spline = list(coef = res$coef, d = res$d, context = res$context, mean.y = res[["mean.y"]],
             contexts = res$contexts))
-    out
-}
-
-# Observations behind each knot interval of each regulator context (a
-# (k - 3) x contexts matrix): the regulator values (data, observations x
-# genes; reg/tgt 0-based columns of data and tdata) of the first pair that
-# refers to the context, where both its values are finite.  Knots are
-# t0 + j dx, the curve's range [t0 + 3 dx, t0 + k dx].
-.context_counts <- function(res, data, tdata, reg, tgt) {
-    ctx <- res$contexts
-    nc <- length(ctx$t0)
-    k <- nrow(res$coef)
-    out <- matrix(0L, max(k - 3L, 1L), nc)
-    first <- match(seq_len(nc), res$context)
-    for (c in which(!is.na(first))) {
-        i <- first[c]
-        x <- data[, reg[i] + 1L]
-        x <- x[is.finite(x) & is.finite(tdata[, tgt[i] + 1L])]
-        out[, c] <- tabulate(.knot_interval(x, ctx$t0[c], ctx$dx[c], k), k - 3L)
-    }
     out
 }
 
@@ -549,9 +528,19 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
         out[[name]][, ord] <- m
     }
     k <- nrow(out$coef)
-    out$contexts <- lapply(c(t0 = "t0", dx = "dx", lo = "lo", hi = "hi", V = "V"), function(name) {
+    out$contexts <- lapply(c(t0 = "t0", dx = "dx", lo = "lo", hi = "hi"), function(name) {
         unlist(lapply(res, function(r) r$contexts[[name]]), use.names = FALSE)
     })
-    out$contexts$V <- array(out$contexts$V, c(k, k, length(out$contexts$V) / (k * k)))
+    # the observations per knot interval ((k - 3) x contexts) and V
+    # (k x k x contexts), filled chunk by chunk into one array each
+    out$contexts$count <- do.call(cbind, lapply(res, function(r) r$contexts$count))
+    nc <- length(out$contexts$t0)
+    V <- array(0, c(k, k, nc))
+    for (i in seq_along(res)) {
+        m <- length(res[[i]]$contexts$t0)
+        if (m) V[, , offset[i] + seq_len(m)] <- res[[i]]$contexts$V
+        res[[i]]$contexts$V <- NULL
+    }
+    out$contexts$V <- V
     out
 }

@@ -4,6 +4,10 @@
 
 #include "bulkcausal/pspline.hpp"
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 // [[Rcpp::export(rng = false)]]
 Rcpp::List fit_pairwise_cpp(Rcpp::NumericMatrix data, Rcpp::IntegerVector gene_id, Rcpp::IntegerVector regulator,
                             Rcpp::IntegerVector target, int k,
@@ -109,6 +113,7 @@ Rcpp::List fit_pairwise_cpp(Rcpp::NumericMatrix data, Rcpp::IntegerVector gene_i
     const int nctx = static_cast<int>(res.contexts.size());
     Rcpp::NumericVector t0(nctx), dx(nctx), lo(nctx), hi(nctx);
     Rcpp::NumericVector V(Rcpp::no_init(static_cast<R_xlen_t>(k) * k * nctx));
+    Rcpp::IntegerMatrix support(k - 3, nctx);
     for (int c = 0; c < nctx; ++c) {
         auto& r = res.contexts[static_cast<std::size_t>(c)];
         t0[c] = r->basis.t0;
@@ -116,7 +121,16 @@ Rcpp::List fit_pairwise_cpp(Rcpp::NumericMatrix data, Rcpp::IntegerVector gene_i
         lo[c] = r->basis.lo;
         hi[c] = r->basis.hi;
         std::copy(r->V.data(), r->V.data() + k * k, V.begin() + static_cast<R_xlen_t>(c) * k * k);
+        if (r->support.size() == static_cast<std::size_t>(k - 3)) {
+            std::copy(r->support.begin(), r->support.end(), support.begin() + static_cast<R_xlen_t>(c) * (k - 3));
+        }
         r.reset();  // copied: free it now rather than hold two copies to the end
+#ifdef __GLIBC__
+        // freed blocks stay with the process unless handed back: without
+        // this the core's copies (thousands of pair contexts with missing
+        // values) and R's would both be resident at the end of the loop
+        if ((c + 1) % 512 == 0) malloc_trim(0);
+#endif
     }
     V.attr("dim") = Rcpp::IntegerVector::create(k, k, nctx);
     return Rcpp::List::create(
@@ -128,7 +142,7 @@ Rcpp::List fit_pairwise_cpp(Rcpp::NumericMatrix data, Rcpp::IntegerVector gene_i
         Rcpp::Named("coef") = coef, Rcpp::Named("d") = dmat,
         Rcpp::Named("contexts") = Rcpp::List::create(Rcpp::Named("t0") = t0, Rcpp::Named("dx") = dx,
                                                      Rcpp::Named("lo") = lo, Rcpp::Named("hi") = hi,
-                                                     Rcpp::Named("V") = V));
+                                                     Rcpp::Named("V") = V, Rcpp::Named("count") = support));
 }
 
 // The k cubic B-spline basis values at x (rows) for knots t0 + j dx.

@@ -172,6 +172,22 @@ TEST_CASE("pairs give the same fits on any number of threads", "[pspline]") {
     CHECK(one.fits[1].n == static_cast<int>(n - 1));
     CHECK(one.fits[2].n == static_cast<int>(n - 2));
     CHECK(one.fits[2 * 6 + 1].n == static_cast<int>(n - 1));
+    // each context's support counts its regulator's values per knot
+    // interval, over the rows of the pair (or regulator) it serves
+    for (std::size_t i = 0; i < 36; ++i) {
+        if (one.context[i] < 0) continue;
+        const auto& ctx = *one.contexts[static_cast<std::size_t>(one.context[i])];
+        REQUIRE(ctx.support.size() == static_cast<std::size_t>(opt.k - 3));
+        std::vector<int> ref(ctx.support.size(), 0);
+        const double* x = &data[static_cast<std::size_t>(reg[i]) * n];
+        const double* y = &data[static_cast<std::size_t>(tgt[i]) * n];
+        for (std::size_t r = 0; r < n; ++r) {
+            if (std::isnan(x[r]) || std::isnan(y[r])) continue;
+            const double u = std::floor((x[r] - ctx.basis.t0) / ctx.basis.dx) - 3.0;
+            ++ref[static_cast<std::size_t>(std::min(std::max(u, 0.0), static_cast<double>(opt.k - 4)))];
+        }
+        CHECK(ctx.support == ref);
+    }
 }
 
 TEST_CASE("the F distribution's upper tail matches R's pf", "[distributions]") {

@@ -125,6 +125,7 @@ struct RegulatorFit {
     Eigen::VectorXd vb;         // V' B' 1
     Eigen::VectorXd vg;         // V' B' xc
     int rank = 0;               // rank of the unpenalised basis on the data
+    std::vector<int> support;   // observations per knot interval (k - 3), by x
     // Count data (prepare_regulator_rates): row i of the design is the
     // posterior expectation of the basis at the regulator's rate (n x k,
     // row-major) instead of the basis at x, and nl is measured over the
@@ -164,6 +165,7 @@ inline std::unique_ptr<RegulatorFit> prepare_regulator(const double* x, std::vec
     f->xbar = xbar;
     f->basis = PsBasis::for_range(xmin, xmax, k);
     f->first.resize(n);
+    f->support.assign(static_cast<std::size_t>(k - 3), 0);
     f->vals.resize(4 * n);
     f->xc.resize(n);
     Eigen::MatrixXd M = Eigen::MatrixXd::Zero(k, k);
@@ -174,6 +176,7 @@ inline std::unique_ptr<RegulatorFit> prepare_regulator(const double* x, std::vec
         double* v = &f->vals[4 * i];
         const int j0 = f->basis.eval(xi, v);
         f->first[i] = j0;
+        ++f->support[static_cast<std::size_t>(j0)];
         f->xc[i] = xi - xbar;
         f->sxx += f->xc[i] * f->xc[i];
         for (int a = 0; a < 4; ++a) {
@@ -254,6 +257,7 @@ inline std::unique_ptr<RegulatorFit> prepare_regulator_rates(const double* x, st
     xbar /= static_cast<double>(n);
     f->xbar = xbar;
     f->xc.resize(n);
+    f->support.assign(K - 3, 0);
     f->dense.assign(n * K, 0.0);
     Eigen::MatrixXd M = Eigen::MatrixXd::Zero(k, k);
     Eigen::VectorXd b = Eigen::VectorXd::Zero(k), gx = Eigen::VectorXd::Zero(k);
@@ -266,6 +270,7 @@ inline std::unique_ptr<RegulatorFit> prepare_regulator_rates(const double* x, st
         }
         f->xc[i] = x[f->rows[i]] - xbar;
         f->sxx += f->xc[i] * f->xc[i];
+        ++f->support[static_cast<std::size_t>(f->basis.eval(x[f->rows[i]], v))];
         const Eigen::Map<const Eigen::VectorXd> di(d, k);
         M.noalias() += di * di.transpose();
         b += di;
@@ -871,14 +876,16 @@ inline std::unique_ptr<RegulatorFit> prepare_for(const PairData& data, int g, st
 }
 
 // What a fitted curve needs of its regulator context once the fits are
-// done: the basis and the k x k matrix V (standard errors of the curve).
+// done: the basis, the k x k matrix V (standard errors of the curve) and
+// the observations per knot interval (where the curve is thin).
 // The rest of a RegulatorFit (a row of the design per observation) is
 // freed as soon as its pairs are fitted, so that memory does not grow with
 // pairs x observations when targets have missing values.
 struct ContextSummary {
     PsBasis basis;
     Eigen::MatrixXd V;
-    explicit ContextSummary(const RegulatorFit& r) : basis(r.basis), V(r.V) {}
+    std::vector<int> support;  // observations per knot interval
+    explicit ContextSummary(const RegulatorFit& r) : basis(r.basis), V(r.V), support(r.support) {}
 };
 
 // The fits of all pairs (regulator[i], target[i]), genes given as 0-based
