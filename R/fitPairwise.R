@@ -336,27 +336,15 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
             prior.weight = rates[["prior.weight"]])
     }
     sfu <- if (counts) sfu
-    run <- function(idx, data, tdata, cdata, sfu, dispersion, used, reg, tgt, k, method, nboot, level, seed, test,
-        num.threads, verbose) {
-        fit <- fit_pairwise_cpp(data, used - 1L, reg[idx], tgt[idx], k, method, nboot, level, seed, num.threads,
-            verbose, if (test == "rate") "F" else test, 399L, tdata, cdata, lambda.scale)
-        if (test == "rate" && !rate.test) fit[["p.nonlinear"]][] <- NA_real_
-        if (test == "rate" && rate.test) {
-            # p.nonlinear from the regulator's counts (its F test on the
-            # posterior means is replaced), where the fit has one
-            rt <- rate_test_cpp(cdata$counts, tdata, sfu, used - 1L, reg[idx], tgt[idx], dispersion, 6L, seed, num.threads,
-                verbose)
-            fit[["p.nonlinear"]] <- ifelse(is.na(fit[["p.nonlinear"]]), NA_real_, rt$p)
-        }
-        fit
-    }
+    opts <- list(k = k, method = method, nboot = nboot, level = level, seed = seed, test = test,
+        rate.test = rate.test, dispersion = dispersion, lambda.scale = lambda.scale, num.threads = num.threads)
+    whole <- list(data = data, tdata = tdata, cdata = cdata, sfu = sfu, gene.id = used - 1L, reg = reg, tgt = tgt)
     res <- if (length(chunks) > 1L) {
-        bplapply(chunks, run, data = data, tdata = tdata, cdata = cdata, sfu = sfu, dispersion = dispersion,
-            used = used, reg = reg, tgt = tgt, k = k, method = method, nboot = nboot, level = level, seed = seed,
-            test = test, num.threads = num.threads, verbose = FALSE, BPPARAM = BPPARAM)
+        # each worker gets the columns of its own pairs' genes only
+        tasks <- lapply(chunks, .pair_chunk_task, whole = whole)
+        bplapply(tasks, .fit_pair_chunk, opts = opts, verbose = FALSE, BPPARAM = BPPARAM)
     } else {
-        list(.call_core(run(chunks[[1L]], data, tdata, cdata, sfu, dispersion, used, reg, tgt, k, method, nboot,
-            level, seed, test, num.threads, verbose)))
+        list(.call_core(.fit_pair_chunk(whole, opts, verbose)))
     }
     res <- .combine_pair_chunks(res, chunks, length(reg))
 
@@ -493,11 +481,50 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
     m
 }
 
+# The part of `whole` (list(data, tdata, cdata, sfu, gene.id, reg, tgt):
+# observations x genes matrices, 0-based gene columns reg/tgt) the pairs
+# `idx` need: the columns of their genes, reg/tgt renumbered to them;
+# gene.id keeps the genes' ids (the pairs' seeds depend on them).
+.pair_chunk_task <- function(idx, whole) {
+    g <- sort(unique(c(whole$reg[idx], whole$tgt[idx]))) + 1L
+    cols <- function(m) if (is.matrix(m)) m[, g, drop = FALSE] else m
+    cd <- whole$cdata
+    if (!is.null(cd)) {
+        cd$counts <- cols(cd$counts)
+        cd$size <- cols(cd$size)
+        cd$prior.grid <- cd$prior.grid[, g, drop = FALSE]
+        cd$prior.weight <- cd$prior.weight[, g, drop = FALSE]
+    }
+    list(data = cols(whole$data), tdata = cols(whole$tdata), cdata = cd, sfu = cols(whole$sfu),
+        gene.id = whole$gene.id[g], reg = match(whole$reg[idx] + 1L, g) - 1L,
+        tgt = match(whole$tgt[idx] + 1L, g) - 1L)
+}
+
+# The fits of the pairs of one task (see .pair_chunk_task()): the core's
+# fit, p.nonlinear from the rate-scale test on counts.  A function of the
+# package (not a closure), so that a worker receives the task and nothing
+# else.
+.fit_pair_chunk <- function(task, opts, verbose) {
+    test <- opts$test
+    fit <- fit_pairwise_cpp(task$data, task$gene.id, task$reg, task$tgt, opts$k, opts$method, opts$nboot,
+        opts$level, opts$seed, opts$num.threads, verbose, if (test == "rate") "F" else test, 399L, task$tdata,
+        task$cdata, opts$lambda.scale)
+    if (test == "rate" && !opts$rate.test) fit[["p.nonlinear"]][] <- NA_real_
+    if (test == "rate" && opts$rate.test) {
+        # p.nonlinear from the regulator's counts (its F test on the
+        # posterior means is replaced), where the fit has one
+        rt <- rate_test_cpp(task$cdata$counts, task$tdata, task$sfu, task$gene.id, task$reg, task$tgt,
+            opts$dispersion, 6L, opts$seed, opts$num.threads, verbose)
+        fit[["p.nonlinear"]] <- ifelse(is.na(fit[["p.nonlinear"]]), NA_real_, rt$p)
+    }
+    fit
+}
+
 # Pair indices split so that each regulator's pairs stay in one chunk.
 .regulator_chunks <- function(reg, nworkers) {
     idx <- seq_along(reg)
-    if (nworkers <= 1L) return(list(idx))
     ureg <- unique(reg)
+    if (nworkers <= 1L || length(ureg) <= 1L) return(list(idx))
     part <- cut(seq_along(ureg), min(nworkers, length(ureg)), labels = FALSE)
     chunks <- split(idx, part[match(reg, ureg)])
     unname(chunks[lengths(chunks) > 0L])
@@ -533,7 +560,7 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
     })
     # the observations per knot interval ((k - 3) x contexts) and V
     # (k x k x contexts), filled chunk by chunk into one array each
-    out$contexts$count <- do.call(cbind, lapply(res, function(r) r$contexts$count))
+    count <- do.call(cbind, lapply(res, function(r) r$contexts$count))
     nc <- length(out$contexts$t0)
     V <- array(0, c(k, k, nc))
     for (i in seq_along(res)) {
@@ -542,5 +569,6 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
         res[[i]]$contexts$V <- NULL
     }
     out$contexts$V <- V
+    out$contexts$count <- count
     out
 }

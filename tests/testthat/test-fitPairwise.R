@@ -164,6 +164,14 @@ test_that("results are identical across matrix types, threads and BiocParallel b
     snow <- fitPairwise(x, nboot = 20, seed = 3, k = 6, BPPARAM = BiocParallel::SnowParam(2))
     expect_identical(as.data.frame(snow), as.data.frame(ref))
     expect_equal(as.data.frame(pairwiseCurves(snow)), as.data.frame(pairwiseCurves(ref)))
+    # workers receive their pairs' genes only (a subset of the columns),
+    # and pairs of a single regulator are not split (they once failed)
+    mc <- BiocParallel::MulticoreParam(2)
+    two <- data.frame(c("g1", "g4"), c("g5", "g2"))
+    same(fitPairwise(x, pairs = two, nboot = 20, seed = 3, k = 6), fitPairwise(x, pairs = two, nboot = 20,
+        seed = 3, k = 6, BPPARAM = mc))
+    expect_identical(as.data.frame(fitPairwise(x, pairs = data.frame("g2", c("g1", "g6")), seed = 3, k = 6,
+        BPPARAM = mc)), as.data.frame(ref[c("g2->g1", "g2->g6"), 1:(ncol(ref) - 2)]))
     # a pair's bootstrap does not depend on which other pairs are fitted
     sub <- fitPairwise(x, pairs = data.frame("g3", "g5"), nboot = 20, seed = 3, k = 6)
     expect_identical(sub$nl.lower, ref["g3->g5", "nl.lower"])
