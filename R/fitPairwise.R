@@ -330,6 +330,7 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
     reg <- col[seq_along(pr$regulator)]
     tgt <- col[length(pr$regulator) + seq_along(pr$target)]
 
+    if (.bp_start(BPPARAM)) on.exit(bpstop(BPPARAM), add = TRUE)
     chunks <- .regulator_chunks(reg, bpnworkers(BPPARAM))
     cdata <- if (counts) {
         list(counts = cdata, size = sfu, dispersion = dispersion, prior.grid = rates[["prior.grid"]],

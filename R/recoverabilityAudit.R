@@ -245,6 +245,7 @@ setMethod("recoverabilityAudit", "SingleCellExperiment", function(x, sample = NU
     max.n = 2000, seed = 1, BPPARAM = SerialParam(), verbose = interactive()) {
     s <- .audit_settings(k, nboot, level, alpha, tolerance, max.n, seed, verbose, n.genes, max.pairs,
         min.detected)
+    if (.bp_start(BPPARAM)) on.exit(bpstop(BPPARAM), add = TRUE)
     ci <- .check_flag(ci, "ci")
     normalize <- .check_flag(normalize, "normalize")
     dispersion <- .check_number(dispersion, "dispersion", lower = 0)
@@ -310,6 +311,7 @@ setMethod("recoverabilityAudit", "SummarizedExperiment", function(x, sample = NU
             "data; for single cells make it a SingleCellExperiment (as(x, 'SingleCellExperiment'))"), call. = FALSE)
     }
     s <- .audit_settings(k, nboot, level, alpha, 0.1, 2000, seed, verbose, n.genes, max.pairs, min.detected)
+    if (.bp_start(BPPARAM)) on.exit(bpstop(BPPARAM), add = TRUE)
     nl.tolerance <- .check_number(nl.tolerance, "nl.tolerance", lower = 0)
     normalize <- .check_flag(normalize, "normalize")
     log.base <- .audit_log_base(log.base, normalize)

@@ -93,6 +93,7 @@ recoverabilityStudy <- function(functions = c("affine", "hill", "sin", "quadrati
     tasks <- expand.grid(replicate = seq_len(replicates), point = seq_len(nrow(grid)))
     start <- Sys.time()
     if (.check_flag(verbose, "verbose")) bpprogressbar(BPPARAM) <- TRUE
+    if (.bp_start(BPPARAM)) on.exit(bpstop(BPPARAM), add = TRUE)
     # Chunks take every k-th task, so that each holds small and large designs
     # alike and the workers finish together.
     nchunks <- max(1L, min(nrow(tasks), 10L * bpnworkers(BPPARAM)))

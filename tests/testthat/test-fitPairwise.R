@@ -359,3 +359,17 @@ test_that("curves report the observations behind them; thin stretches are marked
     }
     expect_true(all(is.na(p$layers[[4]]$data$solid[p$layers[[4]]$data$thin])))
 })
+
+test_that("workers started by a call are stopped by it; a back-end the user started stays up", {
+    set.seed(4)
+    x <- matrix(rnorm(4 * 60), 4, 60, dimnames = list(paste0("g", 1:4), NULL))
+    p <- BiocParallel::MulticoreParam(2)
+    fit <- fitPairwise(x, k = 6, seed = 1, BPPARAM = p)
+    expect_false(BiocParallel::bpisup(p))
+    BiocParallel::bpstart(p)
+    expect_identical(as.data.frame(fitPairwise(x, k = 6, seed = 1, BPPARAM = p)), as.data.frame(fit))
+    expect_true(BiocParallel::bpisup(p))
+    BiocParallel::bpstop(p)
+    expect_error(fitPairwise(x, BPPARAM = "two"), "`BPPARAM` must be a BiocParallel back-end .* not 'two'")
+    expect_error(aggregateCells(x, ids = rep(1:2, 30), BPPARAM = 2), "`BPPARAM` must be a BiocParallel back-end")
+})
