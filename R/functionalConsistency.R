@@ -71,7 +71,9 @@
 #' lies within `tolerance` and part 2 is not rejected (`p.resid > alpha`):
 #' the curves agree up to an intercept, to within the tolerance; `FALSE`
 #' when the bulk curve departs significantly (`p.curve < alpha`) by more
-#' than the tolerance (`ff.distance > tolerance`), or `p.resid < alpha`;
+#' than the tolerance (the whole interval beyond it, `ff.lower >
+#' tolerance`; `ff.distance > tolerance` with `nboot = 0`), or `p.resid <
+#' alpha`;
 #' `NA` otherwise (undetermined: the interval straddles the tolerance, or
 #' there is none with `nboot = 0`).  Non-significant p-values alone are not
 #' agreement: too few samples pass them too.
@@ -266,7 +268,10 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
     out <- DataFrame(regulator = edges$from, target = edges$to,
         reference = ifelse(use.truth, "truth", "cells"), aggregation = if (counts) "sum (as rates)" else aggregation,
         rows, row.names = paste0(edges$from, "->", edges$to))
-    departs <- (!is.na(out$p.curve) & out$p.curve < alpha & !is.na(out$ff.distance) & out$ff.distance > tolerance) |
+    # part 1 departs when its test rejects and the whole interval of the
+    # distance lies beyond the tolerance (the distance itself with nboot = 0)
+    beyond <- ifelse(is.na(out$ff.lower), out$ff.distance, out$ff.lower)
+    departs <- (!is.na(out$p.curve) & out$p.curve < alpha & !is.na(beyond) & beyond > tolerance) |
         (!is.na(out$p.resid) & out$p.resid < alpha)
     within <- !is.na(out$ff.upper) & out$ff.upper <= tolerance & !is.na(out$p.resid)
     out$consistent <- ifelse(departs, FALSE, ifelse(within, TRUE, NA))

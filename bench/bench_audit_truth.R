@@ -15,6 +15,7 @@
 #   Rscript bench/bench_audit_truth.R                         (400 samples; about 3 minutes)
 #   BENCH_AUDIT_SAMPLES=1000 Rscript bench/bench_audit_truth.R   (about 4 minutes)
 #   BENCH_AUDIT_REPLICATES=4 BENCH_AUDIT_SAMPLES=1000 Rscript bench/bench_audit_truth.R
+#   BENCH_AUDIT_OUT=file.rds ...     (where the per-edge results go; a temporary file by default)
 suppressPackageStartupMessages({
     library(bulkcausal)
     library(SummarizedExperiment)
@@ -49,8 +50,8 @@ one_replicate <- function(r) {
     tab <- auditTable(audit)
     data.frame(replicate = r, edge = rownames(tab), fun = edges$fun, true.distance = truth$ff.distance,
         truth = ifelse(truth$ff.distance <= TOL, "consistent", "inconsistent"), ff.distance = tab$ff.distance,
-        ff.lower = tab$ff.lower, ff.upper = tab$ff.upper, verdict = tab$verdict, reason = tab$reason,
-        seconds = secs)
+        ff.lower = tab$ff.lower, ff.upper = tab$ff.upper, padj.curve = tab$padj.curve, verdict = tab$verdict,
+        reason = tab$reason, seconds = secs)
 }
 
 cat(machine_line(), "\n")
@@ -74,4 +75,6 @@ miss <- res[res$truth != res$verdict, c("edge", "fun", "true.distance", "ff.dist
     "verdict", "reason")]
 cat("misses:\n")
 print(miss, row.names = FALSE, digits = 3)
-saveRDS(res, file.path(tempdir(), "audit_truth.rds"))
+out <- Sys.getenv("BENCH_AUDIT_OUT", file.path(tempdir(), "audit_truth.rds"))
+saveRDS(res, out)
+cat("per-edge results:", out, "\n")

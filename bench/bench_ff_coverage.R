@@ -15,7 +15,7 @@
 # to the cells ("cells", resampled with the samples as
 # functionalConsistency() and the audit do).  Intervals from the same
 # resampled distances: "basic" (2 D - quantiles, the package's until
-# 2026-11-27), "percentile" (quantiles), and "package" (what .ff_pairs()
+# 2026-11-26), "percentile" (quantiles), and "package" (what .ff_pairs()
 # reports: basic lower end, percentile upper end, both holding D).
 # Two candidates on the squared scale, where estimation noise adds to the
 # squared distance (D^2 + v) and a resample adds it again: "squared lower"

@@ -9,7 +9,7 @@
 # plus peak memory (target < 2 GiB), time against n and the number of genes
 # (log-log plot bench/pairwise_scaling.png) and the 1 -> 2 thread speed-up.
 # K is fitPairwise()'s default basis dimension at 2,000 cells (45; it was a
-# fixed 10 until 2026-11-27), the same for ours, mgcv and the floor.
+# fixed 10 until 2026-11-26), the same for ours, mgcv and the floor.
 #   Rscript bench/bench_pairwise.R
 suppressPackageStartupMessages({
     library(bulkcausal)

@@ -100,7 +100,8 @@ test_that("the audit uses the object's size factors when it has them", {
 
 test_that("the verdict follows its documented rule", {
     tab <- S4Vectors::DataFrame(padj.curve = c(0.001, 0.001, 0.5, 0.5, 0.5, 0.5, 0.5),
-        ff.distance = c(0.3, 0.05, 0.02, 0.02, 0.02, 0.02, NA), ff.upper = c(0.4, 0.08, 0.06, 0.2, 0.06, 0.06, NA),
+        ff.distance = c(0.3, 0.05, 0.02, 0.02, 0.02, 0.02, NA), ff.lower = c(0.2, 0.01, 0, 0.01, 0, 0, NA),
+        ff.upper = c(0.4, 0.08, 0.06, 0.2, 0.06, 0.06, NA),
         padj.ci.cells = c(0.001, 0.001, 0.001, 0.001, 0.5, 0.001, 0.001),
         padj.ci.bulk = c(0.001, 0.001, 0.001, 0.001, 0.001, 0.5, 0.001))
     tab$ci.agree <- (tab$padj.ci.cells < 0.05) == (tab$padj.ci.bulk < 0.05)
@@ -111,23 +112,39 @@ test_that("the verdict follows its documented rule", {
     w <- bulkcausal:::.audit_verdict(tab, rep(NA, 7), list(alpha = 0.05, tolerance = 0.1, min.reliability = 0.25))
     expect_identical(w$verdict[1:3], c("undetermined", "consistent", "undetermined"))
     expect_match(w$reason[1], "count noise too large: the regulator's cell-level reliability is 0.10 < 0.25")
-    # on counts a departure needs the whole interval above the tolerance
-    tab$reliability.regulator.cells <- 0.5
-    tab$ff.lower <- c(0.05, NA, NA, NA, NA, NA, NA)
+    # a departure needs the whole interval beyond the tolerance, on values
+    # and on counts, at any reliability
+    tab$ff.lower <- c(0.05, 0, 0, 0, 0, 0, NA)
+    for (s in list(list(alpha = 0.05, tolerance = 0.1), list(alpha = 0.05, tolerance = 0.1, counts = TRUE))) {
+        for (rel in c(0.6, 0.99)) {
+            tab$reliability.regulator.cells <- rel
+            tab$ff.lower[1] <- 0.05
+            x <- bulkcausal:::.audit_verdict(tab, rep(NA, 7), s)
+            expect_identical(x$verdict[1], "undetermined")
+            expect_identical(x$reason[1], "interval of the distance (0.05 to 0.40) holds the tolerance 0.10")
+            tab$ff.lower[1] <- 0.15
+            x <- bulkcausal:::.audit_verdict(tab, rep(NA, 7), s)
+            expect_identical(x$verdict[1], "inconsistent")
+            expect_identical(x$reason[1], "bulk curve departs from the cell curve (distance 0.30, interval from 0.15 > 0.10)")
+        }
+    }
+    # on counts, a regulator reliability below 0.6 confirms no departure
+    # (values have no reliability)
+    tab$reliability.regulator.cells <- 0.59
     x <- bulkcausal:::.audit_verdict(tab, rep(NA, 7), list(alpha = 0.05, tolerance = 0.1, counts = TRUE))
     expect_identical(x$verdict[1], "undetermined")
-    tab$ff.lower[1] <- 0.15
-    x <- bulkcausal:::.audit_verdict(tab, rep(NA, 7), list(alpha = 0.05, tolerance = 0.1, counts = TRUE))
-    expect_identical(x$verdict[1], "inconsistent")
-    # ... unless the regulator is measured almost without noise: then an
-    # interval above 0 suffices, as for values
-    tab$ff.lower[1] <- 0.05
-    tab$reliability.regulator.cells <- 0.95
-    x <- bulkcausal:::.audit_verdict(tab, rep(NA, 7), list(alpha = 0.05, tolerance = 0.1, counts = TRUE))
-    expect_identical(x$verdict[1], "inconsistent")
-    tab$ff.lower[1] <- 0
-    x <- bulkcausal:::.audit_verdict(tab, rep(NA, 7), list(alpha = 0.05, tolerance = 0.1, counts = TRUE))
+    expect_identical(x$code[1], "unreliable")
+    expect_match(x$reason[1], "departs from the cell curve (distance 0.30), but the regulator's cell-level reliability 0.59 < 0.60",
+        fixed = TRUE)
+    expect_identical(bulkcausal:::.audit_verdict(tab, rep(NA, 7), list(alpha = 0.05, tolerance = 0.1))$verdict[1],
+        "inconsistent")
+    # an interval beyond the tolerance without a significant departure
+    tab$padj.curve[1] <- 0.2
+    x <- bulkcausal:::.audit_verdict(tab, rep(NA, 7), list(alpha = 0.05, tolerance = 0.1))
     expect_identical(x$verdict[1], "undetermined")
+    expect_match(x$reason[1], "(0.15 to 0.40) beyond 0.10, but the departure is not significant (padj.curve 0.2)",
+        fixed = TRUE)
+    tab$padj.curve[1] <- 0.001
     # on counts "consistent" needs a regulator reliability of at least 0.6
     # (pair 2: interval within the tolerance, CI decisions agree)
     tab$reliability.regulator.cells <- c(0.95, 0.59, 0.6, 0.95, 0.95, 0.95, 0.95)
@@ -141,7 +158,7 @@ test_that("the verdict follows its documented rule", {
     expect_identical(v$verdict, c("inconsistent", "consistent", "consistent", "undetermined", "inconsistent",
         "undetermined", "undetermined"))
     expect_match(v$reason[1], "departs")
-    expect_match(v$reason[4], "reaches 0.20")
+    expect_match(v$reason[4], "(0.01 to 0.20) holds the tolerance 0.10", fixed = TRUE)
     expect_match(v$reason[5], "independent in cells, dependent in pseudobulk")
     expect_match(v$reason[6], "not detected")
     expect_match(v$reason[7], "constant target")
