@@ -79,11 +79,24 @@ pairwiseCurves <- function(fit, pairs = NULL, grid = 100, level = 0.95) {
 # pairwiseCurves() without their standard errors, evaluated by the core in
 # one call.
 .curve_values <- function(fit, idx, x) {
-    sp <- .spline_store(fit)
+    sp <- if (inherits(fit, "bulkcausal_curves")) fit else .spline_store(fit)
     ctx <- sp$contexts
     X <- if (is.matrix(x)) x else matrix(as.double(x), length(x), length(idx))
     storage.mode(X) <- "double"
     curve_values_cpp(sp$coef, sp$mean.y, as.integer(sp$context), ctx$t0, ctx$dx, ctx$lo, ctx$hi, as.integer(idx), X)
+}
+
+# The curves of rows `rows` of a fit as .curve_values() reads them (rows
+# 1, 2, ... in the order given), without the standard errors' matrices:
+# what a worker needs of a fit to evaluate its pairs' curves.
+.curve_subset <- function(fit, rows) {
+    sp <- .spline_store(fit)
+    ctx <- sp$contexts
+    old <- sp$context[rows]
+    used <- sort(unique(old[!is.na(old)]))
+    structure(list(coef = sp$coef[, rows, drop = FALSE], mean.y = sp$mean.y[rows], context = match(old, used),
+        contexts = list(t0 = ctx$t0[used], dx = ctx$dx[used], lo = ctx$lo[used], hi = ctx$hi[used])),
+        class = "bulkcausal_curves")
 }
 
 # Observations behind the curves of pairs `idx` at regulator values `x` (as

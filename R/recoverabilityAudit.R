@@ -887,17 +887,30 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
     chunks <- if (nw > 1L && length(todo) > 1L) split(seq_along(todo), rep_len(seq_len(nw), length(todo))) else
         list(seq_along(todo))
     kb <- .resolve_k(s$k, ncol(B))
-    one_chunk <- function(ch) {
-        cnt <- if (!is.null(bulk.counts)) {
-            .ff_count_inputs(bulk.counts, bulk.fit, pairs$regulator[todo[ch]], pairs$target[todo[ch]])
-        }
-        .ff_pairs(X[, ch, drop = FALSE], Y[, ch, drop = FALSE], H[, ch, drop = FALSE], bulk.fit, todo[ch], kb,
-            s$nboot, s$level, c(0.05, 0.95), s$seed + todo[ch], s$max.n, cnt,
-            if (!is.null(cell.boot)) list(fits = cell.boot, rows = todo[ch]), k.curve = .curve_test_k(s$k, kb))
-    }
-    res <- if (length(chunks) > 1L) bplapply(chunks, one_chunk, BPPARAM = BPPARAM) else list(one_chunk(chunks[[1L]]))
+    # each task carries its pairs' values and curves only (not the fits)
+    tasks <- lapply(chunks, function(ch) {
+        rows <- todo[ch]
+        list(X = X[, ch, drop = FALSE], Y = Y[, ch, drop = FALSE], H = H[, ch, drop = FALSE],
+            bulk = .curve_subset(bulk.fit, rows), seeds = s$seed + rows,
+            counts = if (!is.null(bulk.counts)) {
+                .ff_count_inputs(bulk.counts, bulk.fit, pairs$regulator[rows], pairs$target[rows])
+            },
+            cell.boot = if (!is.null(cell.boot)) {
+                list(fits = lapply(cell.boot, .curve_subset, rows = rows), rows = seq_along(rows))
+            })
+    })
+    opts <- list(k = kb, nboot = s$nboot, level = s$level, max.n = s$max.n, k.curve = .curve_test_k(s$k, kb))
+    res <- if (length(chunks) > 1L) bplapply(tasks, .ff_task, opts = opts, BPPARAM = BPPARAM) else
+        list(.ff_task(tasks[[1L]], opts))
     for (i in seq_along(chunks)) out[todo[chunks[[i]]], ] <- res[[i]]
     out
+}
+
+# FF of one task of .audit_ff() (a package function, so that a worker
+# receives the task and nothing else).
+.ff_task <- function(task, opts) {
+    .ff_pairs(task$X, task$Y, task$H, task$bulk, seq_len(ncol(task$X)), opts$k, opts$nboot, opts$level,
+        c(0.05, 0.95), task$seeds, opts$max.n, task$counts, task$cell.boot, k.curve = opts$k.curve)
 }
 
 # Marginal spline CI test of each pair at both levels (one test per
