@@ -373,3 +373,15 @@ test_that("workers started by a call are stopped by it; a back-end the user star
     expect_error(fitPairwise(x, BPPARAM = "two"), "`BPPARAM` must be a BiocParallel back-end .* not 'two'")
     expect_error(aggregateCells(x, ids = rep(1:2, 30), BPPARAM = 2), "`BPPARAM` must be a BiocParallel back-end")
 })
+
+test_that("a curve subset evaluates its rows' curves as the whole fit does", {
+    set.seed(5)
+    x <- matrix(rgamma(5 * 200, 2), 5, 200, dimnames = list(paste0("g", 1:5), NULL))
+    x[2, 7] <- NA  # a pair context of its own for the pairs with g2
+    fit <- fitPairwise(x, k = 8, seed = 1)
+    rows <- c(7L, 2L, 15L, 4L)
+    sub <- bulkcausal:::.curve_subset(fit, rows)
+    u <- matrix(runif(30 * 4, 0, 6), 30, 4)
+    expect_identical(bulkcausal:::.curve_values(sub, seq_along(rows), u), bulkcausal:::.curve_values(fit, rows, u))
+    expect_lt(length(sub$contexts$t0), length(S4Vectors::metadata(fit)$spline$contexts$t0))
+})
