@@ -76,8 +76,9 @@ setMethod("show", "RecoverabilityAudit", function(object) {
             sm$pairs[i]))
     }
     if (object@mode == "cells") {
-        cat(sprintf("rule: consistent = FF distance interval within %.2f and CI decisions agree;", s$tolerance),
-            "see ?recoverabilityAudit\n")
+        cat(sprintf("rule: consistent = FF distance interval within %.2f and CI decisions agree;\n", s$tolerance))
+        cat(sprintf(paste("      inconsistent = curves depart with the interval beyond %.2f, or dependent only",
+            "in pseudobulk; see ?recoverabilityAudit\n"), s$tolerance))
     } else {
         cat("bulk data alone can show that a relation is not recoverable, never that it is; see ?recoverabilityAudit\n")
     }

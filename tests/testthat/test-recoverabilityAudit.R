@@ -269,6 +269,7 @@ test_that("summary, show and plot", {
     out <- capture.output(show(a))
     expect_match(out[1], "RecoverabilityAudit: 12 pairs among 4 genes; 600 cells -> 30 samples")
     expect_match(out[2], "^verdicts: ")
+    expect_true(any(grepl("inconsistent = curves depart with the interval beyond 0.10", out, fixed = TRUE)))
     skip_if_not_installed("ggplot2")
     for (type in c("verdict", "nl", "pairs")) expect_s3_class(plot(a, type = type), "ggplot")
     expect_s3_class(plot(a, type = "pairs", pairs = "g1->g2"), "ggplot")
