@@ -70,7 +70,8 @@
 #'     reliability is below `min.reliability` ("count noise too large": the
 #'     counts say too little about each cell's rate to recover the cell
 #'     curve, whatever the pseudobulk shows) or below 0.6 where the curves
-#'     would decide ("unreliable", see below).}
+#'     or a dependence found in pseudobulk only would decide ("unreliable",
+#'     see below).}
 #' }
 #' `reason.code` says which rule decided, as one of `"departs"`, `"new
 #' dependence"` (inconsistent), `"agree"` (consistent), `"interval wide"`,
@@ -105,8 +106,9 @@
 #' parameter REML chooses, with 10 basis functions unless `k` is given; the
 #' cells outnumber the pseudobulk samples, and the larger variance this
 #' buys is carried into the interval by the cell resamples).  And either
-#' verdict of the curves needs the regulator's cell-level reliability to be
-#' at least 0.6: below it the deconvolved curve rests on the estimated
+#' verdict of the curves, and "independent in cells, dependent in
+#' pseudobulk" (count noise hides a dependence among cells), needs the
+#' regulator's cell-level reliability to be at least 0.6: below it the deconvolved curve rests on the estimated
 #' shape of the rate distribution more than on the data, a bias the
 #' resamples share and the interval cannot show.  In the package's
 #' simulations it hid departures of saturating curves (sigmoid, Hill) of
@@ -792,13 +794,16 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
     rel <- .col_or_na(tab, "reliability.regulator.cells")
     lower <- .col_or_na(tab, "ff.lower")
     apart <- lt(tab$padj.curve) & !is.na(tab$ff.distance) & tab$ff.distance > tol & (is.na(lower) | lower > tol)
-    new.dep <- !is.na(tab$padj.ci.cells) & tab$padj.ci.cells >= a & lt(tab$padj.ci.bulk)
+    new.raw <- !is.na(tab$padj.ci.cells) & tab$padj.ci.cells >= a & lt(tab$padj.ci.bulk)
     lost.dep <- lt(tab$padj.ci.cells) & !is.na(tab$padj.ci.bulk) & tab$padj.ci.bulk >= a
     within <- !is.na(tab$ff.upper) & tab$ff.upper <= tol
     # on counts, the deconvolved cell curve of an unreliable regulator
     # confirms neither agreement nor departure
     shrunk <- isTRUE(s$counts) & !is.na(rel) & rel < .ff_reliability
     departs <- apart & !shrunk
+    # ... nor a dependence seen in pseudobulk only: count noise hides a
+    # dependence among the cells
+    new.dep <- new.raw & !shrunk
     agree <- is.na(tab$ci.agree) | tab$ci.agree
     min.rel <- if (is.null(s$min.reliability)) 0 else s$min.reliability
     noisy <- !is.na(rel) & rel < min.rel
@@ -809,8 +814,9 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
     verdict <- ifelse(failed | noisy, "undetermined", ifelse(departs | new.dep, "inconsistent",
         ifelse(within & agree & !shrunk & !none, "consistent", "undetermined")))
     # the reason as a code (for table()) and as a sentence with the numbers
+    unconfirmed <- (within & agree | apart | new.raw) & shrunk
     code <- ifelse(failed, "fit failed", ifelse(noisy, "count noise", ifelse(departs, "departs",
-        ifelse(new.dep, "new dependence", ifelse(none, "no relation", ifelse((within & agree | apart) & shrunk, "unreliable",
+        ifelse(new.dep, "new dependence", ifelse(none, "no relation", ifelse(unconfirmed, "unreliable",
         ifelse(within & agree, "agree", ifelse(lost.dep, "lost dependence", ifelse(is.na(tab$ff.upper), "no interval",
         "interval wide")))))))))
     # the sentence of each code, with its numbers
@@ -824,12 +830,14 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
             "interval from %s > %s)"), fmt(tab$ff.distance), fmt(lower), fmt(tol))),
         `new dependence` = "independent in cells, dependent in pseudobulk",
         `no relation` = "no relation: no dependence detected in cells or in pseudobulk",
-        unreliable = ifelse(apart, sprintf(paste("bulk curve departs from the cell curve (distance %s), but the",
+        unreliable = ifelse(new.raw & !apart, sprintf(paste("independent in cells, dependent in pseudobulk, but the",
+            "regulator's cell-level reliability %s < %s is too low to confirm it (count noise hides dependence",
+            "among cells)"), fmt(rel), fmt(.ff_reliability)), ifelse(apart, sprintf(paste("bulk curve departs from the cell curve (distance %s), but the",
             "regulator's cell-level reliability %s < %s is too low to confirm it (the deconvolved cell curve rests",
             "on the estimated rate distribution)"), fmt(tab$ff.distance), fmt(rel), fmt(.ff_reliability)),
             sprintf(paste("curves agree within %s, but the regulator's cell-level reliability %s < %s is",
             "too low to confirm it (the deconvolved cell curve is shrunk toward a line)"), fmt(tol), fmt(rel),
-            fmt(.ff_reliability))),
+            fmt(.ff_reliability)))),
         agree = sprintf("curves agree within %s (interval up to %s)", fmt(tol), fmt(tab$ff.upper)),
         `lost dependence` = "dependence in cells not detected in pseudobulk",
         `no interval` = "no interval for the distance (nboot = 0)",

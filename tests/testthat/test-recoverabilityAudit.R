@@ -138,6 +138,14 @@ test_that("the verdict follows its documented rule", {
         fixed = TRUE)
     expect_identical(bulkcausal:::.audit_verdict(tab, rep(NA, 7), list(alpha = 0.05, tolerance = 0.1))$verdict[1],
         "inconsistent")
+    # ... nor a dependence in pseudobulk only (pair 5: independent in cells)
+    expect_identical(x$verdict[5], "undetermined")
+    expect_match(x$reason[5], "independent in cells, dependent in pseudobulk, but the regulator's cell-level reliability 0.59",
+        fixed = TRUE)
+    tab$reliability.regulator.cells <- 0.6
+    x <- bulkcausal:::.audit_verdict(tab, rep(NA, 7), list(alpha = 0.05, tolerance = 0.1, counts = TRUE))
+    expect_identical(x$verdict[c(1, 5)], c("inconsistent", "inconsistent"))
+    tab$reliability.regulator.cells <- 0.59
     # an interval beyond the tolerance without a significant departure
     tab$padj.curve[1] <- 0.2
     x <- bulkcausal:::.audit_verdict(tab, rep(NA, 7), list(alpha = 0.05, tolerance = 0.1))
