@@ -488,13 +488,14 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
 # gene.id keeps the genes' ids (the pairs' seeds depend on them).
 .pair_chunk_task <- function(idx, whole) {
     g <- sort(unique(c(whole$reg[idx], whole$tgt[idx]))) + 1L
-    cols <- function(m) if (is.matrix(m)) m[, g, drop = FALSE] else m
+    # (all columns: the matrix itself, not a copy)
+    cols <- function(m) if (is.matrix(m) && length(g) < ncol(m)) m[, g, drop = FALSE] else m
     cd <- whole$cdata
     if (!is.null(cd)) {
         cd$counts <- cols(cd$counts)
         cd$size <- cols(cd$size)
-        cd$prior.grid <- cd$prior.grid[, g, drop = FALSE]
-        cd$prior.weight <- cd$prior.weight[, g, drop = FALSE]
+        cd$prior.grid <- cols(cd$prior.grid)
+        cd$prior.weight <- cols(cd$prior.weight)
     }
     list(data = cols(whole$data), tdata = cols(whole$tdata), cdata = cd, sfu = cols(whole$sfu),
         gene.id = whole$gene.id[g], reg = match(whole$reg[idx] + 1L, g) - 1L,
@@ -567,7 +568,6 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
     for (i in seq_along(res)) {
         m <- length(res[[i]]$contexts$t0)
         if (m) V[, , offset[i] + seq_len(m)] <- res[[i]]$contexts$V
-        res[[i]]$contexts$V <- NULL
     }
     out$contexts$V <- V
     out$contexts$count <- count

@@ -268,10 +268,9 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
     out <- DataFrame(regulator = edges$from, target = edges$to,
         reference = ifelse(use.truth, "truth", "cells"), aggregation = if (counts) "sum (as rates)" else aggregation,
         rows, row.names = paste0(edges$from, "->", edges$to))
-    # part 1 departs when its test rejects and the whole interval of the
-    # distance lies beyond the tolerance (the distance itself with nboot = 0)
-    beyond <- ifelse(is.na(out$ff.lower), out$ff.distance, out$ff.lower)
-    departs <- (!is.na(out$p.curve) & out$p.curve < alpha & !is.na(beyond) & beyond > tolerance) |
+    # part 1 departs when its test rejects and the distance lies beyond the tolerance
+    departs <- (!is.na(out$p.curve) & out$p.curve < alpha & .beyond_tolerance(out$ff.distance, out$ff.lower,
+        tolerance)) |
         (!is.na(out$p.resid) & out$p.resid < alpha)
     within <- !is.na(out$ff.upper) & out$ff.upper <= tolerance & !is.na(out$p.resid)
     out$consistent <- ifelse(departs, FALSE, ifelse(within, TRUE, NA))
@@ -367,6 +366,14 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
 # straddle the tolerance; bench/bench_audit_counts.R).
 .ff_cell_k <- function(k, n, counts) {
     if (counts && is.null(k)) min(10L, .resolve_k(NULL, n)) else .resolve_k(k, n)
+}
+
+# TRUE where the whole interval of the FF distance lies beyond the
+# tolerance (its lower end above it; the distance itself where there is no
+# interval): the departure rule of functionalConsistency() and the audit.
+.beyond_tolerance <- function(distance, lower, tol) {
+    b <- ifelse(is.na(lower), distance, lower)
+    !is.na(b) & b > tol
 }
 
 # The count-aware cell curves FF uses (counts: genes x cells, sf their size

@@ -793,7 +793,7 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
     # distance itself decides
     rel <- .col_or_na(tab, "reliability.regulator.cells")
     lower <- .col_or_na(tab, "ff.lower")
-    apart <- lt(tab$padj.curve) & !is.na(tab$ff.distance) & tab$ff.distance > tol & (is.na(lower) | lower > tol)
+    apart <- lt(tab$padj.curve) & .beyond_tolerance(tab$ff.distance, lower, tol)
     new.raw <- !is.na(tab$padj.ci.cells) & tab$padj.ci.cells >= a & lt(tab$padj.ci.bulk)
     lost.dep <- lt(tab$padj.ci.cells) & !is.na(tab$padj.ci.bulk) & tab$padj.ci.bulk >= a
     within <- !is.na(tab$ff.upper) & tab$ff.upper <= tol
