@@ -29,8 +29,8 @@ fisher_tests_cpp <- function(C, n, x, y, z) {
     .Call(`_bulkcausal_fisher_tests_cpp`, C, n, x, y, z)
 }
 
-spline_tests_cpp <- function(data, x, y, z, k, max_n, nperm, seed, nthreads, verbose) {
-    .Call(`_bulkcausal_spline_tests_cpp`, data, x, y, z, k, max_n, nperm, seed, nthreads, verbose)
+spline_tests_cpp <- function(data, x, y, z, k, max_n, nperm, seed, nthreads, verbose, key_id = NULL) {
+    .Call(`_bulkcausal_spline_tests_cpp`, data, x, y, z, k, max_n, nperm, seed, nthreads, verbose, key_id)
 }
 
 hsic_test_cpp <- function(x, y, nperm, seed) {

@@ -200,9 +200,16 @@
 #'   (0: none; at most 1,000,000).
 #' @param level Confidence level of that interval.
 #' @param seed Seed of the bootstrap; `NULL` draws one from R's generator.
-#' @param BPPARAM A BiocParallel back-end over which the regulators are split.
+#' @param BPPARAM A BiocParallel back-end: the pairs are split into work
+#'   units of whole regulators (a few per worker), each carrying the
+#'   columns of its own genes only.  Workers are started for the call unless
+#'   the back-end is already up (a back-end the user started is reused and
+#'   left running).  Results are identical on every back-end.
 #' @param num.threads Threads per worker.
-#' @param verbose Show progress on long runs.
+#' @param verbose Show a progress bar (pairs fitted of the total, time
+#'   left), serially and with workers alike (by default in interactive
+#'   sessions); it goes to the message stream, so [suppressMessages()]
+#'   silences it.
 #' @param assay.type The assay of a `SummarizedExperiment` to use; when
 #'   left at its default and the object has a single assay (a
 #'   [poolCells()] or [aggregateCells()] result, a converted
@@ -264,7 +271,7 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
 .pair_status <- c("ok", "regulator is the target", "constant regulator",
     "fewer distinct regulator values than k", "too few observations (n <= k)", "constant target", "flat fit")
 
-#' @importFrom BiocParallel SerialParam bplapply bpnworkers
+#' @importFrom BiocParallel SerialParam bpnworkers
 #' @importFrom S4Vectors DataFrame metadata metadata<-
 .fit_pairwise <- function(x, pairs, genes, k, method, transform, counts = FALSE, size.factors = NULL,
     dispersion = 0, test = "wild", nboot, level, seed, BPPARAM, num.threads, verbose, rate.test = TRUE,
@@ -331,7 +338,9 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
     tgt <- col[length(pr$regulator) + seq_along(pr$target)]
 
     if (.bp_start(BPPARAM)) on.exit(bpstop(BPPARAM), add = TRUE)
-    chunks <- .regulator_chunks(reg, bpnworkers(BPPARAM))
+    # work units of whole regulators (a regulator's basis is built once for
+    # all its targets)
+    chunks <- .work_units(reg, .n_units(length(reg), BPPARAM, verbose))
     cdata <- if (counts) {
         list(counts = cdata, size = sfu, dispersion = dispersion, prior.grid = rates[["prior.grid"]],
             prior.weight = rates[["prior.weight"]])
@@ -340,13 +349,11 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
     opts <- list(k = k, method = method, nboot = nboot, level = level, seed = seed, test = test,
         rate.test = rate.test, dispersion = dispersion, lambda.scale = lambda.scale, num.threads = num.threads)
     whole <- list(data = data, tdata = tdata, cdata = cdata, sfu = sfu, gene.id = used - 1L, reg = reg, tgt = tgt)
-    res <- if (length(chunks) > 1L) {
-        # each worker gets the columns of its own pairs' genes only
-        tasks <- lapply(chunks, .pair_chunk_task, whole = whole)
-        bplapply(tasks, .fit_pair_chunk, opts = opts, verbose = FALSE, BPPARAM = BPPARAM)
-    } else {
-        list(.call_core(.fit_pair_chunk(whole, opts, verbose)))
-    }
+    # each unit gets the columns of its own pairs' genes only
+    tasks <- if (length(chunks) > 1L) lapply(chunks, .pair_chunk_task, whole = whole) else list(whole)
+    rm(whole)
+    res <- .run_units(tasks, .fit_pair_chunk, opts = opts, verbose = FALSE, BPPARAM = BPPARAM,
+        sizes = lengths(chunks), what = "pairs", progress = verbose, label = "fitting")
     res <- .combine_pair_chunks(res, chunks, length(reg))
 
     out <- DataFrame(regulator = rn[pr$regulator], target = rn[pr$target], n = res$n, edf = res$edf,
@@ -508,28 +515,18 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
 # else.
 .fit_pair_chunk <- function(task, opts, verbose) {
     test <- opts$test
-    fit <- fit_pairwise_cpp(task$data, task$gene.id, task$reg, task$tgt, opts$k, opts$method, opts$nboot,
+    fit <- .call_core(fit_pairwise_cpp(task$data, task$gene.id, task$reg, task$tgt, opts$k, opts$method, opts$nboot,
         opts$level, opts$seed, opts$num.threads, verbose, if (test == "rate") "F" else test, 399L, task$tdata,
-        task$cdata, opts$lambda.scale)
+        task$cdata, opts$lambda.scale))
     if (test == "rate" && !opts$rate.test) fit[["p.nonlinear"]][] <- NA_real_
     if (test == "rate" && opts$rate.test) {
         # p.nonlinear from the regulator's counts (its F test on the
         # posterior means is replaced), where the fit has one
-        rt <- rate_test_cpp(task$cdata$counts, task$tdata, task$sfu, task$gene.id, task$reg, task$tgt,
-            opts$dispersion, 6L, opts$seed, opts$num.threads, verbose)
+        rt <- .call_core(rate_test_cpp(task$cdata$counts, task$tdata, task$sfu, task$gene.id, task$reg, task$tgt,
+            opts$dispersion, 6L, opts$seed, opts$num.threads, verbose))
         fit[["p.nonlinear"]] <- ifelse(is.na(fit[["p.nonlinear"]]), NA_real_, rt$p)
     }
     fit
-}
-
-# Pair indices split so that each regulator's pairs stay in one chunk.
-.regulator_chunks <- function(reg, nworkers) {
-    idx <- seq_along(reg)
-    ureg <- unique(reg)
-    if (nworkers <= 1L || length(ureg) <= 1L) return(list(idx))
-    part <- cut(seq_along(ureg), min(nworkers, length(ureg)), labels = FALSE)
-    chunks <- split(idx, part[match(reg, ureg)])
-    unname(chunks[lengths(chunks) > 0L])
 }
 
 # Puts the per-chunk results of fit_pairwise_cpp back in pair order.

@@ -395,21 +395,33 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
 # and level) the undersmoothed count-aware curve of .count_cell_curves(),
 # each resample's rate distributions refitted on the grid of those of
 # all cells.
-.cell_boot_fits <- function(C, pairs, s, counts = NULL) {
+.cell_boot_fits <- function(C, pairs, s, counts = NULL, BPPARAM = SerialParam()) {
     nb <- min(s$nboot, 20L)
     genes <- unique(c(pairs$regulator, pairs$target))
-    C <- C[genes, , drop = FALSE]
-    n <- ncol(C)
+    data <- list(C = C[genes, , drop = FALSE], sf = counts$sf,
+        prior = if (!is.null(counts)) .prior_matrix(counts$fit, genes, refine = 10L))
+    # resamples cost the same: one unit per worker (the cells travel once
+    # to each), or one per resample serially (the progress moves with them)
+    progress <- isTRUE(s$verbose)
+    units <- .work_units(seq_len(nb), .n_units(nb, BPPARAM, progress, per.worker = 1L))
+    res <- .run_units(units, .cell_boot_unit, data = data, pairs = pairs, s = s, nb = nb, BPPARAM = BPPARAM,
+        sizes = lengths(units), what = "resamples", progress = progress, label = "cell resamples")
+    unlist(res, recursive = FALSE)
+}
+
+# The resamples `b` of .cell_boot_fits() (data: C, sf, prior).  Every unit
+# draws the same nb resamples from the seed and fits its own.
+.cell_boot_unit <- function(b, data, pairs, s, nb) {
+    n <- ncol(data$C)
     idx <- resample_cpp(n, n, as.integer(nb), TRUE, s$seed + 7919)
-    prior <- if (!is.null(counts)) .prior_matrix(counts$fit, genes, refine = 10L)
-    lapply(seq_len(nb), function(b) {
-        i <- idx[, b]
-        if (is.null(counts)) {
-            .fit_pairwise(C[, i, drop = FALSE], pairs = pairs, genes = NULL, k = s$k, method = "REML",
+    lapply(b, function(r) {
+        i <- idx[, r]
+        if (is.null(data$sf)) {
+            .fit_pairwise(data$C[, i, drop = FALSE], pairs = pairs, genes = NULL, k = s$k, method = "REML",
                 transform = "none", test = "F", nboot = 0, level = 0.95, seed = 1L, BPPARAM = SerialParam(),
                 num.threads = 1L, verbose = FALSE)
         } else {
-            .count_cell_curves(C[, i, drop = FALSE], counts$sf[i], pairs, s, prior)
+            .count_cell_curves(data$C[, i, drop = FALSE], data$sf[i], pairs, s, data$prior)
         }
     })
 }

@@ -219,9 +219,16 @@
 #' @param ci Run the CI tests of the pairs.
 #' @param max.n Most observations in one HSIC test (cells are subsampled).
 #' @param seed Seed of the pools, the bootstraps and the subsamples.
-#' @param BPPARAM A BiocParallel back-end for the spline fits and the FF
-#'   bootstraps.
-#' @param verbose Report progress.
+#' @param BPPARAM A BiocParallel back-end for every heavy step: the fits
+#'   at both levels, the cell resamples, the FF bootstraps and the CI tests.
+#'   Workers are started once for the whole call (and stopped at its end);
+#'   a back-end started by the user with [BiocParallel::bpstart()] is
+#'   reused as it is and left running, which saves the workers' start-up
+#'   over several calls.  Results are identical on every back-end.
+#' @param verbose Report progress (by default in interactive sessions):
+#'   a message per step and a progress bar within each (pairs fitted,
+#'   cell resamples, pairs compared, CI tests, each of its total, with the
+#'   time left), serially and with workers alike.
 #'
 #' @return A [RecoverabilityAudit-class] object; [auditTable()] gives its
 #'   table (one row per pair: `nl` at each level with intervals,
@@ -330,7 +337,7 @@ setMethod("recoverabilityAudit", "SummarizedExperiment", function(x, sample = NU
         .audit_check_size(ncol(B), s$k, "bulk samples", "")
         if (s$verbose) message(sprintf("fitting %d pairs on %d samples", nrow(chosen$pairs), ncol(B)))
         fit <- fitPairwise(B, pairs = chosen$pairs, k = s$k, nboot = s$nboot, level = s$level, seed = s$seed,
-            BPPARAM = BPPARAM, verbose = FALSE)
+            BPPARAM = BPPARAM, verbose = s$verbose)
         tab <- DataFrame(regulator = fit$regulator, target = fit$target, n = fit$n, r2.linear = fit$r2.linear,
             r2.spline = fit$r2.spline, nl = fit$nl, nl.lower = .col_or_na(fit, "nl.lower"),
             nl.upper = .col_or_na(fit, "nl.upper"), p.nonlinear = fit$p.nonlinear, p.relation = fit$p.relation,
@@ -342,7 +349,7 @@ setMethod("recoverabilityAudit", "SummarizedExperiment", function(x, sample = NU
                 paste(lengths(groups), collapse = ", ")))
         }
         fits <- lapply(groups, function(j) fitPairwise(B[, j, drop = FALSE], pairs = chosen$pairs, k = s$k,
-            nboot = s$nboot, level = s$level, seed = s$seed, BPPARAM = BPPARAM, verbose = FALSE))
+            nboot = s$nboot, level = s$level, seed = s$seed, BPPARAM = BPPARAM, verbose = s$verbose))
         tab <- .combine_group_fits(fits)
         fit <- fits
         status <- tab$status
@@ -707,16 +714,16 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
         if (is.null(counts)) "" else ", on the rate scale"))
     cell.fit <- if (is.null(counts)) {
         fitPairwise(C, pairs = pairs, k = s$k, nboot = s$nboot, level = s$level, seed = s$seed,
-            BPPARAM = BPPARAM, verbose = FALSE)
+            BPPARAM = BPPARAM, verbose = s$verbose)
     } else {
         fitPairwise(counts$raw, pairs = pairs, counts = TRUE, size.factors = counts$sf, dispersion = s$dispersion,
-            k = s$k, nboot = s$nboot, level = s$level, seed = s$seed, BPPARAM = BPPARAM, verbose = FALSE)
+            k = s$k, nboot = s$nboot, level = s$level, seed = s$seed, BPPARAM = BPPARAM, verbose = s$verbose)
     }
     if (s$verbose) message(sprintf("fitting %d pairs at the pseudobulk level (%d samples)", nrow(pairs), ncol(B)))
     bulk.counts <- NULL
     bulk.fit <- if (is.null(counts)) {
         fitPairwise(B, pairs = pairs, k = s$k, nboot = s$nboot, level = s$level, seed = s$seed,
-            BPPARAM = BPPARAM, verbose = FALSE)
+            BPPARAM = BPPARAM, verbose = s$verbose)
     } else {
         # A pool's counts are close to negative binomial with the cells'
         # dispersion over the number of cells pooled.
@@ -724,7 +731,7 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
             dispersion = s$dispersion / mean(pb$ncells))
         fitPairwise(bulk.counts$counts, pairs = pairs, counts = TRUE, size.factors = bulk.counts$size,
             dispersion = bulk.counts$dispersion, k = s$k, nboot = s$nboot, level = s$level, seed = s$seed,
-            BPPARAM = BPPARAM, verbose = FALSE)
+            BPPARAM = BPPARAM, verbose = s$verbose)
     }
     cell.boot <- NULL
     ff.cell <- cell.fit
@@ -742,14 +749,14 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
         # the rates' distribution is estimated, then deconvolved): resample
         # the cells too, and pair cell resample b with bulk resample b.
         if (s$verbose) message("resampling the cells")
-        cell.boot <- if (is.null(counts)) .cell_boot_fits(C, pairs, sc) else
-            .cell_boot_fits(counts$raw, pairs, sc, list(sf = counts$sf, fit = cell.fit))
+        cell.boot <- if (is.null(counts)) .cell_boot_fits(C, pairs, sc, BPPARAM = BPPARAM) else
+            .cell_boot_fits(counts$raw, pairs, sc, list(sf = counts$sf, fit = cell.fit), BPPARAM)
     }
     if (s$verbose) message("functional-form consistency")
     ff <- .audit_ff(B, pb, pairs, ff.cell, bulk.fit, s, BPPARAM, bulk.counts, cell.boot)
     cip <- if (ci) {
         if (s$verbose) message("CI tests of the pairs at both levels")
-        .audit_ci(C, B, pairs, s)
+        .audit_ci(C, B, pairs, s, BPPARAM)
     } else list(cells = rep(NA_real_, nrow(pairs)), bulk = rep(NA_real_, nrow(pairs)))
     tab <- DataFrame(regulator = pairs$regulator, target = pairs$target, n.cells = cell.fit$n, n.bulk = bulk.fit$n,
         nl.cells = cell.fit$nl, nl.cells.lower = .col_or_na(cell.fit, "nl.lower"),
@@ -891,9 +898,7 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
     # can bend it there)
     H <- .curve_values(cell.fit, todo, X)
     H[.thin_support(cell.fit, todo, X)] <- NA_real_
-    nw <- bpnworkers(BPPARAM)
-    chunks <- if (nw > 1L && length(todo) > 1L) split(seq_along(todo), rep_len(seq_len(nw), length(todo))) else
-        list(seq_along(todo))
+    chunks <- .work_units(seq_along(todo), .n_units(length(todo), BPPARAM, s$verbose))
     kb <- .resolve_k(s$k, ncol(B))
     # each task carries its pairs' values and curves only (not the fits)
     tasks <- lapply(chunks, function(ch) {
@@ -908,8 +913,8 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
             })
     })
     opts <- list(k = kb, nboot = s$nboot, level = s$level, max.n = s$max.n, k.curve = .curve_test_k(s$k, kb))
-    res <- if (length(chunks) > 1L) bplapply(tasks, .ff_task, opts = opts, BPPARAM = BPPARAM) else
-        list(.ff_task(tasks[[1L]], opts))
+    res <- .run_units(tasks, .ff_task, opts = opts, BPPARAM = BPPARAM, sizes = lengths(chunks), what = "pairs",
+        progress = s$verbose, label = "FF")
     for (i in seq_along(chunks)) out[todo[chunks[[i]]], ] <- res[[i]]
     out
 }
@@ -922,26 +927,45 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
 }
 
 # Marginal spline CI test of each pair at both levels (one test per
-# unordered pair, shared by X -> Y and Y -> X).
-.audit_ci <- function(C, B, pairs, s) {
+# unordered pair, shared by X -> Y and Y -> X), the tests split over the
+# workers of BPPARAM.
+.audit_ci <- function(C, B, pairs, s, BPPARAM) {
     key <- ifelse(pairs$regulator < pairs$target, paste(pairs$regulator, pairs$target, sep = "\r"),
         paste(pairs$target, pairs$regulator, sep = "\r"))
     u <- unique(key)
     a <- sub("\r.*", "", u)
     b <- sub(".*\r", "", u)
     genes <- rownames(C)
-    test <- function(M) {
+    test <- function(M, label) {
         keep <- rowSums(M != M[, 1L]) > 0
         p <- rep(NA_real_, length(u))
-        ok <- keep[a] & keep[b]
-        if (!any(ok)) return(p)
+        ok <- which(keep[a] & keep[b])
+        if (!length(ok)) return(p)
         ss <- ciSuffStat(M[keep, , drop = FALSE], method = "spline", max.n = s$max.n, seed = s$seed)
         vars <- genes[keep]
-        p[ok] <- .ci_tests(ss, match(a[ok], vars), match(b[ok], vars), rep(list(integer(0)), sum(ok)))$p.value
+        xi <- match(a[ok], vars)
+        yi <- match(b[ok], vars)
+        units <- .work_units(seq_along(ok), .n_units(length(ok), BPPARAM, s$verbose))
+        # each unit: the columns of its genes, with their ids in the whole
+        # data (each test's draws depend on them, not on the unit)
+        tasks <- lapply(units, function(j) {
+            cols <- sort(unique(c(xi[j], yi[j])))
+            list(data = ss$data[, cols, drop = FALSE], x = match(xi[j], cols) - 1L, y = match(yi[j], cols) - 1L,
+                id = cols - 1L)
+        })
+        res <- .run_units(tasks, .ci_unit, opts = ss[c("k", "max.n", "nperm", "seed")], BPPARAM = BPPARAM,
+            sizes = lengths(units), what = "tests", progress = s$verbose, label = label)
+        p[ok] <- unlist(res, use.names = FALSE)
         p
     }
-    pc <- test(C)
-    pbk <- test(B)
+    pc <- test(C, "CI cells")
+    pbk <- test(B, "CI pseudobulk")
     i <- match(key, u)
     list(cells = pc[i], bulk = pbk[i])
+}
+
+# The marginal spline CI tests of one unit of .audit_ci().
+.ci_unit <- function(task, opts) {
+    .call_core(spline_tests_cpp(task$data, task$x, task$y, rep(list(integer(0)), length(task$x)), opts$k,
+        opts$max.n, opts$nperm, opts$seed, 1L, FALSE, task$id))$p.value
 }

@@ -54,7 +54,8 @@
 #' @param seed Seed; replicate `r` of grid point `g` always gets the same
 #'   simulation, whatever the back-end and the rest of the grid.
 #' @param BPPARAM A BiocParallel back-end over the replicates.
-#' @param verbose Show a progress bar.
+#' @param verbose Show a progress bar (replicates done of the total, time
+#'   left), serially and with workers alike.
 #'
 #' @return A tidy [S4Vectors::DataFrame], one row per grid point: the grid
 #'   columns `fun`, `aggregation`, `cells.per.sample`, `cause`, `nsamples`;
@@ -70,7 +71,7 @@
 #'                           cells.per.sample = 10, nsamples = 200, replicates = 2, discovery = FALSE)
 #' st[, c("fun", "aggregation", "ff.rate", "ci.bulk.rate", "expected")]
 #' @export
-#' @importFrom BiocParallel bplapply bpnworkers bpprogressbar<- SerialParam
+#' @importFrom BiocParallel SerialParam
 recoverabilityStudy <- function(functions = c("affine", "hill", "sin", "quadratic", "tanh"),
     aggregations = c("sum", "mean", "geomean", "log1p_sum", "cpm"), cells.per.sample = c(1, 2, 5, 10, 50, 100),
     causes = c("gaussian", "skewed"), nsamples = c(100, 500), replicates = 20, alpha = 0.05, test = "spline",
@@ -92,29 +93,33 @@ recoverabilityStudy <- function(functions = c("affine", "hill", "sin", "quadrati
         cause = causes, nsamples = nsamples, stringsAsFactors = FALSE)
     tasks <- expand.grid(replicate = seq_len(replicates), point = seq_len(nrow(grid)))
     start <- Sys.time()
-    if (.check_flag(verbose, "verbose")) bpprogressbar(BPPARAM) <- TRUE
+    verbose <- .check_flag(verbose, "verbose")
     if (.bp_start(BPPARAM)) on.exit(bpstop(BPPARAM), add = TRUE)
-    # Chunks take every k-th task, so that each holds small and large designs
-    # alike and the workers finish together.
-    nchunks <- max(1L, min(nrow(tasks), 10L * bpnworkers(BPPARAM)))
-    chunks <- split(seq_len(nrow(tasks)), (seq_len(nrow(tasks)) - 1L) %% nchunks)
-    res <- bplapply(chunks, function(idx, tasks, grid, seed, alpha, test, discovery, max.n) {
-        do.call(rbind, lapply(idx, function(t) {
-            g <- grid[tasks$point[t], ]
-            # the seed names the design and the replicate, not the task's position
-            key <- sprintf("%s|%s|%d|%s|%d|%d", g$fun, g$aggregation, g$cells.per.sample, g$cause, g$nsamples,
-                tasks$replicate[t])
-            cbind(g, replicate = tasks$replicate[t],
-                .study_replicate(g, .seed_from_key(seed, key), alpha, test, discovery, max.n))
-        }))
-    }, tasks = tasks, grid = grid, seed = seed, alpha = alpha, test = test, discovery = discovery,
-        max.n = max.n, BPPARAM = BPPARAM)
+    # Units take every k-th replicate, so that each holds small and large
+    # designs alike and the workers finish together.
+    units <- .work_units(seq_len(nrow(tasks)), .n_units(nrow(tasks), BPPARAM, verbose, per.worker = 10L,
+        serial = 100L), interleave = TRUE)
+    res <- .run_units(units, .study_unit, tasks = tasks, grid = grid, seed = seed, alpha = alpha, test = test,
+        discovery = discovery, max.n = max.n, BPPARAM = BPPARAM, sizes = lengths(units), what = "replicates",
+        progress = verbose, label = "study")
     reps <- do.call(rbind, res)
     rownames(reps) <- NULL
     out <- .summarise_study(reps, grid, alpha)
     metadata(out) <- list(replicates = DataFrame(reps), alpha = alpha, test = test,
         seconds = as.numeric(difftime(Sys.time(), start, units = "secs")))
     out
+}
+
+# The replicates `idx` (rows of `tasks`) of recoverabilityStudy().
+.study_unit <- function(idx, tasks, grid, seed, alpha, test, discovery, max.n) {
+    do.call(rbind, lapply(idx, function(t) {
+        g <- grid[tasks$point[t], ]
+        # the seed names the design and the replicate, not the task's position
+        key <- sprintf("%s|%s|%d|%s|%d|%d", g$fun, g$aggregation, g$cells.per.sample, g$cause, g$nsamples,
+            tasks$replicate[t])
+        cbind(g, replicate = tasks$replicate[t],
+            .study_replicate(g, .seed_from_key(seed, key), alpha, test, discovery, max.n))
+    }))
 }
 
 # Edge functions of the study: the model's function, its parameters and

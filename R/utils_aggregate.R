@@ -2,7 +2,7 @@
 # a dense genes x groups matrix out.  Groups are lists of 1-based column
 # indices.
 
-#' @importFrom BiocParallel bplapply bpnworkers SerialParam
+#' @importFrom BiocParallel bpnworkers SerialParam
 #' @importFrom DelayedArray blockApply rowAutoGrid is_sparse currentViewport
 #' @importFrom BiocGenerics start end
 #' @importFrom methods is as
@@ -30,11 +30,12 @@
         if (nworkers > 1L && nrow(x) > 1L) {
             # Each worker gets only its rows; every gene's result depends on
             # that gene alone, so the split does not change any number.
-            chunks <- split(seq_len(nrow(x)), cut(seq_len(nrow(x)), min(nworkers, nrow(x)), labels = FALSE))
-            pieces <- bplapply(lapply(chunks, function(rows) x[rows, , drop = FALSE]), .aggregate_block,
+            chunks <- .work_units(seq_len(nrow(x)), .n_units(nrow(x), BPPARAM, FALSE, per.worker = 1L))
+            pieces <- .run_units(lapply(chunks, function(rows) x[rows, , drop = FALSE]), .aggregate_block,
                 groups = groups, fun = piece.fun, pseudo = pseudo, na.rm = na.rm,
-                num.threads = num.threads, BPPARAM = BPPARAM)
-            out <- do.call(rbind, unname(pieces))
+                num.threads = num.threads, BPPARAM = BPPARAM, sizes = lengths(chunks), what = "genes",
+                progress = verbose, label = "aggregating")
+            out <- do.call(rbind, pieces)
         } else {
             out <- .aggregate_block(x, groups, piece.fun, pseudo, na.rm, num.threads, verbose)
         }
@@ -111,7 +112,10 @@
         }
         stop("the matrix to aggregate must be numeric, not ", typeof(x), call. = FALSE)
     }
-    if (is(x, "sparseMatrix") || is(x, "SparseArraySeed")) {
+    # sparse blocks: SparseArraySeed (DelayedArray < 0.25) and the
+    # SparseArray classes of newer versions (COO_SparseArray,
+    # SVT_SparseArray) all convert to a CsparseMatrix
+    if (is(x, "sparseMatrix") || is(x, "SparseArraySeed") || is(x, "SparseArray")) {
         return(as(as(x, "CsparseMatrix"), "dgCMatrix"))
     }
     if (is(x, "Matrix") || is.data.frame(x)) return(.as_supported_matrix(as.matrix(x)))

@@ -1,7 +1,7 @@
 # The parallel back-end of a call.
 
 # Checks BPPARAM and starts its workers unless they are up (or it is
-# serial), so that the several bplapply() calls of one call reuse them
+# serial), so that the several parallel steps of one call reuse them
 # instead of starting and stopping workers each time.  Returns TRUE when it
 # started them: the caller then stops them on exit (on.exit(bpstop())), and
 # a back-end the user started is left as it is.
@@ -14,4 +14,100 @@
     if (bpnworkers(BPPARAM) <= 1L || bpisup(BPPARAM)) return(FALSE)
     bpstart(BPPARAM)
     TRUE
+}
+
+# How many work units a call splits `n` items into: a few per worker, so
+# that a slow unit does not hold the others up and the progress moves, but
+# few enough that start-up and transfer stay a small share of each unit's
+# work; serially one unit, or `serial` when progress is shown.
+# `per.worker`: units per worker (1 for units of equal cost that carry a
+# large shared input).
+.n_units <- function(n, BPPARAM, progress, per.worker = 4L, serial = 20L) {
+    nw <- bpnworkers(BPPARAM)
+    # a batchtools job starts an R session of its own: one unit per worker
+    if (is(BPPARAM, "BatchtoolsParam")) per.worker <- 1L
+    want <- if (nw > 1L) per.worker * nw else if (progress) serial else 1L
+    max(1L, min(want, n))
+}
+
+# Splits items 1..length(group) into at most `nunits` units of about equal
+# size, keeping the items of one group (e.g. the pairs of one regulator)
+# together and in their order.  The one splitting rule of every parallel
+# call (fitPairwise, the audit's steps, the study, the aggregation).
+# `interleave = TRUE`: unit u takes every nunits-th item from item u
+# (items of mixed cost, no groups), so that the units cost about the same.
+.work_units <- function(group, nunits, interleave = FALSE) {
+    n <- length(group)
+    if (!n) return(list())
+    if (nunits <= 1L) return(list(seq_len(n)))
+    if (interleave) return(unname(split(seq_len(n), (seq_len(n) - 1L) %% min(nunits, n))))
+    f <- match(group, unique(group))
+    size <- tabulate(f)
+    # a group's unit: where its middle falls in the cumulative item count
+    mid <- cumsum(size) - size / 2
+    unit <- pmin(nunits, floor(mid / n * nunits) + 1)
+    out <- split(seq_len(n), unit[f])
+    unname(out[lengths(out) > 0L])
+}
+
+# Runs .f(task, ...) on every task of .tasks, on the workers of BPPARAM (serially
+# when it has one), and returns the results in task order.  `sizes`: each
+# task's count of `what` (pairs, replicates, genes), which the progress bar
+# counts as each task returns.
+#' @importFrom BiocParallel bpiterate
+.run_units <- function(.tasks, .f, ..., BPPARAM, sizes = rep(1L, length(.tasks)), what = "tasks",
+    progress = FALSE, label = NULL) {
+    # (dotted names: the arguments passed on to .f may be called anything)
+    tasks <- .tasks
+    fun <- .f
+    tick <- .progress_bar(sum(sizes), what, progress, label)
+    out <- vector("list", length(tasks))
+    if (bpnworkers(BPPARAM) <= 1L || length(tasks) <= 1L) {
+        for (i in seq_along(tasks)) {
+            out[i] <- list(fun(tasks[[i]], ...))
+            tick(sizes[i])
+        }
+        return(out)
+    }
+    i <- 0L
+    next_task <- function() {
+        if (i >= length(tasks)) return(NULL)
+        i <<- i + 1L
+        list(id = i, task = tasks[[i]])
+    }
+    # results are put in place as they arrive, so the bar moves with them
+    tryCatch(bpiterate(next_task, .unit_call, .fun = fun, ..., REDUCE = function(acc, r) {
+        acc[r$id] <- list(r$value)
+        tick(sizes[r$id])
+        acc
+    }, init = out, BPPARAM = BPPARAM), bperror = function(e) stop(.remote_message(e), call. = FALSE))
+}
+
+# The message of the first error a worker raised (as a serial run would
+# have given it), from BiocParallel's summary of the failed tasks.
+.remote_message <- function(e) {
+    m <- conditionMessage(e)
+    if (!grepl("first remote error:", m, fixed = TRUE)) return(m)
+    m <- sub("(?s).*first remote error:\\s*", "", m, perl = TRUE)
+    trimws(sub("^Error( in .*?)?: ", "", m, perl = TRUE))
+}
+
+# One unit on a worker: its result tagged with its position.
+.unit_call <- function(.x, .fun, ...) list(id = .x$id, value = .fun(.x$task, ...))
+
+# A progress bar of `total` items: "<label> 120/380 pairs [===>--] 32%,
+# 14s left", drawn by the progress package (on the console's message
+# stream, so suppressMessages() silences it).  Returns a function that
+# advances it by n.  `show = FALSE`: a function that does nothing.
+.progress_bar <- function(total, what, show, label = NULL) {
+    if (!isTRUE(show) || total <= 0) return(function(n = 1L) invisible(NULL))
+    fmt <- paste0(if (!is.null(label)) paste0(label, " "), ":current/:total ", what,
+        " [:bar] :percent, :eta left")
+    pb <- progress::progress_bar$new(format = fmt, total = total, clear = FALSE, show_after = 0, force = TRUE)
+    # the bar is drawn at 0 so that a long first unit shows something
+    pb$tick(0)
+    function(n = 1L) {
+        if (!pb$finished) pb$tick(n)
+        invisible(NULL)
+    }
 }

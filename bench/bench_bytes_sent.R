@@ -1,9 +1,10 @@
 # Bytes a parallel fitPairwise() sends to its workers (issue 14): all
 # ordered pairs would need every gene, but 2 pairs of a 61 MB matrix
 # (1,000 genes x 7,600 cells) should ship a few columns, not the matrix.
-# What is sent is measured where it leaves: bplapply's X, FUN and further
-# arguments, serialised (BiocParallel serialises the same objects for
-# SnowParam workers).  Target: under 1 MB.  With BENCH_BYTES_OLD_LIB set to
+# What is sent is measured where it leaves: each task with the function and
+# the further arguments, serialised (BiocParallel serialises the same
+# objects for SnowParam workers; older builds: bplapply's X, FUN and
+# arguments).  Target: under 1 MB.  With BENCH_BYTES_OLD_LIB set to
 # a library holding an older build, the same call is measured there too
 # (in its own process) and the ratio printed.  Second: everything the
 # audit of the embedded dataset sends (30 pairs on counts, SnowParam(2)).
@@ -22,6 +23,14 @@ measure <- function(lib) {
     add <- function(n) sent$bytes <- sent$bytes + n
     suppressMessages(trace(BiocParallel::bplapply, tracer = bquote(.(add)(length(serialize(list(X, FUN, list(...)),
         NULL)))), print = FALSE, signature = c("ANY", "BiocParallelParam")))
+    # builds with work units send each task with the function and the
+    # further arguments (bpiterate): counted per task
+    if (exists(".run_units", asNamespace("bulkcausal"))) {
+        suppressMessages(trace(".run_units", where = asNamespace("bulkcausal"), print = FALSE,
+            tracer = bquote(if (BiocParallel::bpnworkers(BPPARAM) > 1L && length(.tasks) > 1L) {
+                .(add)(sum(vapply(.tasks, function(t) length(serialize(list(t, .f, list(...)), NULL)), 0)))
+            })))
+    }
     fit <- fitPairwise(x, pairs = data.frame(c("g1", "g2"), c("g3", "g4")), BPPARAM = SnowParam(2), verbose = FALSE)
     fit.bytes <- sent$bytes
     # the audit of the embedded dataset (30 pairs, counts): all its bplapply calls

@@ -107,8 +107,8 @@ BEGIN_RCPP
 END_RCPP
 }
 // spline_tests_cpp
-Rcpp::List spline_tests_cpp(Rcpp::NumericMatrix data, Rcpp::IntegerVector x, Rcpp::IntegerVector y, Rcpp::List z, int k, double max_n, int nperm, double seed, int nthreads, bool verbose);
-RcppExport SEXP _bulkcausal_spline_tests_cpp(SEXP dataSEXP, SEXP xSEXP, SEXP ySEXP, SEXP zSEXP, SEXP kSEXP, SEXP max_nSEXP, SEXP npermSEXP, SEXP seedSEXP, SEXP nthreadsSEXP, SEXP verboseSEXP) {
+Rcpp::List spline_tests_cpp(Rcpp::NumericMatrix data, Rcpp::IntegerVector x, Rcpp::IntegerVector y, Rcpp::List z, int k, double max_n, int nperm, double seed, int nthreads, bool verbose, Rcpp::Nullable<Rcpp::IntegerVector> key_id);
+RcppExport SEXP _bulkcausal_spline_tests_cpp(SEXP dataSEXP, SEXP xSEXP, SEXP ySEXP, SEXP zSEXP, SEXP kSEXP, SEXP max_nSEXP, SEXP npermSEXP, SEXP seedSEXP, SEXP nthreadsSEXP, SEXP verboseSEXP, SEXP key_idSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type data(dataSEXP);
@@ -121,7 +121,8 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< double >::type seed(seedSEXP);
     Rcpp::traits::input_parameter< int >::type nthreads(nthreadsSEXP);
     Rcpp::traits::input_parameter< bool >::type verbose(verboseSEXP);
-    rcpp_result_gen = Rcpp::wrap(spline_tests_cpp(data, x, y, z, k, max_n, nperm, seed, nthreads, verbose));
+    Rcpp::traits::input_parameter< Rcpp::Nullable<Rcpp::IntegerVector> >::type key_id(key_idSEXP);
+    rcpp_result_gen = Rcpp::wrap(spline_tests_cpp(data, x, y, z, k, max_n, nperm, seed, nthreads, verbose, key_id));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -404,7 +405,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_bulkcausal_group_columns_cpp", (DL_FUNC) &_bulkcausal_group_columns_cpp, 2},
     {"_bulkcausal_fisher_test_cpp", (DL_FUNC) &_bulkcausal_fisher_test_cpp, 5},
     {"_bulkcausal_fisher_tests_cpp", (DL_FUNC) &_bulkcausal_fisher_tests_cpp, 5},
-    {"_bulkcausal_spline_tests_cpp", (DL_FUNC) &_bulkcausal_spline_tests_cpp, 10},
+    {"_bulkcausal_spline_tests_cpp", (DL_FUNC) &_bulkcausal_spline_tests_cpp, 11},
     {"_bulkcausal_hsic_test_cpp", (DL_FUNC) &_bulkcausal_hsic_test_cpp, 4},
     {"_bulkcausal_hsic_draws_test_cpp", (DL_FUNC) &_bulkcausal_hsic_draws_test_cpp, 4},
     {"_bulkcausal_dsep_statements_cpp", (DL_FUNC) &_bulkcausal_dsep_statements_cpp, 5},

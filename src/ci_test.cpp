@@ -45,8 +45,13 @@ Rcpp::NumericVector fisher_tests_cpp(Rcpp::NumericMatrix C, double n, Rcpp::Inte
 // sets) on the data (observations x variables).
 // [[Rcpp::export(rng = false)]]
 Rcpp::List spline_tests_cpp(Rcpp::NumericMatrix data, Rcpp::IntegerVector x, Rcpp::IntegerVector y, Rcpp::List z,
-                            int k, double max_n, int nperm, double seed, int nthreads, bool verbose) {
+                            int k, double max_n, int nperm, double seed, int nthreads, bool verbose,
+                            Rcpp::Nullable<Rcpp::IntegerVector> key_id = R_NilValue) {
     bulkcausal::SplineCIOptions opt;
+    if (key_id.isNotNull()) {
+        Rcpp::IntegerVector ids(key_id);
+        opt.key_id.assign(ids.begin(), ids.end());
+    }
     opt.k = k;
     opt.max_n = static_cast<std::size_t>(max_n);
     opt.nperm = nperm;

@@ -91,6 +91,10 @@ struct SplineCIOptions {
     std::uint64_t seed = 1;
     int max_iter = 100;        // backfitting sweeps
     double tol = 1e-8;         // backfitting: largest change relative to sd(y)
+    // The variables' ids in a statement's random stream (empty: their
+    // columns), so that a subset of the columns tests a statement with the
+    // draws the whole data would use.
+    std::vector<int> key_id;
 };
 
 // Residuals of y (length n) on the additive model sum_j f_j(z_j) + c.
@@ -145,6 +149,9 @@ public:
     SplineCIData(const double* data, std::size_t n, std::size_t p, const SplineCIOptions& opt)
         : data_(data), n_(n), p_(p), opt_(opt), smoothers_(p) {
         if (n < 6) throw std::invalid_argument("the spline CI test needs at least 6 observations");
+        if (!opt.key_id.empty() && opt.key_id.size() != p) {
+            throw std::invalid_argument("key_id must give one id per variable");
+        }
     }
 
     // Builds the smoothers of the given variables (before tests run on
@@ -215,15 +222,20 @@ private:
         if (v < 0 || static_cast<std::size_t>(v) >= p_) throw std::out_of_range("variable outside the data");
     }
     // x, y (unordered) and the sorted conditioning set, hashed.
-    static std::uint64_t statement_key(const CIQuery& q) {
+    std::uint64_t statement_key(const CIQuery& q) const {
+        const auto id = [this](int v) {
+            return opt_.key_id.empty() ? v : opt_.key_id[static_cast<std::size_t>(v)];
+        };
         std::uint64_t h = 0x9E3779B97F4A7C15ULL;
         auto mix = [&h](std::uint64_t v) {
             h ^= v + 0x9E3779B97F4A7C15ULL + (h << 6) + (h >> 2);
             h = splitmix64(h);
         };
-        mix(static_cast<std::uint64_t>(std::min(q.x, q.y)));
-        mix(static_cast<std::uint64_t>(std::max(q.x, q.y)));
-        std::vector<int> z(q.z);
+        mix(static_cast<std::uint64_t>(std::min(id(q.x), id(q.y))));
+        mix(static_cast<std::uint64_t>(std::max(id(q.x), id(q.y))));
+        std::vector<int> z;
+        z.reserve(q.z.size());
+        for (int v : q.z) z.push_back(id(v));
         std::sort(z.begin(), z.end());
         for (int v : z) mix(static_cast<std::uint64_t>(v) + 0x100000000ULL);
         return h;

@@ -1,0 +1,148 @@
+# Work units, their runner and the progress they report.
+
+# The lines a progress bar drew (it redraws with "\r"), from captured messages.
+bar_lines <- function(msgs) {
+    lines <- unlist(strsplit(paste(msgs, collapse = "\n"), "[\r\n]+"))
+    lines[grepl("\\d+/\\d+ ", lines)]
+}
+
+# The counts a bar showed ("12/56 pairs" -> 12, with the total), in order.
+bar_counts <- function(lines, what) {
+    m <- regmatches(lines, regexpr(sprintf("\\d+/\\d+ %s", what), lines))
+    done <- as.integer(sub("/.*", "", m))
+    total <- as.integer(sub(" .*", "", sub(".*/", "", m)))
+    list(done = done, total = unique(total))
+}
+
+test_that("work units cover every item once, keep groups together and respect the unit count", {
+    set.seed(1)
+    group <- rep(sample(letters[1:9]), times = sample(1:12, 9, replace = TRUE))
+    group <- sort(group)
+    for (nunits in c(1, 2, 3, 8, 20)) {
+        u <- bulkcausal:::.work_units(group, nunits)
+        expect_identical(sort(unlist(u)), seq_along(group))
+        expect_lte(length(u), nunits)
+        # no group in two units, and items in their order
+        expect_equal(sum(vapply(u, function(i) length(unique(group[i])), 1)), length(unique(group)))
+        expect_identical(unlist(u), seq_along(group))
+    }
+    # equal items: sizes differ by at most one
+    u <- bulkcausal:::.work_units(seq_len(103), 8)
+    expect_length(u, 8)
+    expect_lte(diff(range(lengths(u))), 1)
+    # interleaved: unit j takes items j, j + n, ...
+    u <- bulkcausal:::.work_units(seq_len(10), 3, interleave = TRUE)
+    expect_identical(u, list(c(1L, 4L, 7L, 10L), c(2L, 5L, 8L), c(3L, 6L, 9L)))
+    expect_identical(bulkcausal:::.work_units(character(0), 4), list())
+    # how many units: one serially, more with progress, four per worker
+    serial <- BiocParallel::SerialParam()
+    expect_equal(bulkcausal:::.n_units(500, serial, FALSE), 1)
+    expect_equal(bulkcausal:::.n_units(500, serial, TRUE), 20)
+    expect_equal(bulkcausal:::.n_units(500, BiocParallel::MulticoreParam(2), FALSE), 8)
+    expect_equal(bulkcausal:::.n_units(3, BiocParallel::MulticoreParam(2), FALSE), 3)
+})
+
+test_that("the runner returns results in task order and a worker's error as a serial run gives it", {
+    f <- function(t, add) if (t == 3) stop("bad task ", t, call. = FALSE) else t + add
+    for (p in list(BiocParallel::SerialParam(), BiocParallel::MulticoreParam(2))) {
+        expect_identical(bulkcausal:::.run_units(as.list(c(5, 1, 4, 2)), f, add = 1, BPPARAM = p), list(6, 2, 5, 3))
+        expect_error(bulkcausal:::.run_units(as.list(1:5), f, add = 1, BPPARAM = p), "^bad task 3$")
+    }
+    # a NULL result keeps its place
+    expect_identical(bulkcausal:::.run_units(list(1, 2), function(t) if (t == 1) NULL else t,
+        BPPARAM = BiocParallel::MulticoreParam(2)), list(NULL, 2))
+})
+
+test_that("fitPairwise shows progress in pairs, serially and with workers, reaching the total", {
+    set.seed(2)
+    x <- matrix(rnorm(12 * 150), 12, 150, dimnames = list(paste0("g", 1:12), NULL))
+    ref <- fitPairwise(x, k = 6, seed = 1, verbose = FALSE)
+    for (p in list(BiocParallel::SerialParam(), BiocParallel::MulticoreParam(2))) {
+        msgs <- capture.output(fit <- fitPairwise(x, k = 6, seed = 1, verbose = TRUE, BPPARAM = p), type = "message")
+        n <- bar_counts(bar_lines(msgs), "pairs")
+        expect_identical(n$total, 132L)
+        expect_identical(tail(n$done, 1), 132L)
+        expect_false(is.unsorted(n$done))
+        # several steps, not a jump from 0 to the total
+        expect_gt(length(unique(n$done)), 4)
+        expect_identical(as.data.frame(fit), as.data.frame(ref))
+    }
+    # verbose = FALSE prints nothing
+    expect_silent(fitPairwise(x, k = 6, seed = 1, verbose = FALSE, BPPARAM = BiocParallel::MulticoreParam(2)))
+})
+
+test_that("the audit's steps all run on the workers, with progress, and give the serial result", {
+    data(pbmc283, package = "bulkcausal")
+    ref <- recoverabilityAudit(pbmc283, pool.size = 5, n.genes = 6, nboot = 10, verbose = FALSE)
+    msgs <- capture.output(par <- recoverabilityAudit(pbmc283, pool.size = 5, n.genes = 6, nboot = 10,
+        verbose = TRUE, BPPARAM = BiocParallel::MulticoreParam(2)), type = "message")
+    expect_identical(auditTable(par), auditTable(ref))
+    lines <- bar_lines(msgs)
+    npairs <- nrow(auditTable(ref))
+    for (step in c("^FF ", "^fitting ")) {
+        n <- bar_counts(grep(step, lines, value = TRUE), "pairs")
+        expect_identical(n$total, npairs)
+        expect_identical(tail(n$done, 1), npairs)
+    }
+    n <- bar_counts(grep("^cell resamples ", lines, value = TRUE), "resamples")
+    expect_identical(c(n$total, tail(n$done, 1)), c(10L, 10L))
+    # one CI test per unordered pair and level
+    for (step in c("^CI cells ", "^CI pseudobulk ")) {
+        n <- bar_counts(grep(step, lines, value = TRUE), "tests")
+        expect_identical(c(n$total, tail(n$done, 1)), rep(as.integer(npairs / 2), 2))
+    }
+})
+
+test_that("spline CI tests on a subset of the columns, with the columns' ids, give the whole data's p-values", {
+    set.seed(3)
+    d <- matrix(rnorm(300 * 6), 300, 6)
+    d[, 2] <- d[, 2] + sin(2 * d[, 1])
+    d[, 5] <- d[, 5] + d[, 4]^2
+    x <- c(0L, 3L, 1L)
+    y <- c(1L, 4L, 5L)
+    none <- rep(list(integer(0)), 3)
+    whole <- bulkcausal:::spline_tests_cpp(d, x, y, none, 8L, 100, 0L, 7, 1L, FALSE)
+    cols <- sort(unique(c(x, y)))
+    sub <- bulkcausal:::spline_tests_cpp(d[, cols + 1L], match(x, cols) - 1L, match(y, cols) - 1L, none, 8L, 100,
+        0L, 7, 1L, FALSE, cols)
+    expect_identical(sub$p.value, whole$p.value)
+    # without the ids the subsample differs (the ids are what keeps them)
+    plain <- bulkcausal:::spline_tests_cpp(d[, cols + 1L], match(x, cols) - 1L, match(y, cols) - 1L, none, 8L,
+        100, 0L, 7, 1L, FALSE)
+    expect_false(identical(plain$p.value, whole$p.value))
+    expect_error(bulkcausal:::spline_tests_cpp(d, x, y, none, 8L, 100, 0L, 7, 1L, FALSE, 1:3),
+        "one id per variable")
+})
+
+test_that("recoverabilityStudy counts replicates and gives the serial result with workers", {
+    skip_if_not_installed("pcalg")
+    args <- list(functions = "affine", aggregations = "mean", cells.per.sample = 5, causes = "gaussian",
+        nsamples = 60, replicates = 6, discovery = FALSE, max.n = 200, seed = 2)
+    ref <- do.call(recoverabilityStudy, c(args, verbose = FALSE))
+    msgs <- capture.output(par <- do.call(recoverabilityStudy, c(args, verbose = TRUE,
+        BPPARAM = BiocParallel::MulticoreParam(2))), type = "message")
+    n <- bar_counts(bar_lines(msgs), "replicates")
+    expect_identical(c(n$total, tail(n$done, 1)), c(6L, 6L))
+    expect_identical(metadata(par)$replicates, metadata(ref)$replicates)
+    expect_identical(as.data.frame(par), as.data.frame(ref))
+})
+
+test_that("batchtools back-ends (local multicore and socket cluster functions) give the serial result", {
+    skip_if_not_installed("batchtools")
+    set.seed(4)
+    x <- matrix(rnorm(6 * 120), 6, 120, dimnames = list(paste0("g", 1:6), NULL))
+    x[2, ] <- x[2, ] + sin(2 * x[1, ])
+    ref <- fitPairwise(x, k = 6, nboot = 5, seed = 1, verbose = FALSE)
+    for (cluster in c("multicore", "socket")) {
+        p <- BiocParallel::BatchtoolsParam(2, cluster = cluster,
+            registryargs = BiocParallel::batchtoolsRegistryargs(file.dir = tempfile("registry")))
+        msgs <- capture.output(fit <- fitPairwise(x, k = 6, nboot = 5, seed = 1, verbose = TRUE, BPPARAM = p),
+            type = "message")
+        expect_identical(as.data.frame(fit), as.data.frame(ref))
+        expect_identical(metadata(fit)$spline$coef, metadata(ref)$spline$coef)
+        n <- bar_counts(bar_lines(msgs), "pairs")
+        expect_identical(c(n$total, tail(n$done, 1)), c(30L, 30L))
+        # the call started the registry and removed it again
+        expect_false(BiocParallel::bpisup(p))
+    }
+})
