@@ -7,7 +7,8 @@
 #' @slot table The per-pair [S4Vectors::DataFrame] (see [auditTable()]).
 #' @slot mode `"cells"` (cells and pseudobulk) or `"bulk"` (bulk only).
 #' @slot cells The normalised cell values of the audited genes (genes x
-#'   cells), `NULL` in bulk mode.
+#'   cells) at the cell level (at most `max.cells` cells), `NULL` in bulk
+#'   mode.
 #' @slot bulk The (pseudo)bulk values of the audited genes (genes x
 #'   samples).
 #' @slot cell.fit,bulk.fit The [fitPairwise()] results at each level (in
@@ -59,8 +60,13 @@ setMethod("show", "RecoverabilityAudit", function(object) {
     tab <- object@table
     s <- object@settings
     if (object@mode == "cells") {
-        cat(sprintf("RecoverabilityAudit: %d pairs among %d genes; %d cells -> %s\n", nrow(tab),
-            nrow(object@bulk), ncol(object@cells), s$pseudobulk))
+        total <- if (is.null(s$cells.total)) ncol(object@cells) else s$cells.total
+        cat(sprintf("RecoverabilityAudit: %d pairs among %d genes; %s cells -> %s\n", nrow(tab),
+            nrow(object@bulk), format(total, big.mark = ",", scientific = FALSE), s$pseudobulk))
+        if (ncol(object@cells) < total) {
+            cat(sprintf("  cell level: %s cells drawn at random (max.cells)\n",
+                format(ncol(object@cells), big.mark = ",", scientific = FALSE)))
+        }
     } else {
         cat(sprintf("RecoverabilityAudit (bulk only): %d pairs among %d genes; %d bulk samples%s\n", nrow(tab),
             nrow(object@bulk), ncol(object@bulk), if (is.null(s$group)) "" else

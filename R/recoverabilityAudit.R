@@ -218,6 +218,13 @@
 #'   samples, and `groups` says how many groups it was fitted in.
 #' @param ci Run the CI tests of the pairs.
 #' @param max.n Most observations in one HSIC test (cells are subsampled).
+#' @param max.cells Most cells the cell level uses (its fits, resamples and
+#'   CI tests): above it, `max.cells` cells drawn at random from the seed;
+#'   the pseudobulk is always made of every cell.  Past some tens of
+#'   thousands of cells the cell curve is far more precise than the
+#'   pseudobulk curve it is compared with, and the interval of the distance
+#'   hardly narrows, while the cost grows with the cells.  `Inf` uses them
+#'   all.
 #' @param seed Seed of the pools, the bootstraps and the subsamples.
 #' @param BPPARAM A BiocParallel back-end for every heavy step: the fits
 #'   at both levels, the cell resamples, the FF bootstraps and the CI tests.
@@ -253,9 +260,10 @@ setMethod("recoverabilityAudit", "SingleCellExperiment", function(x, sample = NU
     pairs = NULL, genes = NULL, npools = NULL, replace = FALSE, n.genes = 20, max.pairs = 400,
     min.detected = 0.1, assay.type = "counts", normalize = TRUE, log.base = NULL, dispersion = 0,
     min.reliability = 0.4, gene.names = NULL, k = NULL, nboot = 100, level = 0.95, alpha = 0.05, tolerance = 0.1, ci = TRUE,
-    max.n = 2000, seed = 1, BPPARAM = SerialParam(), verbose = interactive()) {
+    max.n = 2000, max.cells = 50000, seed = 1, BPPARAM = SerialParam(), verbose = interactive()) {
     s <- .audit_settings(k, nboot, level, alpha, tolerance, max.n, seed, verbose, n.genes, max.pairs,
         min.detected)
+    max.cells <- if (identical(max.cells, Inf)) Inf else .check_count(max.cells, "max.cells", min = 100)
     if (.bp_start(BPPARAM)) on.exit(bpstop(BPPARAM), add = TRUE)
     ci <- .check_flag(ci, "ci")
     normalize <- .check_flag(normalize, "normalize")
@@ -307,8 +315,24 @@ setMethod("recoverabilityAudit", "SingleCellExperiment", function(x, sample = NU
         pb$B <- pc$rate
         counts <- list(raw = raw, sf = sf, pool = pc$counts, pool.size = pc$size)
     }
+    # the cell level: at most max.cells cells, drawn at random (every cell
+    # is in the pseudobulk)
+    s$cells.total <- ncol(C)
+    if (ncol(C) > max.cells) {
+        keep <- sort(resample_cpp(ncol(C), as.integer(max.cells), 1L, FALSE, s$seed + 104729)[, 1L])
+        C <- C[, keep, drop = FALSE]
+        if (!is.null(counts)) {
+            counts$raw <- counts$raw[, keep, drop = FALSE]
+            counts$sf <- counts$sf[keep]
+        }
+        if (s$verbose) {
+            message(sprintf("cell level: %s of the %s cells, drawn at random (`max.cells`)",
+                format(max.cells, big.mark = ",", scientific = FALSE),
+                format(s$cells.total, big.mark = ",", scientific = FALSE)))
+        }
+    }
     .audit_two_levels(C, pb, chosen$pairs, s, ci, BPPARAM, list(assay.type = assay.type, normalize = normalize,
-        pseudobulk = pb$how, gene.names = gene.names), counts)
+        pseudobulk = pb$how, gene.names = gene.names, max.cells = max.cells), counts)
 })
 
 #' @rdname recoverabilityAudit

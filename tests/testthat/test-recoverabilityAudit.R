@@ -499,3 +499,25 @@ test_that("the embedded dataset audits in one call", {
     expect_identical(nrow(auditTable(a)), 20L)
     expect_true(all(auditTable(a)$verdict %in% c("consistent", "inconsistent", "undetermined")))
 })
+
+test_that("max.cells caps the cell level at a random subset; the pseudobulk keeps every cell", {
+    data(pbmc283, package = "bulkcausal")
+    full <- recoverabilityAudit(pbmc283, pool.size = 10, n.genes = 4, nboot = 10, seed = 2, verbose = FALSE)
+    msgs <- capture.output(cut <- recoverabilityAudit(pbmc283, pool.size = 10, n.genes = 4, nboot = 10, seed = 2,
+        max.cells = 150, verbose = TRUE), type = "message")
+    expect_true(any(grepl("cell level: 150 of the 283 cells, drawn at random", msgs)))
+    expect_equal(ncol(cut@cells), 150)
+    expect_true(all(colnames(cut@cells) %in% colnames(full@cells)))
+    expect_false(is.unsorted(match(colnames(cut@cells), colnames(full@cells))))
+    # the pseudobulk is the same; the cell level is fitted on the subset
+    expect_identical(cut@bulk, full@bulk)
+    expect_identical(auditTable(cut)$n.bulk, auditTable(full)$n.bulk)
+    expect_true(all(auditTable(cut)$n.cells <= 150))
+    expect_output(show(cut), "283 cells -> .*\n  cell level: 150 cells drawn at random")
+    # at or above the cell count nothing changes
+    same <- recoverabilityAudit(pbmc283, pool.size = 10, n.genes = 4, nboot = 10, seed = 2, max.cells = 283,
+        verbose = FALSE)
+    expect_identical(auditTable(same), auditTable(full))
+    expect_error(recoverabilityAudit(pbmc283, pool.size = 10, max.cells = 50), "`max.cells` must be a whole number")
+    expect_error(recoverabilityAudit(pbmc283, pool.size = 10, max.cells = NA), "`max.cells`")
+})
