@@ -54,7 +54,7 @@
 # when it has one), and returns the results in task order.  `sizes`: each
 # task's count of `what` (pairs, replicates, genes), which the progress bar
 # counts as each task returns.
-#' @importFrom BiocParallel bpiterate
+#' @importFrom BiocParallel bpiterate bplapply
 .run_units <- function(.tasks, .f, ..., BPPARAM, sizes = rep(1L, length(.tasks)), what = "tasks",
     progress = FALSE, label = NULL) {
     # (dotted names: the arguments passed on to .f may be called anything)
@@ -68,6 +68,15 @@
             tick(sizes[i])
         }
         return(out)
+    }
+    if (is(BPPARAM, "BatchtoolsParam")) {
+        # batchtools runs all jobs before any result returns, and its
+        # bpiterate() needs an empty registry, which a back-end reused for
+        # several steps does not have: bplapply() (which clears it)
+        res <- tryCatch(bplapply(tasks, fun, ..., BPPARAM = BPPARAM),
+            bperror = function(e) stop(.remote_message(e), call. = FALSE))
+        tick(sum(sizes))
+        return(unname(res))
     }
     i <- 0L
     next_task <- function() {

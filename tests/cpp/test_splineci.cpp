@@ -307,3 +307,37 @@ TEST_CASE("spline_ci_tests: same results on any number of threads and in any ord
     CHECK(r1[1].p_value < 1e-6);  // a and b^2: dependent
     CHECK_THROWS_AS(spline_ci_tests(data.data(), n, p, {{0, 1, {1}}}, opt, 1), std::invalid_argument);
 }
+
+TEST_CASE("spline_ci_tests on a subset of the columns with their ids gives the whole data's results", "[splineci]") {
+    Rng rng(10);
+    const std::size_t n = 800, p = 5;
+    std::vector<double> data(n * p);
+    for (std::size_t i = 0; i < n * p; ++i) data[i] = rng.normal();
+    for (std::size_t i = 0; i < n; ++i) data[3 * n + i] += std::sin(2.0 * data[i]);
+    SplineCIOptions opt;
+    opt.max_n = 300;  // subsampled from each statement's stream
+    const std::vector<CIQuery> whole_q{{0, 3, {}}, {3, 4, {0}}, {4, 0, {}}};
+    const auto whole = spline_ci_tests(data.data(), n, p, whole_q, opt, 1);
+    // columns 0, 3, 4 only, renumbered 0, 1, 2, with their ids in the whole data
+    const std::vector<int> cols{0, 3, 4};
+    std::vector<double> sub(n * cols.size());
+    for (std::size_t j = 0; j < cols.size(); ++j) {
+        std::copy(data.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(cols[j]) * n),
+                  data.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(cols[j] + 1) * n),
+                  sub.begin() + static_cast<std::ptrdiff_t>(j * n));
+    }
+    const std::vector<CIQuery> sub_q{{0, 1, {}}, {1, 2, {0}}, {2, 0, {}}};
+    SplineCIOptions keyed = opt;
+    keyed.key_id = cols;
+    const auto part = spline_ci_tests(sub.data(), n, cols.size(), sub_q, keyed, 2);
+    const auto plain = spline_ci_tests(sub.data(), n, cols.size(), sub_q, opt, 1);
+    bool any_differs = false;
+    for (std::size_t i = 0; i < whole_q.size(); ++i) {
+        CHECK(part[i].p_value == whole[i].p_value);
+        CHECK(part[i].statistic == whole[i].statistic);
+        any_differs = any_differs || plain[i].statistic != whole[i].statistic;
+    }
+    CHECK(any_differs);  // without the ids the subsamples are other ones
+    keyed.key_id = {0, 3};
+    CHECK_THROWS_AS(spline_ci_tests(sub.data(), n, cols.size(), sub_q, keyed, 1), std::invalid_argument);
+}

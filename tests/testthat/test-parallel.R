@@ -145,4 +145,12 @@ test_that("batchtools back-ends (local multicore and socket cluster functions) g
         # the call started the registry and removed it again
         expect_false(BiocParallel::bpisup(p))
     }
+    # the audit's several steps reuse one registry
+    data(pbmc283, package = "bulkcausal")
+    p <- BiocParallel::BatchtoolsParam(2, cluster = "multicore",
+        registryargs = BiocParallel::batchtoolsRegistryargs(file.dir = tempfile("registry")))
+    ref <- recoverabilityAudit(pbmc283, pool.size = 10, n.genes = 4, nboot = 5, verbose = FALSE)
+    bt <- suppressMessages(recoverabilityAudit(pbmc283, pool.size = 10, n.genes = 4, nboot = 5, verbose = FALSE,
+        BPPARAM = p))
+    expect_identical(auditTable(bt), auditTable(ref))
 })
