@@ -105,7 +105,11 @@
 #' the FF check is therefore undersmoothed (a tenth of the smoothing
 #' parameter REML chooses, with 10 basis functions unless `k` is given; the
 #' cells outnumber the pseudobulk samples, and the larger variance this
-#' buys is carried into the interval by the cell resamples).  And either
+#' buys is carried into the interval by the cell resamples; 10 basis
+#' functions round off a sharp kink, so that a kinked cell curve can look as
+#' smooth as the bulk curve: in the package's simulations one relu edge of
+#' distance 0.16 was called consistent at 100 counts per cell, and a larger
+#' `k` follows kinks at the price of wider intervals).  And either
 #' verdict of the curves, and "independent in cells, dependent in
 #' pseudobulk" (count noise hides a dependence among cells), needs the
 #' regulator's cell-level reliability to be at least 0.6: below it the deconvolved curve rests on the estimated
