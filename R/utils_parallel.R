@@ -69,12 +69,13 @@
         }
         return(out)
     }
+    # an error on a worker reads as it would serially
+    rethrow <- function(e) stop(.remote_message(e), call. = FALSE)
     if (is(BPPARAM, "BatchtoolsParam")) {
         # batchtools runs all jobs before any result returns, and its
         # bpiterate() needs an empty registry, which a back-end reused for
         # several steps does not have: bplapply() (which clears it)
-        res <- tryCatch(bplapply(tasks, fun, ..., BPPARAM = BPPARAM),
-            bperror = function(e) stop(.remote_message(e), call. = FALSE))
+        res <- tryCatch(bplapply(tasks, fun, ..., BPPARAM = BPPARAM), bperror = rethrow)
         tick(sum(sizes))
         return(unname(res))
     }
@@ -89,7 +90,7 @@
         acc[r$id] <- list(r$value)
         tick(sizes[r$id])
         acc
-    }, init = out, BPPARAM = BPPARAM), bperror = function(e) stop(.remote_message(e), call. = FALSE))
+    }, init = out, BPPARAM = BPPARAM), bperror = rethrow)
 }
 
 # The message of the first error a worker raised (as a serial run would
