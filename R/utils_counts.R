@@ -130,8 +130,32 @@
             "give raw counts (not logged or normalised values), or fit with counts = FALSE"),
             colnames(counts)[bad[1L, 2L]], format(counts[bad[1L, , drop = FALSE]])), call. = FALSE)
     }
-    res <- .call_core(count_rates_cpp(counts, sf, dispersion, grid.size, num.threads, verbose, need, prior$grid,
-        prior$weight, if (is.null(prior$refine)) 0L else as.integer(prior$refine), .rate_df))
+    refine <- if (is.null(prior$refine)) 0L else as.integer(prior$refine)
+    ng <- ncol(counts)
+    # Genes are estimated independently: with progress shown, in up to 20
+    # chunks of genes (at least a gene per thread each) under a progress bar,
+    # with the numbers of one call.
+    nchunk <- if (isTRUE(verbose)) max(1L, min(20L, ng %/% max(1L, as.integer(num.threads)))) else 1L
+    chunks <- if (nchunk > 1L) split(seq_len(ng), ceiling(seq_len(ng) * nchunk / ng)) else list(seq_len(ng))
+    tick <- .progress_bar(ng, "genes", isTRUE(verbose) && length(chunks) > 1L, "estimating rates")
+    parts <- lapply(chunks, function(j) {
+        whole <- length(j) == ng
+        cols <- function(m) if (whole || is.null(m)) m else m[, j, drop = FALSE]
+        # size factors: one per observation, or one per value (a column per gene)
+        s <- if (whole || length(sf) == nrow(counts)) sf else cols(matrix(sf, nrow(counts)))
+        r <- .call_core(count_rates_cpp(cols(counts), s, dispersion, grid.size,
+            num.threads, verbose && whole, if (whole || is.null(need)) need else need[j], cols(prior$grid),
+            cols(prior$weight), refine, .rate_df))
+        tick(length(j))
+        r
+    })
+    res <- if (length(parts) == 1L) parts[[1L]] else {
+        list(rate = do.call(cbind, lapply(parts, `[[`, "rate")),
+            reliability = unlist(lapply(parts, `[[`, "reliability"), use.names = FALSE),
+            iterations = unlist(lapply(parts, `[[`, "iterations"), use.names = FALSE),
+            prior.grid = do.call(cbind, lapply(parts, `[[`, "prior.grid")),
+            prior.weight = do.call(cbind, lapply(parts, `[[`, "prior.weight")))
+    }
     dimnames(res$rate) <- dimnames(counts)
     names(res$reliability) <- colnames(counts)
     res

@@ -154,3 +154,23 @@ test_that("batchtools back-ends (local multicore and socket cluster functions) g
         BPPARAM = p))
     expect_identical(auditTable(bt), auditTable(ref))
 })
+
+test_that("the rates of count fits show a bar in genes and give the numbers of one call", {
+    set.seed(7)
+    n <- 150
+    g <- 30
+    sf <- rlnorm(n, 0, 0.3)
+    cnt <- matrix(rpois(n * g, sf * rgamma(n * g, 2, 1)), n, g, dimnames = list(NULL, sprintf("g%02d", seq_len(g))))
+    need <- seq_len(g) %% 3 != 0
+    one <- bulkcausal:::.count_rates(cnt, sf, 0, need = need)
+    msgs <- capture.output(bar <- bulkcausal:::.count_rates(cnt, sf, 0, verbose = TRUE, need = need), type = "message")
+    expect_identical(bar, one)
+    lines <- bar_lines(msgs)
+    expect_true(any(grepl("^estimating rates 30/30 genes", lines)))
+    # one size factor per value (a column per gene), and given priors
+    sfv <- matrix(rep(sf, g) * rep(seq(0.5, 1.5, length.out = g), each = n), n)
+    pr <- list(grid = one$prior.grid, weight = one$prior.weight)
+    one <- bulkcausal:::.count_rates(cnt, sfv, 0.2, prior = pr)
+    capture.output(bar <- bulkcausal:::.count_rates(cnt, sfv, 0.2, verbose = TRUE, prior = pr), type = "message")
+    expect_identical(bar, one)
+})
