@@ -22,6 +22,11 @@ empirical_datasets <- function() {
         SummarizedExperiment::SummarizedExperiment(list(values = Biobase::exprs(e)),
             colData = methods::as(Biobase::pData(e), "DataFrame"))
     }
+    # an object whose one assay becomes "values"
+    as_values <- function(x) {
+        SummarizedExperiment::assayNames(x) <- "values"
+        x
+    }
     get_data <- function(names, package) {
         env <- new.env()
         utils::data(list = names, package = package, envir = env)
@@ -53,11 +58,7 @@ empirical_datasets <- function() {
             source = "gEUvadis lymphoblastoid cell lines of 85 people (DEGreport humanGender)",
             technology = "Illumina RNA-seq, reads per gene", scale = "counts",
             licence = "MIT", counts = TRUE, log.base = NA, group = NA, dims = c(10101, 85),
-            load = function() {
-                x <- get_data("humanGender", "DEGreport")$humanGender
-                SummarizedExperiment::assayNames(x) <- "values"
-                x
-            }),
+            load = function() as_values(get_data("humanGender", "DEGreport")$humanGender)),
         pbmc4k = list(kind = "single cell", package = "SoupX", install = "install.packages(\"SoupX\")",
             source = "10x Genomics pbmc4k, blood mononuclear cells of one donor, half the cells, with cell-type annotation (SoupX PBMC_sc)",
             technology = "10x Chromium v2, UMI counts", scale = "counts",
@@ -85,11 +86,7 @@ empirical_datasets <- function() {
             source = "283 cells of 10x Genomics pbmc3k (sctransform's subset), with cell types (bulkcausal pbmc283)",
             technology = "10x Chromium v1, UMI counts", scale = "counts",
             licence = "CC BY 4.0 (10x Genomics); package GPL-3", counts = TRUE, log.base = NA, group = "type", dims = c(914, 283),
-            load = function() {
-                x <- get_data("pbmc283", "bulkcausal")$pbmc283
-                SummarizedExperiment::assayNames(x) <- "values"
-                x
-            }),
+            load = function() as_values(get_data("pbmc283", "bulkcausal")$pbmc283)),
         zeisel = list(kind = "single cell", package = "SAVER", install = "install.packages(\"SAVER\")",
             source = "Zeisel et al. 2015, mouse cortex and hippocampus, 200 cells (SAVER linnarsson)",
             technology = "STRT-seq (Fluidigm C1), UMI counts", scale = "counts",
