@@ -149,13 +149,11 @@
         tick(length(j))
         r
     })
-    res <- if (length(parts) == 1L) parts[[1L]] else {
-        list(rate = do.call(cbind, lapply(parts, `[[`, "rate")),
-            reliability = unlist(lapply(parts, `[[`, "reliability"), use.names = FALSE),
-            iterations = unlist(lapply(parts, `[[`, "iterations"), use.names = FALSE),
-            prior.grid = do.call(cbind, lapply(parts, `[[`, "prior.grid")),
-            prior.weight = do.call(cbind, lapply(parts, `[[`, "prior.weight")))
-    }
+    # the chunks' results side by side: per-gene columns and per-gene values
+    res <- if (length(parts) == 1L) parts[[1L]] else lapply(setNames(nm = names(parts[[1L]])), function(nm) {
+        v <- lapply(parts, `[[`, nm)
+        if (is.matrix(v[[1L]])) do.call(cbind, v) else unlist(v, use.names = FALSE)
+    })
     dimnames(res$rate) <- dimnames(counts)
     names(res$reliability) <- colnames(counts)
     res
