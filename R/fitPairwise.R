@@ -533,8 +533,12 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
 .combine_pair_chunks <- function(res, chunks, npairs) {
     if (length(res) == 1L) return(res[[1L]])
     ord <- unlist(chunks)
+    # units of consecutive pairs (the usual case) need no reordering, which
+    # would copy the coefficient matrices once more
+    inorder <- identical(ord, seq_len(npairs))
     pick <- function(name) {
         v <- unlist(lapply(res, `[[`, name), use.names = FALSE)
+        if (inorder) return(v)
         out <- v
         out[ord] <- v
         out
@@ -546,12 +550,12 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
     }
     offset <- cumsum(c(0L, vapply(res, function(r) length(r$contexts$t0), integer(1))))
     ctx <- unlist(lapply(seq_along(res), function(i) res[[i]]$context + offset[i]), use.names = FALSE)
-    out$context <- integer(npairs)
-    out$context[ord] <- ctx
+    out$context <- ctx
+    if (!inorder) out$context[ord] <- ctx
     for (name in c("coef", "d")) {
         m <- do.call(cbind, lapply(res, `[[`, name))
         out[[name]] <- m
-        out[[name]][, ord] <- m
+        if (!inorder) out[[name]][, ord] <- m
     }
     k <- nrow(out$coef)
     out$contexts <- lapply(c(t0 = "t0", dx = "dx", lo = "lo", hi = "hi"), function(name) {

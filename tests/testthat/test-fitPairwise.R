@@ -172,6 +172,16 @@ test_that("results are identical across matrix types, threads and BiocParallel b
         seed = 3, k = 6, BPPARAM = mc))
     expect_identical(as.data.frame(fitPairwise(x, pairs = data.frame("g2", c("g1", "g6")), seed = 3, k = 6,
         BPPARAM = mc)), as.data.frame(ref[c("g2->g1", "g2->g6"), 1:(ncol(ref) - 2)]))
+    # pairs whose regulators alternate: a unit holds pairs that are not
+    # consecutive, and the results go back in the order asked for (with
+    # missing values, so that the pairs' contexts are reordered too)
+    xna <- x
+    xna[cbind(1:8, c(3, 9, 27, 81, 4, 16, 64, 128))] <- NA
+    mixed <- data.frame(c("g1", "g3", "g1", "g3", "g2", "g1"), c("g2", "g4", "g5", "g6", "g7", "g8"))
+    one <- fitPairwise(xna, pairs = mixed, nboot = 20, seed = 3, k = 6)
+    par <- fitPairwise(xna, pairs = mixed, nboot = 20, seed = 3, k = 6, BPPARAM = mc)
+    same(one, par)
+    expect_identical(as.data.frame(pairwiseCurves(par)), as.data.frame(pairwiseCurves(one)))
     # a pair's bootstrap does not depend on which other pairs are fitted
     sub <- fitPairwise(x, pairs = data.frame("g3", "g5"), nboot = 20, seed = 3, k = 6)
     expect_identical(sub$nl.lower, ref["g3->g5", "nl.lower"])
