@@ -15,6 +15,7 @@
 #
 #   Rscript bench/bench_max_cells.R                     (4 replicates)
 #   BENCH_MC_REPLICATES=8 Rscript bench/bench_max_cells.R
+#   BENCH_MC_DEPTH=30 Rscript bench/bench_max_cells.R   (counts per cell; 2 by default)
 suppressPackageStartupMessages({
     library(bulkcausal)
     library(SummarizedExperiment)
@@ -28,7 +29,7 @@ REPLICATES <- as.integer(Sys.getenv("BENCH_MC_REPLICATES", "4"))
 PAIRS <- 10L
 NSAMPLES <- 200L
 CELLS <- as.integer(Sys.getenv("BENCH_MC_CELLS", "1000"))
-DEPTH <- 2
+DEPTH <- as.numeric(Sys.getenv("BENCH_MC_DEPTH", "2"))
 MC_SAMPLES <- 2000L
 MC_CELLS <- 200000L
 TOL <- 0.1
