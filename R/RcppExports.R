@@ -81,6 +81,10 @@ pspline_basis_cpp <- function(x, t0, dx, k) {
     .Call(`_bulkcausal_pspline_basis_cpp`, x, t0, dx, k)
 }
 
+set_stop_file_cpp <- function(path) {
+    invisible(.Call(`_bulkcausal_set_stop_file_cpp`, path))
+}
+
 random_dag_cpp <- function(p, scalefree, prob, m, seed) {
     .Call(`_bulkcausal_random_dag_cpp`, p, scalefree, prob, m, seed)
 }

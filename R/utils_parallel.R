@@ -85,12 +85,20 @@
         i <<- i + 1L
         list(id = i, task = tasks[[i]])
     }
+    # An interrupt makes BiocParallel wait for the units the workers are
+    # running before it returns; the stop flag (a file the workers' compiled
+    # loops look for) ends those units within a fraction of a second.  It is
+    # created by a calling handler, before that wait.
+    stop.file <- tempfile("bulkcausal-stop-")
+    on.exit(unlink(stop.file), add = TRUE)
+    raise_flag <- function(c) file.create(stop.file, showWarnings = FALSE)
     # results are put in place as they arrive, so the bar moves with them
-    tryCatch(bpiterate(next_task, .unit_call, .fun = fun, ..., REDUCE = function(acc, r) {
-        acc[r$id] <- list(r$value)
-        tick(sizes[r$id])
-        acc
-    }, init = out, BPPARAM = BPPARAM), bperror = rethrow)
+    withCallingHandlers(tryCatch(bpiterate(next_task, .unit_call, .fun = fun, ..., .stop.file = stop.file,
+        REDUCE = function(acc, r) {
+            acc[r$id] <- list(r$value)
+            tick(sizes[r$id])
+            acc
+        }, init = out, BPPARAM = BPPARAM), bperror = rethrow), interrupt = raise_flag)
 }
 
 # The message of the first error a worker raised (as a serial run would
@@ -102,8 +110,13 @@
     trimws(sub("^Error( in .*?)?: ", "", m, perl = TRUE))
 }
 
-# One unit on a worker: its result tagged with its position.
-.unit_call <- function(.x, .fun, ...) list(id = .x$id, value = .fun(.x$task, ...))
+# One unit on a worker: its result tagged with its position.  Its compiled
+# loops stop when `.stop.file` appears (the caller was interrupted).
+.unit_call <- function(.x, .fun, ..., .stop.file = "") {
+    set_stop_file_cpp(.stop.file)
+    on.exit(set_stop_file_cpp(""))
+    list(id = .x$id, value = .fun(.x$task, ...))
+}
 
 # A progress bar of `total` items: "<label> 120/380 pairs [===>--] 32%,
 # 14s left", drawn by the progress package (on the console's message

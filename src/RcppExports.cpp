@@ -317,6 +317,15 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// set_stop_file_cpp
+void set_stop_file_cpp(std::string path);
+RcppExport SEXP _bulkcausal_set_stop_file_cpp(SEXP pathSEXP) {
+BEGIN_RCPP
+    Rcpp::traits::input_parameter< std::string >::type path(pathSEXP);
+    set_stop_file_cpp(path);
+    return R_NilValue;
+END_RCPP
+}
 // random_dag_cpp
 Rcpp::List random_dag_cpp(int p, bool scalefree, double prob, int m, double seed);
 RcppExport SEXP _bulkcausal_random_dag_cpp(SEXP pSEXP, SEXP scalefreeSEXP, SEXP probSEXP, SEXP mSEXP, SEXP seedSEXP) {
@@ -418,6 +427,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_bulkcausal_edge_values_cpp", (DL_FUNC) &_bulkcausal_edge_values_cpp, 3},
     {"_bulkcausal_fit_pairwise_cpp", (DL_FUNC) &_bulkcausal_fit_pairwise_cpp, 16},
     {"_bulkcausal_pspline_basis_cpp", (DL_FUNC) &_bulkcausal_pspline_basis_cpp, 4},
+    {"_bulkcausal_set_stop_file_cpp", (DL_FUNC) &_bulkcausal_set_stop_file_cpp, 1},
     {"_bulkcausal_random_dag_cpp", (DL_FUNC) &_bulkcausal_random_dag_cpp, 5},
     {"_bulkcausal_topological_order_cpp", (DL_FUNC) &_bulkcausal_topological_order_cpp, 3},
     {"_bulkcausal_resample_cpp", (DL_FUNC) &_bulkcausal_resample_cpp, 6},

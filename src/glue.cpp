@@ -5,6 +5,7 @@
 #endif
 
 #include <R_ext/Utils.h>
+#include <sys/stat.h>
 
 #include <chrono>
 #include <cmath>
@@ -23,13 +24,33 @@ std::uint64_t as_seed(double seed) {
 namespace {
 void check_interrupt_fn(void*) { R_CheckUserInterrupt(); }
 bool interrupted() { return R_ToplevelExec(check_interrupt_fn, nullptr) == FALSE; }
+
+// A worker's stop flag: the file whose appearance means that the caller was
+// interrupted (set around each work unit; empty on the caller itself).
+// Polled from the main thread only, at most every 100 ms.
+std::string stop_file;
+std::chrono::steady_clock::time_point stop_checked;
+
+bool stop_requested() {
+    if (stop_file.empty()) return false;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - stop_checked < std::chrono::milliseconds(100)) return false;
+    stop_checked = now;
+    struct stat st;
+    return ::stat(stop_file.c_str(), &st) == 0;
+}
 }  // namespace
+
+void set_stop_file(const std::string& path) {
+    stop_file = path;
+    stop_checked = std::chrono::steady_clock::time_point();
+}
 
 bulkcausal::PollFn make_poll(bool verbose, const std::string& what) {
     auto last = std::make_shared<int>(-1);
     const auto start = std::chrono::steady_clock::now();
     return [verbose, what, last, start](std::size_t done, std::size_t total) {
-        if (interrupted()) return false;
+        if (interrupted() || stop_requested()) return false;
         // Work that ends within a second prints nothing.
         const bool slow = std::chrono::steady_clock::now() - start > std::chrono::seconds(1);
         if (verbose && total > 0 && (slow || *last >= 0)) {
@@ -189,3 +210,7 @@ void advise_huge_pages(void* data, std::size_t bytes) {
 }
 
 }  // namespace glue
+
+// The stop flag of a worker's work units (see glue::set_stop_file).
+// [[Rcpp::export(rng = false)]]
+void set_stop_file_cpp(std::string path) { glue::set_stop_file(path); }

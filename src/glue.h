@@ -22,6 +22,11 @@ std::uint64_t as_seed(double seed);
 // progress line on stderr when `verbose`.  Runs on the main thread only.
 bulkcausal::PollFn make_poll(bool verbose, const std::string& what);
 
+// Sets the stop flag of the work units a worker runs: a file path whose
+// existence makes every poll return false (the caller was interrupted);
+// "" clears it.
+void set_stop_file(const std::string& path);
+
 // Rebuilds the core Model from the list .model_to_core() makes in R.
 bulkcausal::Model model_from_list(const Rcpp::List& m);
 

@@ -71,9 +71,12 @@ test_that("duplicated gene names are refused where names are looked up, made uni
     expect_setequal(rownames(a@bulk), c("A", "B", "A.1"))
 })
 
-# Starts `fun` in a subprocess, interrupts it one second into the call and
-# expects it to have stopped, with the interrupt as its error, within 3 s.
-expect_interruptible <- function(fun) {
+# Starts `fun` in a subprocess, interrupts it one second into the call (or
+# one second after its messages first match `after`) and expects it to have
+# stopped, with the interrupt as its error, within 3 s.  The interrupt goes
+# to the process alone, as RStudio's stop button sends it (a terminal's
+# Ctrl-C reaches the workers too).
+expect_interruptible <- function(fun, after = NULL) {
     # the child says when the package is loaded (which alone takes seconds),
     # so that the interrupt reaches the call, not library()
     p <- callr::r_bg(function(f) {
@@ -84,8 +87,14 @@ expect_interruptible <- function(fun) {
     on.exit(p$kill())
     t0 <- Sys.time()
     started <- FALSE
+    err <- ""
     while (!started && p$is_alive() && difftime(Sys.time(), t0, units = "secs") < 120) {
-        started <- any(p$read_output_lines() == "started")
+        if (is.null(after)) {
+            started <- any(p$read_output_lines() == "started")
+        } else {
+            err <- paste0(err, p$read_error())
+            started <- grepl(after, err)
+        }
         Sys.sleep(0.05)
     }
     expect_true(started)
@@ -120,4 +129,22 @@ test_that("an interrupt stops a long randomGRN(), a huge bulk sample or a huge p
         d <- data.frame(a = rnorm(200), b = rnorm(200), c = rnorm(200))
         bulkcausal::ciTest("a", "b", "c", d, method = "spline", nperm = 1e6)
     })
+})
+
+test_that("an interrupt of the caller stops the units its workers are running", {
+    skip_on_os("windows")
+    skip_if_not_installed("callr")
+    # eight units of about 5 s each; the interrupt comes once the first has
+    # returned, so that the workers are up and busy: without the stop flag
+    # the caller waited for their units to end
+    fit <- function(param) {
+        force(param)
+        function() {
+            set.seed(1)
+            x <- matrix(rnorm(500 * 2000), 500, dimnames = list(sprintf("g%03d", 1:500), NULL))
+            bulkcausal::fitPairwise(x, verbose = TRUE, BPPARAM = param)
+        }
+    }
+    expect_interruptible(fit(BiocParallel::MulticoreParam(2)), after = "fitting [1-9][0-9,]*/")
+    expect_interruptible(fit(BiocParallel::SnowParam(2)), after = "fitting [1-9][0-9,]*/")
 })
