@@ -174,3 +174,24 @@ test_that("the rates of count fits show a bar in genes and give the numbers of o
     capture.output(bar <- bulkcausal:::.count_rates(cnt, sfv, 0.2, verbose = TRUE, prior = pr), type = "message")
     expect_identical(bar, one)
 })
+
+test_that("a worker's compiled loops stop when the caller's stop flag appears, and only then", {
+    # (large enough that the core polls before its threads are done)
+    set.seed(8)
+    x <- matrix(rnorm(60 * 1000), 60, dimnames = list(sprintf("g%02d", 1:60), NULL))
+    ref <- fitPairwise(x, seed = 1, verbose = FALSE)
+    flag <- tempfile("stop-")
+    on.exit({
+        bulkcausal:::set_stop_file_cpp("")
+        unlink(flag)
+    })
+    # a flag that names no file yet changes nothing
+    bulkcausal:::set_stop_file_cpp(flag)
+    expect_identical(as.data.frame(fitPairwise(x, seed = 1, verbose = FALSE)), as.data.frame(ref))
+    # once the file exists the core's polls stop the work
+    file.create(flag)
+    expect_error(fitPairwise(x, seed = 1, verbose = FALSE), "interrupted")
+    # cleared (as after each unit), the work runs again
+    bulkcausal:::set_stop_file_cpp("")
+    expect_identical(as.data.frame(fitPairwise(x, seed = 1, verbose = FALSE)), as.data.frame(ref))
+})
