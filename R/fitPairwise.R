@@ -204,7 +204,9 @@
 #'   units of whole regulators (a few per worker), each carrying the
 #'   columns of its own genes only.  Workers are started for the call unless
 #'   the back-end is already up (a back-end the user started is reused and
-#'   left running).  Results are identical on every back-end.
+#'   left running).  Results are identical on every back-end.  An
+#'   interrupt stops the units the workers are running as well, within a
+#'   fraction of a second.
 #' @param num.threads Threads per worker.
 #' @param verbose Show a progress bar (pairs fitted of the total, time
 #'   left), serially and with workers alike (by default in interactive
