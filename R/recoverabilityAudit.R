@@ -236,7 +236,7 @@
 #'   a back-end started by the user with [BiocParallel::bpstart()] is
 #'   reused as it is and left running, which saves the workers' start-up
 #'   over several calls.  Results are identical on every back-end.  An
-#'   interrupt stops the units the workers are running as well.
+#'   interrupt also ends the fits and CI tests the workers are running.
 #' @param verbose Report progress (by default in interactive sessions):
 #'   a message per step and a progress bar within each (pairs fitted,
 #'   cell resamples, pairs compared, CI tests, each of its total, with the
