@@ -122,6 +122,7 @@
 # posterior mean rate of every value of the genes `need` (all by default;
 # the others keep counts / sf), and each gene's reliability; the rate
 # distributions are log-spline densities (.rate_df).
+#' @importFrom stats setNames
 .count_rates <- function(counts, sf, dispersion, num.threads = 1L, verbose = FALSE, grid.size = 64L, need = NULL,
     prior = NULL) {
     bad <- which(is.na(counts) | counts < 0 | counts != round(counts), arr.ind = TRUE)
