@@ -96,6 +96,7 @@ Rcpp::NumericVector hsic_test_cpp(Rcpp::NumericVector x, Rcpp::NumericVector y, 
 Rcpp::NumericVector hsic_draws_test_cpp(Rcpp::NumericVector x, Rcpp::NumericVector r, Rcpp::NumericMatrix draws,
                                         int hits) {
     if (draws.nrow() != x.size() || r.size() != x.size()) Rcpp::stop("x, r and the rows of draws differ in length");
+    glue::check_stop();
     bulkcausal::HsicScratch scratch;
     bulkcausal::HsicResult h;
     try {

@@ -24,6 +24,7 @@ Rcpp::NumericMatrix curve_values_cpp(Rcpp::NumericMatrix coef, Rcpp::NumericVect
     const int n = X.nrow();
     Rcpp::NumericMatrix out(n, X.ncol());
     for (int c = 0; c < X.ncol(); ++c) {
+        glue::check_stop();
         const int f = which[c];
         if (f == NA_INTEGER || f < 1 || f > nfit) Rcpp::stop("which[%d] is not a fit", c + 1);
         const int ctx = context[f - 1];
@@ -57,6 +58,7 @@ Rcpp::NumericVector curve_distances_cpp(Rcpp::NumericMatrix G, Rcpp::NumericMatr
     if (!(plo >= 0.0 && plo <= phi && phi <= 1.0)) Rcpp::stop("need 0 <= plo <= phi <= 1");
     Rcpp::NumericVector out(m);
     for (int c = 0; c < m; ++c) {
+        glue::check_stop();
         const auto off = static_cast<R_xlen_t>(c) * n;
         const double d = bulkcausal::curve_distance(&G[off], &X[off], &Y[off], &H[off], static_cast<std::size_t>(n),
                                                     plo, phi);
@@ -83,6 +85,7 @@ Rcpp::NumericVector gap_ftests_cpp(Rcpp::NumericMatrix X, Rcpp::NumericMatrix R,
     const bulkcausal::PairOptions opt;
     Rcpp::NumericVector out(m);
     for (int c = 0; c < m; ++c) {
+        glue::check_stop();
         const auto off = static_cast<R_xlen_t>(c) * n;
         double p = NAN;
         try {

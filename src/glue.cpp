@@ -46,6 +46,14 @@ void set_stop_file(const std::string& path) {
     stop_checked = std::chrono::steady_clock::time_point();
 }
 
+void check_stop() {
+    static std::chrono::steady_clock::time_point last;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last < std::chrono::milliseconds(20)) return;
+    last = now;
+    if (interrupted() || stop_requested()) throw bulkcausal::Cancelled();
+}
+
 bulkcausal::PollFn make_poll(bool verbose, const std::string& what) {
     auto last = std::make_shared<int>(-1);
     const auto start = std::chrono::steady_clock::now();

@@ -27,6 +27,12 @@ bulkcausal::PollFn make_poll(bool verbose, const std::string& what);
 // "" clears it.
 void set_stop_file(const std::string& path);
 
+// For loops of small steps outside the core's task runner (one column or
+// pair at a time): throws bulkcausal::Cancelled when the user interrupted
+// or the stop flag is up.  Looks at most every 20 ms, so it may be called
+// once per step however short.  Main thread only.
+void check_stop();
+
 // Rebuilds the core Model from the list .model_to_core() makes in R.
 bulkcausal::Model model_from_list(const Rcpp::List& m);
 

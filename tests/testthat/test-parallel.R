@@ -195,3 +195,33 @@ test_that("a worker's compiled loops stop when the caller's stop flag appears, a
     bulkcausal:::set_stop_file_cpp("")
     expect_identical(as.data.frame(fitPairwise(x, seed = 1, verbose = FALSE)), as.data.frame(ref))
 })
+
+test_that("the stop flag also ends the audit's loops of small compiled steps", {
+    # the functional-consistency step's per-column F tests, curve values and
+    # distances, and its per-pair HSIC tests, each called from R loops
+    set.seed(9)
+    n <- 200
+    X <- matrix(runif(n * 400), n)
+    R <- matrix(rnorm(n * 400), n)
+    seeds <- as.numeric(seq_len(400))
+    fit <- fitPairwise(rbind(a = X[, 1], b = R[, 1]), pairs = data.frame(regulator = "a", target = "b"), verbose = FALSE)
+    values <- function() bulkcausal:::.curve_values(fit, rep(1L, 400), X)
+    distances <- function() bulkcausal:::curve_distances_cpp(X, X, R, R, 0.05, 0.95)
+    ftests <- function() bulkcausal:::gap_ftests_cpp(X, R, 10L, seeds)
+    hsic <- function() bulkcausal:::hsic_draws_test_cpp(X[, 1], R[, 1], R[, 2:40], 10L)
+    ref <- list(values(), distances(), ftests(), hsic())
+    flag <- tempfile("stop-")
+    on.exit({
+        bulkcausal:::set_stop_file_cpp("")
+        unlink(flag)
+    })
+    bulkcausal:::set_stop_file_cpp(flag)
+    expect_identical(list(values(), distances(), ftests(), hsic()), ref)
+    file.create(flag)
+    for (f in list(values, distances, ftests, hsic)) {
+        Sys.sleep(0.15)  # past the checks' rate limits
+        expect_error(f(), "interrupted")
+    }
+    bulkcausal:::set_stop_file_cpp("")
+    expect_identical(list(values(), distances(), ftests(), hsic()), ref)
+})
