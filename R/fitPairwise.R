@@ -206,7 +206,8 @@
 #'   the back-end is already up (a back-end the user started is reused and
 #'   left running).  Results are identical on every back-end.  An
 #'   interrupt stops the units the workers are running as well, within a
-#'   fraction of a second.
+#'   fraction of a second (`SnowParam` workers the call started are ended
+#'   at once, even while they load the package).
 #' @param num.threads Threads per worker.
 #' @param verbose Show a progress bar (pairs fitted of the total, time
 #'   left), serially and with workers alike (by default in interactive
@@ -339,7 +340,7 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
     reg <- col[seq_along(pr$regulator)]
     tgt <- col[length(pr$regulator) + seq_along(pr$target)]
 
-    if (.bp_start(BPPARAM)) on.exit(bpstop(BPPARAM), add = TRUE)
+    if (.bp_start(BPPARAM)) on.exit(.bp_stop(BPPARAM), add = TRUE)
     # work units of whole regulators (a regulator's basis is built once for
     # all its targets)
     chunks <- .work_units(reg, .n_units(length(reg), BPPARAM, verbose))

@@ -236,7 +236,8 @@
 #'   a back-end started by the user with [BiocParallel::bpstart()] is
 #'   reused as it is and left running, which saves the workers' start-up
 #'   over several calls.  Results are identical on every back-end.  An
-#'   interrupt also ends the fits and CI tests the workers are running.
+#'   interrupt also ends the work the workers are running (`SnowParam`
+#'   workers the call started are ended at once).
 #' @param verbose Report progress (by default in interactive sessions):
 #'   a message per step and a progress bar within each (pairs fitted,
 #'   cell resamples, pairs compared, CI tests, each of its total, with the
@@ -269,7 +270,7 @@ setMethod("recoverabilityAudit", "SingleCellExperiment", function(x, sample = NU
     s <- .audit_settings(k, nboot, level, alpha, tolerance, max.n, seed, verbose, n.genes, max.pairs,
         min.detected)
     max.cells <- if (identical(max.cells, Inf)) Inf else .check_count(max.cells, "max.cells", min = 100)
-    if (.bp_start(BPPARAM)) on.exit(bpstop(BPPARAM), add = TRUE)
+    if (.bp_start(BPPARAM)) on.exit(.bp_stop(BPPARAM), add = TRUE)
     ci <- .check_flag(ci, "ci")
     normalize <- .check_flag(normalize, "normalize")
     dispersion <- .check_number(dispersion, "dispersion", lower = 0)
@@ -351,7 +352,7 @@ setMethod("recoverabilityAudit", "SummarizedExperiment", function(x, sample = NU
             "data; for single cells make it a SingleCellExperiment (as(x, 'SingleCellExperiment'))"), call. = FALSE)
     }
     s <- .audit_settings(k, nboot, level, alpha, 0.1, 2000, seed, verbose, n.genes, max.pairs, min.detected)
-    if (.bp_start(BPPARAM)) on.exit(bpstop(BPPARAM), add = TRUE)
+    if (.bp_start(BPPARAM)) on.exit(.bp_stop(BPPARAM), add = TRUE)
     nl.tolerance <- .check_number(nl.tolerance, "nl.tolerance", lower = 0)
     normalize <- .check_flag(normalize, "normalize")
     log.base <- .audit_log_base(log.base, normalize)

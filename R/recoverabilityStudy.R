@@ -94,7 +94,7 @@ recoverabilityStudy <- function(functions = c("affine", "hill", "sin", "quadrati
     tasks <- expand.grid(replicate = seq_len(replicates), point = seq_len(nrow(grid)))
     start <- Sys.time()
     verbose <- .check_flag(verbose, "verbose")
-    if (.bp_start(BPPARAM)) on.exit(bpstop(BPPARAM), add = TRUE)
+    if (.bp_start(BPPARAM)) on.exit(.bp_stop(BPPARAM), add = TRUE)
     # Units take every k-th replicate, so that each holds small and large
     # designs alike and the workers finish together.
     units <- .work_units(seq_len(nrow(tasks)), .n_units(nrow(tasks), BPPARAM, verbose, per.worker = 10L,

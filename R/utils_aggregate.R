@@ -9,7 +9,7 @@
 #' @importClassesFrom Matrix dgCMatrix CsparseMatrix
 .aggregate_any <- function(x, groups, fun, pseudo = 1, na.rm = FALSE, num.threads = 1L,
     BPPARAM = SerialParam(), verbose = FALSE) {
-    if (.bp_start(BPPARAM)) on.exit(bpstop(BPPARAM), add = TRUE)
+    if (.bp_start(BPPARAM)) on.exit(.bp_stop(BPPARAM), add = TRUE)
     # cpm needs every gene's sum before it can normalise: the C++ side
     # returns checked sums for the pieces (subsets of genes), and the whole
     # matrix is normalised once at the end.

@@ -12,8 +12,69 @@
             "not %s"), .fmt_value(BPPARAM)), call. = FALSE)
     }
     if (bpnworkers(BPPARAM) <= 1L || bpisup(BPPARAM)) return(FALSE)
+    # An interrupt (or error) inside bpstart() leaves the workers that had
+    # already connected waiting for good: the socket cluster holds them in a
+    # local list that is gone once the call unwinds.  This exit handler runs
+    # after bpstart()'s own frames have unwound and closed what they knew of,
+    # and closes every socket connection opened since: each such worker
+    # reads the end of its connection and quits.
+    before <- rownames(showConnections(all = TRUE))
+    started <- FALSE
+    on.exit(if (!started) .bp_abandon(BPPARAM, before))
     bpstart(BPPARAM)
+    .bp_own(BPPARAM)
+    started <- TRUE
     TRUE
+}
+
+# Back-ends the running call started itself, with the process ids of their
+# socket workers (SnowParam): an interrupt ends those workers at once
+# (.bp_end_owned()) instead of waiting for each to finish what it is doing,
+# e.g. loading the package before its first unit (several seconds).  A
+# back-end the user started is never in here: its workers stay for reuse.
+.bp_owned <- new.env(parent = emptyenv())
+
+.bp_own <- function(BPPARAM) {
+    if (!is(BPPARAM, "SnowParam") || is(BPPARAM, "MulticoreParam")) return(invisible(NULL))
+    # a function of the base environment: the workers need no package to run it
+    pid <- function(i) Sys.getpid()
+    environment(pid) <- baseenv()
+    pids <- tryCatch(unique(unlist(bplapply(seq_len(bpnworkers(BPPARAM)), pid, BPPARAM = BPPARAM))),
+        error = function(e) integer())
+    .bp_owned$entries <- c(.bp_owned$entries, list(list(param = BPPARAM, pids = as.integer(pids))))
+    invisible(NULL)
+}
+
+.bp_owned_index <- function(BPPARAM) {
+    which(vapply(.bp_owned$entries, function(e) identical(e$param, BPPARAM), logical(1)))
+}
+
+# Ends the workers of a back-end the call started (after an interrupt; see
+# .bp_own()); nothing for any other back-end.
+.bp_end_owned <- function(BPPARAM) {
+    hit <- .bp_owned_index(BPPARAM)
+    for (h in hit) tools::pskill(.bp_owned$entries[[h]]$pids)
+    invisible(length(hit) > 0L)
+}
+
+# bpstop() of a back-end the call started: also when its workers are gone
+# (ended after an interrupt), and it forgets their process ids.
+.bp_stop <- function(BPPARAM) {
+    hit <- .bp_owned_index(BPPARAM)
+    if (length(hit)) .bp_owned$entries <- .bp_owned$entries[-hit]
+    tryCatch(bpstop(BPPARAM), error = function(e) NULL, warning = function(w) NULL)
+    invisible(NULL)
+}
+
+# Clean-up of a bpstart() that did not return (see .bp_start()).
+.bp_abandon <- function(BPPARAM, before) {
+    if (isTRUE(tryCatch(bpisup(BPPARAM), error = function(e) FALSE))) .bp_stop(BPPARAM)
+    now <- showConnections(all = TRUE)
+    new <- now[setdiff(rownames(now), before), , drop = FALSE]
+    for (id in rownames(new)[new[, "class"] %in% c("sockconn", "servsockconn") & new[, "isopen"] == "opened"]) {
+        try(close(getConnection(as.integer(id))), silent = TRUE)
+    }
+    invisible(NULL)
 }
 
 # How many work units a call splits `n` items into: a few per worker, so
@@ -91,14 +152,30 @@
     # created by a calling handler, before that wait.
     stop.file <- tempfile("bulkcausal-stop-")
     on.exit(unlink(stop.file), add = TRUE)
-    raise_flag <- function(c) file.create(stop.file, showWarnings = FALSE)
+    # Workers of a back-end this call started are ended at once instead;
+    # BiocParallel's clean-up then fails to reach them, and that error is
+    # turned back into the interrupt it follows.
+    ended <- FALSE
+    raise_flag <- function(c) {
+        file.create(stop.file, showWarnings = FALSE)
+        ended <<- .bp_end_owned(BPPARAM)
+    }
+    after_end <- function(e) if (ended) .resignal_interrupt()
     # results are put in place as they arrive, so the bar moves with them
     withCallingHandlers(tryCatch(bpiterate(next_task, .unit_call, .fun = fun, ..., .stop.file = stop.file,
         REDUCE = function(acc, r) {
             acc[r$id] <- list(r$value)
             tick(sizes[r$id])
             acc
-        }, init = out, BPPARAM = BPPARAM), bperror = rethrow), interrupt = raise_flag)
+        }, init = out, BPPARAM = BPPARAM), bperror = rethrow), interrupt = raise_flag, error = after_end)
+}
+
+# Signals an interrupt again (to the caller's handlers, as the user's
+# Ctrl-C would reach them) and, when none takes it, returns to the top
+# level as an interrupt does.
+.resignal_interrupt <- function() {
+    signalCondition(structure(list(), class = c("interrupt", "condition")))
+    invokeRestart("abort")
 }
 
 # The message of the first error a worker raised (as a serial run would

@@ -148,3 +148,52 @@ test_that("an interrupt of the caller stops the units its workers are running", 
     expect_interruptible(fit(BiocParallel::MulticoreParam(2)), after = "fitting [1-9][0-9,]*/")
     expect_interruptible(fit(BiocParallel::SnowParam(2)), after = "fitting [1-9][0-9,]*/")
 })
+
+test_that("an interrupt while SnowParam workers start or load the package ends the call at once, leaving no worker", {
+    skip_on_os("windows")
+    skip_if_not_installed("callr")
+    # socket workers alive (not zombies) that were not there before
+    snow_workers <- function() {
+        ps <- suppressWarnings(system("ps -eo pid=,stat=,args=", intern = TRUE))
+        ps <- ps[grepl("RSOCKnode", ps) & !grepl("^\\s*[0-9]+\\s+Z", ps)]
+        as.integer(sub("^\\s*([0-9]+).*", "\\1", ps))
+    }
+    before <- snow_workers()
+    # 0.5 and 0.9 s: inside the sockets' set-up (bpstart); 2.5 s: the workers are
+    # loading the package for their first unit (about 5 s)
+    for (wait in c(0.5, 0.9, 2.5)) {
+        p <- callr::r_bg(function() {
+            suppressPackageStartupMessages(library(bulkcausal))
+            set.seed(1)
+            x <- matrix(rnorm(50 * 200), 50, dimnames = list(sprintf("g%02d", 1:50), NULL))
+            cat("started\n")
+            r <- tryCatch(fitPairwise(x, verbose = FALSE, BPPARAM = BiocParallel::SnowParam(2)),
+                interrupt = function(e) "interrupt")
+            cat("ended", if (identical(r, "interrupt")) "interrupt" else "otherwise", "\n")
+            # the session goes on, as an interactive one would: its sockets
+            # stay open, so any worker it lost would stay too
+            Sys.sleep(60)
+        }, stdout = "|", stderr = "|")
+        out <- character()
+        t0 <- Sys.time()
+        while (!any(out == "started") && p$is_alive() && difftime(Sys.time(), t0, units = "secs") < 120) {
+            out <- c(out, p$read_output_lines())
+            Sys.sleep(0.02)
+        }
+        Sys.sleep(wait)
+        t1 <- Sys.time()
+        p$interrupt()
+        while (!any(grepl("^ended", out)) && difftime(Sys.time(), t1, units = "secs") < 10) {
+            out <- c(out, p$read_output_lines())
+            Sys.sleep(0.02)
+        }
+        took <- as.numeric(difftime(Sys.time(), t1, units = "secs"))
+        expect_true("ended interrupt " %in% out, info = paste("wait", wait))
+        expect_lt(took, 2)
+        Sys.sleep(2)
+        expect_length(setdiff(snow_workers(), before), 0)
+        p$kill()
+        left <- setdiff(snow_workers(), before)
+        if (length(left)) tools::pskill(left)
+    }
+})
