@@ -30,7 +30,12 @@
 #' (`DelayedArray::colAutoGrid`) when its chunks span all genes, as in 10x
 #' HDF5 files (`TENxMatrix`) and HDF5 matrices chunked by cells, for the sum,
 #' mean, `log1p_sum` and `cpm` (reading such a file by rows would read it
-#' once per block).  For in-memory matrices `BPPARAM` splits the genes.  The
+#' once per block).  A 10x file shown as it is stored (a `TENxMatrix`, also
+#' renamed or subset, as the assay of a `SingleCellExperiment`) is read
+#' straight from the file by ranges of columns, in one process, several
+#' times faster than through `DelayedArray`'s blocks; a broken file (row
+#' indices beyond the genes) is an error that names it.  For in-memory
+#' matrices `BPPARAM` splits the genes.  The
 #' result is the same for every matrix type, `num.threads` and `BPPARAM`
 #' (identical, or for column blocks equal up to the rounding of sums formed
 #' in another order).
