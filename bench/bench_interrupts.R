@@ -8,7 +8,8 @@
 #     reaches forked and socket workers as well).
 # Prints the seconds from the signal to the child's exit, how the call
 # ended, and the R processes (workers) left behind two seconds later (then
-# killed).  A wait of 1 s falls in the workers' start-up, 12 s in their
+# killed).  A wait of 1 s falls in the workers' start-up, 3 s in SnowParam
+# workers' loading of the package before their first unit, 12 s in their
 # units.
 # Needs a POSIX shell (kill, setsid) and the processx package.
 #   Rscript bench/bench_interrupts.R
@@ -16,7 +17,7 @@
 suppressPackageStartupMessages(library(processx))
 source("bench/lib/timing.R")
 
-WAITS <- as.numeric(strsplit(Sys.getenv("BENCH_INTERRUPT_WAITS", "1,12"), ",")[[1]])
+WAITS <- as.numeric(strsplit(Sys.getenv("BENCH_INTERRUPT_WAITS", "1,3,12"), ",")[[1]])
 BACKENDS <- c(serial = "BiocParallel::SerialParam()", multicore = "BiocParallel::MulticoreParam(2)",
     snow = "BiocParallel::SnowParam(2)")
 
