@@ -70,6 +70,7 @@ fuzz_calls <- function(b) {
             keep.cells = TRUE, seed = 1, num.threads = 1, verbose = FALSE)),
         list("trueFunction", list(model = b$model, from = "X", to = "Y")),
         list("edgeTable", list(model = b$model)),
+        list("modelGraph", list(model = b$model, as = "matrix", weights = TRUE)),
         list("functionalConsistency", list(cells = b$cells, bulk = b$sim, k = 6, nboot = 2, level = 0.9,
             alpha = 0.05, tolerance = 0.1, seed = 1, max.n = 100)),
         list("ciConsistency", list(cells = b$cells, bulk = b$sim, max.cond = 1, method = "fisher", alpha = 0.05,
