@@ -60,8 +60,9 @@
 #' @param ... For the `SummarizedExperiment` method, arguments of the
 #'   `ANY` method.
 #'
-#' @return A `SummarizedExperiment` with genes as rows and one column per
-#'   group, ordered by the ids' levels (sorted values).  Its assay is named
+#' @return A `SummarizedExperiment` (a `SingleCellExperiment` for one) with
+#'   genes as rows, their `rowData` kept, and one column per group, ordered
+#'   by the ids' levels (sorted values).  Its assay is named
 #'   after `assay.type` (`"aggregated"` for a matrix).  `colData` holds the
 #'   ids of each group (column `group` for a vector), `ncells`, and, for a
 #'   `SummarizedExperiment`, every `colData` column that is constant within
@@ -107,7 +108,8 @@ setMethod("aggregateCells", "SummarizedExperiment", function(x, ids, ..., assay.
         ids <- cd[, ids, drop = FALSE]
     }
     name <- if (is.character(assay.type)) assay.type else "aggregated"
-    .aggregate_cells(.assay_of(x, assay.type, check = FALSE), ids, ..., coldata = cd, rowdata = rowData(x), assay.name = name)
+    .as_class_of(.aggregate_cells(.assay_of(x, assay.type, check = FALSE), ids, ..., coldata = cd,
+        rowdata = rowData(x), assay.name = name), x)
 })
 
 .aggregate_cells <- function(x, ids, fun = "sum", subset.row = NULL, na.rm = FALSE, pseudo = 1,
@@ -129,6 +131,13 @@ setMethod("aggregateCells", "SummarizedExperiment", function(x, ids, ..., assay.
 }
 
 # The result of aggregateCells/poolCells: `info` describes each group.
+# The pseudobulk in the class of the input: a SingleCellExperiment for one
+# (as scuttle's aggregateAcrossCells() gives), else a SummarizedExperiment.
+#' @importClassesFrom SingleCellExperiment SingleCellExperiment
+.as_class_of <- function(out, x) {
+    if (is(x, "SingleCellExperiment")) as(out, "SingleCellExperiment") else out
+}
+
 .pseudobulk_se <- function(out, info, groups, coldata, rowdata, subset.row, assay.name, fun) {
     cd <- info
     cd$ncells <- unname(lengths(groups))

@@ -22,7 +22,8 @@
 #' @param ... For the `SummarizedExperiment` method, arguments of the `ANY`
 #'   method.
 #'
-#' @return A `SummarizedExperiment` with one column per pool.  `colData` has
+#' @return A `SummarizedExperiment` (a `SingleCellExperiment` for one) with
+#'   one column per pool and the input's `rowData`.  `colData` has
 #'   `pool`, the level of `by` (column `by`), `ncells`, `cells` (an
 #'   `IntegerList` of the column indices of the pooled cells in `x`), and,
 #'   for a `SummarizedExperiment`, the `colData` columns constant within each
@@ -62,8 +63,8 @@ setMethod("poolCells", "SummarizedExperiment", function(x, size, npools, by = NU
         by <- cd[[by]]
     }
     name <- if (is.character(assay.type)) assay.type else "aggregated"
-    .pool_cells(.assay_of(x, assay.type, check = FALSE), size, npools, by, ..., coldata = cd, rowdata = rowData(x),
-        assay.name = name)
+    .as_class_of(.pool_cells(.assay_of(x, assay.type, check = FALSE), size, npools, by, ..., coldata = cd,
+        rowdata = rowData(x), assay.name = name), x)
 })
 
 .pool_cells <- function(x, size, npools, by = NULL, replace = FALSE, fun = "sum", seed = NULL,

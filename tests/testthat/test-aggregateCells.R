@@ -129,6 +129,13 @@ test_that("SummarizedExperiment input: assay.type, colData ids, carried colData 
     sce$qc <- seq_len(ncol(x))                              # varies within donor
     rowData(sce)$symbol <- toupper(rownames(x))
     res <- aggregateCells(sce, "donor", fun = "mean", assay.type = "logcounts")
+    # the class it was given: a SingleCellExperiment for one, else a
+    # SummarizedExperiment
+    expect_s4_class(res, "SingleCellExperiment")
+    se <- SummarizedExperiment(list(counts = x), rowData = rowData(sce))
+    expect_identical(class(aggregateCells(se, ids))[1L], "SummarizedExperiment")
+    expect_identical(rowData(aggregateCells(se, ids))$symbol, toupper(rownames(x)))
+    expect_identical(assay(aggregateCells(se, ids)), assay(aggregateCells(sce, ids)))
     expect_identical(assayNames(res), "logcounts")
     expect_equal(assay(res), naive_aggregate(log1p(x), ids, "mean"), tolerance = 1e-14)
     expect_identical(res$batch, c("B1", "B1", "B2", "B2"))

@@ -40,7 +40,10 @@ test_that("pools within levels of `by` only contain cells of that level", {
     type <- rep(c("T", "B", "NK"), 100)
     sce <- SingleCellExperiment::SingleCellExperiment(list(counts = x))
     sce$type <- type
+    SummarizedExperiment::rowData(sce)$symbol <- toupper(rownames(x))
     p <- poolCells(sce, size = 20, npools = 4, by = "type", seed = 2)
+    expect_s4_class(p, "SingleCellExperiment")
+    expect_identical(SummarizedExperiment::rowData(p)$symbol, toupper(rownames(x)))
     expect_identical(ncol(p), 12L)
     for (k in seq_len(ncol(p))) {
         expect_true(all(type[p$cells[[k]]] == p$by[k]))
