@@ -58,7 +58,9 @@
 #'   than a second (by default in interactive sessions).
 #' @param assay.type The assay of a `SummarizedExperiment` to aggregate.
 #' @param ... For the `SummarizedExperiment` method, arguments of the
-#'   `ANY` method.
+#'   `ANY` method.  An argument neither method takes is an error that names
+#'   it (with this function's name for one known from other packages, e.g.
+#'   scuttle's `statistics` is `fun` here).
 #'
 #' @return A `SummarizedExperiment` (a `SingleCellExperiment` for one) with
 #'   genes as rows, their `rowData` kept, and one column per group, ordered
@@ -94,7 +96,8 @@ setGeneric("aggregateCells", function(x, ids, ...) standardGeneric("aggregateCel
 #' @importFrom SummarizedExperiment SummarizedExperiment
 #' @importFrom BiocParallel SerialParam
 setMethod("aggregateCells", "ANY", function(x, ids, fun = "sum", subset.row = NULL, na.rm = FALSE,
-    pseudo = 1, num.threads = 1, BPPARAM = SerialParam(), verbose = interactive()) {
+    pseudo = 1, num.threads = 1, BPPARAM = SerialParam(), verbose = interactive(), ...) {
+    .check_extra_args("aggregateCells", names(formals(sys.function())), ...)
     .aggregate_cells(x, ids, fun, subset.row, na.rm, pseudo, num.threads, BPPARAM, verbose,
         coldata = NULL, rowdata = NULL, assay.name = "aggregated")
 })
@@ -103,6 +106,7 @@ setMethod("aggregateCells", "ANY", function(x, ids, fun = "sum", subset.row = NU
 #' @export
 #' @importFrom SummarizedExperiment colData rowData
 setMethod("aggregateCells", "SummarizedExperiment", function(x, ids, ..., assay.type = "counts") {
+    .check_extra_args("aggregateCells", c(.user_args(.aggregate_cells, .internal_agg_args), "assay.type"), ...)
     cd <- colData(x)
     if (is.character(ids) && length(ids) >= 1L && length(ids) < ncol(x) && all(ids %in% colnames(cd))) {
         ids <- cd[, ids, drop = FALSE]
@@ -111,6 +115,9 @@ setMethod("aggregateCells", "SummarizedExperiment", function(x, ids, ..., assay.
     .as_class_of(.aggregate_cells(.assay_of(x, assay.type, check = FALSE), ids, ..., coldata = cd,
         rowdata = rowData(x), assay.name = name), x)
 })
+
+# (arguments of .aggregate_cells() and .pool_cells() that users do not give)
+.internal_agg_args <- c("coldata", "rowdata", "assay.name")
 
 .aggregate_cells <- function(x, ids, fun = "sum", subset.row = NULL, na.rm = FALSE, pseudo = 1,
     num.threads = 1, BPPARAM = SerialParam(), verbose = FALSE, coldata, rowdata, assay.name) {

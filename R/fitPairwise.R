@@ -217,7 +217,9 @@
 #'   left at its default and the object has a single assay (a
 #'   [poolCells()] or [aggregateCells()] result, a converted
 #'   `ExpressionSet`), that one.
-#' @param ... Passed on to the `ANY` method.
+#' @param ... Passed on to the `ANY` method.  An argument no method takes is
+#'   an error that names it (with this function's name for one known from
+#'   other packages).
 #'
 #' @return A [S4Vectors::DataFrame] with one row per pair (named
 #'   `regulator->target`) and the columns above. Its `metadata()` keeps the
@@ -251,7 +253,8 @@ setGeneric("fitPairwise", function(x, ...) standardGeneric("fitPairwise"))
 setMethod("fitPairwise", "ANY", function(x, pairs = NULL, genes = NULL, k = NULL, method = c("REML", "GCV"),
     transform = c("none", "log1p"), counts = FALSE, size.factors = NULL, dispersion = 0,
     test = c("wild", "F"), nboot = 0, level = 0.95, seed = NULL, BPPARAM = SerialParam(),
-    num.threads = 1, verbose = interactive()) {
+    num.threads = 1, verbose = interactive(), ...) {
+    .check_extra_args("fitPairwise", names(formals(sys.function())), ...)
     if (is(x, "ExpressionSet")) {
         return(fitPairwise(.as_se(x), pairs = pairs, genes = genes, k = k, method = method, transform = transform,
             counts = counts, size.factors = size.factors, dispersion = dispersion, test = test, nboot = nboot,
@@ -265,6 +268,8 @@ setMethod("fitPairwise", "ANY", function(x, pairs = NULL, genes = NULL, k = NULL
 #' @rdname fitPairwise
 #' @export
 setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "counts") {
+    .check_extra_args("fitPairwise", c(.user_args(.fit_pairwise, c("rate.test", "rate.prior", "lambda.scale")),
+        "assay.type"), ...)
     assay.type <- .pick_assay(x, assay.type, !missing(assay.type))
     out <- fitPairwise(.assay_of(x, assay.type), ...)
     metadata(out)$assay.type <- assay.type

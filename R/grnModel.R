@@ -354,14 +354,14 @@ setMethod("show", "GRNModel", function(object) {
 #' f(c(0, 1, 2))
 #' @export
 edgeTable <- function(model) {
-    stopifnot(is(model, "GRNModel"))
+    .check_model(model)
     model@edges
 }
 
 #' @rdname edgeTable
 #' @export
 trueFunction <- function(model, from, to) {
-    stopifnot(is(model, "GRNModel"))
+    .check_model(model)
     e <- model@edges
     i <- which(e$from == from & e$to == to)
     if (length(i) != 1L) {

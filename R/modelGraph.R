@@ -26,7 +26,7 @@
 #' if (requireNamespace("igraph", quietly = TRUE)) modelGraph(model, "igraph")
 #' @export
 modelGraph <- function(model, as = c("matrix", "graphNEL", "igraph"), weights = TRUE) {
-    if (!is(model, "GRNModel")) stop(sprintf("`model` must be a GRNModel, not %s", .fmt_value(model)), call. = FALSE)
+    .check_model(model)
     as <- if (missing(as)) "matrix" else .check_choice(as, c("matrix", "graphNEL", "igraph"), "as")
     weights <- .check_flag(weights, "weights")
     genes <- model@genes

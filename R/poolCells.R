@@ -20,7 +20,7 @@
 #' @param replace Whether pools may share cells (see Details).
 #' @param seed Whole number; `NULL` draws one from R's generator.
 #' @param ... For the `SummarizedExperiment` method, arguments of the `ANY`
-#'   method.
+#'   method.  An argument neither method takes is an error that names it.
 #'
 #' @return A `SummarizedExperiment` (a `SingleCellExperiment` for one) with
 #'   one column per pool and the input's `rowData`.  `colData` has
@@ -46,7 +46,8 @@ setGeneric("poolCells", function(x, size, npools, ...) standardGeneric("poolCell
 #' @importFrom S4Vectors metadata<-
 setMethod("poolCells", "ANY", function(x, size, npools, by = NULL, replace = FALSE, fun = "sum",
     seed = NULL, subset.row = NULL, na.rm = FALSE, pseudo = 1, num.threads = 1,
-    BPPARAM = SerialParam(), verbose = interactive()) {
+    BPPARAM = SerialParam(), verbose = interactive(), ...) {
+    .check_extra_args("poolCells", names(formals(sys.function())), ...)
     .pool_cells(x, size, npools, by, replace, fun, seed, subset.row, na.rm, pseudo, num.threads,
         BPPARAM, verbose, coldata = NULL, rowdata = NULL, assay.name = "aggregated")
 })
@@ -55,6 +56,7 @@ setMethod("poolCells", "ANY", function(x, size, npools, by = NULL, replace = FAL
 #' @export
 setMethod("poolCells", "SummarizedExperiment", function(x, size, npools, by = NULL, ...,
     assay.type = "counts") {
+    .check_extra_args("poolCells", c(.user_args(.pool_cells, .internal_agg_args), "assay.type"), ...)
     cd <- colData(x)
     if (is.character(by) && length(by) == 1L && ncol(x) != 1L) {
         if (!by %in% colnames(cd)) {

@@ -174,7 +174,9 @@
 #'   target genes.
 #' @param genes Genes whose ordered pairs are audited (instead of the most
 #'   variable ones).
-#' @param ... Arguments of the methods below.
+#' @param ... Arguments of the methods below.  An argument the method does
+#'   not take is an error that names it (with this function's name for one
+#'   known from other packages, e.g. muscat's `sample_id` is `sample`).
 #' @param npools Number of random pools; default `floor(ncol(x) /
 #'   pool.size)` disjoint pools.
 #' @param replace Whether random pools may share cells (needed when
@@ -266,7 +268,8 @@ setMethod("recoverabilityAudit", "SingleCellExperiment", function(x, sample = NU
     pairs = NULL, genes = NULL, npools = NULL, replace = FALSE, n.genes = 20, max.pairs = 400,
     min.detected = 0.1, assay.type = "counts", normalize = TRUE, log.base = NULL, dispersion = 0,
     min.reliability = 0.4, gene.names = NULL, k = NULL, nboot = 100, level = 0.95, alpha = 0.05, tolerance = 0.1, ci = TRUE,
-    max.n = 2000, max.cells = 50000, seed = 1, BPPARAM = SerialParam(), verbose = interactive()) {
+    max.n = 2000, max.cells = 50000, seed = 1, BPPARAM = SerialParam(), verbose = interactive(), ...) {
+    .check_extra_args("recoverabilityAudit", names(formals(sys.function())), ...)
     s <- .audit_settings(k, nboot, level, alpha, tolerance, max.n, seed, verbose, n.genes, max.pairs,
         min.detected)
     max.cells <- if (identical(max.cells, Inf)) Inf else .check_count(max.cells, "max.cells", min = 100)
@@ -346,7 +349,8 @@ setMethod("recoverabilityAudit", "SingleCellExperiment", function(x, sample = NU
 setMethod("recoverabilityAudit", "SummarizedExperiment", function(x, sample = NULL, pool.size = NULL,
     pairs = NULL, genes = NULL, n.genes = 20, max.pairs = 400, min.detected = 0.1, assay.type = "counts",
     normalize = TRUE, log.base = NULL, gene.names = NULL, k = NULL, nboot = 100, level = 0.95, alpha = 0.05,
-    nl.tolerance = 0.05, group = NULL, seed = 1, BPPARAM = SerialParam(), verbose = interactive()) {
+    nl.tolerance = 0.05, group = NULL, seed = 1, BPPARAM = SerialParam(), verbose = interactive(), ...) {
+    .check_extra_args("recoverabilityAudit", names(formals(sys.function())), ...)
     if (!is.null(sample) || !is.null(pool.size)) {
         stop(paste("`sample` and `pool.size` pool cells, but `x` is a SummarizedExperiment, audited as bulk",
             "data; for single cells make it a SingleCellExperiment (as(x, 'SingleCellExperiment'))"), call. = FALSE)

@@ -129,3 +129,39 @@ NULL
 }
 
 .agg_funs <- c("sum", "mean", "geomean", "median", "max", "log1p_sum", "cpm")
+
+# Arguments users bring from other Bioconductor packages (scuttle's
+# aggregateAcrossCells(), muscat's aggregateData(), ...) or spell another
+# way, and this package's name for each.
+.arg_hints <- c(statistics = "fun", statistic = "fun", use.assay.type = "assay.type",
+    use_assay_type = "assay.type", assay = "assay.type", assays = "assay.type", by = "ids",
+    sample_id = "sample", sample.id = "sample", donor = "sample", donor_id = "sample", ngenes = "n.genes",
+    n_genes = "n.genes", nGenes = "n.genes", ncores = "BPPARAM", cores = "BPPARAM", workers = "BPPARAM",
+    threads = "num.threads", nthreads = "num.threads", n.threads = "num.threads", num_threads = "num.threads",
+    size = "pool.size", pool_size = "pool.size", bpparam = "BPPARAM", n.boot = "nboot", B = "nboot")
+
+# Refuses the arguments in `...` that `fn` (an exported function, named in
+# the message) does not take, i.e. that match none of `allowed` (partial
+# matching as R's own), instead of R's "unused argument" error, which names
+# an internal function; with this package's name for a known one.
+.check_extra_args <- function(fn, allowed, ...) {
+    n <- ...length()
+    if (n == 0L) return(invisible(NULL))
+    nm <- ...names()
+    if (is.null(nm)) nm <- rep("", n)
+    nm[is.na(nm)] <- ""
+    allowed <- setdiff(allowed, "...")
+    extra <- nm[nm == "" | is.na(pmatch(nm, allowed, duplicates.ok = TRUE))]
+    if (!length(extra)) return(invisible(NULL))
+    if (any(extra == "")) {
+        stop(sprintf("%s() was given %d more unnamed argument%s than it takes; name the arguments after the first",
+            fn, sum(extra == ""), if (sum(extra == "") > 1L) "s" else ""), call. = FALSE)
+    }
+    hint <- .arg_hints[extra]
+    said <- ifelse(!is.na(hint) & hint %in% allowed, sprintf("`%s` (here `%s`)", extra, hint), sprintf("`%s`", extra))
+    stop(sprintf("%s() has no argument%s %s; see ?%s", fn, if (length(extra) > 1L) "s" else "",
+        paste(said, collapse = ", "), fn), call. = FALSE)
+}
+
+# The arguments of `f` a user may give (those of internal use dropped).
+.user_args <- function(f, drop = character()) setdiff(names(formals(f)), c(drop, "..."))
