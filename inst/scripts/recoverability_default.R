@@ -1,8 +1,6 @@
 # Makes inst/extdata/recoverability_default.rds, the default grid of
 # recoverabilityStudy() that the vignette "Reproducing the theorem" draws
-# (12,000 simulations; about 80 minutes on two cores).  The
-# benchmark bench/bench_study.R of the source repository runs the same call
-# and also times it.
+# (12,000 simulations; about 80 minutes on two cores).
 #   Rscript inst/scripts/recoverability_default.R [output.rds]
 library(bulkcausal)
 out <- commandArgs(trailingOnly = TRUE)
