@@ -496,8 +496,30 @@ test_that("the embedded dataset audits in one call", {
     expect_identical(dim(pbmc283), c(914L, 283L))
     a <- recoverabilityAudit(pbmc283, pool.size = 10, npools = 100, replace = TRUE, n.genes = 5, nboot = 20,
         verbose = FALSE)
-    expect_identical(nrow(auditTable(a)), 20L)
-    expect_true(all(auditTable(a)$verdict %in% c("consistent", "inconsistent", "undetermined")))
+    tab <- auditTable(a)
+    expect_identical(nrow(tab), 20L)
+    # each verdict holds by the table's own numbers (the rule of
+    # ?recoverabilityAudit): a departure has the distance's whole interval
+    # beyond the tolerance and a significant curve test, or a dependence
+    # found in pseudobulk only; agreement the whole interval within
+    tol <- a@settings$tolerance
+    alpha <- a@settings$alpha
+    inc <- tab$verdict == "inconsistent"
+    curve.apart <- tab$padj.curve < alpha & tab$ff.lower > tol
+    new.dep <- tab$padj.ci.cells >= alpha & tab$padj.ci.bulk < alpha
+    expect_true(all((curve.apart | new.dep)[inc] %in% TRUE))
+    expect_true(all(tab$reason.code[inc & curve.apart] == "departs"))
+    cons <- tab$verdict == "consistent"
+    expect_true(all(tab$ff.upper[cons] <= tol & tab$ci.agree[cons] %in% c(TRUE, NA)))
+    und <- tab$verdict == "undetermined"
+    # an undetermined pair is one neither rule decides (or whose fit or
+    # reliability failed, with that reason)
+    within <- (tab$ff.upper <= tol) %in% TRUE & tab$ci.agree %in% c(TRUE, NA)
+    expect_true(all(!within[und] | tab$reason.code[und] %in% c("unreliable", "no relation", "count noise", "fit failed")))
+    expect_true(all(tab$reason.code[und] != "departs"))
+    # the summary counts the same verdicts
+    expect_equal(as.vector(S4Vectors::metadata(summary(a))$verdicts[c("consistent", "inconsistent", "undetermined")]),
+        c(sum(cons), sum(inc), sum(und)))
 })
 
 test_that("max.cells caps the cell level at a random subset; the pseudobulk keeps every cell", {
