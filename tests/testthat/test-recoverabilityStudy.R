@@ -46,7 +46,16 @@ test_that("plotRecoverability draws each view and recoverabilityStudy rejects ba
     skip_if_not_installed("ggplot2")
     st <- recoverabilityStudy(functions = "affine", aggregations = "mean", cells.per.sample = c(1, 5),
         causes = "gaussian", nsamples = 100, replicates = 2, discovery = FALSE, verbose = FALSE)
-    for (w in c("ff", "ci", "f1")) expect_s3_class(plotRecoverability(st, w), "ggplot")
+    # each view draws its own rate of the study, against the pool size
+    cols <- c(ff = "ff.rate", ci = "ci.bulk.rate", f1 = "f1.bulk")
+    for (w in names(cols)) {
+        p <- plotRecoverability(st, w)
+        expect_s3_class(p, "ggplot")
+        expect_identical(p$data$y, st[[cols[[w]]]])
+        expect_identical(p$data$cells.per.sample, st$cells.per.sample)
+        expect_identical(p$labels$x, "cells per sample")
+    }
+    expect_match(plotRecoverability(st, "ci")$labels$y, "bulk rejection rate")
     expect_error(plotRecoverability(st, "shd"), "`what` must be one of")
     expect_error(plotRecoverability(data.frame()), "must be the result of recoverabilityStudy")
     expect_error(recoverabilityStudy(functions = "cubic"), "`functions` must be distinct values among")
