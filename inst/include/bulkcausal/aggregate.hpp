@@ -383,10 +383,6 @@ inline void aggregate_sparse_one_pass(const SparseView& x, const Groups& groups,
     if (spec.fun == AggFun::Cpm && spec.normalise) normalise_cpm(out, p, ng);
 }
 
-}  // namespace detail
-
-namespace detail {
-
 inline void aggregate_sparse_once(const SparseView& x, const Groups& groups, const AggSpec& spec, double* out,
                                   int nthreads, const PollFn& poll) {
     std::vector<int> owner;
