@@ -177,10 +177,17 @@
 #' @param ... Arguments of the methods below.  An argument the method does
 #'   not take is an error that names it (with this function's name for one
 #'   known from other packages, e.g. muscat's `sample_id` is `sample`).
-#' @param npools Number of random pools; default `floor(ncol(x) /
-#'   pool.size)` disjoint pools.
+#' @param npools Number of random pools (per type with `by`); default
+#'   `floor(ncol(x) / pool.size)` disjoint pools.
 #' @param replace Whether random pools may share cells (needed when
 #'   `npools * pool.size` exceeds the number of cells).
+#' @param by Optional cell types (clusters): the name of a `colData` column
+#'   or a vector with one value per cell.  The pseudobulk is then formed
+#'   within types: one sample per sample label and type (`sample`), or
+#'   `npools` random pools per type (`pool.size`; by default as many
+#'   disjoint pools as the smallest type holds).  A study with a few donors
+#'   and several cell types has enough pseudobulk samples that way, and no
+#'   pool mixes types.  Cells without a type take part in neither level.
 #' @param n.genes Number of most variable genes whose pairs are audited.
 #' @param max.pairs Most pairs audited; more give an error.
 #' @param min.detected Share of cells (or samples) in which a candidate
@@ -265,7 +272,7 @@ setGeneric("recoverabilityAudit", function(x, ...) standardGeneric("recoverabili
 #' @importClassesFrom SingleCellExperiment SingleCellExperiment
 #' @importFrom BiocGenerics sizeFactors
 setMethod("recoverabilityAudit", "SingleCellExperiment", function(x, sample = NULL, pool.size = NULL,
-    pairs = NULL, genes = NULL, npools = NULL, replace = FALSE, n.genes = 20, max.pairs = 400,
+    pairs = NULL, genes = NULL, npools = NULL, replace = FALSE, by = NULL, n.genes = 20, max.pairs = 400,
     min.detected = 0.1, assay.type = "counts", normalize = TRUE, log.base = NULL, dispersion = 0,
     min.reliability = 0.4, gene.names = NULL, k = NULL, nboot = 100, level = 0.95, alpha = 0.05, tolerance = 0.1, ci = TRUE,
     max.n = 2000, max.cells = 50000, seed = 1, BPPARAM = SerialParam(), verbose = interactive(), ...) {
@@ -292,6 +299,15 @@ setMethod("recoverabilityAudit", "SingleCellExperiment", function(x, sample = NU
     m <- .audit_assay(x, assay.type, gene.names)
     m <- .audit_linear(m, x, log.base, normalize, assay.type)
     labels <- .audit_labels(x, sample, pool.size)
+    by <- .audit_by(x, by)
+    if (!is.null(by) && !is.null(labels)) {
+        # one pseudobulk sample per sample label and type
+        labels <- ifelse(is.na(labels) | is.na(by), NA_character_, paste(labels, by, sep = "."))
+        by <- NULL
+        s$by <- "sample x type"
+    } else if (!is.null(by)) {
+        s$by <- "pools within types"
+    }
     if (s$verbose) message(sprintf("%d genes x %d cells", nrow(m), ncol(m)))
     user.sf <- normalize && !is.null(sizeFactors(x))
     sf <- .library_size_factors(m, normalize, "cells", assay.type, check.only = user.sf)
@@ -305,14 +321,16 @@ setMethod("recoverabilityAudit", "SingleCellExperiment", function(x, sample = NU
     if (s$verbose && normalize) message(sprintf("size factors: %s", s$size.factors))
     chosen <- .audit_pairs(m, sf, pairs, genes, s)
     raw <- .audit_normalised(m, chosen$genes, rep(1, ncol(m)))
-    if (!is.null(labels) && anyNA(labels)) {
-        # cells without a sample take part in neither level
-        raw <- raw[, !is.na(labels), drop = FALSE]
-        sf <- sf[!is.na(labels)]
-        labels <- labels[!is.na(labels)]
+    out <- if (!is.null(labels)) is.na(labels) else if (!is.null(by)) is.na(by) else FALSE
+    if (any(out)) {
+        # cells without a sample (or a type) take part in neither level
+        raw <- raw[, !out, drop = FALSE]
+        sf <- sf[!out]
+        if (!is.null(labels)) labels <- labels[!out]
+        if (!is.null(by)) by <- by[!out]
     }
     C <- raw * rep(1 / sf, each = nrow(raw))
-    pb <- .audit_pseudobulk(C, labels, pool.size, npools, replace, s)
+    pb <- .audit_pseudobulk(C, labels, pool.size, npools, replace, s, by)
     if (s$verbose) message(sprintf("pseudobulk: %d samples of %s cells", ncol(pb$B),
         paste(unique(range(pb$ncells)), collapse = "-")))
     counts <- NULL
@@ -660,6 +678,27 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
 }
 
 # Sample labels: a colData column or one value per cell; NULL when pooling.
+# The cells' types (`by`: a colData column or one value per cell) as
+# character, or NULL.
+.audit_by <- function(x, by) {
+    if (is.null(by)) return(NULL)
+    if (is.character(by) && length(by) == 1L && ncol(x) != 1L) {
+        if (!by %in% colnames(colData(x))) {
+            stop(sprintf("`by` = %s is not a colData column of `x`; its columns are %s", .fmt_value(by),
+                if (ncol(colData(x))) .fmt_value(colnames(colData(x))) else "none"), call. = FALSE)
+        }
+        by <- colData(x)[[by]]
+    }
+    if (!is.atomic(by) || length(by) != ncol(x)) {
+        stop(sprintf("`by` must name a colData column or give one value per cell (%d), not %s", ncol(x),
+            .fmt_value(by)), call. = FALSE)
+    }
+    by <- as.character(by)
+    if (anyNA(by)) message(sprintf("leaving out %d cells with no cell type (`by`)", sum(is.na(by))))
+    if (all(is.na(by))) stop("`by` gives no cell type for any cell", call. = FALSE)
+    by
+}
+
 .audit_labels <- function(x, sample, pool.size) {
     if (!is.null(sample) && !is.null(pool.size)) {
         stop("give `sample` (pseudobulk by sample) or `pool.size` (random pools), not both", call. = FALSE)
@@ -704,8 +743,9 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
     }
 }
 
-# Pseudobulk: means of the normalised cells per sample or per random pool.
-.audit_pseudobulk <- function(C, labels, pool.size, npools, replace, s) {
+# Pseudobulk: means of the normalised cells per sample or per random pool
+# (within the cell types `by`, when given).
+.audit_pseudobulk <- function(C, labels, pool.size, npools, replace, s, by = NULL) {
     ncell <- ncol(C)
     if (is.null(labels)) {
         pool.size <- .check_count(pool.size, "pool.size", max = .int_max)
@@ -713,19 +753,22 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
         if (pool.size > ncell) {
             stop(sprintf("`pool.size` = %d is larger than the %d cells of `x`", pool.size, ncell), call. = FALSE)
         }
-        if (is.null(npools)) npools <- floor(ncell / pool.size)
+        ntypes <- if (is.null(by)) 1L else length(unique(by))
+        # (within types: as many disjoint pools as the smallest type holds)
+        if (is.null(npools)) npools <- floor((if (is.null(by)) ncell else min(table(by))) / pool.size)
         npools <- .check_count(npools, "npools", max = .int_max)
-        .audit_check_size(npools, s$k, "pools",
+        .audit_check_size(npools * ntypes, s$k, "pools",
             sprintf(": lower `pool.size`, or raise `npools` with `replace = TRUE` (%d cells)", ncell))
-        if (!replace && npools * pool.size > ncell) {
+        if (is.null(by) && !replace && npools * pool.size > ncell) {
             stop(sprintf("%d disjoint pools of %d cells need %d cells, but `x` has %d: set `replace = TRUE`",
                 npools, pool.size, npools * pool.size, ncell), call. = FALSE)
         }
-        pools <- poolCells(C, size = pool.size, npools = npools, replace = replace, fun = "mean", seed = s$seed,
-            verbose = FALSE)
+        pools <- poolCells(C, size = pool.size, npools = npools, by = by, replace = replace, fun = "mean",
+            seed = s$seed, verbose = FALSE)
         groups <- as.list(pools$cells)
-        how <- sprintf("%d random pools of %d cells (%s)", npools, pool.size,
-            if (replace) "drawn with overlap" else "disjoint")
+        how <- sprintf("%d random pools of %d cells (%s)%s", npools * ntypes, pool.size,
+            if (replace) "drawn with overlap" else "disjoint",
+            if (is.null(by)) "" else sprintf(", %d in each of %d cell types", npools, ntypes))
         B <- SummarizedExperiment::assay(pools)
     } else {
         keep <- which(!is.na(labels))
@@ -734,7 +777,8 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
         groups <- split(keep, f)
         agg <- aggregateCells(C[, keep, drop = FALSE], labels[keep], fun = "mean")
         B <- SummarizedExperiment::assay(agg)[, names(groups), drop = FALSE]
-        how <- sprintf("%d samples (means of their cells)", length(groups))
+        how <- sprintf("%d samples (means of their cells)%s", length(groups),
+            if (identical(s$by, "sample x type")) ", one per sample and cell type" else "")
     }
     B <- as.matrix(B)
     rownames(B) <- rownames(C)

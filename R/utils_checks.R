@@ -138,7 +138,8 @@ NULL
     sample_id = "sample", sample.id = "sample", donor = "sample", donor_id = "sample", ngenes = "n.genes",
     n_genes = "n.genes", nGenes = "n.genes", ncores = "BPPARAM", cores = "BPPARAM", workers = "BPPARAM",
     threads = "num.threads", nthreads = "num.threads", n.threads = "num.threads", num_threads = "num.threads",
-    size = "pool.size", pool_size = "pool.size", bpparam = "BPPARAM", n.boot = "nboot", B = "nboot")
+    size = "pool.size", pool_size = "pool.size", bpparam = "BPPARAM", n.boot = "nboot", B = "nboot",
+    cluster_id = "by", cluster = "by", celltype = "by", cell_type = "by", cell.type = "by")
 
 # Refuses the arguments in `...` that `fn` (an exported function, named in
 # the message) does not take, i.e. that match none of `allowed` (partial

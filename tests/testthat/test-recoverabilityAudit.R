@@ -543,3 +543,42 @@ test_that("max.cells caps the cell level at a random subset; the pseudobulk keep
     expect_error(recoverabilityAudit(pbmc283, pool.size = 10, max.cells = 50), "`max.cells` must be a whole number")
     expect_error(recoverabilityAudit(pbmc283, pool.size = 10, max.cells = NA), "`max.cells`")
 })
+
+test_that("`by` forms the pseudobulk within cell types: per sample and type, or pools within types", {
+    set.seed(31)
+    n <- 1200
+    type <- rep(c("T", "B", "NK"), length.out = n)
+    donor <- rep(sprintf("d%02d", 1:12), each = n / 12)
+    # the types shift the regulator: pools mixing them would blur that
+    x <- rgamma(n, 2, 1) + c(T = 0, B = 2, NK = 4)[type]
+    lam <- cbind(g1 = x, g2 = 0.5 + 0.8 * x, g3 = 1 + 0.3 * x^1.2, g4 = rgamma(n, 3, 1))
+    counts <- t(matrix(rpois(length(lam), 3 * lam), n, dimnames = list(paste0("c", 1:n), colnames(lam))))
+    sce <- SingleCellExperiment::SingleCellExperiment(list(counts = counts))
+    sce$donor <- donor
+    sce$type <- type
+    sce$donor.type <- paste(donor, type, sep = ".")
+    a <- recoverabilityAudit(sce, sample = "donor", by = "type", genes = c("g1", "g2"), nboot = 10,
+        verbose = FALSE)
+    expect_identical(ncol(a@bulk), 36L)
+    expect_setequal(colnames(a@bulk), unique(sce$donor.type))
+    expect_identical(sum(a@ncells), as.integer(n))
+    expect_true(all(a@ncells %in% 33:34))
+    # the same as naming each sample-and-type group a sample
+    b <- recoverabilityAudit(sce, sample = "donor.type", genes = c("g1", "g2"), nboot = 10, verbose = FALSE)
+    expect_equal(as.data.frame(auditTable(a)), as.data.frame(auditTable(b)))
+    expect_match(a@settings$pseudobulk, "one per sample and cell type")
+    # random pools within types: every pool holds cells of one type
+    p <- recoverabilityAudit(sce, pool.size = 10, by = type, genes = c("g1", "g2"), nboot = 10, verbose = FALSE)
+    expect_identical(ncol(p@bulk), 120L)  # 40 disjoint pools of 10 in each of the 3 types
+    pool.type <- sub("[.]pool[0-9]+$", "", colnames(p@bulk))
+    expect_identical(as.vector(table(pool.type)), c(40L, 40L, 40L))
+    expect_match(p@settings$pseudobulk, "40 in each of 3 cell types")
+    # cells without a type are left out of both levels, with a message
+    t2 <- type
+    t2[1:6] <- NA
+    expect_message(recoverabilityAudit(sce, sample = "donor", by = t2, genes = c("g1", "g2"), nboot = 0,
+        verbose = FALSE), "leaving out 6 cells with no cell type")
+    expect_error(recoverabilityAudit(sce, sample = "donor", by = "celltype"), "`by` = 'celltype' is not a colData column")
+    expect_error(recoverabilityAudit(sce, sample = "donor", by = type[1:5]), "`by` must name a colData column")
+    expect_error(recoverabilityAudit(sce, sample = "donor", cluster_id = "type"), "`cluster_id` \\(here `by`\\)")
+})
