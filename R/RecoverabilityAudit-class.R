@@ -12,7 +12,7 @@
 #' @slot bulk The (pseudo)bulk values of the audited genes (genes x
 #'   samples).
 #' @slot cell.fit,bulk.fit The [fitPairwise()] results at each level (in
-#'   a bulk-only audit with `group`, `bulk.fit` is a named list of them,
+#'   a bulk-only audit with `by`, `bulk.fit` is a named list of them,
 #'   one per group).
 #' @slot ncells Cells in each pseudobulk sample.
 #' @slot settings The settings of the call.
@@ -38,7 +38,7 @@
 #' @examples
 #' data(pbmc283)
 #' audit <- recoverabilityAudit(pbmc283, pool.size = 10, npools = 60, replace = TRUE,
-#'                              n.genes = 5, nboot = 30)
+#'                              ngenes = 5, nboot = 30)
 #' summary(audit)
 #' if (requireNamespace("ggplot2", quietly = TRUE)) plot(audit)
 #' @name RecoverabilityAudit-class

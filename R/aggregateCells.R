@@ -1,7 +1,7 @@
 #' Aggregate cells into pseudobulk samples
 #'
-#' Pools the cells (columns) of `x` that share an id into one bulk sample per
-#' id, with a linear or a non-linear aggregation.
+#' Pools the cells (columns) of `x` that share a `sample` label into one
+#' bulk sample per label, with a linear or a non-linear aggregation.
 #'
 #' @section Aggregations:
 #' For the values \eqn{x_1, \dots, x_k} of one gene in the \eqn{k} cells of a
@@ -42,12 +42,15 @@
 #'
 #' @param x A numeric matrix, `dgCMatrix` (or other sparse `Matrix`),
 #'   `DelayedArray`, or a `SummarizedExperiment`/`SingleCellExperiment`.
-#' @param ids The group of each cell: a vector (factor, character, integer)
-#'   with one entry per column, or a `DataFrame`/data.frame with one row per
-#'   column, in which case each combination of values is a group.  Cells with
-#'   an `NA` id are left out, with a message saying how many.  For a
+#' @param sample The pseudobulk sample of each cell: a vector (factor,
+#'   character, integer) with one entry per column, or a
+#'   `DataFrame`/data.frame with one row per column, in which case each
+#'   combination of values is a sample (e.g. donor and cell type).  Cells
+#'   with an `NA` label are left out, with a message saying how many.  For a
 #'   `SummarizedExperiment`, also the names of `colData` columns.
-#' @param fun The aggregation, see below.
+#' @param aggregation The aggregation, see below.
+#' @param ids,fun Former names of `sample` and `aggregation`, deprecated
+#'   (they work, with a warning).
 #' @param subset.row Genes to aggregate: names, indices or a logical vector;
 #'   `NULL` for all.
 #' @param na.rm Leave out `NA` values instead of failing.
@@ -60,77 +63,82 @@
 #' @param ... For the `SummarizedExperiment` method, arguments of the
 #'   `ANY` method.  An argument neither method takes is an error that names
 #'   it (with this function's name for one known from other packages, e.g.
-#'   scuttle's `statistics` is `fun` here).
+#'   scuttle's `statistics` and `ids` are `aggregation` and `sample` here).
 #'
 #' @return A `SummarizedExperiment` (a `SingleCellExperiment` for one) with
-#'   genes as rows, their `rowData` kept, and one column per group, ordered
-#'   by the ids' levels (sorted values).  Its assay is named
+#'   genes as rows, their `rowData` kept, and one column per sample, ordered
+#'   by the labels' levels (sorted values).  Its assay is named
 #'   after `assay.type` (`"aggregated"` for a matrix).  `colData` holds the
-#'   ids of each group (column `group` for a vector), `ncells`, and, for a
+#'   labels of each sample (column `group` for a vector), `ncells`, and, for a
 #'   `SummarizedExperiment`, every `colData` column that is constant within
-#'   each group.  `metadata$aggregation` records `fun`.
+#'   each group.  `metadata$aggregation` records `aggregation`.
 #' @seealso [poolCells()] for random pools when there are no sample labels;
 #'   [simulateBulk()], which uses the same aggregation code.
 #' @examples
 #' counts <- matrix(rpois(2000, 5), nrow = 20,
 #'                  dimnames = list(paste0("g", 1:20), paste0("c", 1:100)))
 #' donor <- rep(c("d1", "d2", "d3", "d4"), each = 25)
-#' pb <- aggregateCells(counts, donor, fun = "sum")
+#' pb <- aggregateCells(counts, donor, aggregation = "sum")
 #' SummarizedExperiment::assay(pb)[1:3, ]
 #' pb$ncells
 #'
 #' # a non-linear aggregation, on sparse input
 #' sparse <- Matrix::Matrix(counts, sparse = TRUE)
-#' aggregateCells(sparse, donor, fun = "log1p_sum")
+#' aggregateCells(sparse, donor, aggregation = "log1p_sum")
 #'
-#' # groups from two columns of a SingleCellExperiment
+#' # samples from two columns of a SingleCellExperiment
 #' sce <- SingleCellExperiment::SingleCellExperiment(list(counts = counts))
 #' sce$donor <- donor
 #' sce$condition <- rep(c("ctrl", "stim"), 50)
 #' aggregateCells(sce, c("donor", "condition"))
 #' @export
-setGeneric("aggregateCells", function(x, ids, ...) standardGeneric("aggregateCells"))
+setGeneric("aggregateCells", function(x, ...) standardGeneric("aggregateCells"))
 
 #' @rdname aggregateCells
 #' @export
 #' @importFrom SummarizedExperiment SummarizedExperiment
 #' @importFrom BiocParallel SerialParam
-setMethod("aggregateCells", "ANY", function(x, ids, fun = "sum", subset.row = NULL, na.rm = FALSE,
-    pseudo = 1, num.threads = 1, BPPARAM = SerialParam(), verbose = interactive(), ...) {
+setMethod("aggregateCells", "ANY", function(x, sample, aggregation = "sum", subset.row = NULL, na.rm = FALSE,
+    pseudo = 1, num.threads = 1, BPPARAM = SerialParam(), verbose = interactive(), ..., ids, fun) {
     .check_extra_args("aggregateCells", names(formals(sys.function())), ...)
-    .aggregate_cells(x, ids, fun, subset.row, na.rm, pseudo, num.threads, BPPARAM, verbose,
+    if (!missing(ids)) sample <- .renamed_arg("aggregateCells", "ids", "sample", ids, !missing(sample))
+    if (!missing(fun)) aggregation <- .renamed_arg("aggregateCells", "fun", "aggregation", fun, !missing(aggregation))
+    .aggregate_cells(x, sample, aggregation, subset.row, na.rm, pseudo, num.threads, BPPARAM, verbose,
         coldata = NULL, rowdata = NULL, assay.name = "aggregated")
 })
 
 #' @rdname aggregateCells
 #' @export
 #' @importFrom SummarizedExperiment colData rowData
-setMethod("aggregateCells", "SummarizedExperiment", function(x, ids, ..., assay.type = "counts") {
+setMethod("aggregateCells", "SummarizedExperiment", function(x, sample, aggregation = "sum", ...,
+    assay.type = "counts", ids, fun) {
     .check_extra_args("aggregateCells", c(.user_args(.aggregate_cells, .internal_agg_args), "assay.type"), ...)
+    if (!missing(ids)) sample <- .renamed_arg("aggregateCells", "ids", "sample", ids, !missing(sample))
+    if (!missing(fun)) aggregation <- .renamed_arg("aggregateCells", "fun", "aggregation", fun, !missing(aggregation))
     cd <- colData(x)
-    if (is.character(ids) && length(ids) >= 1L && length(ids) < ncol(x) && all(ids %in% colnames(cd))) {
-        ids <- cd[, ids, drop = FALSE]
+    if (is.character(sample) && length(sample) >= 1L && length(sample) < ncol(x) && all(sample %in% colnames(cd))) {
+        sample <- cd[, sample, drop = FALSE]
     }
     name <- if (is.character(assay.type)) assay.type else "aggregated"
-    .as_class_of(.aggregate_cells(.assay_of(x, assay.type, check = FALSE), ids, ..., coldata = cd,
+    .as_class_of(.aggregate_cells(.assay_of(x, assay.type, check = FALSE), sample, aggregation, ..., coldata = cd,
         rowdata = rowData(x), assay.name = name), x)
 })
 
 # (arguments of .aggregate_cells() and .pool_cells() that users do not give)
 .internal_agg_args <- c("coldata", "rowdata", "assay.name")
 
-.aggregate_cells <- function(x, ids, fun = "sum", subset.row = NULL, na.rm = FALSE, pseudo = 1,
+.aggregate_cells <- function(x, sample, aggregation = "sum", subset.row = NULL, na.rm = FALSE, pseudo = 1,
     num.threads = 1, BPPARAM = SerialParam(), verbose = FALSE, coldata, rowdata, assay.name) {
     if (length(dim(x)) != 2L) {
         stop(sprintf("`x` must be a matrix-like object (genes in rows, cells in columns), not %s", .fmt_value(x)),
             call. = FALSE)
     }
-    args <- .check_agg_args(fun, na.rm, pseudo)
+    args <- .check_agg_args(aggregation, na.rm, pseudo)
     num.threads <- .check_threads(num.threads)
     verbose <- .check_flag(verbose, "verbose")
-    g <- .groups_from_ids(ids, ncol(x))
+    g <- .groups_from_ids(sample, ncol(x))
     if (g$dropped > 0L) {
-        message(sprintf("leaving out %d cell%s with an NA id", g$dropped, if (g$dropped > 1L) "s" else ""))
+        message(sprintf("leaving out %d cell%s with an NA `sample`", g$dropped, if (g$dropped > 1L) "s" else ""))
     }
     out <- .call_core(.aggregate_any(.subset_rows(x, subset.row), g$groups, args$fun, args$pseudo,
         args$na.rm, num.threads, BPPARAM, verbose))

@@ -18,14 +18,19 @@
 #'   names, a `graphNEL` or an `igraph` (as [scoreGraph()] takes them).
 #'   Default: the model kept by [simulateCells()].
 #' @param max.cond Largest conditioning set enumerated.
-#' @param method The CI test, `"spline"` (default) or `"fisher"` (for
+#' @param test The CI test, `"spline"` (default) or `"fisher"` (for
 #'   jointly Gaussian data), see [ciTest()].
+#' @param method Former name of `test`, deprecated (it works, with a
+#'   warning).
 #' @param alpha Level of the decisions.
 #' @param assay.type Assay of `cells` and `bulk` to test (one name, or two:
 #'   cells then bulk).
 #' @param limit Most statements enumerated.
 #' @param ... Settings of the spline test (`k`, `max.n`, `nperm`, `seed`,
 #'   `num.threads`), see [ciSuffStat()].
+#' @param BPPARAM A BiocParallel back-end over the statements (each test
+#'   draws from its own stream, so the p-values are identical on every
+#'   back-end).
 #' @param verbose Report progress of the spline tests.
 #'
 #' @return A [S4Vectors::DataFrame], one row per statement: `x`, `y`, `z`,
@@ -36,12 +41,14 @@
 #' edges <- data.frame(from = c("X", "Y"), to = c("Y", "Z"), fun = "affine", weight = 1)
 #' model <- grnModel(edges, context.sd = c(X = 1))
 #' cells <- simulateCells(model, ncells = 5000, nsamples = 200, seed = 1)
-#' bulk <- aggregateCells(cells, cells$sample, fun = "mean", assay.type = "latent")
+#' bulk <- aggregateCells(cells, cells$sample, aggregation = "mean", assay.type = "latent")
 #' ciConsistency(cells, bulk, assay.type = c("latent", "latent"))
 #' @export
 ciConsistency <- function(cells, bulk, statements = NULL, graph = NULL, max.cond = 1,
-    method = c("spline", "fisher"), alpha = 0.05, assay.type = "latent", limit = 1e5, ..., verbose = FALSE) {
-    method <- .check_choice(.first(method), c("spline", "fisher"), "method")
+    test = c("spline", "fisher"), alpha = 0.05, assay.type = "latent", limit = 1e5, ..., BPPARAM = SerialParam(),
+    verbose = FALSE, method) {
+    if (!missing(method)) test <- .renamed_arg("ciConsistency", "method", "test", method, !missing(test))
+    test <- .check_choice(.first(test), c("spline", "fisher"), "test")
     if (!is(cells, "SummarizedExperiment") || !is(bulk, "SummarizedExperiment")) {
         stop("`cells` and `bulk` must be SummarizedExperiment objects with genes in rows", call. = FALSE)
     }
@@ -71,10 +78,11 @@ ciConsistency <- function(cells, bulk, statements = NULL, graph = NULL, max.cond
         separated <- if (is.null(edges)) rep(NA, length(x)) else
             dsep_cpp(length(genes), match(edges$from, genes), match(edges$to, genes), x, y, z)
     }
-    ss.cells <- ciSuffStat(cells[genes, ], method = method, assay.type = at[1L], ...)
-    ss.bulk <- ciSuffStat(bulk[genes, ], method = method, assay.type = at[2L], ...)
-    p.cells <- .ci_tests(ss.cells, x, y, z, verbose = verbose)$p.value
-    p.bulk <- .ci_tests(ss.bulk, x, y, z, verbose = verbose)$p.value
+    ss.cells <- ciSuffStat(cells[genes, ], test = test, assay.type = at[1L], ...)
+    ss.bulk <- ciSuffStat(bulk[genes, ], test = test, assay.type = at[2L], ...)
+    if (.bp_start(BPPARAM)) on.exit(.bp_stop(BPPARAM), add = TRUE)
+    p.cells <- .ci_p_values(ss.cells, x, y, z, BPPARAM, verbose, "CI cells")
+    p.bulk <- .ci_p_values(ss.bulk, x, y, z, BPPARAM, verbose, "CI bulk")
     DataFrame(x = genes[x], y = genes[y], z = vapply(z, function(s) paste(genes[s], collapse = ","), character(1)),
         separated = separated, p.cells = p.cells, p.bulk = p.bulk, indep.cells = p.cells > alpha,
         indep.bulk = p.bulk > alpha, agree = (p.cells > alpha) == (p.bulk > alpha))

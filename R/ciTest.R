@@ -9,14 +9,14 @@
 #' jointly Gaussian data only: when an edge is non-linear it rejects true
 #' conditional independences however many observations there are).
 #'
-#' `method = "fisher"`: Fisher's z transform of the partial correlation of
+#' `test = "fisher"`: Fisher's z transform of the partial correlation of
 #' X and Y given Z (computed from the inverse of the correlation matrix of
 #' X, Y and Z; a pseudo-inverse when the conditioning set is collinear),
 #' compared with a normal distribution on `n - |Z| - 3` degrees of freedom.
 #' It tests the absence of linear partial correlation, which is conditional
 #' independence only for jointly Gaussian data.
 #'
-#' `method = "spline"`: a non-parametric test.  X and Y are each regressed
+#' `test = "spline"`: a non-parametric test.  X and Y are each regressed
 #' on Z with penalised cubic splines (the smoother of [fitPairwise()], `k`
 #' basis functions, smoothing parameter by REML; one smooth per conditioning
 #' gene, added up and fitted by backfitting when `|Z| > 1`; a gene with
@@ -48,8 +48,10 @@
 #'   matrices with the observations in rows: pass `t(m)` or
 #'   `as.data.frame(m)` for such a matrix (a name that only matches the
 #'   other dimension gets an error saying so).
-#' @param method `"spline"` (default) or `"fisher"` (for jointly Gaussian
+#' @param test `"spline"` (default) or `"fisher"` (for jointly Gaussian
 #'   data).
+#' @param method Former name of `test`, deprecated (it works, with a
+#'   warning).
 #' @param assay.type For a `SummarizedExperiment` `data`: the assay (when
 #'   left at its default and `data` has a single assay, that one).
 #' @param ... For `ciTest()`: the spline test's settings, passed to
@@ -71,7 +73,7 @@
 #'   which other tests ran).
 #'
 #' @return `ciTest()`: a one-row [S4Vectors::DataFrame] with `x`, `y`, `z`
-#'   (the conditioning set, comma-separated), `n`, `method`, `statistic`
+#'   (the conditioning set, comma-separated), `n`, `test`, `statistic`
 #'   (the partial correlation, or the HSIC statistic of the residuals) and
 #'   `p.value`. `ciSuffStat()`: the sufficient statistics for
 #'   `ciIndepTest()`, which returns a p-value as pcalg expects.
@@ -88,15 +90,16 @@
 #' # a non-linear chain: Fisher's test misses what the spline test sees
 #' e <- rbind(A = a, B = a^2 + rnorm(300, sd = 0.3))
 #' ciTest("A", "B", data = e)$p.value
-#' ciTest("A", "B", data = e, method = "spline")$p.value
+#' ciTest("A", "B", data = e, test = "fisher")$p.value
 #' if (requireNamespace("pcalg", quietly = TRUE)) {
 #'     pc <- pcalg::pc(ciSuffStat(d), ciIndepTest, alpha = 0.01, labels = rownames(d))
 #' }
 #' @export
-ciTest <- function(x, y, z = NULL, data, method = c("spline", "fisher"), assay.type = "counts", ...) {
+ciTest <- function(x, y, z = NULL, data, test = c("spline", "fisher"), assay.type = "counts", ..., method) {
+    if (!missing(method)) test <- .renamed_arg("ciTest", "method", "test", method, !missing(test))
     data <- .as_se(data)
     if (is(data, "SummarizedExperiment")) assay.type <- .pick_assay(data, assay.type, !missing(assay.type))
-    ss <- ciSuffStat(data, method = method, assay.type = assay.type, ...)
+    ss <- ciSuffStat(data, test = test, assay.type = assay.type, ...)
     vars <- ss$vars
     xi <- .ci_index(x, vars, "x", ss$obs)
     yi <- .ci_index(y, vars, "y", ss$obs)
@@ -109,7 +112,7 @@ ciTest <- function(x, y, z = NULL, data, method = c("spline", "fisher"), assay.t
     }
     if (anyDuplicated(zi)) stop("`z` names a variable twice", call. = FALSE)
     res <- .ci_tests(ss, xi, yi, list(zi))
-    DataFrame(x = vars[xi], y = vars[yi], z = paste(vars[zi], collapse = ","), n = ss$n, method = ss$method,
+    DataFrame(x = vars[xi], y = vars[yi], z = paste(vars[zi], collapse = ","), n = ss$n, test = ss$method,
         statistic = res$statistic, p.value = res$p.value)
 }
 
@@ -117,9 +120,12 @@ ciTest <- function(x, y, z = NULL, data, method = c("spline", "fisher"), assay.t
 #' @param num.threads Threads of the spline test over many statements.
 #' @export
 #' @importFrom stats cor complete.cases
-ciSuffStat <- function(data, method = c("spline", "fisher"), assay.type = "counts", k = NULL, max.n = 2000,
-    nperm = 0, seed = 1, num.threads = 1) {
-    method <- .check_choice(.first(method), c("spline", "fisher"), "method")
+ciSuffStat <- function(data, test = c("spline", "fisher"), assay.type = "counts", k = NULL, max.n = 2000,
+    nperm = 0, seed = 1, num.threads = 1, method) {
+    if (!missing(method)) test <- .renamed_arg("ciSuffStat", "method", "test", method, !missing(test))
+    # (the result keeps the test under `method`, the name ciIndepTest() reads
+    # in sufficient statistics saved by earlier versions)
+    method <- .check_choice(.first(test), c("spline", "fisher"), "test")
     data <- .as_se(data)
     if (is(data, "SummarizedExperiment")) {
         assay.type <- .pick_assay(data, assay.type, !missing(assay.type))
@@ -191,6 +197,20 @@ ciIndepTest <- function(x, y, S, suffStat) {
     }
     .ci_tests(suffStat, as.integer(x), as.integer(y), list(as.integer(S)))$p.value
 }
+
+# The p-values of statements (1-based x, y, list z) on the sufficient
+# statistics of ciSuffStat(), the statements split over the workers of
+# BPPARAM (a spline test's stream is keyed on its statement, not on its
+# place in the call, so the split does not change them).
+.ci_p_values <- function(ss, x, y, z, BPPARAM, verbose = FALSE, label = NULL) {
+    if (bpnworkers(BPPARAM) <= 1L || length(x) < 2L) return(.ci_tests(ss, x, y, z, verbose = verbose)$p.value)
+    units <- .work_units(seq_along(x), .n_units(length(x), BPPARAM, verbose))
+    res <- .run_units(lapply(units, function(j) list(x = x[j], y = y[j], z = z[j])), .ci_statements, ss = ss,
+        BPPARAM = BPPARAM, sizes = lengths(units), what = "tests", progress = verbose, label = label)
+    unlist(res, use.names = FALSE)
+}
+
+.ci_statements <- function(task, ss) .ci_tests(ss, task$x, task$y, task$z)$p.value
 
 # p-values (and statistics) of statements given by 1-based x, y and a list
 # of conditioning sets, on the sufficient statistics of ciSuffStat().

@@ -26,12 +26,17 @@
 #' @param equal.n Also run PC on the cells subsampled to the number of bulk
 #'   samples (row `cells.subsampled`).
 #' @param seed Seed of that subsample.
-#' @param method `"pc"`.
+#' @param algorithm The discovery algorithm: `"pc"`.
+#' @param method Former name of `algorithm`, deprecated (it works, with a
+#'   warning).
 #' @param test The CI test, `"spline"` (default) or `"fisher"` (for jointly
 #'   Gaussian data, as in the example), see [ciTest()].
 #' @param ... Settings of the spline test, see [ciSuffStat()].
 #' @param alpha Level of the CI tests.
 #' @param assay.type The assay tested at both levels.
+#' @param BPPARAM A BiocParallel back-end over the levels (cells, bulk,
+#'   subsampled cells: one worker each); threads of the spline tests are
+#'   `num.threads` among `...`.  Results are identical on every back-end.
 #'
 #' @return A [S4Vectors::DataFrame] with one row per level (`cells`,
 #'   `bulk`, and `cells.subsampled` with `equal.n = TRUE`): `n`
@@ -46,13 +51,16 @@
 #'     discoverAtBothLevels(sim, test = "fisher")
 #' }
 #' @export
-discoverAtBothLevels <- function(sim, method = "pc", test = c("spline", "fisher"), alpha = 0.01,
-    assay.type = "latent", ..., graph = NULL, equal.n = FALSE, seed = 1) {
+discoverAtBothLevels <- function(sim, algorithm = "pc", test = c("spline", "fisher"), alpha = 0.01,
+    assay.type = "latent", ..., graph = NULL, equal.n = FALSE, seed = 1, BPPARAM = SerialParam(), method) {
+    if (!missing(method)) {
+        algorithm <- .renamed_arg("discoverAtBothLevels", "method", "algorithm", method, !missing(algorithm))
+    }
     if (!requireNamespace("pcalg", quietly = TRUE)) {
         stop("discoverAtBothLevels() needs the pcalg package; install it with install.packages('pcalg')",
             call. = FALSE)
     }
-    .check_choice(method, "pc", "method")
+    .check_choice(algorithm, "pc", "algorithm")
     test <- .check_choice(.first(test), c("spline", "fisher"), "test")
     alpha <- .check_prob(alpha, "alpha")
     if (alpha >= 1) stop(sprintf("`alpha` must be below 1, not %s", .fmt_value(alpha)), call. = FALSE)
@@ -86,20 +94,29 @@ discoverAtBothLevels <- function(sim, method = "pc", test = c("spline", "fisher"
         keep <- sort(resample_cpp(ncol(cells), ncol(sim$bulk), 1L, FALSE, seed)[, 1L])
         levels$cells.subsampled <- cells[, keep]
     }
-    fits <- list()
-    rows <- lapply(names(levels), function(level) {
-        ss <- ciSuffStat(levels[[level]], method = test, assay.type = assay.type, ...)
-        fit <- pcalg::pc(ss, ciIndepTest, alpha = alpha, labels = genes)
-        fits[[level]] <<- fit
-        est <- (methods::as(fit@graph, "matrix") != 0) * 1
+    # one unit per level: each carries its own data to a worker
+    if (.bp_start(BPPARAM)) on.exit(.bp_stop(BPPARAM), add = TRUE)
+    found <- .run_units(unname(levels), .pc_level, settings = list(test = test, assay.type = assay.type,
+        alpha = alpha, genes = genes, ...), BPPARAM = BPPARAM)
+    fits <- lapply(found, `[[`, "fit")
+    names(fits) <- names(levels)
+    rows <- lapply(seq_along(levels), function(l) {
+        est <- (methods::as(fits[[l]]@graph, "matrix") != 0) * 1
         sc <- if (is.null(truth)) lapply(.score_graph(est, est), function(v) NA_real_) else .score_graph(est, truth)
-        data.frame(level = level, n = ss$n, edges = sum(.skeleton(est)[upper.tri(est)]), shd = sc$shd,
-            skeleton.precision = sc$skeleton.precision, skeleton.recall = sc$skeleton.recall,
+        data.frame(level = names(levels)[l], n = found[[l]]$n, edges = sum(.skeleton(est)[upper.tri(est)]),
+            shd = sc$shd, skeleton.precision = sc$skeleton.precision, skeleton.recall = sc$skeleton.recall,
             skeleton.f1 = sc$skeleton.f1, orientation.f1 = sc$orientation.f1)
     })
     out <- DataFrame(do.call(rbind, rows))
     metadata(out) <- list(fits = fits, alpha = alpha, test = test)
     out
+}
+
+# PC on one level's data (a SummarizedExperiment of the graph's genes):
+# the fit and the number of observations.
+.pc_level <- function(data, settings) {
+    ss <- do.call(ciSuffStat, c(list(data), settings[setdiff(names(settings), c("alpha", "genes"))]))
+    list(fit = pcalg::pc(ss, ciIndepTest, alpha = settings$alpha, labels = settings$genes), n = ss$n)
 }
 
 # SHD, precision, recall and F1 of an estimated adjacency matrix against the

@@ -131,6 +131,10 @@
 #' @param seed Seed of the bootstrap and of the HSIC subsample.
 #' @param max.n Most bulk samples the HSIC test of `p.resid` uses (a
 #'   subsample beyond that).
+#' @param BPPARAM A BiocParallel back-end for the fits at both levels and
+#'   the resamples of the cells (started for the call unless the user
+#'   started it); results are identical on every back-end.
+#' @param num.threads Threads of the fits (per worker).
 #'
 #' @return A [S4Vectors::DataFrame], one row per edge (row names
 #'   `"from->to"`): `regulator`, `target`, `reference` (`"truth"` or
@@ -145,10 +149,12 @@
 #' @importFrom stats quantile sd
 functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", aggregation = NULL,
     assay.type = "latent", truth = TRUE, counts = FALSE, size.factors = NULL, dispersion = 0, k = NULL,
-    nboot = 100, level = 0.95, alpha = 0.05, tolerance = 0.1, central = c(0.05, 0.95), seed = 1, max.n = 2000) {
+    nboot = 100, level = 0.95, alpha = 0.05, tolerance = 0.1, central = c(0.05, 0.95), seed = 1, max.n = 2000,
+    BPPARAM = SerialParam(), num.threads = 1) {
     if (!is(cells, "SummarizedExperiment") || !is(bulk, "SummarizedExperiment")) {
         stop("`cells` and `bulk` must be SummarizedExperiment objects with genes in rows", call. = FALSE)
     }
+    num.threads <- .check_threads(num.threads)
     if (is.null(aggregation)) aggregation <- metadata(bulk)$aggregation
     if (is.null(aggregation)) stop("give `aggregation`: `bulk` does not record it in metadata()", call. = FALSE)
     aggregation <- .check_choice(aggregation, .agg_funs, "aggregation")
@@ -186,6 +192,7 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
             "(aggregation 'sum'), not aggregation %s"), .fmt_value(aggregation)), call. = FALSE)
     }
     info <- .bulk_sample_info(cells, bulk, sample, at[1L], aggregation)
+    if (.bp_start(BPPARAM)) on.exit(.bp_stop(BPPARAM), add = TRUE)
     ym <- .assay_of(bulk, at[2L])
     genes <- unique(c(edges$from, edges$to))
     B <- as.matrix(ym[genes, , drop = FALSE])
@@ -205,11 +212,12 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
         .check_whole_counts(B, "the bulk assay", "with counts = TRUE", "use counts = FALSE")
         bulk.counts <- list(counts = B, size = S, dispersion = dispersion / mean(info$ncells))
         bulk.fit <- fitPairwise(B, pairs = pairs, k = kb, seed = seed, counts = TRUE, size.factors = S,
-            dispersion = bulk.counts$dispersion)
+            dispersion = bulk.counts$dispersion, BPPARAM = BPPARAM, num.threads = num.threads, verbose = FALSE)
         B <- B * rep(1 / S, each = nrow(B))
         aggregation <- "mean"
     } else {
-        bulk.fit <- fitPairwise(B, pairs = pairs, k = kb, seed = seed)
+        bulk.fit <- fitPairwise(B, pairs = pairs, k = kb, seed = seed, BPPARAM = BPPARAM, num.threads = num.threads,
+            verbose = FALSE)
     }
     use.truth <- vapply(seq_len(nrow(edges)), function(e) truth && .truth_usable(model, edges$from[e], edges$to[e]),
         logical(1))
@@ -218,12 +226,13 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
     if (!all(use.truth)) {
         C <- as.matrix(.assay_of(cells, at[1L])[genes, , drop = FALSE])
         pr <- data.frame(regulator = edges$from[!use.truth], target = edges$to[!use.truth])
-        s <- list(k = kc, dispersion = dispersion, level = 0.95, seed = seed, nboot = nboot)
+        s <- list(k = kc, dispersion = dispersion, level = 0.95, seed = seed, nboot = nboot, num.threads = num.threads)
         cnt <- NULL
         cell.fit <- if (counts) {
             .count_cell_curves(C, size.factors, pr, s)
         } else {
-            fitPairwise(C, pairs = pr, k = kc, seed = seed)
+            fitPairwise(C, pairs = pr, k = kc, seed = seed, BPPARAM = BPPARAM, num.threads = num.threads,
+                verbose = FALSE)
         }
         if (counts) cnt <- list(sf = size.factors, fit = cell.fit)
         if (nboot > 0) {
@@ -231,7 +240,7 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
             # own); bulk resample b is paired with cell resample b
             rows <- cumsum(!use.truth)
             rows[use.truth] <- NA_integer_
-            cell.boot <- list(fits = .cell_boot_fits(C, pr, s, cnt), rows = rows,
+            cell.boot <- list(fits = .cell_boot_fits(C, pr, s, cnt, BPPARAM), rows = rows,
                 map = function(f, m, idx) {
                     .map_curve(f, m, list(ncells = matrix(info$ncells[idx], nrow(idx)),
                         total = if (!is.null(info$total)) matrix(info$total[idx], nrow(idx))), aggregation)
@@ -377,13 +386,13 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
 }
 
 # The count-aware cell curves FF uses (counts: genes x cells, sf their size
-# factors, s: k, dispersion, level, seed), undersmoothed; `prior`: given
+# factors, s: k, dispersion, level, seed, optionally num.threads), undersmoothed; `prior`: given
 # rate distributions (the `rate.prior` of .fit_pairwise()), or NULL to fit
 # them.
 .count_cell_curves <- function(counts, sf, pairs, s, prior = NULL) {
     .fit_pairwise(counts, pairs = pairs, genes = NULL, k = s$k, method = "REML", transform = "none", counts = TRUE,
         size.factors = sf, dispersion = s$dispersion, test = c("wild", "F"), nboot = 0, level = s$level,
-        seed = s$seed, BPPARAM = SerialParam(), num.threads = 1L, verbose = FALSE, rate.test = FALSE,
+        seed = s$seed, BPPARAM = SerialParam(), num.threads = .threads_of(s), verbose = FALSE, rate.test = FALSE,
         rate.prior = prior, lambda.scale = .ff_undersmooth)
 }
 
@@ -419,7 +428,7 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
         if (is.null(data$sf)) {
             .fit_pairwise(data$C[, i, drop = FALSE], pairs = pairs, genes = NULL, k = s$k, method = "REML",
                 transform = "none", test = "F", nboot = 0, level = 0.95, seed = 1L, BPPARAM = SerialParam(),
-                num.threads = 1L, verbose = FALSE)
+                num.threads = .threads_of(s), verbose = FALSE)
         } else {
             .count_cell_curves(data$C[, i, drop = FALSE], data$sf[i], pairs, s, data$prior)
         }

@@ -76,8 +76,11 @@
 #' @param library.size,library.sdlog Mean and log-scale standard deviation of
 #'   the per-cell library size factor.
 #' @param nb.size Size (inverse dispersion) of negative binomial counts.
-#' @param functions Named list of vectorised R functions for edges whose `fun`
-#'   names them.
+#' @param custom.functions Named list of vectorised R functions for edges
+#'   whose `fun` names them (functions of your own beside the built-in
+#'   ones).
+#' @param functions Former name of `custom.functions`, deprecated (it works,
+#'   with a warning).
 #'
 #' @return A `GRNModel` object.
 #' @seealso [randomGRN()] for random models, [simulateCells()] and
@@ -94,7 +97,7 @@
 #'
 #' # a user-supplied function (slower path)
 #' grnModel(data.frame(from = "A", to = "B", fun = "softsign"),
-#'          functions = list(softsign = function(x) x / (1 + abs(x))))
+#'          custom.functions = list(softsign = function(x) x / (1 + abs(x))))
 #' @export
 #' @importFrom S4Vectors DataFrame
 #' @importFrom methods new validObject slot
@@ -102,7 +105,12 @@ grnModel <- function(edges, genes = NULL, intercept = 0, noise = "gaussian",
     noise.scale = 1, noise.shape = NULL, context.sd = NULL, celltypes = NULL,
     celltype.prop = NULL, celltype.alpha = 10, observation = c("none", "poisson", "nb"),
     link = c("softplus", "exp"), library.size = 1, library.sdlog = 0, nb.size = 10,
-    functions = list()) {
+    custom.functions = list(), functions) {
+    if (!missing(functions)) {
+        custom.functions <- .renamed_arg("grnModel", "functions", "custom.functions", functions,
+            !missing(custom.functions))
+    }
+    functions <- custom.functions
     edges <- .edges_table(edges, functions)
     if (is.null(genes)) {
         genes <- unique(c(rbind(edges$from, edges$to)))
@@ -151,7 +159,7 @@ grnModel <- function(edges, genes = NULL, intercept = 0, noise = "gaussian",
 .edges_table <- function(edges, functions) {
     if (!is.list(functions) || (length(functions) && (is.null(names(functions)) ||
         !all(vapply(functions, is.function, logical(1L)))))) {
-        stop("`functions` must be a named list of R functions", call. = FALSE)
+        stop("`custom.functions` must be a named list of R functions", call. = FALSE)
     }
     if (is.matrix(edges)) {
         if (!is.numeric(edges) || nrow(edges) != ncol(edges) || is.null(rownames(edges)) ||
@@ -181,7 +189,7 @@ grnModel <- function(edges, genes = NULL, intercept = 0, noise = "gaussian",
     fun <- if (is.null(edges$fun)) rep("affine", ne) else as.character(edges$fun)
     bad <- setdiff(fun, c(.edge_funs, names(functions)))
     if (length(bad)) {
-        stop(sprintf("`edges$fun` has unknown function %s; use one of %s or name an entry of `functions`",
+        stop(sprintf("`edges$fun` has unknown function %s; use one of %s or name an entry of `custom.functions`",
             .fmt_value(bad), paste(sprintf("'%s'", .edge_funs), collapse = ", ")), call. = FALSE)
     }
     hill <- fun %in% c("hill_act", "hill_rep")

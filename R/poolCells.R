@@ -1,16 +1,18 @@
 #' Synthetic bulk samples from random pools of cells
 #'
-#' For data without sample labels: each pool is the aggregate of `size`
+#' For data without sample labels: each pool is the aggregate of `pool.size`
 #' cells drawn at random, within each level of `by` when given.
 #'
 #' With `replace = FALSE` the pools are disjoint: no cell is used twice, so
-#' `size * npools` cells must be available in each level.  With `replace =
+#' `pool.size * npools` cells must be available in each level.  With `replace =
 #' TRUE` each pool is drawn afresh from all cells of its level (the cells of
 #' one pool are distinct, but a cell can be in several pools).  The draws come
 #' from `seed` through the package's C++ generator.
 #'
 #' @inheritParams aggregateCells
-#' @param size Number of cells per pool.
+#' @param pool.size Number of cells per pool.
+#' @param size,fun Former names of `pool.size` and `aggregation`, deprecated
+#'   (they work, with a warning).
 #' @param npools Number of pools (per level of `by`); by default, with
 #'   `replace = FALSE`, as many disjoint pools as the smallest level holds.
 #' @param by Optional grouping of the cells (a vector with one entry per
@@ -31,59 +33,57 @@
 #' @examples
 #' counts <- matrix(rpois(3000, 4), nrow = 10,
 #'                  dimnames = list(paste0("g", 1:10), NULL))
-#' pools <- poolCells(counts, size = 20, npools = 10, seed = 1)
+#' pools <- poolCells(counts, pool.size = 20, npools = 10, seed = 1)
 #' pools$ncells
 #' # pools within cell types
 #' type <- rep(c("A", "B", "C"), 100)
-#' poolCells(counts, size = 10, npools = 5, by = type, seed = 1)
+#' poolCells(counts, pool.size = 10, npools = 5, by = type, seed = 1)
 #' @export
-setGeneric("poolCells", function(x, size, npools, ...) standardGeneric("poolCells"))
+setGeneric("poolCells", function(x, ...) standardGeneric("poolCells"))
 
 #' @rdname poolCells
 #' @export
 #' @importFrom S4Vectors DataFrame
 #' @importFrom IRanges IntegerList
 #' @importFrom S4Vectors metadata<-
-setMethod("poolCells", "ANY", function(x, size, npools, by = NULL, replace = FALSE, fun = "sum",
-    seed = NULL, subset.row = NULL, na.rm = FALSE, pseudo = 1, num.threads = 1,
-    BPPARAM = SerialParam(), verbose = interactive(), ...) {
+setMethod("poolCells", "ANY", function(x, pool.size, npools, by = NULL, replace = FALSE,
+    aggregation = "sum", seed = NULL, subset.row = NULL, na.rm = FALSE, pseudo = 1, num.threads = 1,
+    BPPARAM = SerialParam(), verbose = interactive(), ..., size, fun) {
     .check_extra_args("poolCells", names(formals(sys.function())), ...)
-    .pool_cells(x, size, npools, by, replace, fun, seed, subset.row, na.rm, pseudo, num.threads,
+    if (!missing(size)) pool.size <- .renamed_arg("poolCells", "size", "pool.size", size, !missing(pool.size))
+    if (!missing(fun)) aggregation <- .renamed_arg("poolCells", "fun", "aggregation", fun, !missing(aggregation))
+    .pool_cells(x, pool.size, npools, by, replace, aggregation, seed, subset.row, na.rm, pseudo, num.threads,
         BPPARAM, verbose, coldata = NULL, rowdata = NULL, assay.name = "aggregated")
 })
 
 #' @rdname poolCells
 #' @export
-setMethod("poolCells", "SummarizedExperiment", function(x, size, npools, by = NULL, ...,
-    assay.type = "counts") {
+setMethod("poolCells", "SummarizedExperiment", function(x, pool.size, npools, by = NULL,
+    aggregation = "sum", ..., assay.type = "counts", size, fun) {
     .check_extra_args("poolCells", c(.user_args(.pool_cells, .internal_agg_args), "assay.type"), ...)
+    if (!missing(size)) pool.size <- .renamed_arg("poolCells", "size", "pool.size", size, !missing(pool.size))
+    if (!missing(fun)) aggregation <- .renamed_arg("poolCells", "fun", "aggregation", fun, !missing(aggregation))
     cd <- colData(x)
-    if (is.character(by) && length(by) == 1L && ncol(x) != 1L) {
-        if (!by %in% colnames(cd)) {
-            stop(sprintf("`by` names column '%s', which is not in colData(x)", by), call. = FALSE)
-        }
-        by <- cd[[by]]
-    }
+    if (!is.null(by)) by <- .coldata_values(by, x, "by")
     name <- if (is.character(assay.type)) assay.type else "aggregated"
-    .as_class_of(.pool_cells(.assay_of(x, assay.type, check = FALSE), size, npools, by, ..., coldata = cd,
+    .as_class_of(.pool_cells(.assay_of(x, assay.type, check = FALSE), pool.size, npools, by,
+        aggregation = aggregation, ..., coldata = cd,
         rowdata = rowData(x), assay.name = name), x)
 })
 
-.pool_cells <- function(x, size, npools, by = NULL, replace = FALSE, fun = "sum", seed = NULL,
+.pool_cells <- function(x, pool.size, npools, by = NULL, replace = FALSE, aggregation = "sum", seed = NULL,
     subset.row = NULL, na.rm = FALSE, pseudo = 1, num.threads = 1, BPPARAM = SerialParam(),
     verbose = FALSE, coldata, rowdata, assay.name) {
-    if (missing(size)) stop("give `size`, the number of cells per pool", call. = FALSE)
-    size <- .check_count(size, "size", max = .int_max)
+    if (missing(pool.size)) stop("give `pool.size`, the number of cells per pool", call. = FALSE)
+    size <- .check_count(pool.size, "pool.size", max = .int_max)
     replace <- .check_flag(replace, "replace")
-    args <- .check_agg_args(fun, na.rm, pseudo)
+    args <- .check_agg_args(aggregation, na.rm, pseudo)
     seed <- .resolve_seed(seed)
     n <- ncol(x)
     if (is.null(by)) {
         levels <- list(all = seq_len(n))
     } else {
-        if (length(by) != n) {
-            stop(sprintf("`by` has %d values but `x` has %d columns (cells)", length(by), n), call. = FALSE)
-        }
+        by <- .coldata_values(by, x, "by")
         if (anyNA(by)) message(sprintf("leaving out %d cells with an NA in `by`", sum(is.na(by))))
         f <- if (is.factor(by)) droplevels(by) else factor(by)
         levels <- split(seq_len(n), f)
@@ -98,7 +98,7 @@ setMethod("poolCells", "SummarizedExperiment", function(x, size, npools, by = NU
         have <- length(levels[[l]])
         need <- if (replace) size else size * npools
         if (have < need) {
-            stop(sprintf("%s %d cells%s, but %s needs %d: lower `size`%s", if (is.null(by)) "`x` has" else
+            stop(sprintf("%s %d cells%s, but %s needs %d: lower `pool.size`%s", if (is.null(by)) "`x` has" else
                 sprintf("level '%s' of `by` has", l), have, "",
                 if (replace) sprintf("a pool of size %d", size) else sprintf("%d disjoint pools of %d cells", npools, size),
                 need, if (replace) "" else ", lower `npools` or set `replace = TRUE`"), call. = FALSE)

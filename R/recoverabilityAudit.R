@@ -22,7 +22,7 @@
 #'     `replace = TRUE`).  A mean is a linear aggregation, so the cell-level
 #'     curve f maps to f itself at the bulk level.
 #'   \item Pairs: the ordered `pairs` given, or all ordered pairs among
-#'     `genes`, or among the `n.genes` most variable genes (variance of
+#'     `genes`, or among the `ngenes` most variable genes (variance of
 #'     `log1p` of the normalised values, or of the values themselves when
 #'     some are negative, among genes non-zero in at least `min.detected`
 #'     of the cells), at most `max.pairs`.
@@ -156,7 +156,7 @@
 #' `"undetermined"`; bulk data alone never give `"consistent"`.  A cohort
 #' that mixes groups (subtypes, sexes, batches) differing in both genes'
 #' levels shows relations made by the mixture, not by the cells: give
-#' `group` to fit within groups.  Microarray
+#' `by` to fit within groups.  Microarray
 #' intensities on a log scale are returned to the linear scale with
 #' `log.base`; counts are scaled by library size (`normalize = TRUE`).
 #'
@@ -188,7 +188,18 @@
 #'   disjoint pools as the smallest type holds).  A study with a few donors
 #'   and several cell types has enough pseudobulk samples that way, and no
 #'   pool mixes types.  Cells without a type take part in neither level.
-#' @param n.genes Number of most variable genes whose pairs are audited.
+#'   Bulk-only audit: groups of samples (subtypes, sexes, batches; the
+#'   name of a `colData` column or one value per sample) within which the
+#'   relations are fitted.  A cohort that mixes groups differing in both
+#'   genes' levels has between-group relations that no cell-level function
+#'   makes; with `by` each pair is fitted in each group with enough samples
+#'   (smaller groups are left out with a message), its `p.nonlinear` is the
+#'   smallest group's times the number of groups in which the pair has a
+#'   p-value (Bonferroni), its `nl` and R^2 are averages weighted by the
+#'   groups' samples, and `groups` says how many groups it was fitted in.
+#' @param n.genes,group Former names of `ngenes` and (bulk-only audit)
+#'   `by`, deprecated (they work, with a warning).
+#' @param ngenes Number of most variable genes whose pairs are audited.
 #' @param max.pairs Most pairs audited; more give an error.
 #' @param min.detected Share of cells (or samples) in which a candidate
 #'   variable gene must be non-zero.
@@ -220,15 +231,6 @@
 #' @param alpha Level of the tests after Benjamini-Hochberg adjustment.
 #' @param tolerance Largest FF distance called consistent.
 #' @param nl.tolerance Bulk-only audit: smallest `nl` called inconsistent.
-#' @param group Bulk-only audit: groups of samples (subtypes, sexes,
-#'   batches; the name of a `colData` column or one value per sample) within
-#'   which the relations are fitted.  A cohort that mixes groups differing in
-#'   both genes' levels has between-group relations that no cell-level
-#'   function makes; with `group` each pair is fitted in each group with
-#'   enough samples (smaller groups are left out with a message), its
-#'   `p.nonlinear` is the smallest group's times the number of groups in
-#'   which the pair has a p-value (Bonferroni), its `nl` and R^2 are averages weighted by the groups'
-#'   samples, and `groups` says how many groups it was fitted in.
 #' @param ci Run the CI tests of the pairs.
 #' @param max.n Most observations in one HSIC test (cells are subsampled).
 #' @param max.cells Most cells the cell level uses (its fits, resamples and
@@ -247,6 +249,8 @@
 #'   over several calls.  Results are identical on every back-end.  An
 #'   interrupt also ends the work the workers are running (`SnowParam`
 #'   workers the call started are ended at once).
+#' @param num.threads Threads of the fits and CI tests (per worker);
+#'   results do not depend on it.
 #' @param verbose Report progress (by default in interactive sessions):
 #'   a message per step and a progress bar within each (pairs fitted,
 #'   cell resamples, pairs compared, CI tests, each of its total, with the
@@ -260,7 +264,7 @@
 #' @examples
 #' data(pbmc283)
 #' audit <- recoverabilityAudit(pbmc283, pool.size = 10, npools = 60, replace = TRUE,
-#'                              n.genes = 6, nboot = 30)
+#'                              ngenes = 6, nboot = 30)
 #' audit
 #' head(auditTable(audit)[, c("regulator", "target", "ff.distance", "verdict")])
 #' @name recoverabilityAudit
@@ -272,13 +276,15 @@ setGeneric("recoverabilityAudit", function(x, ...) standardGeneric("recoverabili
 #' @importClassesFrom SingleCellExperiment SingleCellExperiment
 #' @importFrom BiocGenerics sizeFactors
 setMethod("recoverabilityAudit", "SingleCellExperiment", function(x, sample = NULL, pool.size = NULL,
-    pairs = NULL, genes = NULL, npools = NULL, replace = FALSE, by = NULL, n.genes = 20, max.pairs = 400,
+    pairs = NULL, genes = NULL, npools = NULL, replace = FALSE, by = NULL, ngenes = 20, max.pairs = 400,
     min.detected = 0.1, assay.type = "counts", normalize = TRUE, log.base = NULL, dispersion = 0,
     min.reliability = 0.4, gene.names = NULL, k = NULL, nboot = 100, level = 0.95, alpha = 0.05, tolerance = 0.1, ci = TRUE,
-    max.n = 2000, max.cells = 50000, seed = 1, BPPARAM = SerialParam(), verbose = interactive(), ...) {
+    max.n = 2000, max.cells = 50000, seed = 1, BPPARAM = SerialParam(), num.threads = 1, verbose = interactive(),
+    ..., n.genes) {
     .check_extra_args("recoverabilityAudit", names(formals(sys.function())), ...)
-    s <- .audit_settings(k, nboot, level, alpha, tolerance, max.n, seed, verbose, n.genes, max.pairs,
-        min.detected)
+    if (!missing(n.genes)) ngenes <- .renamed_arg("recoverabilityAudit", "n.genes", "ngenes", n.genes, !missing(ngenes))
+    s <- .audit_settings(k, nboot, level, alpha, tolerance, max.n, seed, verbose, ngenes, max.pairs,
+        min.detected, num.threads)
     max.cells <- if (identical(max.cells, Inf)) Inf else .check_count(max.cells, "max.cells", min = 100)
     if (.bp_start(BPPARAM)) on.exit(.bp_stop(BPPARAM), add = TRUE)
     ci <- .check_flag(ci, "ci")
@@ -365,15 +371,19 @@ setMethod("recoverabilityAudit", "SingleCellExperiment", function(x, sample = NU
 #' @rdname recoverabilityAudit
 #' @export
 setMethod("recoverabilityAudit", "SummarizedExperiment", function(x, sample = NULL, pool.size = NULL,
-    pairs = NULL, genes = NULL, n.genes = 20, max.pairs = 400, min.detected = 0.1, assay.type = "counts",
+    pairs = NULL, genes = NULL, ngenes = 20, max.pairs = 400, min.detected = 0.1, assay.type = "counts",
     normalize = TRUE, log.base = NULL, gene.names = NULL, k = NULL, nboot = 100, level = 0.95, alpha = 0.05,
-    nl.tolerance = 0.05, group = NULL, seed = 1, BPPARAM = SerialParam(), verbose = interactive(), ...) {
+    nl.tolerance = 0.05, by = NULL, seed = 1, BPPARAM = SerialParam(), num.threads = 1, verbose = interactive(),
+    ..., n.genes, group) {
     .check_extra_args("recoverabilityAudit", names(formals(sys.function())), ...)
+    if (!missing(n.genes)) ngenes <- .renamed_arg("recoverabilityAudit", "n.genes", "ngenes", n.genes, !missing(ngenes))
+    if (!missing(group)) by <- .renamed_arg("recoverabilityAudit", "group", "by", group, !missing(by))
     if (!is.null(sample) || !is.null(pool.size)) {
         stop(paste("`sample` and `pool.size` pool cells, but `x` is a SummarizedExperiment, audited as bulk",
             "data; for single cells make it a SingleCellExperiment (as(x, 'SingleCellExperiment'))"), call. = FALSE)
     }
-    s <- .audit_settings(k, nboot, level, alpha, 0.1, 2000, seed, verbose, n.genes, max.pairs, min.detected)
+    s <- .audit_settings(k, nboot, level, alpha, 0.1, 2000, seed, verbose, ngenes, max.pairs, min.detected,
+        num.threads)
     if (.bp_start(BPPARAM)) on.exit(.bp_stop(BPPARAM), add = TRUE)
     nl.tolerance <- .check_number(nl.tolerance, "nl.tolerance", lower = 0)
     normalize <- .check_flag(normalize, "normalize")
@@ -384,12 +394,12 @@ setMethod("recoverabilityAudit", "SummarizedExperiment", function(x, sample = NU
     sf <- .library_size_factors(m, normalize, "samples", assay.type)
     chosen <- .audit_pairs(m, sf, pairs, genes, s)
     B <- .audit_normalised(m, chosen$genes, sf)
-    groups <- .audit_groups(group, x, B, s)
+    groups <- .audit_groups(by, x, B, s)
     if (is.null(groups)) {
         .audit_check_size(ncol(B), s$k, "bulk samples", "")
         if (s$verbose) message(sprintf("fitting %d pairs on %d samples", nrow(chosen$pairs), ncol(B)))
         fit <- fitPairwise(B, pairs = chosen$pairs, k = s$k, nboot = s$nboot, level = s$level, seed = s$seed,
-            BPPARAM = BPPARAM, verbose = s$verbose)
+            BPPARAM = BPPARAM, num.threads = s$num.threads, verbose = s$verbose)
         tab <- DataFrame(regulator = fit$regulator, target = fit$target, n = fit$n, r2.linear = fit$r2.linear,
             r2.spline = fit$r2.spline, nl = fit$nl, nl.lower = .col_or_na(fit, "nl.lower"),
             nl.upper = .col_or_na(fit, "nl.upper"), p.nonlinear = fit$p.nonlinear, p.relation = fit$p.relation,
@@ -401,7 +411,8 @@ setMethod("recoverabilityAudit", "SummarizedExperiment", function(x, sample = NU
                 paste(lengths(groups), collapse = ", ")))
         }
         fits <- lapply(groups, function(j) fitPairwise(B[, j, drop = FALSE], pairs = chosen$pairs, k = s$k,
-            nboot = s$nboot, level = s$level, seed = s$seed, BPPARAM = BPPARAM, verbose = s$verbose))
+            nboot = s$nboot, level = s$level, seed = s$seed, BPPARAM = BPPARAM, num.threads = s$num.threads,
+            verbose = s$verbose))
         tab <- .combine_group_fits(fits)
         fit <- fits
         status <- tab$status
@@ -420,7 +431,7 @@ setMethod("recoverabilityAudit", "SummarizedExperiment", function(x, sample = NU
         `fit failed` = paste("fit failed:", status),
         `non-linear` = sprintf(if (is.null(groups)) {
             paste("bulk relation non-linear (nl %.2f > %.2f): the cells cannot be affine, or the samples mix",
-                "groups that differ (see `group`)")
+                "groups that differ (see `by`)")
         } else "bulk relation non-linear within groups (nl %.2f > %.2f): the cells cannot be affine",
             tab$nl, nl.tolerance),
         `no relation` = "no relation: the target does not detectably depend on the regulator",
@@ -431,30 +442,22 @@ setMethod("recoverabilityAudit", "SummarizedExperiment", function(x, sample = NU
             group = if (!is.null(groups)) lengths(groups), group.of = if (!is.null(groups)) .group_of(groups, ncol(B)))))
 })
 
-# The samples of each group of the bulk-only audit (NULL without `group`):
+# The samples of each group of the bulk-only audit (NULL without `by`):
 # a colData column of x or one value per sample; groups too small for the
 # fits are left out with a message.
 .audit_groups <- function(group, x, B, s) {
     if (is.null(group)) return(NULL)
-    if (is.character(group) && length(group) == 1L && ncol(x) != 1L) {
-        if (!group %in% colnames(colData(x))) {
-            stop(sprintf("`group` = %s is not a colData column of `x`", .fmt_value(group)), call. = FALSE)
-        }
-        group <- colData(x)[[group]]
-    }
-    if (length(group) != ncol(B)) {
-        stop(sprintf("`group` has %d values but `x` has %d samples", length(group), ncol(B)), call. = FALSE)
-    }
-    if (all(is.na(group))) stop("`group` has no value that is not NA", call. = FALSE)
+    group <- .coldata_values(group, x, "by", "samples")
+    if (all(is.na(group))) stop("`by` has no value that is not NA", call. = FALSE)
     if (anyNA(group)) {
-        message(sprintf("leaving out %d sample%s with an NA `group`", sum(is.na(group)),
+        message(sprintf("leaving out %d sample%s with an NA `by`", sum(is.na(group)),
             if (sum(is.na(group)) > 1L) "s" else ""))
     }
     groups <- split(seq_along(group), if (is.factor(group)) droplevels(group) else factor(group))
     need <- vapply(lengths(groups), function(n) .audit_need(s$k, n), numeric(1))
     small <- lengths(groups) < need
     if (all(small)) {
-        stop(sprintf("no group of `group` has the %d samples the fits need (largest: %d)", min(need),
+        stop(sprintf("no group of `by` has the %d samples the fits need (largest: %d)", min(need),
             max(lengths(groups))), call. = FALSE)
     }
     if (any(small)) {
@@ -511,8 +514,8 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
         "ExpressionSet (bulk samples; bulk-only audit), not a %s%s"), class(x)[1L], hint), call. = FALSE)
 })
 
-.audit_settings <- function(k, nboot, level, alpha, tolerance, max.n, seed, verbose, n.genes, max.pairs,
-    min.detected) {
+.audit_settings <- function(k, nboot, level, alpha, tolerance, max.n, seed, verbose, ngenes, max.pairs,
+    min.detected, num.threads = 1) {
     if (!is.null(k)) k <- .resolve_k(k, NA)
     level <- .check_prob(level, "level")
     if (level >= 1) stop(sprintf("`level` must be below 1, not %s", .fmt_value(level)), call. = FALSE)
@@ -524,8 +527,9 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
     list(k = k, nboot = .check_count(nboot, "nboot", min = 0, max = .resample_max), level = level, alpha = alpha,
         tolerance = .check_number(tolerance, "tolerance", lower = 0, lower.open = TRUE),
         max.n = .check_count(max.n, "max.n", min = 10, max = .int_max), seed = .check_count(seed, "seed", min = 0),
-        verbose = .check_flag(verbose, "verbose"), n.genes = .check_count(n.genes, "n.genes", min = 2, max = .int_max),
-        max.pairs = .check_count(max.pairs, "max.pairs", max = .int_max), min.detected = min.detected)
+        verbose = .check_flag(verbose, "verbose"), ngenes = .check_count(ngenes, "ngenes", min = 2, max = .int_max),
+        max.pairs = .check_count(max.pairs, "max.pairs", max = .int_max), min.detected = min.detected,
+        num.threads = .check_threads(num.threads))
 }
 
 # The assay with its gene names.
@@ -608,7 +612,7 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
         if (any(self)) stop(sprintf("`pairs` pairs gene %s with itself", .fmt_value(pairs$regulator[self][1L])),
             call. = FALSE)
     } else {
-        top <- .variable_genes(m, sf, s$n.genes, s$min.detected)
+        top <- .variable_genes(m, sf, s$ngenes, s$min.detected)
         g <- expand.grid(target = top, regulator = top, stringsAsFactors = FALSE)
         pairs <- g[g$regulator != g$target, c("regulator", "target")]
     }
@@ -682,18 +686,7 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
 # character, or NULL.
 .audit_by <- function(x, by) {
     if (is.null(by)) return(NULL)
-    if (is.character(by) && length(by) == 1L && ncol(x) != 1L) {
-        if (!by %in% colnames(colData(x))) {
-            stop(sprintf("`by` = %s is not a colData column of `x`; its columns are %s", .fmt_value(by),
-                if (ncol(colData(x))) .fmt_value(colnames(colData(x))) else "none"), call. = FALSE)
-        }
-        by <- colData(x)[[by]]
-    }
-    if (!is.atomic(by) || length(by) != ncol(x)) {
-        stop(sprintf("`by` must name a colData column or give one value per cell (%d), not %s", ncol(x),
-            .fmt_value(by)), call. = FALSE)
-    }
-    by <- as.character(by)
+    by <- as.character(.coldata_values(by, x, "by"))
     if (anyNA(by)) message(sprintf("leaving out %d cells with no cell type (`by`)", sum(is.na(by))))
     if (all(is.na(by))) stop("`by` gives no cell type for any cell", call. = FALSE)
     by
@@ -710,17 +703,7 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
         }
         return(NULL)
     }
-    if (is.character(sample) && length(sample) == 1L && ncol(x) != 1L) {
-        if (!sample %in% colnames(colData(x))) {
-            stop(sprintf("`sample` = %s is not a colData column of `x`; its columns are %s", .fmt_value(sample),
-                if (ncol(colData(x))) .fmt_value(colnames(colData(x))) else "none"), call. = FALSE)
-        }
-        sample <- colData(x)[[sample]]
-    }
-    if (length(sample) != ncol(x)) {
-        stop(sprintf("`sample` has %d values but `x` has %d cells", length(sample), ncol(x)), call. = FALSE)
-    }
-    lab <- as.character(sample)
+    lab <- as.character(.coldata_values(sample, x, "sample"))
     if (anyNA(lab)) message(sprintf("leaving out %d cells with no sample label", sum(is.na(lab))))
     nlev <- length(unique(lab[!is.na(lab)]))
     if (nlev < 2L) {
@@ -763,7 +746,7 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
             stop(sprintf("%d disjoint pools of %d cells need %d cells, but `x` has %d: set `replace = TRUE`",
                 npools, pool.size, npools * pool.size, ncell), call. = FALSE)
         }
-        pools <- poolCells(C, size = pool.size, npools = npools, by = by, replace = replace, fun = "mean",
+        pools <- poolCells(C, pool.size = pool.size, npools = npools, by = by, replace = replace, aggregation = "mean",
             seed = s$seed, verbose = FALSE)
         groups <- as.list(pools$cells)
         how <- sprintf("%d random pools of %d cells (%s)%s", npools * ntypes, pool.size,
@@ -775,7 +758,7 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
         f <- factor(labels[keep])
         .audit_check_size(nlevels(f), s$k, "samples", "; use `pool.size` for random pools")
         groups <- split(keep, f)
-        agg <- aggregateCells(C[, keep, drop = FALSE], labels[keep], fun = "mean")
+        agg <- aggregateCells(C[, keep, drop = FALSE], labels[keep], aggregation = "mean")
         B <- SummarizedExperiment::assay(agg)[, names(groups), drop = FALSE]
         how <- sprintf("%d samples (means of their cells)%s", length(groups),
             if (identical(s$by, "sample x type")) ", one per sample and cell type" else "")
@@ -792,16 +775,17 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
         if (is.null(counts)) "" else ", on the rate scale"))
     cell.fit <- if (is.null(counts)) {
         fitPairwise(C, pairs = pairs, k = s$k, nboot = s$nboot, level = s$level, seed = s$seed,
-            BPPARAM = BPPARAM, verbose = s$verbose)
+            BPPARAM = BPPARAM, num.threads = s$num.threads, verbose = s$verbose)
     } else {
         fitPairwise(counts$raw, pairs = pairs, counts = TRUE, size.factors = counts$sf, dispersion = s$dispersion,
-            k = s$k, nboot = s$nboot, level = s$level, seed = s$seed, BPPARAM = BPPARAM, verbose = s$verbose)
+            k = s$k, nboot = s$nboot, level = s$level, seed = s$seed, BPPARAM = BPPARAM, num.threads = s$num.threads,
+            verbose = s$verbose)
     }
     if (s$verbose) message(sprintf("fitting %d pairs at the pseudobulk level (%d samples)", nrow(pairs), ncol(B)))
     bulk.counts <- NULL
     bulk.fit <- if (is.null(counts)) {
         fitPairwise(B, pairs = pairs, k = s$k, nboot = s$nboot, level = s$level, seed = s$seed,
-            BPPARAM = BPPARAM, verbose = s$verbose)
+            BPPARAM = BPPARAM, num.threads = s$num.threads, verbose = s$verbose)
     } else {
         # A pool's counts are close to negative binomial with the cells'
         # dispersion over the number of cells pooled.
@@ -809,7 +793,7 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
             dispersion = s$dispersion / mean(pb$ncells))
         fitPairwise(bulk.counts$counts, pairs = pairs, counts = TRUE, size.factors = bulk.counts$size,
             dispersion = bulk.counts$dispersion, k = s$k, nboot = s$nboot, level = s$level, seed = s$seed,
-            BPPARAM = BPPARAM, verbose = s$verbose)
+            BPPARAM = BPPARAM, num.threads = s$num.threads, verbose = s$verbose)
     }
     cell.boot <- NULL
     ff.cell <- cell.fit
@@ -1019,7 +1003,7 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
         p <- rep(NA_real_, length(u))
         ok <- which(keep[a] & keep[b])
         if (!length(ok)) return(p)
-        ss <- ciSuffStat(M[keep, , drop = FALSE], method = "spline", max.n = s$max.n, seed = s$seed)
+        ss <- ciSuffStat(M[keep, , drop = FALSE], test = "spline", max.n = s$max.n, seed = s$seed)
         vars <- genes[keep]
         xi <- match(a[ok], vars)
         yi <- match(b[ok], vars)
@@ -1031,8 +1015,8 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
             list(data = ss$data[, cols, drop = FALSE], x = match(xi[j], cols) - 1L, y = match(yi[j], cols) - 1L,
                 id = cols - 1L)
         })
-        res <- .run_units(tasks, .ci_unit, opts = ss[c("k", "max.n", "nperm", "seed")], BPPARAM = BPPARAM,
-            sizes = lengths(units), what = "tests", progress = s$verbose, label = label)
+        res <- .run_units(tasks, .ci_unit, opts = c(ss[c("k", "max.n", "nperm", "seed")], num.threads = s$num.threads),
+            BPPARAM = BPPARAM, sizes = lengths(units), what = "tests", progress = s$verbose, label = label)
         p[ok] <- unlist(res, use.names = FALSE)
         p
     }
@@ -1045,5 +1029,5 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
 # The marginal spline CI tests of one unit of .audit_ci().
 .ci_unit <- function(task, opts) {
     .call_core(spline_tests_cpp(task$data, task$x, task$y, rep(list(integer(0)), length(task$x)), opts$k,
-        opts$max.n, opts$nperm, opts$seed, 1L, FALSE, task$id))$p.value
+        opts$max.n, opts$nperm, opts$seed, .threads_of(opts), FALSE, task$id))$p.value
 }

@@ -54,6 +54,8 @@
 #' @param seed Seed; replicate `r` of grid point `g` always gets the same
 #'   simulation, whatever the back-end and the rest of the grid.
 #' @param BPPARAM A BiocParallel back-end over the replicates.
+#' @param num.threads Threads of each replicate's simulation, fits and
+#'   tests (per worker); results do not depend on it.
 #' @param verbose Show a progress bar (replicates done of the total, time
 #'   left), serially and with workers alike.
 #'
@@ -75,7 +77,8 @@
 recoverabilityStudy <- function(functions = c("affine", "hill", "sin", "quadratic", "tanh"),
     aggregations = c("sum", "mean", "geomean", "log1p_sum", "cpm"), cells.per.sample = c(1, 2, 5, 10, 50, 100),
     causes = c("gaussian", "skewed"), nsamples = c(100, 500), replicates = 20, alpha = 0.05, test = "spline",
-    discovery = TRUE, max.n = 1000, seed = 1, BPPARAM = SerialParam(), verbose = interactive()) {
+    discovery = TRUE, max.n = 1000, seed = 1, BPPARAM = SerialParam(), num.threads = 1, verbose = interactive()) {
+    num.threads <- .check_threads(num.threads)
     .check_members(functions, c(names(.study_functions), "affine_hill"), "functions")
     .check_members(aggregations, .agg_funs, "aggregations")
     .check_members(causes, c("gaussian", "skewed"), "causes")
@@ -100,7 +103,7 @@ recoverabilityStudy <- function(functions = c("affine", "hill", "sin", "quadrati
     units <- .work_units(seq_len(nrow(tasks)), .n_units(nrow(tasks), BPPARAM, verbose, per.worker = 10L,
         serial = 100L), interleave = TRUE)
     res <- .run_units(units, .study_unit, tasks = tasks, grid = grid, seed = seed, alpha = alpha, test = test,
-        discovery = discovery, max.n = max.n, BPPARAM = BPPARAM, sizes = lengths(units), what = "replicates",
+        discovery = discovery, max.n = max.n, num.threads = num.threads, BPPARAM = BPPARAM, sizes = lengths(units), what = "replicates",
         progress = verbose, label = "study")
     reps <- do.call(rbind, res)
     rownames(reps) <- NULL
@@ -111,14 +114,14 @@ recoverabilityStudy <- function(functions = c("affine", "hill", "sin", "quadrati
 }
 
 # The replicates `idx` (rows of `tasks`) of recoverabilityStudy().
-.study_unit <- function(idx, tasks, grid, seed, alpha, test, discovery, max.n) {
+.study_unit <- function(idx, tasks, grid, seed, alpha, test, discovery, max.n, num.threads = 1L) {
     do.call(rbind, lapply(idx, function(t) {
         g <- grid[tasks$point[t], ]
         # the seed names the design and the replicate, not the task's position
         key <- sprintf("%s|%s|%d|%s|%d|%d", g$fun, g$aggregation, g$cells.per.sample, g$cause, g$nsamples,
             tasks$replicate[t])
         cbind(g, replicate = tasks$replicate[t],
-            .study_replicate(g, .seed_from_key(seed, key), alpha, test, discovery, max.n))
+            .study_replicate(g, .seed_from_key(seed, key), alpha, test, discovery, max.n, num.threads))
     }))
 }
 
@@ -156,19 +159,22 @@ recoverabilityStudy <- function(functions = c("affine", "hill", "sin", "quadrati
     (seed * 2147483647 + h) %% 2^52
 }
 
-.study_replicate <- function(g, seed, alpha, test, discovery, max.n) {
+.study_replicate <- function(g, seed, alpha, test, discovery, max.n, num.threads = 1L) {
     model <- .study_model(g$fun, g$cause)
     sim <- simulateBulk(model, nsamples = g$nsamples, cells.per.sample = g$cells.per.sample,
-        aggregation = g$aggregation, keep.cells = TRUE, assays = "latent", seed = seed, verbose = FALSE)
+        aggregation = g$aggregation, keep.cells = TRUE, assays = "latent", seed = seed, num.threads = num.threads,
+        verbose = FALSE)
     cells <- metadata(sim)$cells
     ff <- functionalConsistency(cells, sim, edges = data.frame(from = "X", to = "Y"), nboot = 0, alpha = alpha,
-        seed = seed)
-    ss.cells <- ciSuffStat(cells, method = test, assay.type = "latent", max.n = max.n, seed = seed)
-    ss.bulk <- ciSuffStat(sim, method = test, assay.type = "latent", max.n = max.n, seed = seed)
+        seed = seed, num.threads = num.threads)
+    ss.cells <- ciSuffStat(cells, test = test, assay.type = "latent", max.n = max.n, seed = seed,
+        num.threads = num.threads)
+    ss.bulk <- ciSuffStat(sim, test = test, assay.type = "latent", max.n = max.n, seed = seed,
+        num.threads = num.threads)
     f1 <- c(NA_real_, NA_real_)
     if (discovery) {
         d <- discoverAtBothLevels(list(cells = cells, bulk = sim), test = test, alpha = alpha, max.n = max.n,
-            seed = seed)
+            seed = seed, num.threads = num.threads)
         f1 <- d$skeleton.f1
     }
     data.frame(p.curve = ff$p.curve, p.resid = ff$p.resid, ff.distance = ff$ff.distance,

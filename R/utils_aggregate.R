@@ -137,22 +137,22 @@
 # column indices), a DataFrame describing each group, and the number of
 # cells left out for NA ids.
 #' @importFrom S4Vectors DataFrame
-.groups_from_ids <- function(ids, ncells) {
-    df <- if (is(ids, "DataFrame") || is.data.frame(ids)) DataFrame(ids, check.names = FALSE) else NULL
+.groups_from_ids <- function(sample, ncells) {
+    df <- if (is(sample, "DataFrame") || is.data.frame(sample)) DataFrame(sample, check.names = FALSE) else NULL
     if (is.null(df)) {
-        if (!is.atomic(ids) && !is.factor(ids)) {
-            stop("`ids` must be a vector or a DataFrame, not a ", class(ids)[1L], call. = FALSE)
+        if (!is.atomic(sample) && !is.factor(sample)) {
+            stop("`sample` must be a vector or a DataFrame, not a ", class(sample)[1L], call. = FALSE)
         }
-        df <- DataFrame(group = ids)
+        df <- DataFrame(group = sample)
     }
     if (nrow(df) != ncells) {
-        stop(sprintf("`ids` has %d %s but `x` has %d columns (cells)", nrow(df),
+        stop(sprintf("`sample` has %d %s but `x` has %d columns (cells)", nrow(df),
             if (ncol(df) == 1L) "values" else "rows", ncells), call. = FALSE)
     }
-    if (ncol(df) == 0L) stop("`ids` has no columns", call. = FALSE)
+    if (ncol(df) == 0L) stop("`sample` has no columns", call. = FALSE)
     keep <- !Reduce(`|`, lapply(df, is.na))
     dropped <- sum(!keep)
-    if (dropped == ncells) stop("every entry of `ids` is NA", call. = FALSE)
+    if (dropped == ncells) stop("every entry of `sample` is NA", call. = FALSE)
     # one code per column (its rank among the sorted levels present), then
     # one group per distinct combination, numbered in the order of the
     # levels; integer arithmetic instead of pasted keys keeps this fast
@@ -202,8 +202,8 @@
     out
 }
 
-.check_agg_args <- function(fun, na.rm, pseudo) {
-    list(fun = .check_choice(fun, .agg_funs, "fun"),
+.check_agg_args <- function(aggregation, na.rm, pseudo) {
+    list(fun = .check_choice(aggregation, .agg_funs, "aggregation"),
         na.rm = .check_flag(na.rm, "na.rm"),
         pseudo = .check_number(pseudo, "pseudo", 0, lower.open = TRUE))
 }

@@ -133,13 +133,24 @@ NULL
 # Arguments users bring from other Bioconductor packages (scuttle's
 # aggregateAcrossCells(), muscat's aggregateData(), ...) or spell another
 # way, and this package's name for each.
-.arg_hints <- c(statistics = "fun", statistic = "fun", use.assay.type = "assay.type",
-    use_assay_type = "assay.type", assay = "assay.type", assays = "assay.type", by = "ids",
-    sample_id = "sample", sample.id = "sample", donor = "sample", donor_id = "sample", ngenes = "n.genes",
-    n_genes = "n.genes", nGenes = "n.genes", ncores = "BPPARAM", cores = "BPPARAM", workers = "BPPARAM",
+.arg_hints <- c(statistics = "aggregation", statistic = "aggregation", use.assay.type = "assay.type",
+    use_assay_type = "assay.type", assay = "assay.type", assays = "assay.type", by = "sample", ids = "sample",
+    sample_id = "sample", sample.id = "sample", donor = "sample", donor_id = "sample", n.genes = "ngenes",
+    n_genes = "ngenes", nGenes = "ngenes", ncores = "BPPARAM", cores = "BPPARAM", workers = "BPPARAM",
     threads = "num.threads", nthreads = "num.threads", n.threads = "num.threads", num_threads = "num.threads",
     size = "pool.size", pool_size = "pool.size", bpparam = "BPPARAM", n.boot = "nboot", B = "nboot",
-    cluster_id = "by", cluster = "by", celltype = "by", cell_type = "by", cell.type = "by")
+    cluster_id = "by", cluster = "by", celltype = "by", cell_type = "by", cell.type = "by", group = "by",
+    groups = "by", fun = "aggregation", method = "test")
+
+# An argument renamed for one name per concept across the package: the old
+# name (a formal after `...`, so only its exact spelling reaches it) keeps
+# working with a deprecation warning.  `value` is what the caller was given
+# under the old name; `both` whether the new name was given too.
+.renamed_arg <- function(fn, old, new, value, both) {
+    if (both) stop(sprintf("%s(): give `%s` only (`%s` is its former name)", fn, new, old), call. = FALSE)
+    .Deprecated(msg = sprintf("%s(): argument `%s` is deprecated; use `%s`", fn, old, new))
+    value
+}
 
 # Refuses the arguments in `...` that `fn` (an exported function, named in
 # the message) does not take, i.e. that match none of `allowed` (partial
@@ -166,3 +177,24 @@ NULL
 
 # The arguments of `f` a user may give (those of internal use dropped).
 .user_args <- function(f, drop = character()) setdiff(names(formals(f)), c(drop, "..."))
+
+# A value per column of `x` (cells or samples), given as the name of a
+# `colData` column of `x` (a SummarizedExperiment) or as the values
+# themselves; `unit` names the columns in messages.
+#' @importFrom SummarizedExperiment colData
+.coldata_values <- function(value, x, arg, unit = "cells") {
+    if (is.character(value) && length(value) == 1L && ncol(x) != 1L && is(x, "SummarizedExperiment")) {
+        cn <- colnames(colData(x))
+        if (!value %in% cn) {
+            stop(sprintf("`%s` = %s is not a colData column of `x`; its columns are %s", arg, .fmt_value(value),
+                if (length(cn)) .fmt_value(cn) else "none"), call. = FALSE)
+        }
+        value <- colData(x)[[value]]
+    }
+    if (!is.atomic(value) || length(value) != ncol(x)) {
+        stop(sprintf("`%s` must %sgive one value per %s: `%s` has %d values but `x` has %d %s", arg,
+            if (is(x, "SummarizedExperiment")) "name a colData column or " else "", sub("s$", "", unit), arg,
+            length(value), ncol(x), unit), call. = FALSE)
+    }
+    value
+}

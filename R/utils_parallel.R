@@ -211,3 +211,6 @@
         invisible(NULL)
     }
 }
+
+# The threads per worker a settings list asks for (1 when it does not say).
+.threads_of <- function(s) if (is.null(s$num.threads)) 1L else s$num.threads

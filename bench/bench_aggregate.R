@@ -1,4 +1,4 @@
-# aggregateCells(fun = "sum") of a 2,000 x 100,000 dgCMatrix with 10%
+# aggregateCells(aggregation = "sum") of a 2,000 x 100,000 dgCMatrix with 10%
 # non-zeros into 200 groups, against scuttle::aggregateAcrossCells in the same
 # run (target: >= 20x faster) and against one pass over the non-zeros,
 # sum(x@x) (target: within 3x).
@@ -25,12 +25,12 @@ cat(sprintf("matrix: %d x %d, %.1f%% non-zero, 200 groups\n", ngenes, ncells,
             100 * length(x@x) / (as.numeric(ngenes) * ncells)))
 
 t_floor <- bench_time(sum(x@x), reps = 10)
-t_ours1 <- bench_time(aggregateCells(x, ids, fun = "sum", num.threads = 1, verbose = FALSE), reps = 10)
-t_ours2 <- bench_time(aggregateCells(x, ids, fun = "sum", num.threads = 2, verbose = FALSE), reps = 10)
+t_ours1 <- bench_time(aggregateCells(x, ids, aggregation = "sum", num.threads = 1, verbose = FALSE), reps = 10)
+t_ours2 <- bench_time(aggregateCells(x, ids, aggregation = "sum", num.threads = 2, verbose = FALSE), reps = 10)
 sce <- SingleCellExperiment(list(counts = x))
 t_peer <- bench_time(aggregateAcrossCells(sce, ids, statistics = "sum"), reps = 2)
 
-ours <- assay(aggregateCells(x, ids, fun = "sum", verbose = FALSE))
+ours <- assay(aggregateCells(x, ids, aggregation = "sum", verbose = FALSE))
 peer <- counts(aggregateAcrossCells(sce, ids, statistics = "sum"))
 stopifnot(identical(as.matrix(ours), as.matrix(peer[, colnames(ours)])))
 

@@ -52,7 +52,7 @@ audit <- function(dir, workers) {
     before <- status("VmRSS:")
     t0 <- Sys.time()
     bp <- if (workers > 1L) BiocParallel::MulticoreParam(workers) else BiocParallel::SerialParam()
-    a <- recoverabilityAudit(sce, sample = "sample", n.genes = 20, max.pairs = 380, seed = 1, verbose = FALSE,
+    a <- recoverabilityAudit(sce, sample = "sample", ngenes = 20, max.pairs = 380, seed = 1, verbose = FALSE,
         BPPARAM = bp)
     secs <- as.numeric(Sys.time() - t0, units = "secs")
     list(secs = secs, before = before, peak = status("VmHWM:"), class = class(assay(sce, "counts"))[1L],

@@ -86,6 +86,6 @@ cat(sprintf("\n(%s cells, %.1f counts per cell per gene on average)\n", format(C
     mean(assay(sim, "counts"))))
 run(sprintf("recoverabilityAudit: %s cells in 200 samples, all 380 ordered pairs of 20 genes, counts, nboot 100",
     format(CELLS, big.mark = ",")), function(p) {
-    as.data.frame(auditTable(recoverabilityAudit(sim, sample = "sample", n.genes = 20, max.pairs = 380, seed = 1,
+    as.data.frame(auditTable(recoverabilityAudit(sim, sample = "sample", ngenes = 20, max.pairs = 380, seed = 1,
         verbose = FALSE, BPPARAM = p)))
 })

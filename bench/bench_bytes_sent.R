@@ -36,7 +36,7 @@ measure <- function(lib) {
     # the audit of the embedded dataset (30 pairs, counts): all its bplapply calls
     sent$bytes <- 0
     data(pbmc283, package = "bulkcausal", envir = environment())
-    audit <- recoverabilityAudit(pbmc283, pool.size = 10, npools = 100, replace = TRUE, n.genes = 6, nboot = 20,
+    audit <- recoverabilityAudit(pbmc283, pool.size = 10, npools = 100, replace = TRUE, ngenes = 6, nboot = 20,
         seed = 1, verbose = FALSE, BPPARAM = SnowParam(2))
     c(input = as.numeric(object.size(x)), sent = fit.bytes, pairs = nrow(fit), audit = sent$bytes)
 }

@@ -32,7 +32,7 @@ time_per_test <- function(test, ss, reps, blocks = 5) {
         numeric(1))
     median(t) / reps
 }
-ours_test <- function(x, y, S, ss) ciIndepTest(x, y, S, ciSuffStat(t(ss$data), method = "spline"))
+ours_test <- function(x, y, S, ss) ciIndepTest(x, y, S, ciSuffStat(t(ss$data), test = "spline"))
 t_ours <- time_per_test(ours_test, list(), reps = 20)
 t_hsic <- time_per_test(kernelCItest, list(ic.method = "hsic.gamma"), reps = 2)
 t_dcc <- time_per_test(kernelCItest, list(ic.method = "dcc.perm"), reps = 2)
@@ -75,7 +75,7 @@ for (i in seq_len(nrow(designs))) {
     g <- designs[i, ]
     rate <- function(delta, reps) mean(vapply(seq_len(reps), function(r) {
         d <- gen(g$n, g$s, g$model == "nonlinear", g$noise, delta)
-        ciIndepTest(1, 2, seq_len(g$s) + 2L, ciSuffStat(t(d), method = "spline", seed = r)) < 0.05
+        ciIndepTest(1, 2, seq_len(g$s) + 2L, ciSuffStat(t(d), test = "spline", seed = r)) < 0.05
     }, logical(1)))
     designs$size[i] <- rate(0, 1000)
     designs$power.0.05[i] <- rate(0.05, 200)

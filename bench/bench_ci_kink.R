@@ -4,7 +4,7 @@
 # Chain X -> Y -> Z, affine then hill_act (weight 3, K 0.5, n 1: a kink at
 # Y = 0, where max(y, 0) starts), X Gamma(1) + 1, noise X 1, Y 0.5, Z 0.1.
 # X _||_ Z | Y holds; the table is the share of replicates in which
-# ciTest("X", "Z", "Y", method = "spline") rejects it at 0.05, for several k,
+# ciTest("X", "Z", "Y", test = "spline") rejects it at 0.05, for several k,
 # with Y as it is or replaced by its ranks (knots at its quantiles), and
 # with the default basis dimension (which grows with n).
 #   Rscript bench/bench_ci_kink.R                      (100 replicates; about 15 minutes)
@@ -27,7 +27,7 @@ for (ranks in c(FALSE, TRUE)) for (n in NS) {
     rej <- vapply(KS, function(k) mean(vapply(seq_len(R), function(r) {
         d <- assay(simulateCells(model, n, seed = r, verbose = FALSE), "latent")
         if (ranks) d[, "Y"] <- rank(d[, "Y"]) / n
-        ciTest("X", "Z", "Y", data = d, method = "spline", k = if (k == 0L) NULL else k)$p.value < 0.05
+        ciTest("X", "Z", "Y", data = d, test = "spline", k = if (k == 0L) NULL else k)$p.value < 0.05
     }, logical(1))), numeric(1))
     cat(sprintf("%-9s n %5d: %s\n", if (ranks) "Y ranks" else "Y", n,
         paste(sprintf("k=%s %.3f", ifelse(KS == 0L, "default", KS), rej), collapse = "  ")))

@@ -9,7 +9,7 @@
 cases <- list(
   randomGRN = function() bulkcausal::randomGRN(1e5, seed = 1),
   simulateBulk3e8 = function() { m <- bulkcausal::grnModel(data.frame(from = "X", to = "Y")); bulkcausal::simulateBulk(m, 1, 3e8, verbose = FALSE) },
-  ciTest_nperm1e6 = function() { set.seed(1); d <- data.frame(a = rnorm(200), b = rnorm(200), c = rnorm(200)); bulkcausal::ciTest("a", "b", "c", d, method = "spline", nperm = 1e6) })
+  ciTest_nperm1e6 = function() { set.seed(1); d <- data.frame(a = rnorm(200), b = rnorm(200), c = rnorm(200)); bulkcausal::ciTest("a", "b", "c", d, test = "spline", nperm = 1e6) })
 one <- function(f) {
   p <- callr::r_bg(function(f) { suppressPackageStartupMessages(library(bulkcausal)); cat("started\n"); f() }, args = list(f = f), stdout = "|", stderr = "|")
   on.exit(p$kill())

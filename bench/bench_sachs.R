@@ -43,7 +43,7 @@ one <- function(keep, by, label) {
     cells <- SummarizedExperiment(list(intensity = X[, keep]), colData = S4Vectors::DataFrame(condition = cond[keep]))
     # disjoint pools: as many per condition as the smallest one allows
     npools <- floor(min(table(droplevels(cond[keep]))) / POOL)
-    pools <- poolCells(cells, size = POOL, npools = npools, by = by, fun = "mean", seed = 1,
+    pools <- poolCells(cells, pool.size = POOL, npools = npools, by = by, aggregation = "mean", seed = 1,
         assay.type = "intensity", verbose = FALSE)
     res <- discoverAtBothLevels(list(cells = cells, bulk = pools), graph = known, equal.n = TRUE, alpha = 0.01,
         assay.type = "intensity", seed = 1)

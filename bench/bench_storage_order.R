@@ -70,7 +70,7 @@ write_tenx <- function(x, file, group = "matrix") {
     TENxMatrix(file, group)
 }
 
-mem <- time(a <- aggregateCells(x, ids, fun = "sum"))
+mem <- time(a <- aggregateCells(x, ids, aggregation = "sum"))
 cat(sprintf("in memory (dgCMatrix): %.2f s\n", mem))
 for (layout in layouts) {
     file <- tempfile(fileext = ".h5")
@@ -91,7 +91,7 @@ for (layout in layouts) {
             bulkcausal:::.block(h5, NULL, cc)
         })
     } else via.da
-    cols <- time(b <- aggregateCells(h5, ids, fun = "sum"))
+    cols <- time(b <- aggregateCells(h5, ids, aggregation = "sum"))
     stopifnot(isTRUE(all.equal(SummarizedExperiment::assay(a), SummarizedExperiment::assay(b))))
     rows <- NA_real_
     if (cells <= 50000) {

@@ -38,7 +38,7 @@ fuzz_base <- function() {
     ids <- rep(paste0("s", 1:24), 10)
     fit <- fitPairwise(counts, genes = c("g1", "g2", "g3"), nboot = 0, verbose = FALSE)
     d <- data.frame(a = rnorm(60), b = rnorm(60), c = rnorm(60))
-    ss <- ciSuffStat(d, method = "fisher")
+    ss <- ciSuffStat(d, test = "fisher")
     audit <- recoverabilityAudit(sce, sample = "sample", genes = c("g1", "g2", "g3"), nboot = 0, ci = FALSE,
         verbose = FALSE)
     list(model = model, sim = sim, cells = cells, counts = counts, sce = sce, ids = ids, fit = fit, d = d, ss = ss,
@@ -48,17 +48,17 @@ fuzz_base <- function() {
 # The valid calls: function name and argument list.
 fuzz_calls <- function(b) {
     list(
-        list("aggregateCells", list(x = b$counts, ids = b$ids, fun = "mean", na.rm = FALSE, pseudo = 1,
+        list("aggregateCells", list(x = b$counts, sample = b$ids, aggregation = "mean", na.rm = FALSE, pseudo = 1,
             num.threads = 1, verbose = FALSE)),
-        list("poolCells", list(x = b$counts, size = 5, npools = 4, replace = FALSE, seed = 1, num.threads = 1,
+        list("poolCells", list(x = b$counts, pool.size = 5, npools = 4, replace = FALSE, seed = 1, num.threads = 1,
             verbose = FALSE)),
         list("fitPairwise", list(x = b$counts, genes = c("g1", "g2"), k = 6, nboot = 2, level = 0.9, seed = 1,
             num.threads = 1, verbose = FALSE)),
         list("fitPairwise", list(x = b$counts, genes = c("g1", "g2"), counts = TRUE, size.factors = rep(1, 240),
             dispersion = 0.1, nboot = 0, verbose = FALSE)),
         list("pairwiseCurves", list(fit = b$fit, pairs = 1:2, grid = 5, level = 0.9)),
-        list("ciTest", list(x = "a", y = "b", z = "c", data = b$d, method = "fisher")),
-        list("ciSuffStat", list(data = b$d, method = "spline", k = 6, max.n = 50, nperm = 5, seed = 1,
+        list("ciTest", list(x = "a", y = "b", z = "c", data = b$d, test = "fisher")),
+        list("ciSuffStat", list(data = b$d, test = "spline", k = 6, max.n = 50, nperm = 5, seed = 1,
             num.threads = 1)),
         list("ciIndepTest", list(x = 1, y = 2, S = 3, suffStat = b$ss)),
         list("grnModel", list(edges = data.frame(from = "X", to = "Y"), noise.scale = 1, context.sd = 0,
@@ -73,7 +73,7 @@ fuzz_calls <- function(b) {
         list("modelGraph", list(model = b$model, as = "matrix", weights = TRUE)),
         list("functionalConsistency", list(cells = b$cells, bulk = b$sim, k = 6, nboot = 2, level = 0.9,
             alpha = 0.05, tolerance = 0.1, seed = 1, max.n = 100)),
-        list("ciConsistency", list(cells = b$cells, bulk = b$sim, max.cond = 1, method = "fisher", alpha = 0.05,
+        list("ciConsistency", list(cells = b$cells, bulk = b$sim, max.cond = 1, test = "fisher", alpha = 0.05,
             limit = 50, verbose = FALSE)),
         list("recoverabilityAudit", list(x = b$sce, sample = "sample", genes = c("g1", "g2"), k = 6, nboot = 2,
             level = 0.9, alpha = 0.05, tolerance = 0.1, ci = FALSE, max.n = 100, seed = 1, verbose = FALSE)),

@@ -35,8 +35,8 @@ test_that("every aggregation matches its naive definition on dense and sparse in
         signed <- fun %in% c("sum", "mean", "median", "max")
         x <- make_counts(signed = signed)
         ref <- naive_aggregate(x, ids, fun, pseudo = 0.5)
-        dense <- aggregateCells(x, ids, fun = fun, pseudo = 0.5)
-        sparse <- aggregateCells(as(x, "dgCMatrix"), ids, fun = fun, pseudo = 0.5)
+        dense <- aggregateCells(x, ids, aggregation = fun, pseudo = 0.5)
+        sparse <- aggregateCells(as(x, "dgCMatrix"), ids, aggregation = fun, pseudo = 0.5)
         expect_equal(assay(dense), ref, tolerance = 1e-12, label = fun)
         expect_identical(assay(sparse), assay(dense), label = fun)
         expect_identical(colnames(dense), c("a", "b", "c", "d"))
@@ -51,7 +51,7 @@ test_that("sum and mean equal scuttle::aggregateAcrossCells, exactly for integer
     for (input in list(x, as(x, "dgCMatrix"))) {
         sce <- SingleCellExperiment::SingleCellExperiment(list(counts = input))
         for (stat in c("sum", "mean")) {
-            ours <- aggregateCells(sce, ids, fun = stat)
+            ours <- aggregateCells(sce, ids, aggregation = stat)
             theirs <- scuttle::aggregateAcrossCells(sce, ids, statistics = stat, use.assay.type = "counts")
             theirs <- as.matrix(assay(theirs, "counts"))[, colnames(ours)]
             if (stat == "sum") {
@@ -66,37 +66,37 @@ test_that("sum and mean equal scuttle::aggregateAcrossCells, exactly for integer
 test_that("dense, sparse and DelayedArray input, threads and BiocParallel give identical results", {
     x <- make_counts(ngenes = 60, signed = TRUE)
     for (fun in c("sum", "median", "max", "mean")) {
-        ref <- assay(aggregateCells(x, ids, fun = fun))
-        expect_identical(assay(aggregateCells(x, ids, fun = fun, num.threads = 2)), ref)
-        expect_identical(assay(aggregateCells(as(x, "dgCMatrix"), ids, fun = fun, num.threads = 2)), ref)
+        ref <- assay(aggregateCells(x, ids, aggregation = fun))
+        expect_identical(assay(aggregateCells(x, ids, aggregation = fun, num.threads = 2)), ref)
+        expect_identical(assay(aggregateCells(as(x, "dgCMatrix"), ids, aggregation = fun, num.threads = 2)), ref)
         old <- DelayedArray::getAutoBlockSize()
         suppressMessages(DelayedArray::setAutoBlockSize(8 * 10 * ncol(x)))  # blocks of 10 rows
         on.exit(suppressMessages(DelayedArray::setAutoBlockSize(old)), add = TRUE)
-        expect_identical(assay(aggregateCells(DelayedArray::DelayedArray(x), ids, fun = fun)), ref)
-        expect_identical(assay(aggregateCells(DelayedArray::DelayedArray(as(x, "dgCMatrix")), ids, fun = fun)), ref)
+        expect_identical(assay(aggregateCells(DelayedArray::DelayedArray(x), ids, aggregation = fun)), ref)
+        expect_identical(assay(aggregateCells(DelayedArray::DelayedArray(as(x, "dgCMatrix")), ids, aggregation = fun)), ref)
         suppressMessages(DelayedArray::setAutoBlockSize(old))
     }
     # cpm normalises over all genes even when the rows are read in blocks
     y <- make_counts(ngenes = 60)
-    ref <- assay(aggregateCells(y, ids, fun = "cpm"))
+    ref <- assay(aggregateCells(y, ids, aggregation = "cpm"))
     DelayedArray::setAutoBlockSize(8 * 10 * ncol(y))
-    expect_identical(assay(aggregateCells(DelayedArray::DelayedArray(y), ids, fun = "cpm")), ref)
-    expect_identical(assay(aggregateCells(y, ids, fun = "cpm", BPPARAM = BiocParallel::SerialParam())), ref)
+    expect_identical(assay(aggregateCells(DelayedArray::DelayedArray(y), ids, aggregation = "cpm")), ref)
+    expect_identical(assay(aggregateCells(y, ids, aggregation = "cpm", BPPARAM = BiocParallel::SerialParam())), ref)
     skip_if_not_installed("HDF5Array")
     h5 <- HDF5Array::writeHDF5Array(y, filepath = tempfile(fileext = ".h5"), name = "counts")
     rownames(h5) <- rownames(y)
-    expect_identical(assay(aggregateCells(h5, ids, fun = "cpm")), ref)
-    expect_identical(assay(aggregateCells(h5, ids, fun = "sum")), assay(aggregateCells(y, ids, fun = "sum")))
+    expect_identical(assay(aggregateCells(h5, ids, aggregation = "cpm")), ref)
+    expect_identical(assay(aggregateCells(h5, ids, aggregation = "sum")), assay(aggregateCells(y, ids, aggregation = "sum")))
 })
 
 test_that("SnowParam workers give the same result as SerialParam", {
     skip_on_os("windows")
     x <- make_counts(ngenes = 40)
-    ref <- assay(aggregateCells(x, ids, fun = "cpm"))
+    ref <- assay(aggregateCells(x, ids, aggregation = "cpm"))
     snow <- BiocParallel::SnowParam(2)
-    expect_identical(assay(aggregateCells(x, ids, fun = "cpm", BPPARAM = snow)), ref)
-    expect_identical(assay(aggregateCells(DelayedArray::DelayedArray(as(x, "dgCMatrix")), ids, fun = "median",
-        BPPARAM = snow)), assay(aggregateCells(x, ids, fun = "median")))
+    expect_identical(assay(aggregateCells(x, ids, aggregation = "cpm", BPPARAM = snow)), ref)
+    expect_identical(assay(aggregateCells(DelayedArray::DelayedArray(as(x, "dgCMatrix")), ids, aggregation = "median",
+        BPPARAM = snow)), assay(aggregateCells(x, ids, aggregation = "median")))
 })
 
 test_that("ids can be factors, DataFrames of several columns, or contain NA", {
@@ -107,7 +107,7 @@ test_that("ids can be factors, DataFrames of several columns, or contain NA", {
     expect_identical(as.character(res$group), c("d", "c", "b", "a"))
 
     two <- S4Vectors::DataFrame(donor = ids, cond = rep(c("ctrl", "stim", "stim"), 80))
-    res2 <- aggregateCells(x, two, fun = "sum")
+    res2 <- aggregateCells(x, two, aggregation = "sum")
     combos <- paste(two$donor, two$cond, sep = ".")
     expect_setequal(colnames(res2), unique(combos))
     expect_identical(res2$ncells, as.integer(table(combos)[colnames(res2)]))
@@ -116,7 +116,7 @@ test_that("ids can be factors, DataFrames of several columns, or contain NA", {
 
     na.ids <- ids
     na.ids[c(1, 5, 9)] <- NA
-    expect_message(res3 <- aggregateCells(x, na.ids), "leaving out 3 cells with an NA id")
+    expect_message(res3 <- aggregateCells(x, na.ids), "leaving out 3 cells with an NA `sample`")
     expect_identical(assay(res3)[, "b"], rowSums(x[, which(na.ids == "b")]))
     expect_identical(sum(res3$ncells), 237L)
 })
@@ -128,7 +128,7 @@ test_that("SummarizedExperiment input: assay.type, colData ids, carried colData 
     sce$batch <- ifelse(ids %in% c("a", "b"), "B1", "B2")   # constant within donor
     sce$qc <- seq_len(ncol(x))                              # varies within donor
     rowData(sce)$symbol <- toupper(rownames(x))
-    res <- aggregateCells(sce, "donor", fun = "mean", assay.type = "logcounts")
+    res <- aggregateCells(sce, "donor", aggregation = "mean", assay.type = "logcounts")
     # the class it was given: a SingleCellExperiment for one, else a
     # SummarizedExperiment
     expect_s4_class(res, "SingleCellExperiment")
@@ -155,38 +155,38 @@ test_that("SummarizedExperiment input: assay.type, colData ids, carried colData 
 test_that("bad input gets clear errors", {
     x <- make_counts()
     se <- SummarizedExperiment(list(counts = x))
-    expect_error(aggregateCells(x, ids[-1]), "`ids` has 239 values but `x` has 240 columns")
+    expect_error(aggregateCells(x, ids[-1]), "`sample` has 239 values but `x` has 240 columns")
     expect_error(aggregateCells(se, ids, assay.type = "tpm"), "`assay.type` 'tpm' is not an assay of `x`; its assays are 'counts'")
-    expect_error(aggregateCells(x, ids, fun = "mode"), "`fun` must be one of 'sum', 'mean'.*not 'mode'")
+    expect_error(aggregateCells(x, ids, aggregation = "mode"), "`aggregation` must be one of 'sum', 'mean'.*not 'mode'")
     expect_error(aggregateCells(x, ids, num.threads = 0), "`num.threads` must be a whole number from 1 to 1024, not 0")
     expect_error(aggregateCells(x, ids, subset.row = "nope"), "`subset.row` names gene 'nope', which is not in rownames")
     expect_error(aggregateCells(x, ids, subset.row = 0), "outside 1..30")
     expect_error(aggregateCells(matrix("a", 2, 2), 1:2), "must be numeric, not character")
-    expect_error(aggregateCells(x, rep(NA, 240)), "every entry of `ids` is NA")
+    expect_error(aggregateCells(x, rep(NA, 240)), "every entry of `sample` is NA")
 
     y <- x
     y[4, 7] <- NA
-    expect_error(aggregateCells(y, ids, fun = "mean"),
+    expect_error(aggregateCells(y, ids, aggregation = "mean"),
         "'mean' cannot take the NA value of row 'g4' in column 'c7'; remove it or set na.rm = TRUE")
     expect_error(aggregateCells(as(y, "dgCMatrix"), ids), "of row 'g4' in column 'c7'")
     keep <- which(ids == ids[7] & seq_along(ids) != 7)
-    m <- aggregateCells(y, ids, fun = "mean", na.rm = TRUE)
+    m <- aggregateCells(y, ids, aggregation = "mean", na.rm = TRUE)
     expect_equal(assay(m)["g4", ids[7]], mean(x[4, keep]))
-    expect_identical(assay(m)["g5", ], assay(aggregateCells(x, ids, fun = "mean"))["g5", ])
+    expect_identical(assay(m)["g5", ], assay(aggregateCells(x, ids, aggregation = "mean"))["g5", ])
     y[4, 7] <- Inf
     expect_error(aggregateCells(y, ids, na.rm = TRUE), "infinite value Inf of row 'g4'")
 
     neg <- x
     neg[2, 3] <- -1
     for (fun in c("cpm", "log1p_sum")) {
-        expect_error(aggregateCells(neg, ids, fun = fun), sprintf("'%s' cannot take the negative value -1 of row 'g2' in column 'c3'", fun))
-        expect_error(aggregateCells(as(neg, "dgCMatrix"), ids, fun = fun), "negative value -1")
+        expect_error(aggregateCells(neg, ids, aggregation = fun), sprintf("'%s' cannot take the negative value -1 of row 'g2' in column 'c3'", fun))
+        expect_error(aggregateCells(as(neg, "dgCMatrix"), ids, aggregation = fun), "negative value -1")
     }
-    expect_error(aggregateCells(neg - 2, ids, fun = "geomean"), "'geomean' cannot take")
+    expect_error(aggregateCells(neg - 2, ids, aggregation = "geomean"), "'geomean' cannot take")
 
     z <- x
     z[, ids == "a"] <- 0
-    expect_warning(res <- aggregateCells(z, ids, fun = "cpm"), "1 group with a total of 0 get NA counts per million")
+    expect_warning(res <- aggregateCells(z, ids, aggregation = "cpm"), "1 group with a total of 0 get NA counts per million")
     expect_true(all(is.na(assay(res)[, "a"])))
 })
 
@@ -196,16 +196,16 @@ test_that("values near the double maximum: means and medians stay finite, sums a
     colnames(x) <- paste0("c", 1:4)
     ids <- c("a", "a", "b", "b")
     for (m in list(x, as(x, "dgCMatrix"))) {
-        mean.out <- assay(aggregateCells(m, ids, fun = "mean"))
+        mean.out <- assay(aggregateCells(m, ids, aggregation = "mean"))
         expect_identical(mean.out["huge", "a"], big)
         expect_equal(mean.out["huge", "b"], big / 4)
         expect_identical(mean.out["small", ], c(a = 2, b = 6))
-        expect_identical(assay(aggregateCells(m, ids, fun = "median"))["huge", "a"], big)
-        expect_equal(assay(aggregateCells(m, ids, fun = "log1p_sum"))["huge", "a"], log(2) + log(big))
-        expect_warning(s <- assay(aggregateCells(m, ids, fun = "sum")),
+        expect_identical(assay(aggregateCells(m, ids, aggregation = "median"))["huge", "a"], big)
+        expect_equal(assay(aggregateCells(m, ids, aggregation = "log1p_sum"))["huge", "a"], log(2) + log(big))
+        expect_warning(s <- assay(aggregateCells(m, ids, aggregation = "sum")),
             "1 sum is beyond the double range \\(about 1.8e308\\), e.g. gene 'huge' in group 'a': returned as Inf")
         expect_identical(s["huge", "a"], Inf)
-        expect_error(aggregateCells(m, ids, fun = "cpm"), "counts per million cannot be formed")
+        expect_error(aggregateCells(m, ids, aggregation = "cpm"), "counts per million cannot be formed")
     }
     m <- grnModel(data.frame(from = "X", to = c("Y", "Z"), fun = c("hill_act", "hill_rep"), weight = 2))
     expect_identical(trueFunction(m, "X", "Y")(c(Inf, 1e300)), c(2, 2))
@@ -225,7 +225,7 @@ test_that("a column-stored HDF5 matrix is read by columns and gives the in-memor
     on.exit(DelayedArray::setAutoBlockSize(old))
     DelayedArray::setAutoBlockSize(40 * 60 * 8)  # 60 columns per block: nine blocks
     for (f in c("sum", "mean", "cpm", "log1p_sum", "median", "geomean")) {
-        expect_equal(assay(aggregateCells(h5, ids, fun = f)), assay(aggregateCells(x, ids, fun = f)),
+        expect_equal(assay(aggregateCells(h5, ids, aggregation = f)), assay(aggregateCells(x, ids, aggregation = f)),
             tolerance = 1e-14, info = f)
     }
     # a mean whose sums overflow goes to the row path, which rescues it
@@ -233,9 +233,9 @@ test_that("a column-stored HDF5 matrix is read by columns and gives the in-memor
     big[1, c(1, 2)] <- .Machine$double.xmax
     h5big <- HDF5Array::writeHDF5Array(big, tempfile(fileext = ".h5"), name = "x", chunkdim = c(40, 7),
         with.dimnames = TRUE)
-    expect_identical(assay(aggregateCells(h5big, rep("a", 500), fun = "mean"))[, "a"],
-        assay(aggregateCells(big, rep("a", 500), fun = "mean"))[, "a"])
-    expect_true(is.finite(assay(aggregateCells(h5big, rep("a", 500), fun = "mean"))[1, "a"]))
+    expect_identical(assay(aggregateCells(h5big, rep("a", 500), aggregation = "mean"))[, "a"],
+        assay(aggregateCells(big, rep("a", 500), aggregation = "mean"))[, "a"])
+    expect_true(is.finite(assay(aggregateCells(h5big, rep("a", 500), aggregation = "mean"))[1, "a"]))
     # errors name the value's column in the whole matrix, not in its block
     orig <- x[3, 100]
     x[3, 100] <- NA
@@ -243,16 +243,16 @@ test_that("a column-stored HDF5 matrix is read by columns and gives the in-memor
         with.dimnames = TRUE)
     expect_error(aggregateCells(h5na, ids), "NA value of row 'g3' in column 'c100'")
     for (f in c("sum", "mean")) {
-        expect_equal(assay(aggregateCells(h5na, ids, fun = f, na.rm = TRUE)),
-            assay(aggregateCells(x, ids, fun = f, na.rm = TRUE)), tolerance = 1e-14)
+        expect_equal(assay(aggregateCells(h5na, ids, aggregation = f, na.rm = TRUE)),
+            assay(aggregateCells(x, ids, aggregation = f, na.rm = TRUE)), tolerance = 1e-14)
     }
     # the audit reads the same matrix by columns and gives the in-memory audit
     cd <- S4Vectors::DataFrame(sample = rep(paste0("s", 1:50), 10))
     a1 <- recoverabilityAudit(SingleCellExperiment::SingleCellExperiment(list(counts = h5), colData = cd),
-        sample = "sample", n.genes = 5, nboot = 10, verbose = FALSE)
+        sample = "sample", ngenes = 5, nboot = 10, verbose = FALSE)
     x[3, 100] <- orig
     a2 <- recoverabilityAudit(SingleCellExperiment::SingleCellExperiment(list(counts = x), colData = cd),
-        sample = "sample", n.genes = 5, nboot = 10, verbose = FALSE)
+        sample = "sample", ngenes = 5, nboot = 10, verbose = FALSE)
     expect_equal(as.data.frame(a1@table), as.data.frame(a2@table))
 })
 
@@ -291,7 +291,7 @@ test_that("a 10x file (TENxMatrix) is read straight from the file and gives the 
     DelayedArray::setAutoBlockSize(600 * 8)  # blocks of about 600 stored values: ten or so
     expect_gt(length(bulkcausal:::.tenx_col_blocks(tx, 600)), 5)
     for (f in c("sum", "mean", "cpm", "log1p_sum", "median", "geomean")) {
-        expect_equal(assay(aggregateCells(tx, ids, fun = f)), assay(aggregateCells(x, ids, fun = f)),
+        expect_equal(assay(aggregateCells(tx, ids, aggregation = f)), assay(aggregateCells(x, ids, aggregation = f)),
             tolerance = 1e-14, info = f)
     }
     # renamed and subset (as an assay of a SingleCellExperiment is): still
@@ -313,7 +313,7 @@ test_that("a 10x file (TENxMatrix) is read straight from the file and gives the 
     expect_null(bulkcausal:::.tenx_block(tx, NULL, c(1, 500)))
     expect_equal(as.matrix(bulkcausal:::.block(tx, 1:40, c(1, 500))), x[, c(1, 500)])
     ids.sub <- ids[c(10:200, 5, 450:460)]
-    expect_equal(assay(aggregateCells(sub, ids.sub, fun = "sum")), assay(aggregateCells(ref, ids.sub, fun = "sum")))
+    expect_equal(assay(aggregateCells(sub, ids.sub, aggregation = "sum")), assay(aggregateCells(ref, ids.sub, aggregation = "sum")))
     # arithmetic on the way: not the file's values, read through DelayedArray
     expect_null(bulkcausal:::.tenx_source(tx * 2))
     expect_equal(assay(aggregateCells(tx * 2, ids)), 2 * assay(aggregateCells(x, ids)))
@@ -322,9 +322,9 @@ test_that("a 10x file (TENxMatrix) is read straight from the file and gives the 
     tx <- write_tenx(x)
     cd <- S4Vectors::DataFrame(sample = rep(paste0("s", 1:50), 10))
     a1 <- recoverabilityAudit(SingleCellExperiment::SingleCellExperiment(list(counts = tx), colData = cd),
-        sample = "sample", n.genes = 5, nboot = 10, verbose = FALSE)
+        sample = "sample", ngenes = 5, nboot = 10, verbose = FALSE)
     a2 <- recoverabilityAudit(SingleCellExperiment::SingleCellExperiment(list(counts = x), colData = cd),
-        sample = "sample", n.genes = 5, nboot = 10, verbose = FALSE)
+        sample = "sample", ngenes = 5, nboot = 10, verbose = FALSE)
     expect_equal(as.data.frame(a1@table), as.data.frame(a2@table))
     # a broken file (a row index beyond the rows) is an error, not a crash
     bad <- as(x, "CsparseMatrix")

@@ -22,7 +22,7 @@ test_that("ciConsistency reports both levels and the truth", {
     edges <- data.frame(from = c("X", "Y"), to = c("Y", "Z"), fun = "affine", weight = 1)
     model <- grnModel(edges, context.sd = c(X = 1))
     cells <- simulateCells(model, ncells = 4000, nsamples = 200, seed = 1, verbose = FALSE)
-    bulk <- aggregateCells(cells, cells$sample, fun = "mean", assay.type = "latent")
+    bulk <- aggregateCells(cells, cells$sample, aggregation = "mean", assay.type = "latent")
     res <- ciConsistency(cells, bulk, assay.type = "latent")
     expect_identical(nrow(res), 3L * 2L)
     key <- paste(res$x, res$y, res$z)
@@ -42,7 +42,7 @@ test_that("bad input gets clear errors", {
     edges <- data.frame(from = c("X", "Y"), to = c("Y", "Z"), fun = "affine", weight = 1)
     model <- grnModel(edges)
     cells <- simulateCells(model, ncells = 300, nsamples = 10, seed = 1, verbose = FALSE)
-    bulk <- aggregateCells(cells, cells$sample, fun = "mean", assay.type = "latent")
+    bulk <- aggregateCells(cells, cells$sample, aggregation = "mean", assay.type = "latent")
     expect_error(ciConsistency(cells, bulk, statements = data.frame(x = "X", y = "Q", z = ""),
         assay.type = "latent"), "`statements` names gene 'Q', which is not in rownames")
     expect_error(ciConsistency(cells, bulk, statements = data.frame(x = "X", y = "Z", z = "X"),
@@ -62,11 +62,11 @@ test_that("the spline test gives each statement the p-value ciTest gives it, at 
         intercept = c(X = 1), context.sd = c(X = 0))
     sim <- simulateBulk(model, nsamples = 400, cells.per.sample = 10, keep.cells = TRUE, seed = 3, verbose = FALSE)
     cells <- S4Vectors::metadata(sim)$cells
-    res <- ciConsistency(cells, sim, method = "spline", max.n = 800, num.threads = 2)
+    res <- ciConsistency(cells, sim, test = "spline", max.n = 800, num.threads = 2)
     key <- paste(res$x, res$y, res$z)
     for (i in seq_len(nrow(res))) {
         z <- if (nzchar(res$z[i])) strsplit(res$z[i], ",")[[1]] else NULL
-        expect_identical(res$p.bulk[i], ciTest(res$x[i], res$y[i], z, data = sim, method = "spline",
+        expect_identical(res$p.bulk[i], ciTest(res$x[i], res$y[i], z, data = sim, test = "spline",
             assay.type = "latent", max.n = 800)$p.value)
     }
     # THEORY section 3: both edges quadratic, uniform cause: X _||_ Z | Y holds

@@ -9,15 +9,15 @@ test_that("the Fisher test equals pcalg's gaussCItest", {
     # genes x observations (the package's matrices), or a data.frame of
     # variables in columns
     for (S in list(integer(0), 2L, c(2L, 4L))) {
-        ours <- ciTest(1, 3, S, data = t(d), method = "fisher")
+        ours <- ciTest(1, 3, S, data = t(d), test = "fisher")
         expect_equal(ours$p.value, pcalg::gaussCItest(1, 3, S, ss), tolerance = 1e-10)
-        expect_equal(ciIndepTest(1, 3, S, ciSuffStat(t(d), method = "fisher")), ours$p.value)
-        expect_identical(ciTest(1, 3, S, data = as.data.frame(d), method = "fisher"), ours)
-        expect_identical(ciTest(1, 3, S, data = S4Vectors::DataFrame(d), method = "fisher"), ours)
+        expect_equal(ciIndepTest(1, 3, S, ciSuffStat(t(d), test = "fisher")), ours$p.value)
+        expect_identical(ciTest(1, 3, S, data = as.data.frame(d), test = "fisher"), ours)
+        expect_identical(ciTest(1, 3, S, data = S4Vectors::DataFrame(d), test = "fisher"), ours)
     }
     # the statistic is the partial correlation of the regression residuals
     r <- cor(resid(lm(a ~ b)), resid(lm(c ~ b)))
-    expect_equal(ciTest("A", "C", "B", data = t(d), method = "fisher")$statistic, r, tolerance = 1e-10)
+    expect_equal(ciTest("A", "C", "B", data = t(d), test = "fisher")$statistic, r, tolerance = 1e-10)
 })
 
 test_that("pcalg::pc with ciIndepTest finds the skeleton gaussCItest finds", {
@@ -25,7 +25,7 @@ test_that("pcalg::pc with ciIndepTest finds the skeleton gaussCItest finds", {
     model <- randomGRN(8, prob = 0.35, functions = c(affine = 1), seed = 4)
     cells <- simulateCells(model, ncells = 500, seed = 5, verbose = FALSE)
     d <- t(SummarizedExperiment::assay(cells, "latent"))
-    ours <- pcalg::pc(ciSuffStat(t(d), method = "fisher"), ciIndepTest, alpha = 0.01, labels = colnames(d))
+    ours <- pcalg::pc(ciSuffStat(t(d), test = "fisher"), ciIndepTest, alpha = 0.01, labels = colnames(d))
     ref <- pcalg::pc(list(C = cor(d), n = nrow(d)), pcalg::gaussCItest, alpha = 0.01, labels = colnames(d))
     skel <- function(fit) {
         m <- methods::as(fit@graph, "matrix")
@@ -41,7 +41,7 @@ test_that("under a true conditional independence the Fisher test rejects at its 
         x <- rnorm(200)
         y <- x + rnorm(200)
         z <- 0.5 * y + rnorm(200)
-        ciTest(1, 3, 2, data = rbind(x, y, z), method = "fisher")$p.value
+        ciTest(1, 3, 2, data = rbind(x, y, z), test = "fisher")$p.value
     }, numeric(1))
     expect_lt(abs(mean(p < 0.05) - 0.05), 0.02)
     expect_gt(ks.test(p, "punif")$p.value, 0.001)
@@ -50,8 +50,8 @@ test_that("under a true conditional independence the Fisher test rejects at its 
 test_that("the default test is the spline test", {
     set.seed(34)
     d <- rbind(A = rnorm(100), B = rnorm(100), C = rnorm(100))
-    expect_identical(ciTest("A", "B", "C", data = d)$method, "spline")
-    expect_identical(ciTest("A", "B", "C", data = d), ciTest("A", "B", "C", data = d, method = "spline"))
+    expect_identical(ciTest("A", "B", "C", data = d)$test, "spline")
+    expect_identical(ciTest("A", "B", "C", data = d), ciTest("A", "B", "C", data = d, test = "spline"))
     expect_identical(ciSuffStat(d)$method, "spline")
 })
 
@@ -68,10 +68,10 @@ test_that("bad input gets clear errors", {
     expect_error(ciTest("A", "Q", data = d), "`y` names 'Q', which is not a variable of `data`")
     expect_error(ciTest("A", "B", c("A", "C"), data = d), "the conditioning set `z` contains 'A'")
     expect_error(ciTest("A", "A", data = d), "must be different variables")
-    expect_error(ciTest("A", "B", method = "hsic", data = d), "`method` must be one of 'spline', 'fisher', not 'hsic'")
-    expect_error(ciTest("A", "B", "C", data = d[, 1:3], method = "fisher"),
+    expect_error(ciTest("A", "B", test = "hsic", data = d), "`test` must be one of 'spline', 'fisher', not 'hsic'")
+    expect_error(ciTest("A", "B", "C", data = d[, 1:3], test = "fisher"),
         "`data` has 3 observations; the Fisher z test needs at least 4")
-    expect_error(ciTest("A", "B", "C", data = d[, 1:4], method = "fisher"),
+    expect_error(ciTest("A", "B", "C", data = d[, 1:4], test = "fisher"),
         "needs more observations than the conditioning set size \\+ 3")
     expect_error(ciTest("A", "B", "C", data = d[, 1:9]), "`data` has 9 observations; the spline test needs at least 10")
     # one orientation: a matrix with the observations in rows is named as such

@@ -381,7 +381,7 @@ test_that("workers started by a call are stopped by it; a back-end the user star
     expect_true(BiocParallel::bpisup(p))
     BiocParallel::bpstop(p)
     expect_error(fitPairwise(x, BPPARAM = "two"), "`BPPARAM` must be a BiocParallel back-end .* not 'two'")
-    expect_error(aggregateCells(x, ids = rep(1:2, 30), BPPARAM = 2), "`BPPARAM` must be a BiocParallel back-end")
+    expect_error(aggregateCells(x, sample = rep(1:2, 30), BPPARAM = 2), "`BPPARAM` must be a BiocParallel back-end")
 })
 
 test_that("a curve subset evaluates its rows' curves as the whole fit does", {

@@ -269,7 +269,7 @@ test_that("the pools of poolCells() go in directly: their record of cells stands
         observation = "poisson", library.size = 5)
     cells <- simulateCells(model, ncells = 1200, seed = 3, verbose = FALSE)
     cells$sample <- NULL
-    pools <- poolCells(cells, size = 20, assay.type = "counts", seed = 2)
+    pools <- poolCells(cells, pool.size = 20, assay.type = "counts", seed = 2)
     sf <- cells$library.size / mean(cells$library.size)
     a <- functionalConsistency(cells, pools, edges = data.frame(from = "X", to = "Y"), assay.type = "counts",
         counts = TRUE, size.factors = sf, nboot = 5)
@@ -283,7 +283,7 @@ test_that("the pools of poolCells() go in directly: their record of cells stands
         counts = TRUE, size.factors = sf[keep], nboot = 5)
     expect_equal(a$ff.distance, b$ff.distance, tolerance = 0.05)
     # values too (mean pools), and a cell in several pools
-    lat <- poolCells(cells, size = 10, npools = 200, replace = TRUE, fun = "mean", assay.type = "latent", seed = 4)
+    lat <- poolCells(cells, pool.size = 10, npools = 200, replace = TRUE, aggregation = "mean", assay.type = "latent", seed = 4)
     expect_gt(sum(lengths(lat$cells)), length(unique(unlist(lat$cells))))
     v <- functionalConsistency(cells, lat, edges = data.frame(from = "X", to = "Y"), assay.type = "latent",
         truth = FALSE, nboot = 0)

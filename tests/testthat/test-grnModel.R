@@ -74,7 +74,7 @@ test_that("bad models get errors that name the problem", {
     expect_error(grnModel(data.frame(from = "A", to = "B"), nb.size = 0), "`nb.size` must be a finite number > 0")
     expect_error(grnModel(data.frame(from = c("A", "A"), to = c("B", "B"))), "more than once")
     expect_error(grnModel(data.frame(a = 1)), "`edges` has no column 'from', 'to'")
-    expect_error(grnModel(data.frame(from = "A", to = "B", fun = "f"), functions = list(f = 1)),
+    expect_error(grnModel(data.frame(from = "A", to = "B", fun = "f"), custom.functions = list(f = 1)),
         "named list of R functions")
     expect_error(grnModel(data.frame(from = "A", to = "B"), celltypes = matrix(1, 1, 1, dimnames = list("t", "Z"))),
         "`celltypes` names gene 'Z'")

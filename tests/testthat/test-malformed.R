@@ -22,7 +22,7 @@ test_that("invalid dgCMatrix slots are errors, not crashes", {
         expect_match(msg, "not a valid dgCMatrix", label = nm)
         msg <- .in_child(paste(make, cases[[nm]], "fitPairwise(m, pairs = data.frame('g1', 'g2'))", sep = "; "))
         expect_match(msg, "not a valid dgCMatrix", label = nm)
-        msg <- .in_child(paste(make, cases[[nm]], "poolCells(m, size = 5, subset.row = 1:3)", sep = "; "))
+        msg <- .in_child(paste(make, cases[[nm]], "poolCells(m, pool.size = 5, subset.row = 1:3)", sep = "; "))
         expect_match(msg, "not a valid dgCMatrix", label = nm)
     }
 })
@@ -127,7 +127,7 @@ test_that("an interrupt stops a long randomGRN(), a huge bulk sample or a huge p
     expect_interruptible(function() {
         set.seed(1)
         d <- data.frame(a = rnorm(200), b = rnorm(200), c = rnorm(200))
-        bulkcausal::ciTest("a", "b", "c", d, method = "spline", nperm = 1e6)
+        bulkcausal::ciTest("a", "b", "c", d, test = "spline", nperm = 1e6)
     })
 })
 

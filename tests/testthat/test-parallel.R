@@ -73,8 +73,8 @@ test_that("fitPairwise shows progress in pairs, serially and with workers, reach
 
 test_that("the audit's steps all run on the workers, with progress, and give the serial result", {
     data(pbmc283, package = "bulkcausal")
-    ref <- recoverabilityAudit(pbmc283, pool.size = 5, n.genes = 6, nboot = 10, verbose = FALSE)
-    msgs <- capture.output(par <- recoverabilityAudit(pbmc283, pool.size = 5, n.genes = 6, nboot = 10,
+    ref <- recoverabilityAudit(pbmc283, pool.size = 5, ngenes = 6, nboot = 10, verbose = FALSE)
+    msgs <- capture.output(par <- recoverabilityAudit(pbmc283, pool.size = 5, ngenes = 6, nboot = 10,
         verbose = TRUE, BPPARAM = BiocParallel::MulticoreParam(2)), type = "message")
     expect_identical(auditTable(par), auditTable(ref))
     lines <- bar_lines(msgs)
@@ -149,8 +149,8 @@ test_that("batchtools back-ends (local multicore and socket cluster functions) g
     data(pbmc283, package = "bulkcausal")
     p <- BiocParallel::BatchtoolsParam(2, cluster = "multicore",
         registryargs = BiocParallel::batchtoolsRegistryargs(file.dir = tempfile("registry")))
-    ref <- recoverabilityAudit(pbmc283, pool.size = 10, n.genes = 4, nboot = 5, verbose = FALSE)
-    bt <- suppressMessages(recoverabilityAudit(pbmc283, pool.size = 10, n.genes = 4, nboot = 5, verbose = FALSE,
+    ref <- recoverabilityAudit(pbmc283, pool.size = 10, ngenes = 4, nboot = 5, verbose = FALSE)
+    bt <- suppressMessages(recoverabilityAudit(pbmc283, pool.size = 10, ngenes = 4, nboot = 5, verbose = FALSE,
         BPPARAM = p))
     expect_identical(auditTable(bt), auditTable(ref))
 })
@@ -224,4 +224,47 @@ test_that("the stop flag also ends the audit's loops of small compiled steps", {
     }
     bulkcausal:::set_stop_file_cpp("")
     expect_identical(list(values(), distances(), ftests(), hsic()), ref)
+})
+
+test_that("every heavy entry point takes BPPARAM and num.threads, with results that do not depend on them", {
+    skip_on_os("windows")
+    mc <- BiocParallel::MulticoreParam(2)
+    edges <- data.frame(from = c("X", "Y", "X"), to = c("Y", "Z", "W"), fun = c("hill_act", "affine", "sin"),
+        weight = c(3, 0.8, 1))
+    model <- grnModel(edges, intercept = c(X = 2), context.sd = c(X = 1))
+    sim <- simulateBulk(model, nsamples = 120, cells.per.sample = 15, keep.cells = TRUE, seed = 4)
+    cells <- metadata(sim)$cells
+    # functionalConsistency: fits and cell resamples on the workers, threads in each
+    ff1 <- functionalConsistency(cells, sim, truth = FALSE, nboot = 20, seed = 2)
+    ff2 <- functionalConsistency(cells, sim, truth = FALSE, nboot = 20, seed = 2, BPPARAM = mc, num.threads = 2)
+    expect_identical(ff1, ff2)
+    expect_true(all(is.finite(ff1$ff.distance)))
+    # ciConsistency: statements over the workers
+    c1 <- ciConsistency(cells, sim, max.cond = 1, assay.type = c("latent", "latent"), seed = 3)
+    c2 <- ciConsistency(cells, sim, max.cond = 1, assay.type = c("latent", "latent"), seed = 3, BPPARAM = mc,
+        num.threads = 2)
+    expect_identical(c1, c2)
+    expect_gt(nrow(c1), 6)
+    # discoverAtBothLevels: one level per worker
+    if (requireNamespace("pcalg", quietly = TRUE)) {
+        d1 <- discoverAtBothLevels(sim, test = "fisher", equal.n = TRUE)
+        d2 <- discoverAtBothLevels(sim, test = "fisher", equal.n = TRUE, BPPARAM = mc)
+        expect_identical(as.data.frame(d1), as.data.frame(d2))
+        expect_identical(d1$level, c("cells", "bulk", "cells.subsampled"))
+    }
+    # the audit: threads of its fits and CI tests
+    # (shifted to positive values, as expression on a linear scale)
+    sce <- SingleCellExperiment::SingleCellExperiment(list(values = SummarizedExperiment::assay(cells, "latent") + 40))
+    sce$sample <- cells$sample
+    a1 <- recoverabilityAudit(sce, sample = "sample", genes = c("X", "Y", "Z"), normalize = FALSE, nboot = 10,
+        verbose = FALSE)
+    a2 <- recoverabilityAudit(sce, sample = "sample", genes = c("X", "Y", "Z"), normalize = FALSE, nboot = 10,
+        num.threads = 2, verbose = FALSE)
+    expect_identical(auditTable(a1), auditTable(a2))
+    # the study: threads of each replicate
+    s1 <- recoverabilityStudy(functions = "sin", aggregations = "mean", cells.per.sample = 5, nsamples = 100,
+        causes = "gaussian", replicates = 2, discovery = FALSE, verbose = FALSE)
+    s2 <- recoverabilityStudy(functions = "sin", aggregations = "mean", cells.per.sample = 5, nsamples = 100,
+        causes = "gaussian", replicates = 2, discovery = FALSE, num.threads = 2, verbose = FALSE)
+    expect_identical(metadata(s1)$replicates, metadata(s2)$replicates)
 })

@@ -7,7 +7,7 @@ pool_counts <- function() {
 
 test_that("disjoint pools have the right size and use each cell at most once", {
     x <- pool_counts()
-    p <- poolCells(x, size = 25, npools = 12, seed = 1)
+    p <- poolCells(x, pool.size = 25, npools = 12, seed = 1)
     cells <- as.list(p$cells)
     expect_identical(lengths(cells), rep(25L, 12))
     expect_identical(p$ncells, rep(25L, 12))
@@ -18,8 +18,8 @@ test_that("disjoint pools have the right size and use each cell at most once", {
     expect_identical(assay(p)[, 3], rowSums(x[, cells[[3]]]))
     ids <- rep(NA_character_, 300)
     for (k in seq_along(cells)) ids[cells[[k]]] <- colnames(p)[k]
-    ref <- suppressMessages(aggregateCells(x, factor(ids, levels = colnames(p)), fun = "mean"))
-    expect_identical(assay(poolCells(x, 25, 12, seed = 1, fun = "mean")), assay(ref))
+    ref <- suppressMessages(aggregateCells(x, factor(ids, levels = colnames(p)), aggregation = "mean"))
+    expect_identical(assay(poolCells(x, 25, 12, seed = 1, aggregation = "mean")), assay(ref))
 })
 
 test_that("pools are reproducible from the seed and from set.seed", {
@@ -41,7 +41,7 @@ test_that("pools within levels of `by` only contain cells of that level", {
     sce <- SingleCellExperiment::SingleCellExperiment(list(counts = x))
     sce$type <- type
     SummarizedExperiment::rowData(sce)$symbol <- toupper(rownames(x))
-    p <- poolCells(sce, size = 20, npools = 4, by = "type", seed = 2)
+    p <- poolCells(sce, pool.size = 20, npools = 4, by = "type", seed = 2)
     expect_s4_class(p, "SingleCellExperiment")
     expect_identical(SummarizedExperiment::rowData(p)$symbol, toupper(rownames(x)))
     expect_identical(ncol(p), 12L)
@@ -50,34 +50,34 @@ test_that("pools within levels of `by` only contain cells of that level", {
     }
     expect_identical(p$type, p$by)        # constant colData carried over
     expect_identical(table(p$by)[["NK"]], 4L)
-    expect_error(poolCells(sce, 20, 4, by = "celltype"), "`by` names column 'celltype', which is not in colData")
+    expect_error(poolCells(sce, 20, 4, by = "celltype"), "`by` = 'celltype' is not a colData column of `x`")
 })
 
 test_that("pools with replacement are drawn afresh, distinct within a pool", {
     x <- pool_counts()
-    p <- poolCells(x, size = 200, npools = 5, replace = TRUE, seed = 4)
+    p <- poolCells(x, pool.size = 200, npools = 5, replace = TRUE, seed = 4)
     for (k in 1:5) expect_false(anyDuplicated(p$cells[[k]]) > 0)
     expect_gt(length(intersect(p$cells[[1]], p$cells[[2]])), 0)
-    expect_identical(p$cells, poolCells(x, size = 200, npools = 5, replace = TRUE, seed = 4)$cells)
+    expect_identical(p$cells, poolCells(x, pool.size = 200, npools = 5, replace = TRUE, seed = 4)$cells)
 })
 
 test_that("impossible pools get clear errors", {
     x <- pool_counts()
-    expect_error(poolCells(x, size = 50, npools = 7, seed = 1),
+    expect_error(poolCells(x, pool.size = 50, npools = 7, seed = 1),
         "`x` has 300 cells, but 7 disjoint pools of 50 cells needs 350")
-    expect_error(poolCells(x, size = 301, npools = 1, replace = TRUE, seed = 1),
+    expect_error(poolCells(x, pool.size = 301, npools = 1, replace = TRUE, seed = 1),
         "`x` has 300 cells, but a pool of size 301 needs 301")
-    expect_error(poolCells(x, size = 0, npools = 2), "`size` must be a whole number from 1 to 2147483647, not 0")
-    expect_error(poolCells(x, size = 2, npools = 2, by = 1:3), "`by` has 3 values but `x` has 300 columns")
-    expect_error(poolCells(x, size = 90, npools = 2, by = rep(c("a", "b", "c"), 100), seed = 1),
+    expect_error(poolCells(x, pool.size = 0, npools = 2), "`pool.size` must be a whole number from 1 to 2147483647, not 0")
+    expect_error(poolCells(x, pool.size = 2, npools = 2, by = 1:3), "`by` has 3 values but `x` has 300 cells")
+    expect_error(poolCells(x, pool.size = 90, npools = 2, by = rep(c("a", "b", "c"), 100), seed = 1),
         "level 'a' of `by` has 100 cells")
 })
 
 test_that("npools defaults to as many disjoint pools as the smallest level holds", {
     x <- pool_counts()
-    expect_identical(ncol(poolCells(x, size = 40, seed = 1)), 7L)   # 300 %/% 40
-    p <- poolCells(x, size = 30, by = rep(c("a", "b", "b"), 100), seed = 1)
+    expect_identical(ncol(poolCells(x, pool.size = 40, seed = 1)), 7L)   # 300 %/% 40
+    p <- poolCells(x, pool.size = 30, by = rep(c("a", "b", "b"), 100), seed = 1)
     expect_identical(as.vector(table(p$by)), c(3L, 3L))              # level a: 100 cells
-    expect_error(poolCells(x, size = 10, replace = TRUE), "give `npools`: with `replace = TRUE`")
-    expect_error(poolCells(x), "give `size`, the number of cells per pool")
+    expect_error(poolCells(x, pool.size = 10, replace = TRUE), "give `npools`: with `replace = TRUE`")
+    expect_error(poolCells(x), "give `pool.size`, the number of cells per pool")
 })

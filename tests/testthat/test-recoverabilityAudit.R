@@ -67,10 +67,10 @@ test_that("pseudobulk, fits and CI tests equal naive references and the package'
     expect_equal(S4Vectors::metadata(a@cell.fit)$k, rule(ncol(sce)))
     expect_equal(S4Vectors::metadata(a@bulk.fit)$k, rule(ncol(a@bulk)))
     # CI: the marginal spline test at each level, shared by X -> Y and Y -> X.
-    pc <- ciTest("g1", "g2", data = a@cells, method = "spline")$p.value
+    pc <- ciTest("g1", "g2", data = a@cells, test = "spline")$p.value
     expect_equal(tab["g1->g2", "p.ci.cells"], pc)
     expect_equal(tab["g2->g1", "p.ci.cells"], pc)
-    pb <- ciTest("g1", "g3", data = a@bulk, method = "spline")$p.value
+    pb <- ciTest("g1", "g3", data = a@bulk, test = "spline")$p.value
     expect_equal(tab["g3->g1", "p.ci.bulk"], pb)
     expect_identical(tab$ci.agree, (tab$padj.ci.cells < 0.05) == (tab$padj.ci.bulk < 0.05))
 })
@@ -215,7 +215,7 @@ test_that("random pools: disjoint by default, seeded, with overlap on request", 
     lib <- colSums(counts)
     sf <- lib / mean(lib)
     norm <- t(t(counts) / sf)
-    pools <- poolCells(norm[c("g1", "g2"), ], size = 20, npools = 100, replace = TRUE, fun = "mean", seed = 1)
+    pools <- poolCells(norm[c("g1", "g2"), ], pool.size = 20, npools = 100, replace = TRUE, aggregation = "mean", seed = 1)
     rates <- vapply(as.list(pools$cells), function(i) rowSums(counts[c("g1", "g2"), i]) / sum(sf[i]), numeric(2))
     expect_equal(unname(c@bulk), unname(rates), tolerance = 1e-12)
     expect_true(all(is.na(auditTable(a)$ff.upper)))
@@ -226,7 +226,7 @@ test_that("random pools: disjoint by default, seeded, with overlap on request", 
 
 test_that("the most variable genes are chosen on log1p of normalised values, among detected genes", {
     sce <- .audit_counts(ngenes = 6)
-    a <- recoverabilityAudit(sce, sample = "donor", n.genes = 3, nboot = 0, ci = FALSE, verbose = FALSE)
+    a <- recoverabilityAudit(sce, sample = "donor", ngenes = 3, nboot = 0, ci = FALSE, verbose = FALSE)
     counts <- SummarizedExperiment::assay(sce)
     lib <- colSums(counts)
     v <- apply(log1p(t(t(counts) / (lib / mean(lib)))), 1, var)
@@ -315,7 +315,7 @@ test_that("logged values: log.base undoes the log in both modes, a warning when 
         donor = rep(sprintf("d%02d", 1:40), each = 10)))
     # used as they are: warned, and the variable genes come from the values
     # themselves (no NaN): C (sd 2), A (sd 1.5), B
-    expect_warning(expect_message(a <- recoverabilityAudit(sce, sample = "donor", n.genes = 3, assay.type = "ct",
+    expect_warning(expect_message(a <- recoverabilityAudit(sce, sample = "donor", ngenes = 3, assay.type = "ct",
         normalize = FALSE, nboot = 0, ci = FALSE, verbose = FALSE), "variance of the values themselves"),
         "looks logged or centred: it has negative values")
     expect_setequal(rownames(a@bulk), c("C", "A", "B"))
@@ -351,7 +351,7 @@ test_that("the containers users have: ExpressionSet, a single assay found unname
         as.data.frame(fitPairwise(m, pairs = pr, seed = 1)))
     expect_equal(suppressMessages(ciTest("A", "B", data = eset))$p.value, ciTest("A", "B", data = m)$p.value)
     # an aggregateCells() result's only assay, without naming it
-    agg <- aggregateCells(m, rep(1:40, 3), fun = "mean")
+    agg <- aggregateCells(m, rep(1:40, 3), aggregation = "mean")
     expect_message(f <- fitPairwise(agg, pairs = pr), "using the only assay")
     expect_equal(f$nl, fitPairwise(SummarizedExperiment::assay(agg), pairs = pr)$nl)
     # a name given but absent is still an error
@@ -387,7 +387,7 @@ test_that("bulk-only mode: linear-scale fits and a one-sided verdict", {
     expect_identical(unique(plot(a, type = "nl")$data$level), "bulk")
 })
 
-test_that("bulk-only mode with `group`: relations made by mixing groups go, fits within groups combine", {
+test_that("bulk-only mode with `by`: relations made by mixing groups go, fits within groups combine", {
     # two subtypes, each affine within (slopes 1 and 0), far apart in both
     # genes: the pooled relation is a bend the mixture makes
     set.seed(4)
@@ -401,9 +401,9 @@ test_that("bulk-only mode with `group`: relations made by mixing groups go, fits
     pooled <- auditTable(recoverabilityAudit(se, pairs = data.frame("X", c("Y", "Z")), assay.type = "exprs",
         normalize = FALSE, nboot = 0, verbose = FALSE))
     expect_identical(pooled["X->Y", "verdict"], "inconsistent")
-    expect_match(pooled["X->Y", "reason"], "or the samples mix groups that differ \\(see `group`\\)")
+    expect_match(pooled["X->Y", "reason"], "or the samples mix groups that differ \\(see `by`\\)")
     a <- recoverabilityAudit(se, pairs = data.frame("X", c("Y", "Z")), assay.type = "exprs", normalize = FALSE,
-        nboot = 0, group = "subtype", verbose = FALSE)
+        nboot = 0, by = "subtype", verbose = FALSE)
     tab <- auditTable(a)
     expect_identical(tab$verdict, c("undetermined", "undetermined"))
     expect_identical(tab$groups, c(2, 2))
@@ -419,7 +419,7 @@ test_that("bulk-only mode with `group`: relations made by mixing groups go, fits
     g <- sub
     g[1:10] <- "c"
     expect_message(b <- recoverabilityAudit(se, pairs = data.frame("X", "Y"), assay.type = "exprs",
-        normalize = FALSE, nboot = 0, group = g, verbose = FALSE), "leaving out group 'c': fewer than 20 samples")
+        normalize = FALSE, nboot = 0, by = g, verbose = FALSE), "leaving out group 'c': fewer than 20 samples")
     expect_identical(auditTable(b)$groups, 2)
     # a target without a relation gets its own reason code and leaves the verdict plot
     se2 <- SummarizedExperiment::SummarizedExperiment(list(exprs = rbind(m, W = rnorm(2 * n, 10))))
@@ -433,11 +433,11 @@ test_that("bulk-only mode with `group`: relations made by mixing groups go, fits
         expect_match(pv$labels$subtitle, "1 pair without a relation not shown")
     }
     expect_error(recoverabilityAudit(se, pairs = data.frame("X", "Y"), assay.type = "exprs", normalize = FALSE,
-        group = "sex"), "`group` = 'sex' is not a colData column of `x`")
+        by = "sex"), "`by` = 'sex' is not a colData column of `x`")
     expect_error(recoverabilityAudit(se, pairs = data.frame("X", "Y"), assay.type = "exprs", normalize = FALSE,
-        group = 1:3), "`group` has 3 values but `x` has 300 samples")
+        by = 1:3), "`by` has 3 values but `x` has 300 samples")
     expect_error(recoverabilityAudit(se, pairs = data.frame("X", "Y"), assay.type = "exprs", normalize = FALSE,
-        group = rep(NA, 300)), "`group` has no value that is not NA")
+        by = rep(NA, 300)), "`by` has no value that is not NA")
     skip_if_not_installed("ggplot2")
     pp <- plot(a, type = "pairs")
     expect_setequal(unique(pp$data$level), c("group a", "group b"))
@@ -477,7 +477,7 @@ test_that("bad input gets clear errors", {
     expect_identical(sum(p@ncells), 570L)
     expect_error(recoverabilityAudit(sce), "give `sample` .* or `pool.size`")
     expect_error(recoverabilityAudit(sce, sample = "donor", pool.size = 10), "not both")
-    expect_error(recoverabilityAudit(sce, sample = "donor", n.genes = 6, max.pairs = 10),
+    expect_error(recoverabilityAudit(sce, sample = "donor", ngenes = 6, max.pairs = 10),
         "30 pairs asked for, more than `max.pairs` = 10")
     expect_error(recoverabilityAudit(matrix(1:4, 2)), "`x` must be a SingleCellExperiment .* not a matrix")
     empty <- sce
@@ -494,7 +494,7 @@ test_that("the embedded dataset audits in one call", {
     data(pbmc283, package = "bulkcausal")
     expect_s4_class(pbmc283, "SingleCellExperiment")
     expect_identical(dim(pbmc283), c(914L, 283L))
-    a <- recoverabilityAudit(pbmc283, pool.size = 10, npools = 100, replace = TRUE, n.genes = 5, nboot = 20,
+    a <- recoverabilityAudit(pbmc283, pool.size = 10, npools = 100, replace = TRUE, ngenes = 5, nboot = 20,
         verbose = FALSE)
     tab <- auditTable(a)
     expect_identical(nrow(tab), 20L)
@@ -524,8 +524,8 @@ test_that("the embedded dataset audits in one call", {
 
 test_that("max.cells caps the cell level at a random subset; the pseudobulk keeps every cell", {
     data(pbmc283, package = "bulkcausal")
-    full <- recoverabilityAudit(pbmc283, pool.size = 10, n.genes = 4, nboot = 10, seed = 2, verbose = FALSE)
-    msgs <- capture.output(cut <- recoverabilityAudit(pbmc283, pool.size = 10, n.genes = 4, nboot = 10, seed = 2,
+    full <- recoverabilityAudit(pbmc283, pool.size = 10, ngenes = 4, nboot = 10, seed = 2, verbose = FALSE)
+    msgs <- capture.output(cut <- recoverabilityAudit(pbmc283, pool.size = 10, ngenes = 4, nboot = 10, seed = 2,
         max.cells = 150, verbose = TRUE), type = "message")
     expect_true(any(grepl("cell level: 150 of the 283 cells, drawn at random", msgs)))
     expect_equal(ncol(cut@cells), 150)
@@ -537,7 +537,7 @@ test_that("max.cells caps the cell level at a random subset; the pseudobulk keep
     expect_true(all(auditTable(cut)$n.cells <= 150))
     expect_output(show(cut), "283 cells -> .*\n  cell level: 150 cells drawn at random")
     # at or above the cell count nothing changes
-    same <- recoverabilityAudit(pbmc283, pool.size = 10, n.genes = 4, nboot = 10, seed = 2, max.cells = 283,
+    same <- recoverabilityAudit(pbmc283, pool.size = 10, ngenes = 4, nboot = 10, seed = 2, max.cells = 283,
         verbose = FALSE)
     expect_identical(auditTable(same), auditTable(full))
     expect_error(recoverabilityAudit(pbmc283, pool.size = 10, max.cells = 50), "`max.cells` must be a whole number")

@@ -170,7 +170,7 @@ test_that("the bulk rate is the aggregate of the cells' rates", {
             expect_identical(assayNames(b), c(others, "rate"))
             cells <- metadata(b)$cells
             expect_identical(assay(cells, "rate"), assay(sce, "rate"))
-            ref <- aggregateCells(cells, cells$sample, fun = agg, assay.type = "rate")
+            ref <- aggregateCells(cells, cells$sample, aggregation = agg, assay.type = "rate")
             expect_identical(unname(assay(b, "rate")), unname(assay(ref, "rate")), label = agg)
             # asking for the rate changes no other assay
             without <- simulateBulk(model, 4, cps, aggregation = agg, assays = others, seed = 43,
@@ -241,7 +241,7 @@ test_that("simulateBulk pools exactly the cells simulateCells makes, with aggreg
     sce <- simulateCells(model, ncells = cps, nsamples = 4, seed = 31)
     for (agg in c("sum", "mean", "median", "max", "cpm", "log1p_sum", "geomean")) {
         b <- simulateBulk(model, 4, cps, aggregation = agg, assays = "counts", seed = 31, keep.cells = TRUE)
-        ref <- aggregateCells(sce, sce$sample, fun = agg, assay.type = "counts")
+        ref <- aggregateCells(sce, sce$sample, aggregation = agg, assay.type = "counts")
         expect_identical(unname(assay(b, "counts")), unname(assay(ref, "counts")), label = agg)
         expect_identical(assay(metadata(b)$cells, "counts"), assay(sce, "counts"))
     }
@@ -252,11 +252,11 @@ test_that("simulateBulk pools exactly the cells simulateCells makes, with aggreg
 test_that("user-supplied R edge functions run and match the built-in equivalent", {
     builtin <- grnModel(data.frame(from = "X", to = "Y", fun = "tanh", weight = 2, n = 1.5))
     custom <- grnModel(data.frame(from = "X", to = "Y", fun = "mytanh"),
-        functions = list(mytanh = function(x) 2 * tanh(1.5 * x)))
+        custom.functions = list(mytanh = function(x) 2 * tanh(1.5 * x)))
     a <- simulateCells(builtin, ncells = 3000, nsamples = 3, seed = 6)
     b <- simulateCells(custom, ncells = 3000, nsamples = 3, seed = 6, num.threads = 2)
     expect_equal(assay(a), assay(b), tolerance = 1e-14)
-    bad <- grnModel(data.frame(from = "X", to = "Y", fun = "short"), functions = list(short = function(x) x[-1]))
+    bad <- grnModel(data.frame(from = "X", to = "Y", fun = "short"), custom.functions = list(short = function(x) x[-1]))
     expect_error(simulateCells(bad, 10), "'short' returned 9 values for 10 inputs")
 })
 

@@ -23,7 +23,7 @@ test_that("the spline test holds its size over models, noises, n and conditionin
         g <- designs[i, ]
         p <- vapply(1:150, function(r) {
             d <- .ci_null_data(g$n, g$s, g$nonlinear, g$noise)
-            ciIndepTest(1, 2, seq_len(g$s) + 2L, ciSuffStat(t(d), method = "spline", seed = r))
+            ciIndepTest(1, 2, seq_len(g$s) + 2L, ciSuffStat(t(d), test = "spline", seed = r))
         }, numeric(1))
         mean(p < 0.05)
     }, numeric(1))
@@ -39,8 +39,8 @@ test_that("the spline test detects dependence Fisher's test cannot see", {
         e <- rnorm(300, sd = 0.5)
         y <- z^2 + (x - sin(2 * z))^2 + 0.3 * e  # depends on x given z, uncorrelated with it
         d <- cbind(X = x, Y = y, Z = z)
-        c(spline = ciTest("X", "Y", "Z", data = t(d), method = "spline")$p.value,
-            fisher = ciTest("X", "Y", "Z", data = t(d), method = "fisher")$p.value)
+        c(spline = ciTest("X", "Y", "Z", data = t(d), test = "spline")$p.value,
+            fisher = ciTest("X", "Y", "Z", data = t(d), test = "fisher")$p.value)
     }, numeric(2))
     expect_gt(mean(p["spline", ] < 0.05), 0.9)
     expect_lt(mean(p["fisher", ] < 0.05), 0.3)
@@ -51,7 +51,7 @@ test_that("the spline statistic equals a naive R computation of HSIC on spline r
     n <- 120
     z <- runif(n)
     d <- cbind(X = exp(z) + rnorm(n, sd = 0.2), Y = cos(3 * z) + rnorm(n, sd = 0.2), Z = z)
-    res <- ciTest("X", "Y", "Z", data = t(d), method = "spline")
+    res <- ciTest("X", "Y", "Z", data = t(d), test = "spline")
     # residuals from the pairwise spline fit of each on Z (same smoother, the
     # test's default basis dimension at n = 120: ceiling(sqrt(120)) = 11)
     fits <- fitPairwise(t(d), pairs = data.frame(regulator = "Z", target = c("X", "Y")), k = 11)
@@ -95,7 +95,7 @@ test_that("the spline test runs inside pcalg::pc and is reproducible", {
         fun = c("quadratic", "tanh", "sin")), noise.scale = 0.3)
     cells <- simulateCells(model, ncells = 600, seed = 7, verbose = FALSE)
     d <- t(SummarizedExperiment::assay(cells, "latent"))
-    ss <- ciSuffStat(t(d), method = "spline")
+    ss <- ciSuffStat(t(d), test = "spline")
     fit <- pcalg::pc(ss, ciIndepTest, alpha = 0.01, labels = colnames(d))
     skel <- methods::as(fit@graph, "matrix")
     skel <- (skel + t(skel)) > 0
@@ -104,27 +104,27 @@ test_that("the spline test runs inside pcalg::pc and is reproducible", {
     truth <- truth | t(truth)
     expect_identical(unname(skel), unname(truth))
     # the same p-value from ciTest, ciIndepTest, 1 or 2 threads, any order
-    p1 <- ciTest("A", "C", "B", data = t(d), method = "spline", max.n = 200)$p.value
-    p2 <- ciIndepTest(3, 1, 2, ciSuffStat(t(d), method = "spline", max.n = 200, num.threads = 2))
+    p1 <- ciTest("A", "C", "B", data = t(d), test = "spline", max.n = 200)$p.value
+    p2 <- ciIndepTest(3, 1, 2, ciSuffStat(t(d), test = "spline", max.n = 200, num.threads = 2))
     expect_identical(p1, p2)
-    expect_false(identical(p1, ciTest("A", "C", "B", data = t(d), method = "spline", max.n = 200, seed = 2)$p.value))
+    expect_false(identical(p1, ciTest("A", "C", "B", data = t(d), test = "spline", max.n = 200, seed = 2)$p.value))
 })
 
 test_that("the permutation null agrees with the gamma approximation", {
     set.seed(44)
     z <- rnorm(200)
     d <- cbind(X = z + rnorm(200), Y = z^2 + 0.3 * rnorm(200) + 0.2 * rnorm(200), Z = z)
-    pg <- ciTest("X", "Y", "Z", data = t(d), method = "spline")$p.value
-    pp <- ciTest("X", "Y", "Z", data = t(d), method = "spline", nperm = 999)$p.value
+    pg <- ciTest("X", "Y", "Z", data = t(d), test = "spline")$p.value
+    pp <- ciTest("X", "Y", "Z", data = t(d), test = "spline", nperm = 999)$p.value
     expect_lt(abs(pg - pp), 3 * sqrt(pg * (1 - pg) / 999) + 0.01)
     expect_true(pp >= 1 / 1000)
 })
 
 test_that("the spline test rejects bad input clearly", {
     d <- rbind(A = rnorm(50), B = rnorm(50), C = rnorm(50))
-    expect_error(ciTest("A", "B", "C", data = d[, 1:9], method = "spline"),
+    expect_error(ciTest("A", "B", "C", data = d[, 1:9], test = "spline"),
         "`data` has 9 observations; the spline test needs at least 10")
-    expect_error(ciTest("A", "B", data = d, method = "spline", k = 2), "`k` must be a whole number >= 4")
-    expect_error(ciTest("A", "B", data = d, method = "spline", nperm = -1), "`nperm` must be a whole number from 0 to 1000000")
-    expect_error(ciTest("A", "B", c("B", "C"), data = d, method = "spline"), "contains 'B'")
+    expect_error(ciTest("A", "B", data = d, test = "spline", k = 2), "`k` must be a whole number >= 4")
+    expect_error(ciTest("A", "B", data = d, test = "spline", nperm = -1), "`nperm` must be a whole number from 0 to 1000000")
+    expect_error(ciTest("A", "B", c("B", "C"), data = d, test = "spline"), "contains 'B'")
 })

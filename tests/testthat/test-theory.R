@@ -9,7 +9,7 @@
             seed = 1000 + r, verbose = FALSE)
         d <- t(SummarizedExperiment::assay(b, "latent"))
         ciIndepTest(match(x, colnames(d)), match(z, colnames(d)), match(S, colnames(d)),
-            ciSuffStat(t(d), method = method, seed = r))
+            ciSuffStat(t(d), test = method, seed = r))
     }, numeric(1))
     mean(p < 0.05)
 }
