@@ -13,7 +13,8 @@
 #'   \url{https://support.10xgenomics.com/single-cell-gene-expression/datasets/1.1.0/pbmc3k},
 #'   published under the Creative Commons Attribution 4.0 licence; the
 #'   283-cell, 914-gene subset is the `pbmc` dataset of the CRAN package
-#'   sctransform (GPL-3).  `data-raw/pbmc283.R` in the package sources
+#'   sctransform (GPL-3).  The script
+#'   `system.file("scripts", "make_pbmc283.R", package = "bulkcausal")`
 #'   builds this object from it.
 #' @return A `SingleCellExperiment`.
 #' @examples

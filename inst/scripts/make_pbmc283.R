@@ -16,7 +16,8 @@
 # largest relative to its mean share over cells, "other" when none is
 # expressed.  Genes are kept whole (914) so that the audit chooses its own.
 #
-# Run from the package root:  Rscript data-raw/pbmc283.R
+# Run from the package sources' root:  Rscript inst/scripts/make_pbmc283.R
+# (installed as system.file("scripts", "make_pbmc283.R", package = "bulkcausal"))
 suppressPackageStartupMessages({
     library(Matrix)
     library(SingleCellExperiment)
@@ -40,6 +41,6 @@ type[rowSums(score) == 0] <- "other"
 pbmc283 <- SingleCellExperiment(assays = list(counts = counts),
     colData = S4Vectors::DataFrame(library.size = as.numeric(lib), type = type, row.names = colnames(counts)))
 S4Vectors::metadata(pbmc283) <- list(source = paste("10x Genomics pbmc3k (CC BY 4.0), 283-cell subset",
-    "from sctransform::pbmc"), built.by = "data-raw/pbmc283.R")
+    "from sctransform::pbmc"), built.by = "scripts/make_pbmc283.R of the bulkcausal package")
 print(table(pbmc283$type))
 save(pbmc283, file = "data/pbmc283.rda", compress = "xz")
