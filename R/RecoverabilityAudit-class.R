@@ -1,7 +1,8 @@
 #' The result of a recoverability audit
 #'
 #' Made by [recoverabilityAudit()].  `auditTable()` gives its table, one
-#' row per pair; `summary()` the per-level summary of nonlinearity and the
+#' row per pair; `auditPseudobulk()` its (pseudo)bulk samples;
+#' `summary()` the per-level summary of nonlinearity and the
 #' verdict counts; `plot()` the figures; `show()` a short report.
 #'
 #' @slot table The per-pair [S4Vectors::DataFrame] (see [auditTable()]).
@@ -9,8 +10,8 @@
 #' @slot cells The normalised cell values of the audited genes (genes x
 #'   cells) at the cell level (at most `max.cells` cells), `NULL` in bulk
 #'   mode.
-#' @slot bulk The (pseudo)bulk values of the audited genes (genes x
-#'   samples).
+#' @slot bulk The (pseudo)bulk level: a `SummarizedExperiment` of the
+#'   audited genes, see `auditPseudobulk()`.
 #' @slot cell.fit,bulk.fit The [fitPairwise()] results at each level (in
 #'   a bulk-only audit with `by`, `bulk.fit` is a named list of them,
 #'   one per group).
@@ -28,7 +29,15 @@
 #'   default the four pairs with the largest distance.
 #' @param ... Unused.
 #'
-#' @return `auditTable()`: a DataFrame.  `summary()`: a DataFrame with one
+#' @return `auditTable()`: a DataFrame.  `auditPseudobulk()`: the
+#'   (pseudo)bulk level as a `SummarizedExperiment` of the audited genes:
+#'   assay `values` (what that level was fitted on: for counts the rates,
+#'   i.e. pooled counts over pooled size factors), and for counts `counts`
+#'   (the pooled counts); `colData` with each sample's label (`sample`) or
+#'   pool (`pool`, and `type` within cell types), `ncells`, `cells` (an
+#'   `IntegerList` of the columns of `x` pooled into it) and for counts
+#'   `size.factor` (the pooled size factors).  In a bulk-only audit: the
+#'   normalised values with the `colData` of `x` (and `group` with `by`).  `summary()`: a DataFrame with one
 #'   row per level (`cells`, `pseudobulk` or `bulk`): `pairs` fitted, the
 #'   share with `p.nonlinear` < `alpha` after Benjamini-Hochberg
 #'   adjustment, the median `nl` with a distribution-free `level`
@@ -40,11 +49,13 @@
 #' audit <- recoverabilityAudit(pbmc283, pool.size = 10, npools = 60, replace = TRUE,
 #'                              ngenes = 5, nboot = 30)
 #' summary(audit)
+#' auditPseudobulk(audit)
 #' if (requireNamespace("ggplot2", quietly = TRUE)) plot(audit)
 #' @name RecoverabilityAudit-class
 #' @aliases RecoverabilityAudit
 #' @exportClass RecoverabilityAudit
-setClass("RecoverabilityAudit", slots = c(table = "DataFrame", mode = "character", cells = "ANY", bulk = "matrix",
+setClass("RecoverabilityAudit", slots = c(table = "DataFrame", mode = "character", cells = "ANY",
+    bulk = "SummarizedExperiment",
     cell.fit = "ANY", bulk.fit = "ANY", ncells = "integer", settings = "list"))
 
 #' @rdname RecoverabilityAudit-class
@@ -52,6 +63,13 @@ setClass("RecoverabilityAudit", slots = c(table = "DataFrame", mode = "character
 auditTable <- function(x) {
     if (!is(x, "RecoverabilityAudit")) stop("`x` must be the result of recoverabilityAudit()", call. = FALSE)
     x@table
+}
+
+#' @rdname RecoverabilityAudit-class
+#' @export
+auditPseudobulk <- function(x) {
+    if (!is(x, "RecoverabilityAudit")) stop("`x` must be the result of recoverabilityAudit()", call. = FALSE)
+    x@bulk
 }
 
 #' @rdname RecoverabilityAudit-class
@@ -209,7 +227,8 @@ setMethod("plot", "RecoverabilityAudit", function(x, y, type = c("verdict", "nl"
         r <- tab$regulator[i]
         t <- tab$target[i]
         lab <- sprintf("%s -> %s: %s", r, t, tab$verdict[i])
-        pts <- data.frame(x = x@bulk[r, ], y = x@bulk[t, ], level = if (x@mode == "cells") "pseudobulk" else "bulk")
+        B <- SummarizedExperiment::assay(x@bulk, "values")
+        pts <- data.frame(x = B[r, ], y = B[t, ], level = if (x@mode == "cells") "pseudobulk" else "bulk")
         g <- x@settings$group.of
         if (!is.null(g)) pts$level <- ifelse(is.na(g), "bulk", paste("group", g))
         if (x@mode == "cells") {

@@ -335,6 +335,7 @@ setMethod("recoverabilityAudit", "SingleCellExperiment", function(x, sample = NU
         if (!is.null(labels)) labels <- labels[!out]
         if (!is.null(by)) by <- by[!out]
     }
+    kept <- if (any(out)) which(!out) else seq_len(ncol(raw))
     C <- raw * rep(1 / sf, each = nrow(raw))
     pb <- .audit_pseudobulk(C, labels, pool.size, npools, replace, s, by)
     if (s$verbose) message(sprintf("pseudobulk: %d samples of %s cells", ncol(pb$B),
@@ -348,6 +349,7 @@ setMethod("recoverabilityAudit", "SingleCellExperiment", function(x, sample = NU
         pb$B <- pc$rate
         counts <- list(raw = raw, sf = sf, pool = pc$counts, pool.size = pc$size)
     }
+    pb$se <- .audit_pseudobulk_se(pb, kept, counts)
     # the cell level: at most max.cells cells, drawn at random (every cell
     # is in the pseudobulk)
     s$cells.total <- ncol(C)
@@ -436,7 +438,9 @@ setMethod("recoverabilityAudit", "SummarizedExperiment", function(x, sample = NU
             tab$nl, nl.tolerance),
         `no relation` = "no relation: the target does not detectably depend on the regulator",
         `close to affine` = "bulk relation close to affine; the cell level is not seen"))
-    new("RecoverabilityAudit", table = tab, mode = "bulk", cells = NULL, bulk = B, cell.fit = NULL,
+    bulk.se <- SummarizedExperiment(list(values = B), colData = colData(x))
+    if (!is.null(groups)) bulk.se$group <- .group_of(groups, ncol(B))
+    new("RecoverabilityAudit", table = tab, mode = "bulk", cells = NULL, bulk = bulk.se, cell.fit = NULL,
         bulk.fit = fit, ncells = integer(0), settings = c(s, list(nl.tolerance = nl.tolerance,
             assay.type = assay.type, normalize = normalize, log.base = log.base, gene.names = gene.names,
             group = if (!is.null(groups)) lengths(groups), group.of = if (!is.null(groups)) .group_of(groups, ncol(B)))))
@@ -753,6 +757,8 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
             if (replace) "drawn with overlap" else "disjoint",
             if (is.null(by)) "" else sprintf(", %d in each of %d cell types", npools, ntypes))
         B <- SummarizedExperiment::assay(pools)
+        info <- colData(pools)[, intersect(c("pool", "by"), colnames(colData(pools))), drop = FALSE]
+        if (!is.null(info$by)) colnames(info)[colnames(info) == "by"] <- "type"
     } else {
         keep <- which(!is.na(labels))
         f <- factor(labels[keep])
@@ -760,12 +766,33 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
         groups <- split(keep, f)
         agg <- aggregateCells(C[, keep, drop = FALSE], labels[keep], aggregation = "mean")
         B <- SummarizedExperiment::assay(agg)[, names(groups), drop = FALSE]
+        info <- DataFrame(sample = names(groups), row.names = names(groups))
         how <- sprintf("%d samples (means of their cells)%s", length(groups),
             if (identical(s$by, "sample x type")) ", one per sample and cell type" else "")
     }
     B <- as.matrix(B)
     rownames(B) <- rownames(C)
-    list(B = B, groups = groups, ncells = lengths(groups), how = how)
+    list(B = B, groups = groups, ncells = lengths(groups), how = how, info = info)
+}
+
+# The pseudobulk of an audit as a SummarizedExperiment: assay `values` (the
+# normalised values the pseudobulk level is fitted on: rates for counts),
+# `counts` (the pooled counts) for counts; colData: the sample label or
+# pool (and cell type), `ncells`, `cells` (the columns of `x` pooled:
+# `kept` maps the audit's cells to them) and, for counts, `size.factor`
+# (the pooled size factors).
+.audit_pseudobulk_se <- function(pb, kept, counts = NULL) {
+    cd <- pb$info
+    rownames(cd) <- colnames(pb$B)
+    cd$ncells <- unname(pb$ncells)
+    cd$cells <- IntegerList(lapply(unname(pb$groups), function(g) kept[g]))
+    assays <- list(values = pb$B)
+    if (!is.null(counts)) {
+        assays$counts <- counts$pool
+        dimnames(assays$counts) <- dimnames(pb$B)
+        cd$size.factor <- unname(counts$pool.size)
+    }
+    SummarizedExperiment(assays, colData = cd)
 }
 
 #' @importFrom stats p.adjust
@@ -841,7 +868,7 @@ setMethod("recoverabilityAudit", "ANY", function(x, ...) {
     tab$verdict <- v$verdict
     tab$reason.code <- v$code
     tab$reason <- v$reason
-    new("RecoverabilityAudit", table = tab, mode = "cells", cells = C, bulk = B, cell.fit = cell.fit,
+    new("RecoverabilityAudit", table = tab, mode = "cells", cells = C, bulk = pb$se, cell.fit = cell.fit,
         bulk.fit = bulk.fit, ncells = as.integer(pb$ncells), settings = c(s, extra))
 }
 

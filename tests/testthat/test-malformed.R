@@ -68,7 +68,7 @@ test_that("duplicated gene names are refused where names are looked up, made uni
     se <- SummarizedExperiment::SummarizedExperiment(list(exprs = round(m * 1000)))
     expect_message(a <- recoverabilityAudit(se, genes = c("A", "B", "A.1"), assay.type = "exprs", normalize = FALSE,
         nboot = 0, verbose = FALSE), "1 duplicated row names \\(e.g. 'A'\\) made unique")
-    expect_setequal(rownames(a@bulk), c("A", "B", "A.1"))
+    expect_setequal(rownames(auditPseudobulk(a)), c("A", "B", "A.1"))
 })
 
 # Starts `fun` in a subprocess, interrupts it one second into the call (or

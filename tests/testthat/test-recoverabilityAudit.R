@@ -24,7 +24,7 @@ test_that("pseudobulk, fits and CI tests equal naive references and the package'
     pool <- t(rowsum(t(counts[c("g1", "g2", "g3"), ]), sce$donor))
     S <- drop(rowsum(sf, sce$donor))
     naive <- t(t(pool) / S)
-    expect_equal(a@bulk[, colnames(naive)], naive, tolerance = 1e-12)
+    expect_equal(SummarizedExperiment::assay(auditPseudobulk(a), "values")[, colnames(naive)], naive, tolerance = 1e-12)
     expect_equal(a@cells, norm[c("g1", "g2", "g3"), ], tolerance = 1e-12)
     tab <- auditTable(a)
     expect_identical(nrow(tab), 6L)
@@ -70,7 +70,7 @@ test_that("pseudobulk, fits and CI tests equal naive references and the package'
     pc <- ciTest("g1", "g2", data = a@cells, test = "spline")$p.value
     expect_equal(tab["g1->g2", "p.ci.cells"], pc)
     expect_equal(tab["g2->g1", "p.ci.cells"], pc)
-    pb <- ciTest("g1", "g3", data = a@bulk, test = "spline")$p.value
+    pb <- ciTest("g1", "g3", data = SummarizedExperiment::assay(auditPseudobulk(a), "values"), test = "spline")$p.value
     expect_equal(tab["g3->g1", "p.ci.bulk"], pb)
     expect_identical(tab$ci.agree, (tab$padj.ci.cells < 0.05) == (tab$padj.ci.bulk < 0.05))
 })
@@ -217,7 +217,7 @@ test_that("random pools: disjoint by default, seeded, with overlap on request", 
     norm <- t(t(counts) / sf)
     pools <- poolCells(norm[c("g1", "g2"), ], pool.size = 20, npools = 100, replace = TRUE, aggregation = "mean", seed = 1)
     rates <- vapply(as.list(pools$cells), function(i) rowSums(counts[c("g1", "g2"), i]) / sum(sf[i]), numeric(2))
-    expect_equal(unname(c@bulk), unname(rates), tolerance = 1e-12)
+    expect_equal(unname(SummarizedExperiment::assay(auditPseudobulk(c), "values")), unname(rates), tolerance = 1e-12)
     expect_true(all(is.na(auditTable(a)$ff.upper)))
     # (g1 has a cell-level reliability of 0.34, below the default min.reliability 0.4)
     expect_match(auditTable(a)$reason[auditTable(a)$verdict == "undetermined"][1],
@@ -254,8 +254,8 @@ test_that("gene names from a rowData column, duplicates made unique", {
     expect_message(a <- recoverabilityAudit(sce, sample = "donor", pairs = data.frame("A", "C.1"),
         gene.names = "symbol", nboot = 0, verbose = FALSE), "1 duplicated names")
     expect_identical(rownames(auditTable(a)), "A->C.1")
-    expect_equal(a@bulk["C.1", ], recoverabilityAudit(sce, sample = "donor", pairs = data.frame("g1", "g4"), nboot = 0,
-        verbose = FALSE)@bulk["g4", ])
+    expect_equal(SummarizedExperiment::assay(auditPseudobulk(a), "values")["C.1", ], SummarizedExperiment::assay(auditPseudobulk(recoverabilityAudit(sce,
+        sample = "donor", pairs = data.frame("g1", "g4"), nboot = 0, verbose = FALSE)), "values")["g4", ])
     expect_error(recoverabilityAudit(sce, sample = "donor", gene.names = "SYMBOL"),
         "`gene.names` = 'SYMBOL' is not a rowData column of `x`; its columns are 'symbol'")
 })
