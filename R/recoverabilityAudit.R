@@ -6,12 +6,12 @@
 #' causal relations survive aggregation when the aggregation is linear and
 #' the relations are affine.
 #'
-#' @section Single-cell data (`SingleCellExperiment`):
+#' @section Single-cell data (`SingleCellExperiment` or a matrix):
 #' \enumerate{
 #'   \item Each cell is normalised on the scale on which aggregation is
 #'     linear: its counts divided by its size factor, without a log.  The
-#'     size factors are `sizeFactors(x)` when the object has them (e.g.
-#'     from scran), otherwise library sizes; either way divided by their
+#'     size factors are `size.factors` when given, else `sizeFactors(x)`
+#'     when the object has them (e.g. from scran), otherwise library sizes; either way divided by their
 #'     mean (`settings$size.factors` says which).  With `normalize = FALSE` the
 #'     assay is taken as already on such a scale (TPM, FPKM, normalised
 #'     counts).
@@ -160,15 +160,17 @@
 #' intensities on a log scale are returned to the linear scale with
 #' `log.base`; counts are scaled by library size (`normalize = TRUE`).
 #'
-#' @param x A `SingleCellExperiment` (cells in columns) for the full audit,
-#'   or a `SummarizedExperiment` or `ExpressionSet` (converted by
-#'   SummarizedExperiment's coercion) of bulk samples for the bulk-only
-#'   audit.  A Seurat object converts with
+#' @param x A `SingleCellExperiment` (cells in columns) or a genes x
+#'   cells matrix for the full audit (the `SingleCellExperiment` method
+#'   unpacks its assay, `colData` columns and size factors and calls the
+#'   matrix method), or a `SummarizedExperiment` or `ExpressionSet`
+#'   (converted by SummarizedExperiment's coercion) of bulk samples for the
+#'   bulk-only audit.  A Seurat object converts with
 #'   `Seurat::as.SingleCellExperiment()`.
 #'   The assay may be a dense matrix, a `dgCMatrix` or a `DelayedArray`
 #'   (e.g. HDF5-backed): only the chosen genes are brought into memory.
 #' @param sample The cells' sample labels: the name of a `colData` column or
-#'   a vector with one value per cell.
+#'   a vector with one value per cell (for a matrix: the vector).
 #' @param pool.size Cells per random pool, when there are no sample labels.
 #' @param pairs A data.frame whose first two columns name regulator and
 #'   target genes.
@@ -220,6 +222,9 @@
 #'   since aggregation (a sum or mean of cells) is linear on the linear
 #'   scale only.  Values used as they are that look logged or centred
 #'   (negative values, or non-integers no larger than 30) get a warning.
+#' @param size.factors With counts: the cells' size factors (any scale;
+#'   divided by their mean); `NULL` (default): `sizeFactors(x)` of a
+#'   `SingleCellExperiment` that has them, otherwise library sizes.
 #' @param gene.names A `rowData` column whose values name the genes (e.g.
 #'   symbols instead of Ensembl IDs); duplicates are made unique.
 #' @param k Spline basis dimension of the pairwise fits; `NULL` (default):
@@ -273,15 +278,61 @@ setGeneric("recoverabilityAudit", function(x, ...) standardGeneric("recoverabili
 
 #' @rdname recoverabilityAudit
 #' @export
+#' @importFrom BiocParallel SerialParam
+setMethod("recoverabilityAudit", "ANY", function(x, sample = NULL, pool.size = NULL, pairs = NULL, genes = NULL,
+    npools = NULL, replace = FALSE, by = NULL, ngenes = 20, max.pairs = 400, min.detected = 0.1, normalize = TRUE,
+    size.factors = NULL, log.base = NULL, dispersion = 0, min.reliability = 0.4, k = NULL, nboot = 100,
+    level = 0.95, alpha = 0.05, tolerance = 0.1, ci = TRUE, max.n = 2000, max.cells = 50000, seed = 1,
+    BPPARAM = SerialParam(), num.threads = 1, verbose = interactive(), ..., n.genes) {
+    if (length(dim(x)) != 2L) {
+        hint <- if (is(x, "Seurat")) ": convert it with Seurat::as.SingleCellExperiment(x)" else ""
+        stop(sprintf(paste("`x` must be a genes x cells matrix (dense, sparse or DelayedArray) or a",
+            "SingleCellExperiment (cells; full audit), a SummarizedExperiment or an ExpressionSet (bulk samples;",
+            "bulk-only audit), not a %s%s"), class(x)[1L], hint), call. = FALSE)
+    }
+    .check_extra_args("recoverabilityAudit", names(formals(sys.function())), ...)
+    if (!missing(n.genes)) ngenes <- .renamed_arg("recoverabilityAudit", "n.genes", "ngenes", n.genes, !missing(ngenes))
+    .audit_cells(x, sample, pool.size, pairs, genes, npools, replace, by, ngenes, max.pairs, min.detected,
+        normalize, size.factors, log.base, dispersion, min.reliability, k, nboot, level, alpha, tolerance, ci,
+        max.n, max.cells, seed, BPPARAM, num.threads, verbose)
+})
+
+#' @rdname recoverabilityAudit
+#' @export
 #' @importClassesFrom SingleCellExperiment SingleCellExperiment
 #' @importFrom BiocGenerics sizeFactors
-setMethod("recoverabilityAudit", "SingleCellExperiment", function(x, sample = NULL, pool.size = NULL,
-    pairs = NULL, genes = NULL, npools = NULL, replace = FALSE, by = NULL, ngenes = 20, max.pairs = 400,
-    min.detected = 0.1, assay.type = "counts", normalize = TRUE, log.base = NULL, dispersion = 0,
-    min.reliability = 0.4, gene.names = NULL, k = NULL, nboot = 100, level = 0.95, alpha = 0.05, tolerance = 0.1, ci = TRUE,
-    max.n = 2000, max.cells = 50000, seed = 1, BPPARAM = SerialParam(), num.threads = 1, verbose = interactive(),
-    ..., n.genes) {
-    .check_extra_args("recoverabilityAudit", names(formals(sys.function())), ...)
+setMethod("recoverabilityAudit", "SingleCellExperiment", function(x, sample = NULL, by = NULL, ...,
+    assay.type = "counts", gene.names = NULL) {
+    .check_extra_args("recoverabilityAudit", c(.user_args(.audit_cells, .internal_audit_args), "n.genes",
+        "assay.type", "gene.names"), ...)
+    assay.type <- .pick_assay(x, assay.type, !missing(assay.type))
+    if (!is.null(sample)) sample <- .coldata_values(sample, x, "sample")
+    if (!is.null(by)) by <- .coldata_values(by, x, "by")
+    .audit_cells(.audit_assay(x, assay.type, gene.names), sample = sample, by = by, ...,
+        default.sf = sizeFactors(x), assay.type = assay.type, gene.names = gene.names,
+        simulated = is(metadata(x)$model, "GRNModel"))
+})
+
+#' @rdname recoverabilityAudit
+#' @export
+#' @importClassesFrom Biobase ExpressionSet
+setMethod("recoverabilityAudit", "ExpressionSet", function(x, ...) {
+    recoverabilityAudit(as(x, "SummarizedExperiment"), ...)
+})
+
+# (arguments of .audit_cells() that users do not give)
+.internal_audit_args <- c("default.sf", "assay.type", "gene.names", "simulated")
+
+# The audit of cells: x a genes x cells matrix (any type) whose columns
+# `sample` or `by` (one value per cell) annotate; `default.sf`: size factors
+# the container carries (used when `size.factors` is NULL); `simulated`: the
+# data carry their model (values linear by construction).
+.audit_cells <- function(x, sample = NULL, pool.size = NULL, pairs = NULL, genes = NULL, npools = NULL,
+    replace = FALSE, by = NULL, ngenes = 20, max.pairs = 400, min.detected = 0.1, normalize = TRUE,
+    size.factors = NULL, log.base = NULL, dispersion = 0, min.reliability = 0.4, k = NULL, nboot = 100,
+    level = 0.95, alpha = 0.05, tolerance = 0.1, ci = TRUE, max.n = 2000, max.cells = 50000, seed = 1,
+    BPPARAM = SerialParam(), num.threads = 1, verbose = interactive(), n.genes, default.sf = NULL,
+    assay.type = "values", gene.names = NULL, simulated = FALSE) {
     if (!missing(n.genes)) ngenes <- .renamed_arg("recoverabilityAudit", "n.genes", "ngenes", n.genes, !missing(ngenes))
     s <- .audit_settings(k, nboot, level, alpha, tolerance, max.n, seed, verbose, ngenes, max.pairs,
         min.detected, num.threads)
@@ -301,11 +352,10 @@ setMethod("recoverabilityAudit", "SingleCellExperiment", function(x, sample = NU
     s$dispersion <- dispersion
     s$min.reliability <- min.reliability
     log.base <- .audit_log_base(log.base, normalize)
-    assay.type <- .pick_assay(x, assay.type, !missing(assay.type))
-    m <- .audit_assay(x, assay.type, gene.names)
-    m <- .audit_linear(m, x, log.base, normalize, assay.type)
-    labels <- .audit_labels(x, sample, pool.size)
-    by <- .audit_by(x, by)
+    m <- .audit_gene_names(x)
+    m <- .audit_linear(m, simulated, log.base, normalize, assay.type)
+    labels <- .audit_labels(m, sample, pool.size)
+    by <- .audit_by(m, by)
     if (!is.null(by) && !is.null(labels)) {
         # one pseudobulk sample per sample label and type
         labels <- ifelse(is.na(labels) | is.na(by), NA_character_, paste(labels, by, sep = "."))
@@ -315,14 +365,16 @@ setMethod("recoverabilityAudit", "SingleCellExperiment", function(x, sample = NU
         s$by <- "pools within types"
     }
     if (s$verbose) message(sprintf("%d genes x %d cells", nrow(m), ncol(m)))
-    user.sf <- normalize && !is.null(sizeFactors(x))
+    sf.from <- if (!is.null(size.factors)) "size.factors" else "sizeFactors(x)"
+    if (is.null(size.factors)) size.factors <- default.sf
+    user.sf <- normalize && !is.null(size.factors)
     sf <- .library_size_factors(m, normalize, "cells", assay.type, check.only = user.sf)
     s$size.factors <- if (!normalize) "none" else "library size"
     if (user.sf) {
         # the user's normalisation (e.g. scran's pooled factors), scaled to mean 1
-        sf <- .check_size_factors(sizeFactors(x), ncol(x))
+        sf <- .check_size_factors(size.factors, ncol(m))
         sf <- sf / mean(sf)
-        s$size.factors <- "sizeFactors(x)"
+        s$size.factors <- sf.from
     }
     if (s$verbose && normalize) message(sprintf("size factors: %s", s$size.factors))
     chosen <- .audit_pairs(m, sf, pairs, genes, s)
@@ -368,7 +420,7 @@ setMethod("recoverabilityAudit", "SingleCellExperiment", function(x, sample = NU
     }
     .audit_two_levels(C, pb, chosen$pairs, s, ci, BPPARAM, list(assay.type = assay.type, normalize = normalize,
         pseudobulk = pb$how, gene.names = gene.names, max.cells = max.cells), counts)
-})
+}
 
 #' @rdname recoverabilityAudit
 #' @export
@@ -392,7 +444,7 @@ setMethod("recoverabilityAudit", "SummarizedExperiment", function(x, sample = NU
     log.base <- .audit_log_base(log.base, normalize)
     assay.type <- .pick_assay(x, assay.type, !missing(assay.type))
     m <- .audit_assay(x, assay.type, gene.names)
-    m <- .audit_linear(m, x, log.base, normalize, assay.type)
+    m <- .audit_linear(m, is(metadata(x)$model, "GRNModel"), log.base, normalize, assay.type)
     sf <- .library_size_factors(m, normalize, "samples", assay.type)
     chosen <- .audit_pairs(m, sf, pairs, genes, s)
     B <- .audit_normalised(m, chosen$genes, sf)
@@ -445,616 +497,3 @@ setMethod("recoverabilityAudit", "SummarizedExperiment", function(x, sample = NU
             assay.type = assay.type, normalize = normalize, log.base = log.base, gene.names = gene.names,
             group = if (!is.null(groups)) lengths(groups), group.of = if (!is.null(groups)) .group_of(groups, ncol(B)))))
 })
-
-# The samples of each group of the bulk-only audit (NULL without `by`):
-# a colData column of x or one value per sample; groups too small for the
-# fits are left out with a message.
-.audit_groups <- function(group, x, B, s) {
-    if (is.null(group)) return(NULL)
-    group <- .coldata_values(group, x, "by", "samples")
-    if (all(is.na(group))) stop("`by` has no value that is not NA", call. = FALSE)
-    if (anyNA(group)) {
-        message(sprintf("leaving out %d sample%s with an NA `by`", sum(is.na(group)),
-            if (sum(is.na(group)) > 1L) "s" else ""))
-    }
-    groups <- split(seq_along(group), if (is.factor(group)) droplevels(group) else factor(group))
-    need <- vapply(lengths(groups), function(n) .audit_need(s$k, n), numeric(1))
-    small <- lengths(groups) < need
-    if (all(small)) {
-        stop(sprintf("no group of `by` has the %d samples the fits need (largest: %d)", min(need),
-            max(lengths(groups))), call. = FALSE)
-    }
-    if (any(small)) {
-        message(sprintf("leaving out group%s %s: fewer than %d samples", if (sum(small) > 1L) "s" else "",
-            .fmt_value(names(groups)[small]), min(need[small])))
-    }
-    groups[!small]
-}
-
-# Each sample's group name (NA: left out), from the groups' sample indices.
-.group_of <- function(groups, n) {
-    g <- rep(NA_character_, n)
-    g[unlist(groups)] <- rep(names(groups), lengths(groups))
-    g
-}
-
-# One table row per pair from the fits within groups: p.nonlinear the
-# smallest group's p-value times the number of groups that have one
-# (Bonferroni), nl and R^2 their averages weighted by the samples used,
-# n their sum; status "ok" when any group has a fit.
-.combine_group_fits <- function(fits) {
-    get <- function(col) do.call(cbind, lapply(fits, function(f) .col_or_na(f, col)))
-    n <- get("n")
-    ok <- do.call(cbind, lapply(fits, function(f) f$status %in% c("ok", "flat fit")))
-    w <- ifelse(ok, n, 0)
-    wmean <- function(v) {
-        v[!ok] <- 0
-        den <- rowSums(w * !is.na(v))
-        ifelse(den > 0, rowSums(v * w, na.rm = TRUE) / den, NA_real_)
-    }
-    bonferroni <- function(col) {
-        p <- get(col)
-        p[!ok] <- NA
-        np <- rowSums(!is.na(p))
-        low <- suppressWarnings(apply(p, 1L, min, na.rm = TRUE))
-        ifelse(np > 0, pmin(1, np * low), NA_real_)
-    }
-    f1 <- fits[[1L]]
-    status <- ifelse(rowSums(ok) > 0, "ok", f1$status)
-    DataFrame(regulator = f1$regulator, target = f1$target, n = rowSums(n * ok), groups = rowSums(ok),
-        r2.linear = wmean(get("r2.linear")), r2.spline = wmean(get("r2.spline")), nl = wmean(get("nl")),
-        nl.lower = wmean(get("nl.lower")), nl.upper = wmean(get("nl.upper")),
-        p.nonlinear = bonferroni("p.nonlinear"), p.relation = bonferroni("p.relation"), status = status,
-        row.names = rownames(f1))
-}
-
-#' @rdname recoverabilityAudit
-#' @export
-setMethod("recoverabilityAudit", "ANY", function(x, ...) {
-    if (is(x, "ExpressionSet")) return(recoverabilityAudit(.as_se(x), ...))
-    hint <- if (is(x, "Seurat")) ": convert it with Seurat::as.SingleCellExperiment(x)" else
-        if (is.matrix(x) || is(x, "Matrix")) ": wrap a genes x cells matrix as SingleCellExperiment(list(counts = x))" else ""
-    stop(sprintf(paste("`x` must be a SingleCellExperiment (cells; full audit), a SummarizedExperiment or an",
-        "ExpressionSet (bulk samples; bulk-only audit), not a %s%s"), class(x)[1L], hint), call. = FALSE)
-})
-
-.audit_settings <- function(k, nboot, level, alpha, tolerance, max.n, seed, verbose, ngenes, max.pairs,
-    min.detected, num.threads = 1) {
-    if (!is.null(k)) k <- .resolve_k(k, NA)
-    level <- .check_prob(level, "level")
-    if (level >= 1) stop(sprintf("`level` must be below 1, not %s", .fmt_value(level)), call. = FALSE)
-    alpha <- .check_prob(alpha, "alpha")
-    if (alpha >= 1) stop(sprintf("`alpha` must be below 1, not %s", .fmt_value(alpha)), call. = FALSE)
-    min.detected <- .check_number(min.detected, "min.detected", lower = 0)
-    if (min.detected > 1) stop(sprintf("`min.detected` must be a share in [0, 1], not %s",
-        .fmt_value(min.detected)), call. = FALSE)
-    list(k = k, nboot = .check_count(nboot, "nboot", min = 0, max = .resample_max), level = level, alpha = alpha,
-        tolerance = .check_number(tolerance, "tolerance", lower = 0, lower.open = TRUE),
-        max.n = .check_count(max.n, "max.n", min = 10, max = .int_max), seed = .check_count(seed, "seed", min = 0),
-        verbose = .check_flag(verbose, "verbose"), ngenes = .check_count(ngenes, "ngenes", min = 2, max = .int_max),
-        max.pairs = .check_count(max.pairs, "max.pairs", max = .int_max), min.detected = min.detected,
-        num.threads = .check_threads(num.threads))
-}
-
-# The assay with its gene names.
-#' @importFrom SummarizedExperiment rowData
-.audit_assay <- function(x, assay.type, gene.names) {
-    m <- .assay_of(x, assay.type)
-    if (!is.null(gene.names)) {
-        rd <- rowData(x)
-        if (!is.character(gene.names) || length(gene.names) != 1L || !gene.names %in% colnames(rd)) {
-            stop(sprintf("`gene.names` = %s is not a rowData column of `x`; its columns are %s",
-                .fmt_value(gene.names), if (ncol(rd)) .fmt_value(colnames(rd)) else "none"), call. = FALSE)
-        }
-        nm <- as.character(rd[[gene.names]])
-        miss <- is.na(nm) | nm == ""
-        if (any(miss)) {
-            nm[miss] <- if (is.null(rownames(x))) sprintf("row%d", which(miss)) else rownames(x)[miss]
-            message(sprintf("%d genes without a value in rowData column '%s' keep their row names", sum(miss),
-                gene.names))
-        }
-        if (anyDuplicated(nm)) {
-            message(sprintf("%d duplicated names in rowData column '%s' made unique (suffix .1, .2, ...)",
-                sum(duplicated(nm)), gene.names))
-            nm <- make.unique(nm)
-        }
-        rownames(m) <- nm
-    }
-    if (is.null(rownames(m))) stop("`x` needs gene names: rownames or a `gene.names` rowData column", call. = FALSE)
-    if (anyDuplicated(rownames(m))) {
-        message(sprintf("%d duplicated row names (e.g. %s) made unique (suffix .1, .2, ...)",
-            sum(duplicated(rownames(m))), .fmt_value(rownames(m)[duplicated(rownames(m))][1L])))
-        rownames(m) <- make.unique(rownames(m))
-    }
-    m
-}
-
-
-.audit_log_base <- function(log.base, normalize) {
-    if (is.null(log.base)) return(NULL)
-    log.base <- .check_number(log.base, "log.base", lower = 1, lower.open = TRUE)
-    if (normalize) stop("give `log.base` with `normalize = FALSE`: logged values are not counts", call. = FALSE)
-    log.base
-}
-
-# The assay m on the linear scale: log.base^m when the values are logged.
-# Values used as they are (normalize = FALSE, no log.base) that look logged
-# (negative values, or non-integers no larger than 30) get a warning, since
-# aggregation is linear on the linear scale only; simulated data (x carries
-# its GRNModel) are linear by construction.
-.audit_linear <- function(m, x, log.base, normalize, assay.type) {
-    if (!is.null(log.base)) return(log.base^m)
-    if (normalize || is(metadata(x)$model, "GRNModel")) return(m)
-    lo <- Inf
-    hi <- -Inf
-    frac <- FALSE
-    for (bl in .blocks(m)) {
-        b <- as.matrix(.block(m, bl$rows, bl$cols))
-        b <- b[is.finite(b)]
-        if (!length(b)) next
-        lo <- min(lo, b)
-        hi <- max(hi, b)
-        frac <- frac || any(b != round(b))
-    }
-    why <- if (lo < 0) sprintf("it has negative values (down to %s)", format(signif(lo, 3))) else
-        if (frac && hi <= 30) sprintf("its values are non-integers no larger than %s", format(signif(hi, 3)))
-    if (!is.null(why)) {
-        warning(sprintf(paste("assay '%s' looks logged or centred: %s. Aggregation is linear on the linear",
-            "scale only, and the audit's answer changes with the scale: give `log.base` (e.g. 2) to undo a log,",
-            "or ignore this warning if the values are linear"), assay.type, why), call. = FALSE)
-    }
-    m
-}
-
-# The chosen genes (rows of m) and pairs (a data.frame of names).
-.audit_pairs <- function(m, sf, pairs, genes, s) {
-    rn <- rownames(m)
-    if (!is.null(pairs) || !is.null(genes)) {
-        pr <- .resolve_pairs(pairs, genes, rn, colnames(m))
-        pairs <- data.frame(regulator = rn[pr$regulator], target = rn[pr$target], stringsAsFactors = FALSE)
-        self <- pairs$regulator == pairs$target
-        if (any(self)) stop(sprintf("`pairs` pairs gene %s with itself", .fmt_value(pairs$regulator[self][1L])),
-            call. = FALSE)
-    } else {
-        top <- .variable_genes(m, sf, s$ngenes, s$min.detected)
-        g <- expand.grid(target = top, regulator = top, stringsAsFactors = FALSE)
-        pairs <- g[g$regulator != g$target, c("regulator", "target")]
-    }
-    if (nrow(pairs) > s$max.pairs) {
-        stop(sprintf("%d pairs asked for, more than `max.pairs` = %d: raise `max.pairs` or audit fewer genes",
-            nrow(pairs), s$max.pairs), call. = FALSE)
-    }
-    rownames(pairs) <- NULL
-    list(genes = unique(c(pairs$regulator, pairs$target)), pairs = pairs)
-}
-
-# The n most variable genes: variance of log1p(normalised value), among
-# genes non-zero in at least a share `min.detected` of the columns.  When
-# the values go below 0 (centred or logged data used as they are), log1p is
-# not defined for all of them: the variance of the values themselves, with
-# a message, so that no gene is lost to NaN.
-.variable_genes <- function(m, sf, n, min.detected) {
-    # per-row count, mean and sum of squared deviations of the values and of
-    # their log1p, combined over blocks (Chan et al.'s pairwise update; with
-    # row blocks each row is one block, and this is the two-pass variance)
-    zero <- function() list(n = numeric(nrow(m)), mean = numeric(nrow(m)), m2 = numeric(nrow(m)))
-    raw <- lg <- zero()
-    combine <- function(acc, rows, a) {
-        nb <- ncol(a)
-        mb <- rowMeans(a)
-        m2b <- rowSums((a - mb)^2)
-        na <- acc$n[rows]
-        delta <- mb - acc$mean[rows]
-        acc$mean[rows] <- acc$mean[rows] + delta * nb / (na + nb)
-        acc$m2[rows] <- acc$m2[rows] + m2b + delta^2 * na * nb / (na + nb)
-        acc$n[rows] <- na + nb
-        acc
-    }
-    det <- numeric(nrow(m))
-    neg <- FALSE
-    for (bl in .blocks(m)) {
-        b <- as.matrix(.block(m, bl$rows, bl$cols)) * rep(1 / sf[bl$cols], each = length(bl$rows))
-        neg <- neg || any(b < 0, na.rm = TRUE)
-        raw <- combine(raw, bl$rows, b)
-        if (!neg) lg <- combine(lg, bl$rows, log1p(b))
-        det[bl$rows] <- det[bl$rows] + rowSums(b != 0)
-    }
-    det <- det / ncol(m)
-    v <- (if (neg) raw else lg)$m2 / max(1, ncol(m) - 1)
-    if (neg) {
-        message("the values go below 0: the most variable genes are chosen by the variance of the values themselves")
-    }
-    ok <- which(det >= min.detected & v > 0)
-    if (length(ok) < 2L) {
-        stop(sprintf("fewer than two genes are detected in %.0f%% of the columns (`min.detected`); lower it or give `genes`",
-            100 * min.detected), call. = FALSE)
-    }
-    if (length(ok) < n) message(sprintf("only %d genes pass `min.detected`; auditing their pairs", length(ok)))
-    ok <- ok[order(-v[ok], ok)]
-    rownames(m)[head(ok, n)]
-}
-
-# Dense genes x columns matrix of the chosen genes, divided by size factors.
-.audit_normalised <- function(m, genes, sf) {
-    b <- .read_rows(m, match(genes, rownames(m)))
-    storage.mode(b) <- "double"
-    if (anyNA(b) || any(!is.finite(b))) stop("the assay has missing or infinite values in the audited genes",
-        call. = FALSE)
-    b <- b * rep(1 / sf, each = nrow(b))
-    if (is.null(colnames(b))) colnames(b) <- sprintf("col%d", seq_len(ncol(b)))
-    b
-}
-
-# Sample labels: a colData column or one value per cell; NULL when pooling.
-# The cells' types (`by`: a colData column or one value per cell) as
-# character, or NULL.
-.audit_by <- function(x, by) {
-    if (is.null(by)) return(NULL)
-    by <- as.character(.coldata_values(by, x, "by"))
-    if (anyNA(by)) message(sprintf("leaving out %d cells with no cell type (`by`)", sum(is.na(by))))
-    if (all(is.na(by))) stop("`by` gives no cell type for any cell", call. = FALSE)
-    by
-}
-
-.audit_labels <- function(x, sample, pool.size) {
-    if (!is.null(sample) && !is.null(pool.size)) {
-        stop("give `sample` (pseudobulk by sample) or `pool.size` (random pools), not both", call. = FALSE)
-    }
-    if (is.null(sample)) {
-        if (is.null(pool.size)) {
-            stop(paste("give `sample` (a colData column naming each cell's sample) or `pool.size` (cells per",
-                "random pool) to build pseudobulk"), call. = FALSE)
-        }
-        return(NULL)
-    }
-    lab <- as.character(.coldata_values(sample, x, "sample"))
-    if (anyNA(lab)) message(sprintf("leaving out %d cells with no sample label", sum(is.na(lab))))
-    nlev <- length(unique(lab[!is.na(lab)]))
-    if (nlev < 2L) {
-        stop(sprintf("`sample` has %d level%s: pseudobulk needs several samples (or use `pool.size`)", nlev,
-            if (nlev == 1L) "" else "s"), call. = FALSE)
-    }
-    lab
-}
-
-# Observations the fits and their bootstrap need with basis dimension k
-# (NULL: the rule for n).
-.audit_need <- function(k, n) max(20, 2 * .resolve_k(k, n))
-
-.audit_check_size <- function(n, k, what, hint) {
-    need <- .audit_need(k, n)
-    k <- .resolve_k(k, n)
-    if (n < need) {
-        stop(sprintf("the audit has %d %s; fitting splines with k = %d and their bootstrap needs at least %d%s",
-            n, what, k, need, hint), call. = FALSE)
-    }
-}
-
-# Pseudobulk: means of the normalised cells per sample or per random pool
-# (within the cell types `by`, when given).
-.audit_pseudobulk <- function(C, labels, pool.size, npools, replace, s, by = NULL) {
-    ncell <- ncol(C)
-    if (is.null(labels)) {
-        pool.size <- .check_count(pool.size, "pool.size", max = .int_max)
-        replace <- .check_flag(replace, "replace")
-        if (pool.size > ncell) {
-            stop(sprintf("`pool.size` = %d is larger than the %d cells of `x`", pool.size, ncell), call. = FALSE)
-        }
-        ntypes <- if (is.null(by)) 1L else length(unique(by))
-        # (within types: as many disjoint pools as the smallest type holds)
-        if (is.null(npools)) npools <- floor((if (is.null(by)) ncell else min(table(by))) / pool.size)
-        npools <- .check_count(npools, "npools", max = .int_max)
-        .audit_check_size(npools * ntypes, s$k, "pools",
-            sprintf(": lower `pool.size`, or raise `npools` with `replace = TRUE` (%d cells)", ncell))
-        if (is.null(by) && !replace && npools * pool.size > ncell) {
-            stop(sprintf("%d disjoint pools of %d cells need %d cells, but `x` has %d: set `replace = TRUE`",
-                npools, pool.size, npools * pool.size, ncell), call. = FALSE)
-        }
-        pools <- poolCells(C, pool.size = pool.size, npools = npools, by = by, replace = replace, aggregation = "mean",
-            seed = s$seed, verbose = FALSE)
-        groups <- as.list(pools$cells)
-        how <- sprintf("%d random pools of %d cells (%s)%s", npools * ntypes, pool.size,
-            if (replace) "drawn with overlap" else "disjoint",
-            if (is.null(by)) "" else sprintf(", %d in each of %d cell types", npools, ntypes))
-        B <- SummarizedExperiment::assay(pools)
-        info <- colData(pools)[, intersect(c("pool", "by"), colnames(colData(pools))), drop = FALSE]
-        if (!is.null(info$by)) colnames(info)[colnames(info) == "by"] <- "type"
-    } else {
-        keep <- which(!is.na(labels))
-        f <- factor(labels[keep])
-        .audit_check_size(nlevels(f), s$k, "samples", "; use `pool.size` for random pools")
-        groups <- split(keep, f)
-        agg <- aggregateCells(C[, keep, drop = FALSE], labels[keep], aggregation = "mean")
-        B <- SummarizedExperiment::assay(agg)[, names(groups), drop = FALSE]
-        info <- DataFrame(sample = names(groups), row.names = names(groups))
-        how <- sprintf("%d samples (means of their cells)%s", length(groups),
-            if (identical(s$by, "sample x type")) ", one per sample and cell type" else "")
-    }
-    B <- as.matrix(B)
-    rownames(B) <- rownames(C)
-    list(B = B, groups = groups, ncells = lengths(groups), how = how, info = info)
-}
-
-# The pseudobulk of an audit as a SummarizedExperiment: assay `values` (the
-# normalised values the pseudobulk level is fitted on: rates for counts),
-# `counts` (the pooled counts) for counts; colData: the sample label or
-# pool (and cell type), `ncells`, `cells` (the columns of `x` pooled:
-# `kept` maps the audit's cells to them) and, for counts, `size.factor`
-# (the pooled size factors).
-.audit_pseudobulk_se <- function(pb, kept, counts = NULL) {
-    cd <- pb$info
-    rownames(cd) <- colnames(pb$B)
-    cd$ncells <- unname(pb$ncells)
-    cd$cells <- IntegerList(lapply(unname(pb$groups), function(g) kept[g]))
-    assays <- list(values = pb$B)
-    if (!is.null(counts)) {
-        assays$counts <- counts$pool
-        dimnames(assays$counts) <- dimnames(pb$B)
-        cd$size.factor <- unname(counts$pool.size)
-    }
-    SummarizedExperiment(assays, colData = cd)
-}
-
-#' @importFrom stats p.adjust
-.audit_two_levels <- function(C, pb, pairs, s, ci, BPPARAM, extra, counts = NULL) {
-    B <- pb$B
-    if (s$verbose) message(sprintf("fitting %d pairs at the cell level (%d cells%s)", nrow(pairs), ncol(C),
-        if (is.null(counts)) "" else ", on the rate scale"))
-    cell.fit <- if (is.null(counts)) {
-        fitPairwise(C, pairs = pairs, k = s$k, nboot = s$nboot, level = s$level, seed = s$seed,
-            BPPARAM = BPPARAM, num.threads = s$num.threads, verbose = s$verbose)
-    } else {
-        fitPairwise(counts$raw, pairs = pairs, counts = TRUE, size.factors = counts$sf, dispersion = s$dispersion,
-            k = s$k, nboot = s$nboot, level = s$level, seed = s$seed, BPPARAM = BPPARAM, num.threads = s$num.threads,
-            verbose = s$verbose)
-    }
-    if (s$verbose) message(sprintf("fitting %d pairs at the pseudobulk level (%d samples)", nrow(pairs), ncol(B)))
-    bulk.counts <- NULL
-    bulk.fit <- if (is.null(counts)) {
-        fitPairwise(B, pairs = pairs, k = s$k, nboot = s$nboot, level = s$level, seed = s$seed,
-            BPPARAM = BPPARAM, num.threads = s$num.threads, verbose = s$verbose)
-    } else {
-        # A pool's counts are close to negative binomial with the cells'
-        # dispersion over the number of cells pooled.
-        bulk.counts <- list(counts = counts$pool, size = counts$pool.size,
-            dispersion = s$dispersion / mean(pb$ncells))
-        fitPairwise(bulk.counts$counts, pairs = pairs, counts = TRUE, size.factors = bulk.counts$size,
-            dispersion = bulk.counts$dispersion, k = s$k, nboot = s$nboot, level = s$level, seed = s$seed,
-            BPPARAM = BPPARAM, num.threads = s$num.threads, verbose = s$verbose)
-    }
-    cell.boot <- NULL
-    ff.cell <- cell.fit
-    # the FF cell curves' settings: the cell level's basis dimension
-    sc <- s
-    sc$k <- .ff_cell_k(s$k, ncol(C), !is.null(counts))
-    if (!is.null(counts)) {
-        # FF compares the undersmoothed count-aware cell curve (see
-        # .ff_undersmooth), fitted with the rate distributions of cell.fit
-        ff.cell <- .count_cell_curves(counts$raw, counts$sf, pairs, sc, .prior_matrix(cell.fit,
-            rownames(counts$raw), refine = 0L))
-    }
-    if (s$nboot > 0) {
-        # The cell curve has a variance of its own (sizeable on counts, where
-        # the rates' distribution is estimated, then deconvolved): resample
-        # the cells too, and pair cell resample b with bulk resample b.
-        if (s$verbose) message("resampling the cells")
-        cell.boot <- if (is.null(counts)) .cell_boot_fits(C, pairs, sc, BPPARAM = BPPARAM) else
-            .cell_boot_fits(counts$raw, pairs, sc, list(sf = counts$sf, fit = cell.fit), BPPARAM)
-    }
-    if (s$verbose) message("functional-form consistency")
-    ff <- .audit_ff(B, pb, pairs, ff.cell, bulk.fit, s, BPPARAM, bulk.counts, cell.boot)
-    cip <- if (ci) {
-        if (s$verbose) message("CI tests of the pairs at both levels")
-        .audit_ci(C, B, pairs, s, BPPARAM)
-    } else list(cells = rep(NA_real_, nrow(pairs)), bulk = rep(NA_real_, nrow(pairs)))
-    tab <- DataFrame(regulator = pairs$regulator, target = pairs$target, n.cells = cell.fit$n, n.bulk = bulk.fit$n,
-        nl.cells = cell.fit$nl, nl.cells.lower = .col_or_na(cell.fit, "nl.lower"),
-        nl.cells.upper = .col_or_na(cell.fit, "nl.upper"), padj.nl.cells = p.adjust(cell.fit$p.nonlinear, "BH"),
-        nl.bulk = bulk.fit$nl, nl.bulk.lower = .col_or_na(bulk.fit, "nl.lower"),
-        nl.bulk.upper = .col_or_na(bulk.fit, "nl.upper"), padj.nl.bulk = p.adjust(bulk.fit$p.nonlinear, "BH"),
-        ff.distance = ff$ff.distance, ff.lower = ff$ff.lower, ff.upper = ff$ff.upper, p.curve = ff$p.curve,
-        padj.curve = p.adjust(ff$p.curve, "BH"), p.resid = ff$p.resid, p.ci.cells = cip$cells,
-        p.ci.bulk = cip$bulk, padj.ci.cells = p.adjust(cip$cells, "BH"), padj.ci.bulk = p.adjust(cip$bulk, "BH"),
-        row.names = paste0(pairs$regulator, "->", pairs$target))
-    tab$ci.agree <- (tab$padj.ci.cells < s$alpha) == (tab$padj.ci.bulk < s$alpha)
-    # the count-aware fits report each gene's reliability at their level
-    tab$reliability.regulator.cells <- .col_or_na(cell.fit, "reliability.regulator")
-    tab$reliability.target.cells <- .col_or_na(cell.fit, "reliability.target")
-    tab$reliability.regulator.bulk <- .col_or_na(bulk.fit, "reliability.regulator")
-    tab$reliability.target.bulk <- .col_or_na(bulk.fit, "reliability.target")
-    status <- ifelse(cell.fit$status != "ok", paste("cell-level fit failed:", cell.fit$status),
-        ifelse(bulk.fit$status != "ok", paste("pseudobulk fit failed:", bulk.fit$status), NA_character_))
-    v <- .audit_verdict(tab, status, s)
-    tab$verdict <- v$verdict
-    tab$reason.code <- v$code
-    tab$reason <- v$reason
-    new("RecoverabilityAudit", table = tab, mode = "cells", cells = C, bulk = pb$se, cell.fit = cell.fit,
-        bulk.fit = bulk.fit, ncells = as.integer(pb$ncells), settings = c(s, extra))
-}
-
-# Regulator reliability either verdict of the curves ("consistent", or
-# "inconsistent" because the bulk curve departs) needs on counts
-# (documented in ?recoverabilityAudit; bench/bench_audit_counts.R measures
-# it).
-.ff_reliability <- 0.6
-
-# The verdict rule of ?recoverabilityAudit, with the reason for each call.
-.audit_verdict <- function(tab, status, s) {
-    a <- s$alpha
-    tol <- s$tolerance
-    lt <- function(p) !is.na(p) & p < a
-    # a departure needs the whole interval of the distance beyond the
-    # tolerance, as agreement needs it within (each side a one-sided test
-    # at level (1 - level) / 2); without an interval (nboot = 0) the
-    # distance itself decides
-    rel <- .col_or_na(tab, "reliability.regulator.cells")
-    lower <- .col_or_na(tab, "ff.lower")
-    apart <- lt(tab$padj.curve) & .beyond_tolerance(tab$ff.distance, lower, tol)
-    new.raw <- !is.na(tab$padj.ci.cells) & tab$padj.ci.cells >= a & lt(tab$padj.ci.bulk)
-    lost.dep <- lt(tab$padj.ci.cells) & !is.na(tab$padj.ci.bulk) & tab$padj.ci.bulk >= a
-    within <- !is.na(tab$ff.upper) & tab$ff.upper <= tol
-    # on counts, the deconvolved cell curve of an unreliable regulator
-    # confirms neither agreement nor departure
-    shrunk <- isTRUE(s$counts) & !is.na(rel) & rel < .ff_reliability
-    departs <- apart & !shrunk
-    # ... nor a dependence seen in pseudobulk only: count noise hides a
-    # dependence among the cells
-    new.dep <- new.raw & !shrunk
-    agree <- is.na(tab$ci.agree) | tab$ci.agree
-    min.rel <- if (is.null(s$min.reliability)) 0 else s$min.reliability
-    noisy <- !is.na(rel) & rel < min.rel
-    failed <- !is.na(status)
-    # no dependence detected at either level: nothing to recover, so no
-    # evidence either way (flat curves agree trivially)
-    none <- !is.na(tab$padj.ci.cells) & !is.na(tab$padj.ci.bulk) & tab$padj.ci.cells >= a & tab$padj.ci.bulk >= a
-    verdict <- ifelse(failed | noisy, "undetermined", ifelse(departs | new.dep, "inconsistent",
-        ifelse(within & agree & !shrunk & !none, "consistent", "undetermined")))
-    # the reason as a code (for table()) and as a sentence with the numbers
-    unconfirmed <- (within & agree | apart | new.raw) & shrunk
-    code <- ifelse(failed, "fit failed", ifelse(noisy, "count noise", ifelse(departs, "departs",
-        ifelse(new.dep, "new dependence", ifelse(none, "no relation", ifelse(unconfirmed, "unreliable",
-        ifelse(within & agree, "agree", ifelse(lost.dep, "lost dependence", ifelse(is.na(tab$ff.upper), "no interval",
-        "interval wide")))))))))
-    # the sentence of each code, with its numbers
-    fmt <- function(d) formatC(d, digits = 2, format = "f")
-    sentence <- list(
-        `fit failed` = status,
-        `count noise` = sprintf("count noise too large: the regulator's cell-level reliability is %s < %s",
-            fmt(rel), fmt(min.rel)),
-        departs = ifelse(is.na(lower), sprintf("bulk curve departs from the cell curve (distance %s > %s)",
-            fmt(tab$ff.distance), fmt(tol)), sprintf(paste("bulk curve departs from the cell curve (distance %s,",
-            "interval from %s > %s)"), fmt(tab$ff.distance), fmt(lower), fmt(tol))),
-        `new dependence` = "independent in cells, dependent in pseudobulk",
-        `no relation` = "no relation: no dependence detected in cells or in pseudobulk",
-        unreliable = ifelse(new.raw & !apart, sprintf(paste("independent in cells, dependent in pseudobulk, but the",
-            "regulator's cell-level reliability %s < %s is too low to confirm it (count noise hides dependence",
-            "among cells)"), fmt(rel), fmt(.ff_reliability)), ifelse(apart, sprintf(paste("bulk curve departs from the cell curve (distance %s), but the",
-            "regulator's cell-level reliability %s < %s is too low to confirm it (the deconvolved cell curve rests",
-            "on the estimated rate distribution)"), fmt(tab$ff.distance), fmt(rel), fmt(.ff_reliability)),
-            sprintf(paste("curves agree within %s, but the regulator's cell-level reliability %s < %s is",
-            "too low to confirm it (the deconvolved cell curve is shrunk toward a line)"), fmt(tol), fmt(rel),
-            fmt(.ff_reliability)))),
-        agree = sprintf("curves agree within %s (interval up to %s)", fmt(tol), fmt(tab$ff.upper)),
-        `lost dependence` = "dependence in cells not detected in pseudobulk",
-        `no interval` = "no interval for the distance (nboot = 0)",
-        `interval wide` = ifelse(!is.na(lower) & lower > tol,
-            sprintf("interval of the distance (%s to %s) beyond %s, but the departure is not significant (padj.curve %s)",
-                fmt(lower), fmt(tab$ff.upper), fmt(tol), formatC(tab$padj.curve, digits = 2, format = "g")),
-            ifelse(is.na(lower), sprintf("interval of the distance reaches %s > %s", fmt(tab$ff.upper), fmt(tol)),
-                sprintf("interval of the distance (%s to %s) holds the tolerance %s", fmt(lower), fmt(tab$ff.upper),
-                    fmt(tol)))))
-    list(verdict = verdict, reason = .reason_sentences(code, sentence), code = code)
-}
-
-# Each row's reason sentence: the entry of `sentence` named by its code
-# (a sentence per row, or one for all rows).
-.reason_sentences <- function(code, sentence) {
-    reason <- character(length(code))
-    for (cd in unique(code)) {
-        i <- which(code == cd)
-        reason[i] <- rep_len(sentence[[cd]], length(code))[i]
-    }
-    reason
-}
-
-.col_or_na <- function(df, name) if (name %in% colnames(df)) df[[name]] else rep(NA_real_, nrow(df))
-
-# The rate distributions of a count-aware fit as the `rate.prior` of
-# .fit_pairwise() for the rows `genes` of its data, refitted on their grids
-# when `refine` > 0.
-.prior_matrix <- function(fit, genes, refine) {
-    rp <- metadata(fit)$rate.prior
-    G <- nrow(rp$grid)
-    prior <- list(grid = matrix(0, G, length(genes)), weight = matrix(0, G, length(genes)), refine = refine)
-    j <- match(colnames(rp$grid), genes)
-    prior$grid[, j] <- rp$grid
-    prior$weight[, j] <- rp$weight
-    prior
-}
-
-# FF of all pairs with both fits (the cell-level spline as f) by .ff_pairs(),
-# the pairs split over BiocParallel workers.
-.audit_ff <- function(B, pb, pairs, cell.fit, bulk.fit, s, BPPARAM, bulk.counts = NULL, cell.boot = NULL) {
-    out <- data.frame(n = rep(ncol(B), nrow(pairs)), ff.distance = NA_real_, ff.lower = NA_real_,
-        ff.upper = NA_real_, p.curve = NA_real_, p.resid = NA_real_)
-    # pairs with both fits; their values as samples x pairs matrices
-    todo <- which(cell.fit$status == "ok" & bulk.fit$status == "ok")
-    if (!length(todo)) return(out)
-    X <- t(B[pairs$regulator[todo], , drop = FALSE])
-    Y <- t(B[pairs$target[todo], , drop = FALSE])
-    # the cell curve at the bulk values (the mean maps f to f), left out
-    # where it rests on fewer than .thin_count cells (a few extreme cells
-    # can bend it there)
-    H <- .curve_values(cell.fit, todo, X)
-    H[.thin_support(cell.fit, todo, X)] <- NA_real_
-    chunks <- .work_units(seq_along(todo), .n_units(length(todo), BPPARAM, s$verbose))
-    kb <- .resolve_k(s$k, ncol(B))
-    # each task carries its pairs' values and curves only (not the fits)
-    tasks <- lapply(chunks, function(ch) {
-        rows <- todo[ch]
-        list(X = X[, ch, drop = FALSE], Y = Y[, ch, drop = FALSE], H = H[, ch, drop = FALSE],
-            bulk = .curve_subset(bulk.fit, rows), seeds = s$seed + rows,
-            counts = if (!is.null(bulk.counts)) {
-                .ff_count_inputs(bulk.counts, bulk.fit, pairs$regulator[rows], pairs$target[rows])
-            },
-            cell.boot = if (!is.null(cell.boot)) {
-                list(fits = lapply(cell.boot, .curve_subset, rows = rows), rows = seq_along(rows))
-            })
-    })
-    opts <- list(k = kb, nboot = s$nboot, level = s$level, max.n = s$max.n, k.curve = .curve_test_k(s$k, kb))
-    res <- .run_units(tasks, .ff_task, opts = opts, BPPARAM = BPPARAM, sizes = lengths(chunks), what = "pairs",
-        progress = s$verbose, label = "FF")
-    for (i in seq_along(chunks)) out[todo[chunks[[i]]], ] <- res[[i]]
-    out
-}
-
-# FF of one task of .audit_ff() (a package function, so that a worker
-# receives the task and nothing else).
-.ff_task <- function(task, opts) {
-    .ff_pairs(task$X, task$Y, task$H, task$bulk, seq_len(ncol(task$X)), opts$k, opts$nboot, opts$level,
-        c(0.05, 0.95), task$seeds, opts$max.n, task$counts, task$cell.boot, k.curve = opts$k.curve)
-}
-
-# Marginal spline CI test of each pair at both levels (one test per
-# unordered pair, shared by X -> Y and Y -> X), the tests split over the
-# workers of BPPARAM.
-.audit_ci <- function(C, B, pairs, s, BPPARAM) {
-    key <- ifelse(pairs$regulator < pairs$target, paste(pairs$regulator, pairs$target, sep = "\r"),
-        paste(pairs$target, pairs$regulator, sep = "\r"))
-    u <- unique(key)
-    a <- sub("\r.*", "", u)
-    b <- sub(".*\r", "", u)
-    genes <- rownames(C)
-    test <- function(M, label) {
-        keep <- rowSums(M != M[, 1L]) > 0
-        p <- rep(NA_real_, length(u))
-        ok <- which(keep[a] & keep[b])
-        if (!length(ok)) return(p)
-        ss <- ciSuffStat(M[keep, , drop = FALSE], test = "spline", max.n = s$max.n, seed = s$seed)
-        vars <- genes[keep]
-        xi <- match(a[ok], vars)
-        yi <- match(b[ok], vars)
-        units <- .work_units(seq_along(ok), .n_units(length(ok), BPPARAM, s$verbose))
-        # each unit: the columns of its genes, with their ids in the whole
-        # data (each test's draws depend on them, not on the unit)
-        tasks <- lapply(units, function(j) {
-            cols <- sort(unique(c(xi[j], yi[j])))
-            list(data = ss$data[, cols, drop = FALSE], x = match(xi[j], cols) - 1L, y = match(yi[j], cols) - 1L,
-                id = cols - 1L)
-        })
-        res <- .run_units(tasks, .ci_unit, opts = c(ss[c("k", "max.n", "nperm", "seed")], num.threads = s$num.threads),
-            BPPARAM = BPPARAM, sizes = lengths(units), what = "tests", progress = s$verbose, label = label)
-        p[ok] <- unlist(res, use.names = FALSE)
-        p
-    }
-    pc <- test(C, "CI cells")
-    pbk <- test(B, "CI pseudobulk")
-    i <- match(key, u)
-    list(cells = pc[i], bulk = pbk[i])
-}
-
-# The marginal spline CI tests of one unit of .audit_ci().
-.ci_unit <- function(task, opts) {
-    .call_core(spline_tests_cpp(task$data, task$x, task$y, rep(list(integer(0)), length(task$x)), opts$k,
-        opts$max.n, opts$nperm, opts$seed, .threads_of(opts), FALSE, task$id))$p.value
-}

@@ -163,7 +163,10 @@ NULL
     if (is.null(nm)) nm <- rep("", n)
     nm[is.na(nm)] <- ""
     allowed <- setdiff(allowed, "...")
-    extra <- nm[nm == "" | is.na(pmatch(nm, allowed, duplicates.ok = TRUE))]
+    # (a name known from elsewhere is refused even where it would partially
+    # match an argument: `size` means pool.size, not size.factors)
+    extra <- nm[nm == "" | is.na(pmatch(nm, allowed, duplicates.ok = TRUE)) |
+        (nm %in% names(.arg_hints) & !nm %in% allowed)]
     if (!length(extra)) return(invisible(NULL))
     if (any(extra == "")) {
         stop(sprintf("%s() was given %d more unnamed argument%s than it takes; name the arguments after the first",

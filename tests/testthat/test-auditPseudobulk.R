@@ -66,3 +66,34 @@ test_that("the bulk-only audit keeps the samples' colData and the groups of `by`
     expect_equal(SummarizedExperiment::assay(pb, "values"), SummarizedExperiment::assay(se)[c("A", "B"), ])
     expect_error(auditPseudobulk(1), "`x` must be the result of recoverabilityAudit\\(\\)")
 })
+
+test_that("the matrix method does the audit; the SingleCellExperiment method unpacks into it", {
+    set.seed(14)
+    ncell <- 300
+    lam <- rgamma(ncell, 4)
+    counts <- rbind(A = rpois(ncell, lam), B = rpois(ncell, 0.5 * lam + 1), C = rpois(ncell, 2))
+    donor <- rep(sprintf("d%02d", 1:30), each = 10)
+    sf <- runif(ncell, 0.5, 1.5)
+    sce <- SingleCellExperiment::SingleCellExperiment(list(counts = counts))
+    sce$donor <- donor
+    BiocGenerics::sizeFactors(sce) <- sf
+    a.sce <- recoverabilityAudit(sce, sample = "donor", genes = c("A", "B"), nboot = 10, verbose = FALSE)
+    a.mat <- recoverabilityAudit(counts, sample = donor, genes = c("A", "B"), size.factors = sf, nboot = 10,
+        verbose = FALSE)
+    a.sparse <- recoverabilityAudit(as(counts, "dgCMatrix"), sample = donor, genes = c("A", "B"),
+        size.factors = sf, nboot = 10, verbose = FALSE)
+    expect_identical(auditTable(a.mat), auditTable(a.sce))
+    expect_identical(auditTable(a.sparse), auditTable(a.sce))
+    expect_identical(a.sce@settings$size.factors, "sizeFactors(x)")
+    expect_identical(a.mat@settings$size.factors, "size.factors")
+    # given size factors win over the object's
+    a.given <- recoverabilityAudit(sce, sample = "donor", genes = c("A", "B"), size.factors = rep(1, ncell),
+        nboot = 10, verbose = FALSE)
+    expect_identical(a.given@settings$size.factors, "size.factors")
+    expect_false(identical(auditTable(a.given)$nl.cells, auditTable(a.sce)$nl.cells))
+    # a matrix takes vectors, not colData names
+    expect_error(recoverabilityAudit(counts, sample = "donor", genes = c("A", "B")),
+        "`sample` must give one value per cell: `sample` has 1 values but `x` has 300 cells")
+    expect_error(recoverabilityAudit(list(1)), "`x` must be a genes x cells matrix")
+    expect_error(recoverabilityAudit(counts, sample = donor, assay.type = "counts"), "has no argument `assay.type`")
+})
