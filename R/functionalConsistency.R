@@ -154,30 +154,77 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
     if (!is(cells, "SummarizedExperiment") || !is(bulk, "SummarizedExperiment")) {
         stop("`cells` and `bulk` must be SummarizedExperiment objects with genes in rows", call. = FALSE)
     }
-    num.threads <- .check_threads(num.threads)
     if (is.null(aggregation)) aggregation <- metadata(bulk)$aggregation
     if (is.null(aggregation)) stop("give `aggregation`: `bulk` does not record it in metadata()", call. = FALSE)
+    s <- .ff_settings(aggregation, truth, counts, k, nboot, alpha, level, max.n, tolerance, seed, central,
+        num.threads, dispersion, ncol(bulk), ncol(cells))
+    at <- rep_len(assay.type, 2L)
+    model <- metadata(cells)$model
+    if (is.null(model)) model <- metadata(bulk)$model
+    edges <- .ff_edges(edges, model, cells, bulk)
+    info <- .bulk_sample_info(cells, bulk, sample, at[1L], s$aggregation)
+    if (.bp_start(BPPARAM)) on.exit(.bp_stop(BPPARAM), add = TRUE)
+    genes <- unique(c(edges$from, edges$to))
+    B <- as.matrix(.assay_of(bulk, at[2L])[genes, , drop = FALSE])
+    pairs <- data.frame(regulator = edges$from, target = edges$to)
+    if (s$counts) {
+        size.factors <- .ff_size_factors(size.factors, cells, at[1L])
+        bulk.counts <- .ff_bulk_counts(B, size.factors, info, s)
+        bulk.fit <- fitPairwise(B, pairs = pairs, k = s$kb, seed = s$seed, counts = TRUE, size.factors = bulk.counts$size,
+            dispersion = bulk.counts$dispersion, BPPARAM = BPPARAM, num.threads = s$num.threads, verbose = FALSE)
+        # both levels on the rate scale
+        B <- B * rep(1 / bulk.counts$size, each = nrow(B))
+    } else {
+        bulk.counts <- NULL
+        bulk.fit <- fitPairwise(B, pairs = pairs, k = s$kb, seed = s$seed, BPPARAM = BPPARAM,
+            num.threads = s$num.threads, verbose = FALSE)
+    }
+    use.truth <- vapply(seq_len(nrow(edges)), function(e) s$truth && .truth_usable(model, edges$from[e],
+        edges$to[e]), logical(1))
+    cc <- .ff_cell_curves(cells, at[1L], genes, edges, use.truth, size.factors, info, s, BPPARAM)
+    # the cell-level curve of each edge mapped through the aggregation at
+    # the bulk regulator values, then every edge's FF in one batch
+    X <- t(B[edges$from, , drop = FALSE])
+    Y <- t(B[edges$to, , drop = FALSE])
+    agg <- if (s$counts) "mean" else s$aggregation
+    H <- .ff_mapped_curves(edges, use.truth, model, cc$fit, X, info, agg)
+    cnt <- if (s$counts) .ff_count_inputs(bulk.counts, bulk.fit, edges$from, edges$to)
+    rows <- .ff_pairs(X, Y, H, bulk.fit, seq_len(nrow(edges)), s$kb, s$nboot, s$level, s$central,
+        s$seed + seq_len(nrow(edges)), s$max.n, cnt, cc$boot, k.curve = .curve_test_k(k, s$kb))
+    out <- DataFrame(regulator = edges$from, target = edges$to,
+        reference = ifelse(use.truth, "truth", "cells"), aggregation = if (s$counts) "sum (as rates)" else agg,
+        rows, row.names = paste0(edges$from, "->", edges$to))
+    out$consistent <- .ff_decision(out, s$alpha, s$tolerance)
+    out
+}
+
+# The checked settings of functionalConsistency(), with each level's basis
+# dimension (kb bulk, kc cells; NULL k: the rule for the level's size).
+.ff_settings <- function(aggregation, truth, counts, k, nboot, alpha, level, max.n, tolerance, seed, central,
+    num.threads, dispersion, nbulk, ncells) {
     aggregation <- .check_choice(aggregation, .agg_funs, "aggregation")
-    truth <- .check_flag(truth, "truth")
     counts <- .check_flag(counts, "counts")
-    if (counts) truth <- FALSE
-    # the basis dimension of each level (NULL: the rule for its size)
-    kb <- .resolve_k(k, ncol(bulk))
-    kc <- .ff_cell_k(k, ncol(cells), counts)
-    nboot <- .check_count(nboot, "nboot", min = 0, max = .resample_max)
-    alpha <- .check_prob(alpha, "alpha")
-    level <- .check_prob(level, "level")
-    max.n <- .check_count(max.n, "max.n", min = 10, max = .int_max)
-    tolerance <- .check_number(tolerance, "tolerance", lower = 0, lower.open = TRUE)
-    seed <- .check_count(seed, "seed", min = 0)
     if (!is.numeric(central) || length(central) != 2L || anyNA(central) || central[1L] < 0 ||
         central[2L] > 1 || central[1L] >= central[2L]) {
         stop(sprintf("`central` must be two increasing quantile levels in [0, 1], not %s", .fmt_value(central)),
             call. = FALSE)
     }
-    at <- rep_len(assay.type, 2L)
-    model <- metadata(cells)$model
-    if (is.null(model)) model <- metadata(bulk)$model
+    if (counts && aggregation != "sum") {
+        stop(sprintf(paste("counts = TRUE compares rates: `bulk` must hold the cells' summed counts",
+            "(aggregation 'sum'), not aggregation %s"), .fmt_value(aggregation)), call. = FALSE)
+    }
+    list(aggregation = aggregation, truth = .check_flag(truth, "truth") && !counts, counts = counts,
+        kb = .resolve_k(k, nbulk), kc = .ff_cell_k(k, ncells, counts),
+        nboot = .check_count(nboot, "nboot", min = 0, max = .resample_max), alpha = .check_prob(alpha, "alpha"),
+        level = .check_prob(level, "level"), max.n = .check_count(max.n, "max.n", min = 10, max = .int_max),
+        tolerance = .check_number(tolerance, "tolerance", lower = 0, lower.open = TRUE),
+        seed = .check_count(seed, "seed", min = 0), central = central, num.threads = .check_threads(num.threads),
+        dispersion = dispersion)
+}
+
+# The edges to check (default: the model's), as a from/to data.frame of
+# genes both levels have.
+.ff_edges <- function(edges, model, cells, bulk) {
     if (is.null(edges)) {
         if (!is(model, "GRNModel")) stop("give `edges`: the data carry no model", call. = FALSE)
         edges <- as.data.frame(edgeTable(model))[, c("from", "to")]
@@ -187,70 +234,61 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
     }
     edges <- data.frame(from = as.character(edges$from), to = as.character(edges$to), stringsAsFactors = FALSE)
     .check_gene_names(unique(c(edges$from, edges$to)), intersect(rownames(cells), rownames(bulk)), "edges")
-    if (counts && aggregation != "sum") {
-        stop(sprintf(paste("counts = TRUE compares rates: `bulk` must hold the cells' summed counts",
-            "(aggregation 'sum'), not aggregation %s"), .fmt_value(aggregation)), call. = FALSE)
+    edges
+}
+
+# The cells' size factors with counts = TRUE (default: library sizes).
+.ff_size_factors <- function(size.factors, cells, assay.type) {
+    if (is.null(size.factors)) {
+        size.factors <- .library_size_factors(.assay_of(cells, assay.type), TRUE, "cells", assay.type,
+            when = "with counts = TRUE", instead = "use counts = FALSE for values that are not counts")
     }
-    info <- .bulk_sample_info(cells, bulk, sample, at[1L], aggregation)
-    if (.bp_start(BPPARAM)) on.exit(.bp_stop(BPPARAM), add = TRUE)
-    ym <- .assay_of(bulk, at[2L])
-    genes <- unique(c(edges$from, edges$to))
-    B <- as.matrix(ym[genes, , drop = FALSE])
-    pairs <- data.frame(regulator = edges$from, target = edges$to)
-    bulk.counts <- NULL
-    if (counts) {
-        # Both levels on the rate scale: a bulk sample's rate is its summed
-        # counts over its cells' summed size factors (a linear aggregation of
-        # the cells' rates, so f maps to f).
-        cm <- .assay_of(cells, at[1L])
-        if (is.null(size.factors)) {
-            size.factors <- .library_size_factors(cm, TRUE, "cells", at[1L], when = "with counts = TRUE",
-                instead = "use counts = FALSE for values that are not counts")
-        }
-        size.factors <- .check_size_factors(size.factors, ncol(cells))
-        S <- vapply(info$members, function(i) sum(size.factors[i]), numeric(1))
-        .check_whole_counts(B, "the bulk assay", "with counts = TRUE", "use counts = FALSE")
-        bulk.counts <- list(counts = B, size = S, dispersion = dispersion / mean(info$ncells))
-        bulk.fit <- fitPairwise(B, pairs = pairs, k = kb, seed = seed, counts = TRUE, size.factors = S,
-            dispersion = bulk.counts$dispersion, BPPARAM = BPPARAM, num.threads = num.threads, verbose = FALSE)
-        B <- B * rep(1 / S, each = nrow(B))
-        aggregation <- "mean"
+    .check_size_factors(size.factors, ncol(cells))
+}
+
+# The bulk level on the rate scale: a bulk sample's rate is its summed
+# counts over its cells' summed size factors (a linear aggregation of the
+# cells' rates, so f maps to f); its counts are close to negative binomial
+# with the cells' dispersion over the cells pooled.
+.ff_bulk_counts <- function(B, size.factors, info, s) {
+    .check_whole_counts(B, "the bulk assay", "with counts = TRUE", "use counts = FALSE")
+    S <- vapply(info$members, function(i) sum(size.factors[i]), numeric(1))
+    list(counts = B, size = S, dispersion = s$dispersion / mean(info$ncells))
+}
+
+# The cell-level curves of the edges whose truth is not used (fit), and,
+# with nboot > 0, those of resamples of the cells (boot; bulk resample b
+# is paired with cell resample b).
+.ff_cell_curves <- function(cells, assay.type, genes, edges, use.truth, size.factors, info, s, BPPARAM) {
+    if (all(use.truth)) return(list(fit = NULL, boot = NULL))
+    C <- as.matrix(.assay_of(cells, assay.type)[genes, , drop = FALSE])
+    pr <- data.frame(regulator = edges$from[!use.truth], target = edges$to[!use.truth])
+    sc <- list(k = s$kc, dispersion = s$dispersion, level = 0.95, seed = s$seed, nboot = s$nboot,
+        num.threads = s$num.threads)
+    fit <- if (s$counts) {
+        .count_cell_curves(C, size.factors, pr, sc)
     } else {
-        bulk.fit <- fitPairwise(B, pairs = pairs, k = kb, seed = seed, BPPARAM = BPPARAM, num.threads = num.threads,
+        fitPairwise(C, pairs = pr, k = s$kc, seed = s$seed, BPPARAM = BPPARAM, num.threads = s$num.threads,
             verbose = FALSE)
     }
-    use.truth <- vapply(seq_len(nrow(edges)), function(e) truth && .truth_usable(model, edges$from[e], edges$to[e]),
-        logical(1))
-    cell.fit <- NULL
-    cell.boot <- NULL
-    if (!all(use.truth)) {
-        C <- as.matrix(.assay_of(cells, at[1L])[genes, , drop = FALSE])
-        pr <- data.frame(regulator = edges$from[!use.truth], target = edges$to[!use.truth])
-        s <- list(k = kc, dispersion = dispersion, level = 0.95, seed = seed, nboot = nboot, num.threads = num.threads)
-        cnt <- NULL
-        cell.fit <- if (counts) {
-            .count_cell_curves(C, size.factors, pr, s)
-        } else {
-            fitPairwise(C, pairs = pr, k = kc, seed = seed, BPPARAM = BPPARAM, num.threads = num.threads,
-                verbose = FALSE)
-        }
-        if (counts) cnt <- list(sf = size.factors, fit = cell.fit)
-        if (nboot > 0) {
-            # resample the cells too (the cell curve has a variance of its
-            # own); bulk resample b is paired with cell resample b
-            rows <- cumsum(!use.truth)
-            rows[use.truth] <- NA_integer_
-            cell.boot <- list(fits = .cell_boot_fits(C, pr, s, cnt, BPPARAM), rows = rows,
-                map = function(f, m, idx) {
-                    .map_curve(f, m, list(ncells = matrix(info$ncells[idx], nrow(idx)),
-                        total = if (!is.null(info$total)) matrix(info$total[idx], nrow(idx))), aggregation)
-                })
-        }
+    boot <- NULL
+    if (s$nboot > 0) {
+        rows <- cumsum(!use.truth)
+        rows[use.truth] <- NA_integer_
+        agg <- if (s$counts) "mean" else s$aggregation
+        boot <- list(fits = .cell_boot_fits(C, pr, sc, if (s$counts) list(sf = size.factors, fit = fit), BPPARAM),
+            rows = rows, map = function(f, m, idx) {
+                .map_curve(f, m, list(ncells = matrix(info$ncells[idx], nrow(idx)),
+                    total = if (!is.null(info$total)) matrix(info$total[idx], nrow(idx))), agg)
+            })
     }
-    # the cell-level curve of each edge mapped through the aggregation at
-    # the bulk regulator values, then every edge's FF in one batch
-    X <- t(B[edges$from, , drop = FALSE])
-    Y <- t(B[edges$to, , drop = FALSE])
+    list(fit = fit, boot = boot)
+}
+
+# Each edge's cell-level curve (the true function, or the fitted cell
+# curve) mapped through the aggregation at the bulk regulator values X
+# (samples x edges).
+.ff_mapped_curves <- function(edges, use.truth, model, cell.fit, X, info, aggregation) {
     H <- vapply(seq_len(nrow(edges)), function(e) {
         from <- edges$from[e]
         to <- edges$to[e]
@@ -270,20 +308,17 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
         }
         .map_curve(f, X[, e], info, aggregation)
     }, numeric(nrow(X)))
-    H <- matrix(H, nrow(X))
-    cnt <- if (counts) .ff_count_inputs(bulk.counts, bulk.fit, edges$from, edges$to)
-    rows <- .ff_pairs(X, Y, H, bulk.fit, seq_len(nrow(edges)), kb, nboot, level, central, seed + seq_len(nrow(edges)),
-        max.n, cnt, cell.boot, k.curve = .curve_test_k(k, kb))
-    out <- DataFrame(regulator = edges$from, target = edges$to,
-        reference = ifelse(use.truth, "truth", "cells"), aggregation = if (counts) "sum (as rates)" else aggregation,
-        rows, row.names = paste0(edges$from, "->", edges$to))
-    # part 1 departs when its test rejects and the distance lies beyond the tolerance
+    matrix(H, nrow(X))
+}
+
+# `consistent`: FALSE when part 1 departs (its test rejects and the
+# distance lies beyond the tolerance) or part 2 rejects; TRUE when the
+# interval lies within the tolerance and part 2 was tested; NA otherwise.
+.ff_decision <- function(out, alpha, tolerance) {
     departs <- (!is.na(out$p.curve) & out$p.curve < alpha & .beyond_tolerance(out$ff.distance, out$ff.lower,
-        tolerance)) |
-        (!is.na(out$p.resid) & out$p.resid < alpha)
+        tolerance)) | (!is.na(out$p.resid) & out$p.resid < alpha)
     within <- !is.na(out$ff.upper) & out$ff.upper <= tolerance & !is.na(out$p.resid)
-    out$consistent <- ifelse(departs, FALSE, ifelse(within, TRUE, NA))
-    out
+    ifelse(departs, FALSE, ifelse(within, TRUE, NA))
 }
 
 # The basis dimension of p.curve's unpenalised alternative: the user's k,

@@ -336,47 +336,21 @@ setMethod("recoverabilityAudit", "ExpressionSet", function(x, ...) {
     if (!missing(n.genes)) ngenes <- .renamed_arg("recoverabilityAudit", "n.genes", "ngenes", n.genes, !missing(ngenes))
     s <- .audit_settings(k, nboot, level, alpha, tolerance, max.n, seed, verbose, ngenes, max.pairs,
         min.detected, num.threads)
-    max.cells <- if (identical(max.cells, Inf)) Inf else .check_count(max.cells, "max.cells", min = 100)
-    if (.bp_start(BPPARAM)) on.exit(.bp_stop(BPPARAM), add = TRUE)
+    s <- .audit_cell_settings(s, max.cells, normalize, dispersion, min.reliability)
     ci <- .check_flag(ci, "ci")
-    normalize <- .check_flag(normalize, "normalize")
-    dispersion <- .check_number(dispersion, "dispersion", lower = 0)
-    min.reliability <- .check_number(min.reliability, "min.reliability", lower = 0)
-    if (min.reliability > 1) {
-        stop(sprintf("`min.reliability` must be a share in [0, 1], not %s", .fmt_value(min.reliability)),
-            call. = FALSE)
-    }
-    if (!normalize && dispersion != 0) stop("`dispersion` describes counts: give it with `normalize = TRUE`",
-        call. = FALSE)
-    s$counts <- normalize
-    s$dispersion <- dispersion
-    s$min.reliability <- min.reliability
-    log.base <- .audit_log_base(log.base, normalize)
+    if (.bp_start(BPPARAM)) on.exit(.bp_stop(BPPARAM), add = TRUE)
+    log.base <- .audit_log_base(log.base, s$counts)
     m <- .audit_gene_names(x)
-    m <- .audit_linear(m, simulated, log.base, normalize, assay.type)
-    labels <- .audit_labels(m, sample, pool.size)
-    by <- .audit_by(m, by)
-    if (!is.null(by) && !is.null(labels)) {
-        # one pseudobulk sample per sample label and type
-        labels <- ifelse(is.na(labels) | is.na(by), NA_character_, paste(labels, by, sep = "."))
-        by <- NULL
-        s$by <- "sample x type"
-    } else if (!is.null(by)) {
-        s$by <- "pools within types"
-    }
+    m <- .audit_linear(m, simulated, log.base, s$counts, assay.type)
+    st <- .audit_strata(.audit_labels(m, sample, pool.size), .audit_by(m, by))
+    labels <- st$labels
+    by <- st$by
+    s$by <- st$how
     if (s$verbose) message(sprintf("%d genes x %d cells", nrow(m), ncol(m)))
-    sf.from <- if (!is.null(size.factors)) "size.factors" else "sizeFactors(x)"
-    if (is.null(size.factors)) size.factors <- default.sf
-    user.sf <- normalize && !is.null(size.factors)
-    sf <- .library_size_factors(m, normalize, "cells", assay.type, check.only = user.sf)
-    s$size.factors <- if (!normalize) "none" else "library size"
-    if (user.sf) {
-        # the user's normalisation (e.g. scran's pooled factors), scaled to mean 1
-        sf <- .check_size_factors(size.factors, ncol(m))
-        sf <- sf / mean(sf)
-        s$size.factors <- sf.from
-    }
-    if (s$verbose && normalize) message(sprintf("size factors: %s", s$size.factors))
+    sfs <- .audit_size_factors(m, s$counts, size.factors, default.sf, assay.type)
+    sf <- sfs$sf
+    s$size.factors <- sfs$from
+    if (s$verbose && s$counts) message(sprintf("size factors: %s", s$size.factors))
     chosen <- .audit_pairs(m, sf, pairs, genes, s)
     raw <- .audit_normalised(m, chosen$genes, rep(1, ncol(m)))
     out <- if (!is.null(labels)) is.na(labels) else if (!is.null(by)) is.na(by) else FALSE
@@ -393,7 +367,7 @@ setMethod("recoverabilityAudit", "ExpressionSet", function(x, ...) {
     if (s$verbose) message(sprintf("pseudobulk: %d samples of %s cells", ncol(pb$B),
         paste(unique(range(pb$ncells)), collapse = "-")))
     counts <- NULL
-    if (normalize) {
+    if (s$counts) {
         # Counts pool into counts: the pseudobulk's rates are its summed
         # counts over its summed size factors.
         pc <- .pool_counts(raw, sf, pb$groups)
@@ -402,24 +376,10 @@ setMethod("recoverabilityAudit", "ExpressionSet", function(x, ...) {
         counts <- list(raw = raw, sf = sf, pool = pc$counts, pool.size = pc$size)
     }
     pb$se <- .audit_pseudobulk_se(pb, kept, counts)
-    # the cell level: at most max.cells cells, drawn at random (every cell
-    # is in the pseudobulk)
     s$cells.total <- ncol(C)
-    if (ncol(C) > max.cells) {
-        keep <- sort(resample_cpp(ncol(C), as.integer(max.cells), 1L, FALSE, s$seed + 104729)[, 1L])
-        C <- C[, keep, drop = FALSE]
-        if (!is.null(counts)) {
-            counts$raw <- counts$raw[, keep, drop = FALSE]
-            counts$sf <- counts$sf[keep]
-        }
-        if (s$verbose) {
-            message(sprintf("cell level: %s of the %s cells, drawn at random (`max.cells`)",
-                format(max.cells, big.mark = ",", scientific = FALSE),
-                format(s$cells.total, big.mark = ",", scientific = FALSE)))
-        }
-    }
-    .audit_two_levels(C, pb, chosen$pairs, s, ci, BPPARAM, list(assay.type = assay.type, normalize = normalize,
-        pseudobulk = pb$how, gene.names = gene.names, max.cells = max.cells), counts)
+    cl <- .audit_cell_subset(C, counts, s)
+    .audit_two_levels(cl$C, pb, chosen$pairs, s, ci, BPPARAM, list(assay.type = assay.type, normalize = s$counts,
+        pseudobulk = pb$how, gene.names = gene.names), cl$counts)
 }
 
 #' @rdname recoverabilityAudit
@@ -472,24 +432,7 @@ setMethod("recoverabilityAudit", "SummarizedExperiment", function(x, sample = NU
         status <- tab$status
         tab$status <- NULL
     }
-    tab$padj.nonlinear <- p.adjust(tab$p.nonlinear, "BH")
-    bad <- status != "ok" & status != "flat fit"
-    nonlin <- !bad & !is.na(tab$padj.nonlinear) & tab$padj.nonlinear < s$alpha & !is.na(tab$nl) &
-        tab$nl > nl.tolerance
-    tab$verdict <- ifelse(nonlin, "inconsistent", "undetermined")
-    # no relation detected (BH-adjusted p.relation, see ?fitPairwise)
-    none <- !bad & !nonlin & !is.na(tab$p.relation) & p.adjust(tab$p.relation, "BH") >= s$alpha
-    tab$reason.code <- ifelse(bad, "fit failed", ifelse(nonlin, "non-linear", ifelse(none, "no relation",
-        "close to affine")))
-    tab$reason <- .reason_sentences(tab$reason.code, list(
-        `fit failed` = paste("fit failed:", status),
-        `non-linear` = sprintf(if (is.null(groups)) {
-            paste("bulk relation non-linear (nl %.2f > %.2f): the cells cannot be affine, or the samples mix",
-                "groups that differ (see `by`)")
-        } else "bulk relation non-linear within groups (nl %.2f > %.2f): the cells cannot be affine",
-            tab$nl, nl.tolerance),
-        `no relation` = "no relation: the target does not detectably depend on the regulator",
-        `close to affine` = "bulk relation close to affine; the cell level is not seen"))
+    tab <- .bulk_verdict(tab, status, !is.null(groups), nl.tolerance, s$alpha)
     bulk.se <- SummarizedExperiment(list(values = B), colData = colData(x))
     if (!is.null(groups)) bulk.se$group <- .group_of(groups, ncol(B))
     new("RecoverabilityAudit", table = tab, mode = "bulk", cells = NULL, bulk = bulk.se, cell.fit = NULL,

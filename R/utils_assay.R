@@ -85,3 +85,17 @@
     if (is.null(colnames(b))) colnames(b) <- sprintf("col%d", seq_len(ncol(b)))
     b
 }
+
+# The cells' size factors, scaled to mean 1, and where they come from: for
+# counts, `size.factors` when given, else those the container carries
+# (`default.sf`, e.g. scran's pooled factors), else library sizes; 1
+# without counts.
+.audit_size_factors <- function(m, counts, size.factors, default.sf, assay.type) {
+    from <- if (!is.null(size.factors)) "size.factors" else "sizeFactors(x)"
+    if (is.null(size.factors)) size.factors <- default.sf
+    given <- counts && !is.null(size.factors)
+    sf <- .library_size_factors(m, counts, "cells", assay.type, check.only = given)
+    if (!given) return(list(sf = sf, from = if (!counts) "none" else "library size"))
+    sf <- .check_size_factors(size.factors, ncol(m))
+    list(sf = sf / mean(sf), from = from)
+}

@@ -7,6 +7,41 @@
 # it).
 .ff_reliability <- 0.6
 
+# The settings only the audit of cells has: max.cells, the counts mode
+# (normalize), their dispersion and the reliability floor.
+.audit_cell_settings <- function(s, max.cells, normalize, dispersion, min.reliability) {
+    s$max.cells <- if (identical(max.cells, Inf)) Inf else .check_count(max.cells, "max.cells", min = 100)
+    s$counts <- .check_flag(normalize, "normalize")
+    s$dispersion <- .check_number(dispersion, "dispersion", lower = 0)
+    s$min.reliability <- .check_number(min.reliability, "min.reliability", lower = 0)
+    if (s$min.reliability > 1) {
+        stop(sprintf("`min.reliability` must be a share in [0, 1], not %s", .fmt_value(min.reliability)),
+            call. = FALSE)
+    }
+    if (!s$counts && s$dispersion != 0) {
+        stop("`dispersion` describes counts: give it with `normalize = TRUE`", call. = FALSE)
+    }
+    s
+}
+
+# The cell level: at most s$max.cells cells (C, and the counts' raw values
+# and size factors), drawn at random from the seed; every cell is in the
+# pseudobulk.
+.audit_cell_subset <- function(C, counts, s) {
+    if (ncol(C) <= s$max.cells) return(list(C = C, counts = counts))
+    keep <- sort(resample_cpp(ncol(C), as.integer(s$max.cells), 1L, FALSE, s$seed + 104729)[, 1L])
+    if (!is.null(counts)) {
+        counts$raw <- counts$raw[, keep, drop = FALSE]
+        counts$sf <- counts$sf[keep]
+    }
+    if (s$verbose) {
+        message(sprintf("cell level: %s of the %s cells, drawn at random (`max.cells`)",
+            format(s$max.cells, big.mark = ",", scientific = FALSE),
+            format(ncol(C), big.mark = ",", scientific = FALSE)))
+    }
+    list(C = C[, keep, drop = FALSE], counts = counts)
+}
+
 .audit_settings <- function(k, nboot, level, alpha, tolerance, max.n, seed, verbose, ngenes, max.pairs,
     min.detected, num.threads = 1) {
     if (!is.null(k)) k <- .resolve_k(k, NA)
@@ -343,4 +378,30 @@
 .ci_unit <- function(task, opts) {
     .call_core(spline_tests_cpp(task$data, task$x, task$y, rep(list(integer(0)), length(task$x)), opts$k,
         opts$max.n, opts$nperm, opts$seed, .threads_of(opts), FALSE, task$id))$p.value
+}
+
+# The bulk-only audit's verdicts: "inconsistent" where the bulk relation is
+# significantly non-linear beyond nl.tolerance (no affine cell-level
+# relation makes it), otherwise "undetermined", with reason codes and
+# sentences; `grouped`: fitted within groups.
+.bulk_verdict <- function(tab, status, grouped, nl.tolerance, alpha) {
+    tab$padj.nonlinear <- p.adjust(tab$p.nonlinear, "BH")
+    bad <- status != "ok" & status != "flat fit"
+    nonlin <- !bad & !is.na(tab$padj.nonlinear) & tab$padj.nonlinear < alpha & !is.na(tab$nl) &
+        tab$nl > nl.tolerance
+    tab$verdict <- ifelse(nonlin, "inconsistent", "undetermined")
+    # no relation detected (BH-adjusted p.relation, see ?fitPairwise)
+    none <- !bad & !nonlin & !is.na(tab$p.relation) & p.adjust(tab$p.relation, "BH") >= alpha
+    tab$reason.code <- ifelse(bad, "fit failed", ifelse(nonlin, "non-linear", ifelse(none, "no relation",
+        "close to affine")))
+    tab$reason <- .reason_sentences(tab$reason.code, list(
+        `fit failed` = paste("fit failed:", status),
+        `non-linear` = sprintf(if (!grouped) {
+            paste("bulk relation non-linear (nl %.2f > %.2f): the cells cannot be affine, or the samples mix",
+                "groups that differ (see `by`)")
+        } else "bulk relation non-linear within groups (nl %.2f > %.2f): the cells cannot be affine",
+            tab$nl, nl.tolerance),
+        `no relation` = "no relation: the target does not detectably depend on the regulator",
+        `close to affine` = "bulk relation close to affine; the cell level is not seen"))
+    tab
 }

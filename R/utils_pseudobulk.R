@@ -111,3 +111,14 @@
     }
     SummarizedExperiment(assays, colData = cd)
 }
+
+# Sample labels and cell types together: one pseudobulk sample per label
+# and type (cells lacking either are left out), or pools within types;
+# `how` says which (NULL: neither applies).
+.audit_strata <- function(labels, by) {
+    if (!is.null(by) && !is.null(labels)) {
+        labels <- ifelse(is.na(labels) | is.na(by), NA_character_, paste(labels, by, sep = "."))
+        return(list(labels = labels, by = NULL, how = "sample x type"))
+    }
+    list(labels = labels, by = by, how = if (!is.null(by)) "pools within types")
+}
