@@ -10,6 +10,7 @@
 
 #include "bulkcausal/distributions.hpp"
 #include "bulkcausal/hsic.hpp"
+#include "bulkcausal/pairwise.hpp"
 #include "bulkcausal/rng.hpp"
 #include "bulkcausal/splineci.hpp"
 

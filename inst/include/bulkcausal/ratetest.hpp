@@ -36,7 +36,7 @@
 #include <Eigen/Dense>
 
 #include "bulkcausal/parallel.hpp"
-#include "bulkcausal/pspline.hpp"
+#include "bulkcausal/pairwise.hpp"
 #include "bulkcausal/rng.hpp"
 
 namespace bulkcausal {
