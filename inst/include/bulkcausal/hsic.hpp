@@ -24,6 +24,7 @@
 
 #include "bulkcausal/distributions.hpp"
 #include "bulkcausal/rng.hpp"
+#include "bulkcausal/sampling.hpp"
 
 namespace bulkcausal {
 
@@ -54,15 +55,6 @@ inline double median_pairwise_distance(std::vector<double> v) {
         if (within(mid) >= want) hi = mid; else lo = mid;
     }
     return hi;
-}
-
-// A uniformly random permutation of 0..n-1 into perm (Fisher-Yates).
-inline void random_permutation(std::vector<std::size_t>& perm, Rng& rng) {
-    std::iota(perm.begin(), perm.end(), std::size_t{0});
-    for (std::size_t i = perm.size(); i-- > 1;) {
-        const auto j = static_cast<std::size_t>(rng.uniform() * static_cast<double>(i + 1));
-        std::swap(perm[i], perm[std::min(j, i)]);
-    }
 }
 
 struct HsicResult {
@@ -256,10 +248,12 @@ inline HsicResult hsic_test(const std::vector<double>& x, const std::vector<doub
     const double tobs = trace(nullptr);
     out.statistic = tobs / nn;
     std::vector<std::size_t> perm(n);
+    IndexSampler sampler(rng, IndexDraw::Scaled);
     int exceed = 0;
     for (int b = 0; b < nperm; ++b) {
         if (stop && stop->load(std::memory_order_relaxed)) break;
-        random_permutation(perm, rng);
+        std::iota(perm.begin(), perm.end(), std::size_t{0});
+        sampler.shuffle(perm.begin(), perm.end());
         // a relative tolerance so that ties in exact arithmetic count as ties
         if (trace(&perm) >= tobs - 1e-12 * std::fabs(tobs)) ++exceed;
     }
