@@ -154,7 +154,8 @@ inline void null_moments(HsicResult& out, double ktotal, double ltotal, double v
 }  // namespace detail
 
 // Buffers of hsic_test, reusable across calls so that repeated tests do
-// not allocate (and fault in) two fresh n(n - 1)/2 arrays each time.
+// not allocate (and fault in) two fresh n(n - 1)/2 arrays of floats each
+// time.
 struct HsicScratch {
     detail::Gram K, L;
 };

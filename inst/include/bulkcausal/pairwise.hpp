@@ -236,7 +236,8 @@ inline double wild_f_pvalue(const RegulatorFit& reg, const std::vector<double>& 
 
 // Fits one target to a prepared regulator.  `y` is the target column of the
 // data (indexed by row); its values at reg.rows must be finite.  `rng` is
-// used only for the bootstrap.
+// used only for the bootstraps: the nl interval draws from it, the wild test
+// from a stream derived from it without consuming it.
 inline PairFit fit_target(const RegulatorFit& reg, const double* y, const PairOptions& opt, Rng& rng) {
     PairFit out;
     const std::size_t n = reg.n();
