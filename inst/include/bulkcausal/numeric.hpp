@@ -68,7 +68,10 @@ double brent_min(const F& f, double a, double b, double tol) {
     return x;
 }
 
-// Quantile of sorted values, R's type 7.
+// Quantile of sorted values, R's type 7.  curves.hpp's quantile7 (the
+// range of curve_distance) computes the same quantile with R's own
+// arithmetic, (1 - h) x_lo + h x_hi; the two can differ in the last bit, so
+// they stay apart until seeded results may change (see issue 15).
 inline double quantile7(const std::vector<double>& sorted, double p) {
     if (sorted.empty()) return NAN;
     const double h = (static_cast<double>(sorted.size()) - 1.0) * p;

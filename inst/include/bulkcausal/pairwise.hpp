@@ -24,6 +24,7 @@
 #include "bulkcausal/parallel.hpp"
 #include "bulkcausal/pspline.hpp"
 #include "bulkcausal/rng.hpp"
+#include "bulkcausal/sequential.hpp"
 
 namespace bulkcausal {
 
@@ -122,32 +123,15 @@ inline double nonlinearity(const RegulatorFit& reg, const Eigen::VectorXd& a) {
     return std::min(std::max(nl, 0.0), 1.0);
 }
 
-// The upper tail at F0 of a scaled chi-square a * chi2(nu) matched to the
-// mean and variance of `draws` statistics (their sum and sum of squares);
-// 1 when they do not vary.
-inline double matched_tail(double sum, double sum2, int draws, double F0) {
-    if (draws < 2) return 1.0;
-    const double m = sum / draws;
-    const double v = (sum2 - draws * m * m) / (draws - 1.0);
-    if (!(m > 0.0) || !(v > 0.0)) return 1.0;
-    const double scale = v / (2.0 * m), nu = 2.0 * m * m / v;
-    return gamma_q(0.5 * nu, 0.5 * F0 / scale);
-}
-
 // The wild bootstrap p-value of the F statistic F0 (on df1 and df2 degrees
 // of freedom) of the affine fit against the unpenalised spline.  Draws are
 // y* = e_i v_i with the affine fit's residuals e_i scaled by 1 / sqrt(1 - h_i)
 // (h_i its leverage) and Rademacher signs v_i: the noise keeps each
 // observation's own variance, so the null distribution follows whatever
 // heteroscedasticity the data have (the F statistic is unchanged by adding
-// the affine fit back).  Sequential (Besag and Clifford 1991): drawing stops
-// once `test_hits` draws reach F0, giving hits / draws; otherwise the p-value
-// is (hits + 1) / (draws + 1), except that with no hit at all the tail of a
-// scaled chi-square matched to the draws' mean and variance is used when it
-// is smaller, so that very small p-values stay ordered for multiple testing.
-// When that tail is below tail_p after tail_check draws without a hit,
-// drawing stops there (strong departures cost tail_check draws, not
-// test_draws).
+// the affine fit back).  Sequential (SequentialPValue): at most test_draws
+// draws, stopping after test_hits reach F0, or after tail_check draws
+// without one when the matched chi-square tail is below tail_p.
 //
 // With `affine_null` false the null is a constant instead of an affine fit
 // (resid: y minus its mean; F0 the F of the constant against the spline).
@@ -181,9 +165,8 @@ inline double wild_f_pvalue(const RegulatorFit& reg, const std::vector<double>& 
     const Eigen::MatrixXd Vt = reg.V.transpose();
     Eigen::VectorXd u(k), w(k);
     std::vector<std::uint64_t> bits((n + 63) / 64);
-    int hits = 0, draws = 0;
-    double sum = 0.0, sum2 = 0.0;
-    while (draws < opt.test_draws && hits < opt.test_hits) {
+    SequentialPValue seq(F0, opt.test_draws, opt.test_hits, opt.tail_check, opt.tail_p);
+    while (seq.more()) {
         // The observation in sorted position t gets bit t % 64 of word t / 64
         // (1: minus): i.i.d. signs either way, read in the order of the loop.
         for (auto& b : bits) b = rng.next();
@@ -217,21 +200,14 @@ inline double wild_f_pvalue(const RegulatorFit& reg, const std::vector<double>& 
         double rss_full = tss;
         for (int j = 0; j < k; ++j) rss_full -= w[j] * w[j] * inv[j];
         rss_full = std::max(rss_full, 0.0);
-        ++draws;
-        if (!(rss_full > 0.0)) continue;
+        if (!(rss_full > 0.0)) {
+            seq.skip();
+            continue;
+        }
         const double F = std::max(rss_lin - rss_full, 0.0) / df1 / (rss_full / df2);
-        sum += F;
-        sum2 += F * F;
-        if (F >= F0) ++hits;
-        // Far in the tail: no draw has reached F0 after `tail_check` draws
-        // and the matched chi-square puts it beyond `tail_p`; more draws
-        // would only confirm a p-value far below any level.
-        if (hits == 0 && draws == opt.tail_check && matched_tail(sum, sum2, draws, F0) < opt.tail_p) break;
+        if (!seq.add(F)) break;
     }
-    if (hits >= opt.test_hits) return static_cast<double>(hits) / draws;
-    double p = (hits + 1.0) / (draws + 1.0);
-    if (hits == 0) p = std::min(p, matched_tail(sum, sum2, draws, F0));
-    return p;
+    return seq.p_value();
 }
 
 // Fits one target to a prepared regulator.  `y` is the target column of the
