@@ -61,9 +61,10 @@ Rcpp::List spline_tests_cpp(Rcpp::NumericMatrix data, Rcpp::IntegerVector x, Rcp
         Rcpp::IntegerVector zi = z[i];
         q[static_cast<std::size_t>(i)] = bulkcausal::CIQuery{x[i], y[i], std::vector<int>(zi.begin(), zi.end())};
     }
-    // Kernel buffers kept between calls (one per thread, n(n - 1) doubles at
-    // most max_n observations), so that the many single-statement calls
-    // pcalg::pc makes do not allocate them afresh each time.
+    // Kernel buffers kept between calls (one per thread: two triangles of
+    // n(n - 1)/2 single-precision floats, n at most max_n, 16 MB at 2000), so
+    // that the many single-statement calls pcalg::pc makes do not allocate
+    // them afresh each time.
     static std::vector<bulkcausal::HsicScratch> scratch;
     const auto res = bulkcausal::spline_ci_tests(data.begin(), static_cast<std::size_t>(data.nrow()),
                                                  static_cast<std::size_t>(data.ncol()), q, opt, nthreads, scratch,

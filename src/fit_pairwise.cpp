@@ -2,7 +2,7 @@
 // indices in, per-pair columns and the spline contexts out.
 #include "glue.h"
 
-#include "bulkcausal/pspline.hpp"
+#include "bulkcausal/pairwise.hpp"
 
 #ifdef __GLIBC__
 #include <malloc.h>

@@ -9,7 +9,7 @@
 
 #include "bulkcausal/counts.hpp"
 #include "bulkcausal/distributions.hpp"
-#include "bulkcausal/pspline.hpp"
+#include "bulkcausal/pairwise.hpp"
 #include "bulkcausal/rng.hpp"
 #include "helpers.hpp"
 

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "bulkcausal/distributions.hpp"
-#include "bulkcausal/pspline.hpp"
+#include "bulkcausal/pairwise.hpp"
 #include "bulkcausal/rng.hpp"
 
 using namespace bulkcausal;

@@ -6,11 +6,14 @@
 #include <atomic>
 #include <cmath>
 #include <limits>
+#include <numeric>
 #include <vector>
 
 #include "bulkcausal/distributions.hpp"
 #include "bulkcausal/hsic.hpp"
+#include "bulkcausal/pairwise.hpp"
 #include "bulkcausal/rng.hpp"
+#include "bulkcausal/sampling.hpp"
 #include "bulkcausal/splineci.hpp"
 
 using namespace bulkcausal;
@@ -130,10 +133,12 @@ TEST_CASE("the permutation p-value counts dense permuted statistics", "[hsic]") 
     const Eigen::MatrixXd K = gram(x), L = gram(y);
     const double tobs = dense_hsic(K, L).stat;
     Rng r2(42);
+    IndexSampler sampler(r2, IndexDraw::Scaled);
     std::vector<std::size_t> perm(n);
     int exceed = 0;
     for (int b = 0; b < nperm; ++b) {
-        random_permutation(perm, r2);
+        std::iota(perm.begin(), perm.end(), std::size_t{0});
+        sampler.shuffle(perm.begin(), perm.end());
         Eigen::MatrixXd Lp(n, n);
         for (std::size_t i = 0; i < n; ++i) {
             for (std::size_t j = 0; j < n; ++j) {

@@ -18,6 +18,7 @@
 
 #include "bulkcausal/parallel.hpp"
 #include "bulkcausal/rng.hpp"
+#include "bulkcausal/sampling.hpp"
 
 namespace bulkcausal {
 
@@ -436,6 +437,7 @@ inline Groups draw_pools(const std::vector<int>& cells, std::size_t size, std::s
         throw std::invalid_argument("disjoint pools need more cells than there are");
     }
     Groups pools(npools);
+    IndexSampler sampler(rng, IndexDraw::Exact);
     std::vector<int> work(cells);
     std::size_t used = 0;
     for (std::size_t k = 0; k < npools; ++k) {
@@ -443,11 +445,8 @@ inline Groups draw_pools(const std::vector<int>& cells, std::size_t size, std::s
             work = cells;
             used = 0;
         }
-        // Partial Fisher-Yates: positions used..used+size-1 become the pool.
-        for (std::size_t i = 0; i < size; ++i) {
-            const std::size_t j = used + i + static_cast<std::size_t>(rng.below(work.size() - used - i));
-            std::swap(work[used + i], work[j]);
-        }
+        // Positions used..used+size-1 become the pool.
+        sampler.sample_front(work.begin() + static_cast<long>(used), work.end(), size);
         pools[k].assign(work.begin() + static_cast<long>(used), work.begin() + static_cast<long>(used + size));
         std::sort(pools[k].begin(), pools[k].end());
         used += size;

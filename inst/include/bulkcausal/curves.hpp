@@ -9,7 +9,7 @@
 #include <memory>
 #include <vector>
 
-#include "bulkcausal/pspline.hpp"
+#include "bulkcausal/pairwise.hpp"
 
 namespace bulkcausal {
 

@@ -11,6 +11,7 @@
 #include "bulkcausal/parallel.hpp"
 
 #include "bulkcausal/rng.hpp"
+#include "bulkcausal/sampling.hpp"
 
 namespace bulkcausal {
 
@@ -105,9 +106,7 @@ inline std::vector<std::pair<int, int>> random_dag(int p, bool scalefree, double
     };
     std::vector<int> rank(static_cast<std::size_t>(p));
     for (int i = 0; i < p; ++i) rank[static_cast<std::size_t>(i)] = i;
-    for (int i = p - 1; i > 0; --i) {
-        std::swap(rank[static_cast<std::size_t>(i)], rank[static_cast<std::size_t>(rng.below(static_cast<std::uint64_t>(i) + 1))]);
-    }
+    IndexSampler(rng, IndexDraw::Exact).shuffle(rank.begin(), rank.end());
     // rank[i] is the node at causal position i.
     std::vector<std::pair<int, int>> edges;
     if (!scalefree) {

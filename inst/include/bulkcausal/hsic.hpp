@@ -24,6 +24,7 @@
 
 #include "bulkcausal/distributions.hpp"
 #include "bulkcausal/rng.hpp"
+#include "bulkcausal/sampling.hpp"
 
 namespace bulkcausal {
 
@@ -54,15 +55,6 @@ inline double median_pairwise_distance(std::vector<double> v) {
         if (within(mid) >= want) hi = mid; else lo = mid;
     }
     return hi;
-}
-
-// A uniformly random permutation of 0..n-1 into perm (Fisher-Yates).
-inline void random_permutation(std::vector<std::size_t>& perm, Rng& rng) {
-    std::iota(perm.begin(), perm.end(), std::size_t{0});
-    for (std::size_t i = perm.size(); i-- > 1;) {
-        const auto j = static_cast<std::size_t>(rng.uniform() * static_cast<double>(i + 1));
-        std::swap(perm[i], perm[std::min(j, i)]);
-    }
 }
 
 struct HsicResult {
@@ -162,7 +154,8 @@ inline void null_moments(HsicResult& out, double ktotal, double ltotal, double v
 }  // namespace detail
 
 // Buffers of hsic_test, reusable across calls so that repeated tests do
-// not allocate (and fault in) two fresh n(n - 1)/2 arrays each time.
+// not allocate (and fault in) two fresh n(n - 1)/2 arrays of floats each
+// time.
 struct HsicScratch {
     detail::Gram K, L;
 };
@@ -256,10 +249,12 @@ inline HsicResult hsic_test(const std::vector<double>& x, const std::vector<doub
     const double tobs = trace(nullptr);
     out.statistic = tobs / nn;
     std::vector<std::size_t> perm(n);
+    IndexSampler sampler(rng, IndexDraw::Scaled);
     int exceed = 0;
     for (int b = 0; b < nperm; ++b) {
         if (stop && stop->load(std::memory_order_relaxed)) break;
-        random_permutation(perm, rng);
+        std::iota(perm.begin(), perm.end(), std::size_t{0});
+        sampler.shuffle(perm.begin(), perm.end());
         // a relative tolerance so that ties in exact arithmetic count as ties
         if (trace(&perm) >= tobs - 1e-12 * std::fabs(tobs)) ++exceed;
     }

@@ -18,7 +18,8 @@
 // efficient weight's estimation error makes the overidentification test
 // reject too often at these sample sizes).  Its null distribution comes
 // from a wild bootstrap of the recentred moment contributions, with the
-// sequential stopping and tail of wild_f_pvalue().  The bootstrap weights
+// sequential stopping and tail of SequentialPValue (sequential.hpp), as
+// in the wild F test of pairwise.hpp.  The bootstrap weights
 // are Mammen's two-point weights (mean 0, variance 1, third moment 1): the
 // contributions are skewed (counts), and with a few hundred observations
 // symmetric (Rademacher) weights make the test reject too often.
@@ -36,8 +37,9 @@
 #include <Eigen/Dense>
 
 #include "bulkcausal/parallel.hpp"
-#include "bulkcausal/pspline.hpp"
+#include "bulkcausal/pairwise.hpp"
 #include "bulkcausal/rng.hpp"
+#include "bulkcausal/sequential.hpp"
 
 namespace bulkcausal {
 
@@ -366,9 +368,8 @@ inline RateTestResult rate_test(const RateMoments& m, const double* y, const Rat
     std::vector<std::uint64_t>& bits = scratch.bits;
     bits.assign((n + 63) / 64, 0u);
     std::vector<double> u(D);
-    int hits = 0, draws = 0;
-    double sum = 0.0, sum2 = 0.0;
-    while (draws < opt.draws && hits < opt.hits) {
+    SequentialPValue seq(Q0, opt.draws, opt.hits, opt.tail_check, opt.tail_p);
+    while (seq.more()) {
         for (auto& w : bits) w = mw.word(rng);
         double q = 0.0;
         if (tabulate) {
@@ -392,19 +393,10 @@ inline RateTestResult rate_test(const RateMoments& m, const double* y, const Rat
             for (double x : u) q += x * x;
         }
         q /= nn;
-        ++draws;
-        sum += q;
-        sum2 += q * q;
-        if (q >= Q0) ++hits;
-        if (hits == 0 && draws == opt.tail_check && matched_tail(sum, sum2, draws, Q0) < opt.tail_p) break;
+        if (!seq.add(q)) break;
     }
-    out.draws = draws;
-    if (hits >= opt.hits) {
-        out.p = static_cast<double>(hits) / draws;
-    } else {
-        out.p = (hits + 1.0) / (draws + 1.0);
-        if (hits == 0) out.p = std::min(out.p, matched_tail(sum, sum2, draws, Q0));
-    }
+    out.draws = seq.draws();
+    out.p = seq.p_value();
     return out;
 }
 

@@ -3,7 +3,8 @@
 // Every random quantity in the package comes from an explicit Rng built from
 // (seed, stream, substream).  Work is split into units (a bulk sample, a chunk
 // of cells) that each own a stream, so results do not depend on how many
-// threads run the units or in which order.
+// threads run the units or in which order.  Random indices (samples,
+// permutations, resamples) are drawn through IndexSampler (sampling.hpp).
 #ifndef BULKCAUSAL_RNG_HPP
 #define BULKCAUSAL_RNG_HPP
 

@@ -21,6 +21,7 @@
 #include "bulkcausal/parallel.hpp"
 #include "bulkcausal/pspline.hpp"
 #include "bulkcausal/rng.hpp"
+#include "bulkcausal/sampling.hpp"
 
 namespace bulkcausal {
 
@@ -189,17 +190,11 @@ public:
         std::vector<double> ry = additive_residuals(column(q.y), n_, sm, opt_);
         Rng rng(opt_.seed, statement_key(q), 0x5C1);
         if (n_ > opt_.max_n) {
-            // A random subset of max_n observations (partial Fisher-Yates),
-            // kept in data order.
-            std::vector<std::size_t> idx(n_);
-            for (std::size_t i = 0; i < n_; ++i) idx[i] = i;
-            for (std::size_t i = 0; i < opt_.max_n; ++i) {
-                const std::size_t span = n_ - i;
-                const auto j = i + std::min(span - 1, static_cast<std::size_t>(rng.uniform() * static_cast<double>(span)));
-                std::swap(idx[i], idx[j]);
-            }
-            idx.resize(opt_.max_n);
-            std::sort(idx.begin(), idx.end());
+            // A random subset of max_n observations, kept in data order.
+            // The permutations below go on drawing from the same stream.
+            std::vector<std::size_t> idx(opt_.max_n), work;
+            IndexSampler sampler(rng, IndexDraw::Scaled);
+            resample(sampler, n_, opt_.max_n, false, true, work, idx.data());
             std::vector<double> sx(opt_.max_n), sy(opt_.max_n);
             for (std::size_t i = 0; i < opt_.max_n; ++i) {
                 sx[i] = rx[idx[i]];
