@@ -119,7 +119,7 @@ ciTest <- function(x, y, z = NULL, data, test = c("spline", "fisher"), assay.typ
 #' @rdname ciTest
 #' @param num.threads Threads of the spline test over many statements.
 #' @export
-#' @importFrom stats cor complete.cases
+#' @importFrom stats cor
 ciSuffStat <- function(data, test = c("spline", "fisher"), assay.type = "counts", k = NULL, max.n = 2000,
     nperm = 0, seed = 1, num.threads = 1, method) {
     if (!missing(method)) test <- .renamed_arg("ciSuffStat", "method", "test", method, !missing(test))

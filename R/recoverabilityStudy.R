@@ -182,7 +182,7 @@ recoverabilityStudy <- function(functions = c("affine", "hill", "sin", "quadrati
         f1.cells = f1[1L], f1.bulk = f1[2L])
 }
 
-#' @importFrom stats median aggregate
+#' @importFrom stats median
 .summarise_study <- function(reps, grid, alpha) {
     key <- do.call(paste, c(reps[, names(grid)], sep = "|"))
     gkey <- do.call(paste, c(grid, sep = "|"))

@@ -3,7 +3,7 @@
 # indices.
 
 #' @importFrom BiocParallel bpnworkers SerialParam
-#' @importFrom DelayedArray blockApply rowAutoGrid is_sparse currentViewport
+#' @importFrom DelayedArray blockApply rowAutoGrid currentViewport
 #' @importFrom BiocGenerics start end
 #' @importFrom methods is as
 #' @importClassesFrom Matrix dgCMatrix CsparseMatrix
