@@ -72,3 +72,47 @@ ref_size_factors <- function(counts) {
 ref_pool_rates <- function(counts, members, sf) {
     vapply(members, function(i) rowSums(counts[, i, drop = FALSE]) / sum(sf[i]), numeric(nrow(counts)))
 }
+
+# The verdict rule of ?recoverabilityAudit ("The verdict"), applied to an
+# audit table's own columns: returns the verdict and the reason code of each
+# row.  `failed`: the rows whose fit failed at either level.
+#   inconsistent: padj.curve < alpha and the distance's whole interval
+#     beyond the tolerance (ff.lower, or ff.distance without an interval),
+#     "departs"; or independent in cells, dependent in pseudobulk, "new
+#     dependence".
+#   consistent: not inconsistent, ff.upper <= tolerance, the CI decisions
+#     agree and a dependence is detected at one level at least, "agree".
+#   undetermined: a failed fit ("fit failed"), a regulator reliability below
+#     min.reliability ("count noise"), no dependence at either level ("no
+#     relation"), on counts a regulator reliability below 0.6 where the
+#     curves or a pseudobulk-only dependence would decide ("unreliable"),
+#     a dependence lost in pseudobulk ("lost dependence"), no interval
+#     ("no interval"), or an interval holding the tolerance ("interval wide").
+ref_audit_verdict <- function(tab, alpha, tolerance, counts = FALSE, min.reliability = 0,
+    failed = rep(FALSE, nrow(tab))) {
+    below <- function(p) !is.na(p) & p < alpha
+    above <- function(p) !is.na(p) & p >= alpha
+    rel <- if (is.null(tab$reliability.regulator.cells)) rep(NA_real_, nrow(tab)) else tab$reliability.regulator.cells
+    edge <- ifelse(is.na(tab$ff.lower), tab$ff.distance, tab$ff.lower)
+    departs <- below(tab$padj.curve) & !is.na(edge) & edge > tolerance
+    new.dep <- above(tab$padj.ci.cells) & below(tab$padj.ci.bulk)
+    lost <- below(tab$padj.ci.cells) & above(tab$padj.ci.bulk)
+    none <- above(tab$padj.ci.cells) & above(tab$padj.ci.bulk)
+    agree <- !is.na(tab$ff.upper) & tab$ff.upper <= tolerance & (is.na(tab$ci.agree) | tab$ci.agree)
+    unreliable <- counts & !is.na(rel) & rel < 0.6
+    code <- vapply(seq_len(nrow(tab)), function(i) {
+        if (failed[i]) return("fit failed")
+        if (!is.na(rel[i]) && rel[i] < min.reliability) return("count noise")
+        if (departs[i] && !unreliable[i]) return("departs")
+        if (new.dep[i] && !unreliable[i]) return("new dependence")
+        if (none[i]) return("no relation")
+        if ((agree[i] || departs[i] || new.dep[i]) && unreliable[i]) return("unreliable")
+        if (agree[i]) return("agree")
+        if (lost[i]) return("lost dependence")
+        if (is.na(tab$ff.upper[i])) return("no interval")
+        "interval wide"
+    }, "")
+    verdict <- ifelse(code %in% c("departs", "new dependence"), "inconsistent",
+        ifelse(code == "agree", "consistent", "undetermined"))
+    list(verdict = verdict, code = code)
+}
