@@ -287,11 +287,22 @@ test_that("log1p fits the transformed values and the plots draw", {
     expect_identical(metadata(a)$transform, "log1p")
     skip_if_not_installed("ggplot2")
     p <- plotPairwise(a, m)
-    expect_s3_class(p, "ggplot")
     expect_identical(levels(p$data$pair), "X->Y")
+    # the points are the log1p values, the curve and its band the fit's, the
+    # dashed line its affine part
+    expect_equal(p$data$x, unname(log1p(m["X", ])))
+    expect_equal(p$data$y, unname(log1p(m["Y", ])))
+    cv <- pairwiseCurves(a, grid = 200)
+    expect_equal(p$layers[[2]]$data$lower, cv$lower)
+    expect_equal(p$layers[[2]]$data$upper, cv$upper)
+    expect_equal(p$layers[[3]]$data$fit, cv$fit)
+    expect_equal(ggplot2::layer_data(p, 5)$intercept, a$intercept)
+    expect_equal(ggplot2::layer_data(p, 5)$slope, a$slope)
+    expect_identical(p$labels$x, "regulator, log1p")
+    # one violin per fit, of its nl
     q <- plotNonlinearity(cells = a, bulk = b)
-    expect_s3_class(q, "ggplot")
     expect_identical(levels(q$data$group), c("cells", "bulk"))
+    expect_equal(q$data$nl, c(a$nl, b$nl))
 })
 
 test_that("p.relation holds its size under independence and finds relations; unrelated pairs leave the panels", {

@@ -276,7 +276,14 @@ test_that("the pools of poolCells() go in directly: their record of cells stands
     expect_gt(sum(lengths(lat$cells)), length(unique(unlist(lat$cells))))
     v <- functionalConsistency(cells, lat, edges = data.frame(from = "X", to = "Y"), assay.type = "latent",
         truth = FALSE, nboot = 0)
-    expect_true(is.finite(v$ff.distance))
+    # its distance is the one of the pools' spline from the cells' spline,
+    # over the central 90% of the pools
+    B <- SummarizedExperiment::assay(lat, "latent")[c("X", "Y"), ]
+    pr <- data.frame(regulator = "X", target = "Y")
+    bf <- fitPairwise(B, pairs = pr, verbose = FALSE)
+    cf <- fitPairwise(SummarizedExperiment::assay(cells, "latent")[c("X", "Y"), ], pairs = pr, verbose = FALSE)
+    expect_equal(v$ff.distance, ref_ff_distance(drop(bulkcausal:::.curve_values(bf, 1L, B["X", ])),
+        drop(bulkcausal:::.curve_values(cf, 1L, B["X", ])), B["X", ], B["Y", ]), tolerance = 1e-8)
     # wrong records are refused with the reason
     bad <- pools
     bad$cells[[1]] <- c(1L, ncol(cells) + 5L)
