@@ -57,7 +57,11 @@ test_that("a fit whose stored curves do not match its rows is refused", {
     bad <- fit
     S4Vectors::metadata(bad)$spline$context[1] <- 99L
     expect_error(pairwiseCurves(bad), "fitted curves that do not match")
-    expect_s4_class(pairwiseCurves(fit), "DataFrame")
+    # the intact fit gives every pair's curve on the default grid of 100
+    cu <- pairwiseCurves(fit)
+    expect_identical(nrow(cu), 600L)
+    expect_identical(unique(paste0(cu$regulator, "->", cu$target)), rownames(fit))
+    expect_true(all(is.finite(cu$fit)))
 })
 
 test_that("duplicated gene names are refused where names are looked up, made unique in the audit", {

@@ -17,7 +17,13 @@ test_that("probabilities are checked: alpha, level, negative.prob", {
     expect_error(functionalConsistency(cells, b, level = 1.5, nboot = 0), "`level` must be a number strictly between")
     expect_error(randomGRN(5, negative.prob = 2.5), "`negative.prob` must be a number from 0 to 1, not 2.5")
     expect_error(randomGRN(5, negative.prob = -0.1), "`negative.prob` must be a number from 0 to 1")
-    expect_s4_class(randomGRN(5, negative.prob = 1, seed = 1), "GRNModel")
+    # negative.prob = 1 is allowed and makes every non-Hill weight negative
+    # (a Hill edge's sign comes from its function)
+    e <- edgeTable(randomGRN(5, negative.prob = 1, seed = 1))
+    hill <- e$fun %in% c("hill_act", "hill_rep")
+    expect_gt(sum(!hill), 0)
+    expect_true(all(e$weight[!hill] < 0))
+    expect_true(all(e$weight[hill] > 0))
 })
 
 test_that("max.n of functionalConsistency() is a whole number >= 10", {
