@@ -1,4 +1,6 @@
-# Naive references for count data, shared by the count tests.
+# Naive references for count data, shared by the count tests (the spline
+# basis and penalty they use, ref_ps_basis() and ref_penalty(), are in
+# helper-references.R).
 
 # The empirical-Bayes posterior mean rates of one gene (counts `cnt`, size
 # factors `s`): the grid of the package (0, then 63 log-spaced rates from a
@@ -40,21 +42,6 @@ ref_posterior_rates <- function(cnt, s, disp = 0, G = 64, df = 7, full = FALSE) 
     P <- P / rowSums(P)
     if (full) return(list(grid = grid, weight = w, post = P, mean = drop(P %*% grid)))
     drop(P %*% grid)
-}
-
-# Cubic B-splines with mgcv's "ps" knots for data on [lo, hi] at u (clamped).
-ref_ps_basis <- function(u, lo, hi, k) {
-    r <- hi - lo
-    xl <- lo - 0.001 * r
-    dx <- (hi + 0.001 * r - xl) / (k - 3)
-    splines::splineDesign(xl + dx * (-3:k), pmin(pmax(u, lo), hi), ord = 4, outer.ok = TRUE)
-}
-
-# The difference penalty of fitPairwise: D'D scaled by its largest absolute
-# column sum.
-ref_penalty <- function(k) {
-    S <- crossprod(diff(diag(k), differences = 2))
-    S / max(colSums(abs(S)))
 }
 
 # Moment reliability: 1 - mean(noise variance) / var(x), x = cnt / s.

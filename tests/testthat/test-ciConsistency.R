@@ -19,8 +19,7 @@ test_that("enumerated d-separations agree with pcalg::dsep on random DAGs", {
 })
 
 test_that("ciConsistency reports both levels and the truth", {
-    edges <- data.frame(from = c("X", "Y"), to = c("Y", "Z"), fun = "affine", weight = 1)
-    model <- grnModel(edges, context.sd = c(X = 1))
+    model <- affine_chain(context.sd = c(X = 1))
     cells <- simulateCells(model, ncells = 4000, nsamples = 200, seed = 1, verbose = FALSE)
     bulk <- aggregateCells(cells, cells$sample, aggregation = "mean", assay.type = "latent")
     res <- ciConsistency(cells, bulk, assay.type = "latent")
@@ -39,8 +38,7 @@ test_that("ciConsistency reports both levels and the truth", {
 })
 
 test_that("bad input gets clear errors", {
-    edges <- data.frame(from = c("X", "Y"), to = c("Y", "Z"), fun = "affine", weight = 1)
-    model <- grnModel(edges)
+    model <- affine_chain()
     cells <- simulateCells(model, ncells = 300, nsamples = 10, seed = 1, verbose = FALSE)
     bulk <- aggregateCells(cells, cells$sample, aggregation = "mean", assay.type = "latent")
     expect_error(ciConsistency(cells, bulk, statements = data.frame(x = "X", y = "Q", z = ""),
@@ -57,9 +55,7 @@ test_that("bad input gets clear errors", {
 })
 
 test_that("the spline test gives each statement the p-value ciTest gives it, at both levels", {
-    edges <- data.frame(from = c("X", "Y"), to = c("Y", "Z"), fun = "quadratic")
-    model <- grnModel(edges, noise = c(X = "uniform"), noise.scale = c(X = 2 / sqrt(12), Y = 0.3, Z = 0.3),
-        intercept = c(X = 1), context.sd = c(X = 0))
+    model <- quadratic_uniform_chain()
     sim <- simulateBulk(model, nsamples = 400, cells.per.sample = 10, keep.cells = TRUE, seed = 3, verbose = FALSE)
     cells <- S4Vectors::metadata(sim)$cells
     res <- ciConsistency(cells, sim, test = "spline", max.n = 800, num.threads = 2)

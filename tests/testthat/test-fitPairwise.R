@@ -12,10 +12,6 @@ noises <- list(
     skewed = function(n) 0.3 * (rexp(n) - 1)
 )
 
-one_pair <- function(x, y, ...) {
-    fitPairwise(rbind(X = x, Y = y), pairs = data.frame("X", "Y"), ...)
-}
-
 test_that("REML fits match mgcv's s(x, bs = 'ps') over a panel of truths, noises and sizes", {
     skip_if_not_installed("mgcv")
     set.seed(11)
@@ -25,9 +21,9 @@ test_that("REML fits match mgcv's s(x, bs = 'ps') over a panel of truths, noises
                 x <- runif(n, 0, 3)
                 y <- truths[[tn]](x) + noises[[nn]](n)
                 # the default basis grows with n: 10, 23 and 50 here
-                ours <- one_pair(x, y, seed = 1)
+                ours <- fit_one_pair(x, y, seed = 1)
                 kk <- S4Vectors::metadata(ours)$k
-                expect_equal(kk, min(50, max(10, ceiling(sqrt(n)))))
+                expect_equal(kk, ref_default_k(n))
                 g <- mgcv::gam(y ~ s(x, bs = "ps", k = kk), method = "REML")
                 info <- sprintf("%s, %s noise, n = %d", tn, nn, n)
                 fitted <- pairwiseCurves(ours, grid = x)$fit
@@ -49,10 +45,7 @@ test_that("the default basis grows with n, so that the curve follows a kink as c
     # noise sd whatever n (0.94 at 500 cells, 1.07 at 2,000 over 100
     # replicates of bench/bench_fit_kink.R); with the default it shrinks
     # (0.41, 0.22).  Here the mean over 5 replicates.
-    edges <- data.frame(from = c("X", "Y"), to = c("Y", "Z"), fun = c("affine", "hill_act"), weight = c(1, 3),
-        K = c(0, 0.5), n = c(1, 1))
-    model <- grnModel(edges, noise = c(X = "gamma", Y = "gaussian", Z = "gaussian"), noise.shape = c(X = 1),
-        noise.scale = c(X = 1, Y = 0.5, Z = 0.1), intercept = c(X = 1, Y = 0, Z = 0))
+    model <- kink_model()
     f <- trueFunction(model, "Y", "Z")
     rms <- function(n, k) mean(vapply(1:5, function(r) {
         d <- assay(simulateCells(model, n, seed = r, verbose = FALSE), "latent")
@@ -75,7 +68,7 @@ test_that("GCV fits match mgcv's GCV.Cp, or reach a lower GCV score than mgcv's 
         n <- c(60, 300, 2000)[rep %% 3 + 1]
         x <- runif(n, 0, 3)
         y <- truths[[rep %% 4 + 1]](x) + rnorm(n, sd = 0.3)
-        ours <- one_pair(x, y, method = "GCV")
+        ours <- fit_one_pair(x, y, method = "GCV")
         kk <- S4Vectors::metadata(ours)$k
         g <- mgcv::gam(y ~ s(x, bs = "ps", k = kk), method = "GCV.Cp")
         at.ours <- mgcv::gam(y ~ s(x, bs = "ps", k = kk), sp = ours$lambda)
@@ -94,15 +87,10 @@ test_that("p.nonlinear is the F test of the affine fit against the unpenalised b
     set.seed(13)
     x <- runif(120, 0, 3)
     y <- sin(x) + rnorm(120, sd = 0.5)
-    ours <- one_pair(x, y, test = "F", k = 10)
+    ours <- fit_one_pair(x, y, test = "F", k = 10)
     expect_identical(metadata(ours)$test, "F")
-    # mgcv's knots for k = 10
-    r <- diff(range(x))
-    xl <- min(x) - 0.001 * r
-    xu <- max(x) + 0.001 * r
-    dx <- (xu - xl) / 7
-    knots <- seq(xl - 3 * dx, xu + 3 * dx, length.out = 14)
-    B <- splines::splineDesign(knots, x, ord = 4)
+    # the unpenalised basis: mgcv's "ps" B-splines for k = 10
+    B <- ref_ps_basis(x, min(x), max(x), 10)
     ref <- anova(lm(y ~ x), lm(y ~ B - 1))
     expect_equal(ours$p.nonlinear, ref[["Pr(>F)"]][2], tolerance = 1e-8)
     expect_equal(ours$r2.linear, summary(lm(y ~ x))$r.squared, tolerance = 1e-10)
@@ -139,10 +127,10 @@ test_that("under an affine truth p.nonlinear rejects at its nominal rate", {
 test_that("nl is near 1 for x^2 with a symmetric x and near 0 for a line", {
     set.seed(15)
     x <- runif(1000, -1, 1)
-    expect_gt(one_pair(x, x^2 + rnorm(1000, sd = 0.05))$nl, 0.95)
-    expect_lt(one_pair(x, 3 * x + rnorm(1000, sd = 0.05))$nl, 0.01)
+    expect_gt(fit_one_pair(x, x^2 + rnorm(1000, sd = 0.05))$nl, 0.95)
+    expect_lt(fit_one_pair(x, 3 * x + rnorm(1000, sd = 0.05))$nl, 0.01)
     # exactly affine data: the fit is the line and nl is 0
-    expect_equal(one_pair(x, 2 - x)$nl, 0, tolerance = 1e-8)
+    expect_equal(fit_one_pair(x, 2 - x)$nl, 0, tolerance = 1e-8)
 })
 
 test_that("results are identical across matrix types, threads and BiocParallel back-ends", {
@@ -209,7 +197,7 @@ test_that("pairwiseCurves gives mgcv's fitted values and standard errors", {
     set.seed(18)
     x <- runif(400, 0, 3)
     y <- 3 * x^2 / (1 + x^2) + rnorm(400, sd = 0.2)
-    ours <- one_pair(x, y, k = 10)
+    ours <- fit_one_pair(x, y, k = 10)
     g <- mgcv::gam(y ~ s(x, bs = "ps", k = 10), method = "REML")
     grid <- seq(min(x), max(x), length.out = 50)
     cu <- pairwiseCurves(ours, grid = grid, level = 0.9)
@@ -299,11 +287,22 @@ test_that("log1p fits the transformed values and the plots draw", {
     expect_identical(metadata(a)$transform, "log1p")
     skip_if_not_installed("ggplot2")
     p <- plotPairwise(a, m)
-    expect_s3_class(p, "ggplot")
     expect_identical(levels(p$data$pair), "X->Y")
+    # the points are the log1p values, the curve and its band the fit's, the
+    # dashed line its affine part
+    expect_equal(p$data$x, unname(log1p(m["X", ])))
+    expect_equal(p$data$y, unname(log1p(m["Y", ])))
+    cv <- pairwiseCurves(a, grid = 200)
+    expect_equal(p$layers[[2]]$data$lower, cv$lower)
+    expect_equal(p$layers[[2]]$data$upper, cv$upper)
+    expect_equal(p$layers[[3]]$data$fit, cv$fit)
+    expect_equal(ggplot2::layer_data(p, 5)$intercept, a$intercept)
+    expect_equal(ggplot2::layer_data(p, 5)$slope, a$slope)
+    expect_identical(p$labels$x, "regulator, log1p")
+    # one violin per fit, of its nl
     q <- plotNonlinearity(cells = a, bulk = b)
-    expect_s3_class(q, "ggplot")
     expect_identical(levels(q$data$group), c("cells", "bulk"))
+    expect_equal(q$data$nl, c(a$nl, b$nl))
 })
 
 test_that("p.relation holds its size under independence and finds relations; unrelated pairs leave the panels", {
@@ -352,10 +351,7 @@ test_that("curves report the observations behind them; thin stretches are marked
     cv <- pairwiseCurves(fit, grid = c(0.5, 5, 9.5, 11))
     # the knot intervals: 17 over the range widened by 0.1% at each end (as
     # mgcv's "ps" basis places them); a naive histogram of the regulator
-    r <- diff(range(x))
-    xl <- min(x) - 0.001 * r
-    width <- 1.002 * r / 17
-    bin <- function(v) floor((v - xl) / width) + 1
+    bin <- function(v) ref_knot_interval(v, min(x), max(x), 20)
     bins <- tabulate(bin(x), 17)
     expect_equal(sum(bins), 503)
     expect_identical(cv$n.near, c(bins[bin(0.5)], bins[bin(5)], bins[bin(9.5)], NA))

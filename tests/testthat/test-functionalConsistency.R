@@ -19,10 +19,7 @@ test_that("the distance to a damped sine matches the closed form g(m) = exp(-w^2
     y <- SummarizedExperiment::assay(sim, "latent")["Y", ]
     t2 <- 9 / 10
     g <- exp(-1.5^2 * t2 / 2) * sin(1.5 * m)
-    q <- quantile(m, c(0.05, 0.95))
-    mid <- m >= q[1] & m <= q[2]
-    d <- g[mid] - sin(1.5 * m[mid])
-    D <- sqrt(mean((d - mean(d))^2)) / sd(y)
+    D <- ref_ff_distance(g, sin(1.5 * m), m, y)
     expect_true(res$ff.lower <= D && D <= res$ff.upper)
     expect_equal(res$ff.distance, D, tolerance = 0.1)
     expect_false(res$consistent)
@@ -85,7 +82,7 @@ test_that("p.resid is the HSIC of the refitted residual against its refitted nul
     x <- B["X", ]
     y <- B["Y", ]
     fit1 <- function(yy) {
-        f <- fitPairwise(rbind(x = x, y = yy), pairs = data.frame("x", "y"), test = "F", verbose = FALSE)
+        f <- fit_one_pair(x, yy, test = "F", verbose = FALSE)
         yy - bulkcausal:::.curve_values(f, 1L, matrix(x))[, 1]
     }
     e <- fit1(y)
@@ -161,11 +158,6 @@ test_that("the interval resamples both levels: bulk resample b with cell resampl
     bidx <- bulkcausal:::resample_cpp(n, n, nb, TRUE, 3 + 1)
     cidx <- bulkcausal:::resample_cpp(ncol(C), ncol(C), nb, TRUE, 3 + 7919)
     pr <- data.frame(regulator = "X", target = "Y")
-    dist <- function(g, h, x, y) {
-        q <- quantile(x, c(0.05, 0.95), names = FALSE)
-        d <- (g - h)[x >= q[1] & x <= q[2]]
-        sqrt(mean((d - mean(d))^2)) / sd(y)
-    }
     ds <- vapply(seq_len(nb), function(b) {
         i <- bidx[, b]
         Br <- B[, i]
@@ -175,7 +167,7 @@ test_that("the interval resamples both levels: bulk resample b with cell resampl
         x <- Br["X", ]
         g <- drop(bulkcausal:::.curve_values(bf, 1L, x))
         h <- ncell[i] * drop(bulkcausal:::.curve_values(cf, 1L, x / ncell[i]))
-        dist(g, h, x, Br["Y", ])
+        ref_ff_distance(g, h, x, Br["Y", ])
     }, numeric(1))
     q <- quantile(ds, 0.975, names = FALSE)
     D <- res$ff.distance
@@ -250,10 +242,7 @@ test_that("counts = TRUE compares rates: summed counts at the bulk level, count-
     d <- drop(bulkcausal:::.curve_values(bf, 1, x)) - h
     # bulk values where the cell curve rests on fewer than 10 cells (their
     # posterior mean rates in its knot interval) are left out
-    r <- max(sup) - min(sup)
-    xl <- min(sup) - 0.001 * r
-    dx <- 1.002 * r / (kc - 3)
-    bin <- function(v) pmin(pmax(floor((v - xl) / dx), 0), kc - 4) + 1
+    bin <- function(v) ref_knot_interval(v, min(sup), max(sup), kc)
     support <- tabulate(bin(drop(pr$post %*% pr$grid)), kc - 3)
     thin <- x >= min(sup) & x <= max(sup) & support[bin(x)] < 10
     # (the central range is then taken among the bulk values left)
@@ -287,7 +276,14 @@ test_that("the pools of poolCells() go in directly: their record of cells stands
     expect_gt(sum(lengths(lat$cells)), length(unique(unlist(lat$cells))))
     v <- functionalConsistency(cells, lat, edges = data.frame(from = "X", to = "Y"), assay.type = "latent",
         truth = FALSE, nboot = 0)
-    expect_true(is.finite(v$ff.distance))
+    # its distance is the one of the pools' spline from the cells' spline,
+    # over the central 90% of the pools
+    B <- SummarizedExperiment::assay(lat, "latent")[c("X", "Y"), ]
+    pr <- data.frame(regulator = "X", target = "Y")
+    bf <- fitPairwise(B, pairs = pr, verbose = FALSE)
+    cf <- fitPairwise(SummarizedExperiment::assay(cells, "latent")[c("X", "Y"), ], pairs = pr, verbose = FALSE)
+    expect_equal(v$ff.distance, ref_ff_distance(drop(bulkcausal:::.curve_values(bf, 1L, B["X", ])),
+        drop(bulkcausal:::.curve_values(cf, 1L, B["X", ])), B["X", ], B["Y", ]), tolerance = 1e-8)
     # wrong records are refused with the reason
     bad <- pools
     bad$cells[[1]] <- c(1L, ncol(cells) + 5L)

@@ -13,7 +13,9 @@ test_that("no malformed input crashes or hangs R", {
     bad <- res[is.na(res$outcome) | res$outcome %in% c("crash", "hang"), ]
     expect_true(nrow(res) > 500)
     expect_equal(nrow(bad), 0L, info = paste(bad$case, bad$outcome, bad$message, collapse = "\n"))
-    expect_true(all(res$outcome %in% c("ok", "error")))
+    # both outcomes occur: malformed values are refused, and some (NULL for
+    # an optional argument, 0.5 for a level) are valid and return
+    expect_setequal(unique(res$outcome), c("ok", "error"))
     # and the errors say what is wrong in the package's words
     vague <- res[res$outcome == "error" & grepl(fuzz_internal, res$message), ]
     expect_equal(nrow(vague), 0L, info = paste(vague$case, vague$message, collapse = "\n"))

@@ -57,7 +57,11 @@ test_that("a fit whose stored curves do not match its rows is refused", {
     bad <- fit
     S4Vectors::metadata(bad)$spline$context[1] <- 99L
     expect_error(pairwiseCurves(bad), "fitted curves that do not match")
-    expect_s4_class(pairwiseCurves(fit), "DataFrame")
+    # the intact fit gives every pair's curve on the default grid of 100
+    cu <- pairwiseCurves(fit)
+    expect_identical(nrow(cu), 600L)
+    expect_identical(unique(paste0(cu$regulator, "->", cu$target)), rownames(fit))
+    expect_true(all(is.finite(cu$fit)))
 })
 
 test_that("duplicated gene names are refused where names are looked up, made unique in the audit", {
@@ -155,7 +159,10 @@ test_that("an interrupt while SnowParam workers start or load the package ends t
     skip_if_not(dir.exists("/proc/self"), "needs /proc to find the workers")
     # socket workers alive (a zombie's command line is empty) that were not
     # there before; read from /proc, not with `ps`, which deadlocks when the
-    # sanitizers' runtimes are preloaded (make sanitize-r)
+    # sanitizers' runtimes are preloaded (make sanitize-r).  Only workers in
+    # this directory (the child's, which its workers inherit) count: R
+    # sessions elsewhere on a shared machine start and leave their own.
+    here <- normalizePath(getwd())
     snow_workers <- function() {
         pids <- suppressWarnings(as.integer(basename(list.dirs("/proc", recursive = FALSE))))
         pids <- pids[!is.na(pids)]
@@ -165,7 +172,10 @@ test_that("an interrupt while SnowParam workers start or load the package ends t
             b[b == as.raw(0)] <- as.raw(32)
             rawToChar(b)
         }, character(1))
-        pids[grepl("RSOCKnode", cmd, fixed = TRUE)]
+        pids <- pids[grepl("RSOCKnode", cmd, fixed = TRUE)]
+        cwd <- vapply(pids, function(p) tryCatch(Sys.readlink(sprintf("/proc/%d/cwd", p)), error = function(e) "",
+            warning = function(w) ""), character(1))
+        pids[cwd == here]
     }
     before <- snow_workers()
     # 0.5 and 0.9 s: inside the sockets' set-up (bpstart); 2.5 s: the workers are

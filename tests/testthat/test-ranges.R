@@ -3,7 +3,7 @@
 # before any work starts.
 
 test_that("probabilities are checked: alpha, level, negative.prob", {
-    m <- grnModel(data.frame(from = c("X", "Y"), to = c("Y", "Z"), fun = "affine", weight = 1))
+    m <- affine_chain()
     b <- simulateBulk(m, 30, 5, keep.cells = TRUE, seed = 1, verbose = FALSE)
     cells <- S4Vectors::metadata(b)$cells
     for (a in list(2.5, 1e12, 0, 1, NA, "0.05", c(0.01, 0.05))) {
@@ -17,7 +17,13 @@ test_that("probabilities are checked: alpha, level, negative.prob", {
     expect_error(functionalConsistency(cells, b, level = 1.5, nboot = 0), "`level` must be a number strictly between")
     expect_error(randomGRN(5, negative.prob = 2.5), "`negative.prob` must be a number from 0 to 1, not 2.5")
     expect_error(randomGRN(5, negative.prob = -0.1), "`negative.prob` must be a number from 0 to 1")
-    expect_s4_class(randomGRN(5, negative.prob = 1, seed = 1), "GRNModel")
+    # negative.prob = 1 is allowed and makes every non-Hill weight negative
+    # (a Hill edge's sign comes from its function)
+    e <- edgeTable(randomGRN(5, negative.prob = 1, seed = 1))
+    hill <- e$fun %in% c("hill_act", "hill_rep")
+    expect_gt(sum(!hill), 0)
+    expect_true(all(e$weight[!hill] < 0))
+    expect_true(all(e$weight[hill] > 0))
 })
 
 test_that("max.n of functionalConsistency() is a whole number >= 10", {
@@ -30,7 +36,7 @@ test_that("max.n of functionalConsistency() is a whole number >= 10", {
 })
 
 test_that("sizes beyond the integer range are refused, and formatted in the message", {
-    m <- grnModel(data.frame(from = c("X", "Y"), to = c("Y", "Z"), fun = "affine", weight = 1))
+    m <- affine_chain()
     sce <- simulateCells(m, 200, seed = 1, verbose = FALSE)
     b <- simulateBulk(m, 30, 5, seed = 1, verbose = FALSE)
     expect_error(fitPairwise(sce, nboot = 3e9), "`nboot` must be a whole number from 0 to 1000000, not 3e\\+09")

@@ -78,10 +78,7 @@ test_that("the default basis grows with n, so a kink does not turn into false re
     # hill_act (kink at Y = 0), X Gamma-distributed; X _||_ Z | Y holds.
     # With k = 10 at 2,000 cells it was rejected 0.56 of the time; the
     # default must stay within 0.05 + 3 SE over 60 replicates.
-    edges <- data.frame(from = c("X", "Y"), to = c("Y", "Z"), fun = c("affine", "hill_act"), weight = c(1, 3),
-        K = c(0, 0.5), n = c(1, 1))
-    model <- grnModel(edges, noise = c(X = "gamma", Y = "gaussian", Z = "gaussian"), noise.shape = c(X = 1),
-        noise.scale = c(X = 1, Y = 0.5, Z = 0.1), intercept = c(X = 1, Y = 0, Z = 0))
+    model <- kink_model()
     p <- vapply(1:60, function(r) {
         cells <- simulateCells(model, 2000, seed = r, verbose = FALSE)
         ciTest("X", "Z", "Y", data = cells, assay.type = "latent")$p.value

@@ -29,9 +29,7 @@ test_that("chain with affine Y -> Z: the bulk CI holds for affine and non-linear
 test_that("chain with both edges quadratic and a uniform cause: the bulk CI fails", {
     # X ~ U(0, 2) (intercept 1, uniform noise of sd 2 / sqrt(12), no
     # context), noise sd 0.3, mean of 10 cells, 500 samples.
-    model <- grnModel(data.frame(from = c("X", "Y"), to = c("Y", "Z"), fun = "quadratic"),
-        noise = c(X = "uniform"), noise.scale = c(X = 2 / sqrt(12), Y = 0.3, Z = 0.3),
-        intercept = c(X = 1), context.sd = c(X = 0))
+    model <- quadratic_uniform_chain()
     b <- simulateBulk(model, nsamples = 1, cells.per.sample = 1e4, keep.cells = TRUE, seed = 1, verbose = FALSE)
     x <- SummarizedExperiment::assay(S4Vectors::metadata(b)$cells, "latent")["X", ]
     expect_true(min(x) >= 0 && max(x) <= 2)
