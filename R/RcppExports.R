@@ -97,11 +97,11 @@ resample_cpp <- function(n, size, nrep, replace, seed, sorted = TRUE) {
     .Call(`_bulkcausal_resample_cpp`, n, size, nrep, replace, seed, sorted)
 }
 
-simulate_cells_cpp <- function(model, cells_per_sample, seed, nthreads, custom, verbose, dimnames) {
-    .Call(`_bulkcausal_simulate_cells_cpp`, model, cells_per_sample, seed, nthreads, custom, verbose, dimnames)
+simulate_cells_cpp <- function(model, cells_per_sample, seed, nthreads, custom, verbose, dimnames, first_sample = 0) {
+    .Call(`_bulkcausal_simulate_cells_cpp`, model, cells_per_sample, seed, nthreads, custom, verbose, dimnames, first_sample)
 }
 
-simulate_bulk_cpp <- function(model, cells_per_sample, seed, fun, pseudo, aggregate_latent, aggregate_counts, aggregate_rate, keep_cells, nthreads, custom, verbose, dimnames) {
-    .Call(`_bulkcausal_simulate_bulk_cpp`, model, cells_per_sample, seed, fun, pseudo, aggregate_latent, aggregate_counts, aggregate_rate, keep_cells, nthreads, custom, verbose, dimnames)
+simulate_bulk_cpp <- function(model, cells_per_sample, seed, fun, pseudo, aggregate_latent, aggregate_counts, aggregate_rate, keep_cells, nthreads, custom, verbose, dimnames, first_sample = 0, first_cell = 0) {
+    .Call(`_bulkcausal_simulate_bulk_cpp`, model, cells_per_sample, seed, fun, pseudo, aggregate_latent, aggregate_counts, aggregate_rate, keep_cells, nthreads, custom, verbose, dimnames, first_sample, first_cell)
 }
 

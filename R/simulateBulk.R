@@ -49,7 +49,7 @@
 #' @importFrom SummarizedExperiment SummarizedExperiment
 #' @importFrom S4Vectors metadata
 simulateBulk <- function(model, nsamples, cells.per.sample = 100, aggregation = "mean",
-    keep.cells = FALSE, assays = NULL, pseudo = 1, seed = NULL, num.threads = 1,
+    keep.cells = FALSE, assays = NULL, pseudo = 1, seed = NULL, num.threads = 1, BPPARAM = SerialParam(),
     verbose = interactive()) {
     .check_model(model)
     nsamples <- .check_count(nsamples, "nsamples", max = .int_max)
@@ -72,9 +72,11 @@ simulateBulk <- function(model, nsamples, cells.per.sample = 100, aggregation = 
     cps <- rep_len(cps, nsamples)
     seed <- .resolve_seed(seed)
     cells <- if (keep.cells) sprintf("cell%d", seq_len(sum(cps)))
-    res <- .call_core(simulate_bulk_cpp(.model_to_core(model), cps, seed, aggregation, pseudo,
-        "latent" %in% assays, "counts" %in% assays, "rate" %in% assays, keep.cells, .check_threads(num.threads),
-        model@functions, .check_flag(verbose, "verbose"), list(model@genes, cells)))
+    core <- .sim_core(simulate_bulk_cpp, list(.model_to_core(model), seed = seed, fun = aggregation,
+        pseudo = pseudo, aggregate_latent = "latent" %in% assays, aggregate_counts = "counts" %in% assays,
+        aggregate_rate = "rate" %in% assays, keep_cells = keep.cells, nthreads = .check_threads(num.threads),
+        custom = model@functions), model@genes)
+    res <- .simulate_units(core, cps, cells, BPPARAM, .check_flag(verbose, "verbose"), "simulating samples")
     genes <- model@genes
     samples <- .sample_names(nsamples)
     out <- list()

@@ -15,6 +15,12 @@
 #'   seed used is kept in `metadata(sce)$seed`.
 #' @param num.threads Number of threads.  Models with user-supplied R edge
 #'   functions always run on one thread.
+#' @param BPPARAM A BiocParallel back-end over ranges of samples (threads
+#'   within each worker: `num.threads`).  Each sample's context and cells
+#'   come from streams keyed on the seed and the sample's index, so the
+#'   result is identical on every back-end.  The cells a worker makes travel
+#'   back to the caller, which costs about as much as making them: it pays
+#'   off for `simulateBulk()` (only the samples travel) and on a cluster.
 #' @param verbose Show progress on the console for work that takes more
 #'   than a second (by default in interactive sessions).
 #'
@@ -43,7 +49,7 @@
 #'      xlab = "X", ylab = "Y")
 #' @export
 #' @importFrom SingleCellExperiment SingleCellExperiment
-simulateCells <- function(model, ncells, nsamples = 1, seed = NULL, num.threads = 1,
+simulateCells <- function(model, ncells, nsamples = 1, seed = NULL, num.threads = 1, BPPARAM = SerialParam(),
     verbose = interactive()) {
     .check_model(model)
     cps <- .cells_per_sample(ncells, nsamples, "ncells")
@@ -53,9 +59,64 @@ simulateCells <- function(model, ncells, nsamples = 1, seed = NULL, num.threads 
         sprintf("simulating %s cells of %d genes", format(sum(cps), big.mark = ","), length(model@genes)))
     seed <- .resolve_seed(seed)
     cells <- sprintf("cell%d", seq_len(sum(cps)))
-    res <- .call_core(simulate_cells_cpp(.model_to_core(model), cps, seed, .check_threads(num.threads),
-        model@functions, .check_flag(verbose, "verbose"), list(model@genes, cells)))
+    core <- .sim_core(simulate_cells_cpp, list(.model_to_core(model), seed = seed,
+        nthreads = .check_threads(num.threads), custom = model@functions), model@genes)
+    res <- .simulate_units(core, cps, cells, BPPARAM, .check_flag(verbose, "verbose"), "simulating cells")
     .cells_sce(model, res, cps, seed)
+}
+
+# The core call of a simulation as a function of a range of its samples:
+# core(cps, first, first.cell, cells, verbose) makes the samples first + 1,
+# first + 2, ... (their cells sizes cps, the first of them cell first.cell
+# + 1, named `cells`).  Made here, not inside the caller, so that what
+# travels to a worker is the model and the settings, not the caller's frame.
+.sim_core <- function(fn, args, genes) {
+    force(fn)
+    force(args)
+    force(genes)
+    function(cps, first, first.cell, cells, verbose) {
+        a <- c(args[1L], list(cells_per_sample = cps), args[-1L], list(verbose = verbose,
+            dimnames = list(genes, cells), first_sample = first))
+        if ("first_cell" %in% names(formals(fn))) a$first_cell <- first.cell
+        .call_core(do.call(fn, a))
+    }
+}
+
+# A simulation split over the workers of BPPARAM by ranges of samples: each
+# sample's context and cells come from its own streams, keyed on its index
+# in the whole simulation, so the bound parts are identical to one call.
+#' @importFrom BiocParallel SerialParam bpnworkers
+.simulate_units <- function(core, cps, cells, BPPARAM, verbose, what) {
+    if (.bp_start(BPPARAM)) on.exit(.bp_stop(BPPARAM), add = TRUE)
+    if (bpnworkers(BPPARAM) <= 1L || length(cps) < 2L) return(core(cps, 0, 0, cells, verbose))
+    units <- .work_units(seq_along(cps), .n_units(length(cps), BPPARAM, verbose))
+    first.cell <- c(0, cumsum(cps))
+    tasks <- lapply(units, function(j) {
+        n0 <- first.cell[j[1L]]
+        list(cps = cps[j], first = j[1L] - 1, first.cell = n0,
+            cells = if (!is.null(cells)) cells[n0 + seq_len(sum(cps[j]))])
+    })
+    parts <- .run_units(tasks, .sim_unit, core = core, BPPARAM = BPPARAM, sizes = lengths(units),
+        what = "samples", progress = verbose, label = what)
+    .bind_sim_parts(parts)
+}
+
+.sim_unit <- function(task, core) core(task$cps, task$first, task$first.cell, task$cells, FALSE)
+
+# The parts of a split simulation bound in sample order: matrices (genes x
+# cells or samples) by columns, per-cell vectors end to end, the per-sample
+# context matrices by columns.
+.bind_sim_parts <- function(parts) {
+    fields <- setdiff(names(parts[[1L]]), "context")
+    out <- lapply(fields, function(f) {
+        v <- lapply(parts, `[[`, f)
+        if (is.matrix(v[[1L]])) do.call(cbind, v) else unlist(v, use.names = FALSE)
+    })
+    names(out) <- fields
+    ctx <- names(parts[[1L]]$context)
+    out$context <- lapply(ctx, function(f) do.call(cbind, lapply(parts, function(p) p$context[[f]])))
+    names(out$context) <- ctx
+    out
 }
 
 # The SingleCellExperiment of simulated cells; `res` is what the C++ glue

@@ -368,8 +368,8 @@ BEGIN_RCPP
 END_RCPP
 }
 // simulate_cells_cpp
-Rcpp::List simulate_cells_cpp(Rcpp::List model, Rcpp::NumericVector cells_per_sample, double seed, int nthreads, Rcpp::List custom, bool verbose, Rcpp::List dimnames);
-RcppExport SEXP _bulkcausal_simulate_cells_cpp(SEXP modelSEXP, SEXP cells_per_sampleSEXP, SEXP seedSEXP, SEXP nthreadsSEXP, SEXP customSEXP, SEXP verboseSEXP, SEXP dimnamesSEXP) {
+Rcpp::List simulate_cells_cpp(Rcpp::List model, Rcpp::NumericVector cells_per_sample, double seed, int nthreads, Rcpp::List custom, bool verbose, Rcpp::List dimnames, double first_sample);
+RcppExport SEXP _bulkcausal_simulate_cells_cpp(SEXP modelSEXP, SEXP cells_per_sampleSEXP, SEXP seedSEXP, SEXP nthreadsSEXP, SEXP customSEXP, SEXP verboseSEXP, SEXP dimnamesSEXP, SEXP first_sampleSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::traits::input_parameter< Rcpp::List >::type model(modelSEXP);
@@ -379,13 +379,14 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< Rcpp::List >::type custom(customSEXP);
     Rcpp::traits::input_parameter< bool >::type verbose(verboseSEXP);
     Rcpp::traits::input_parameter< Rcpp::List >::type dimnames(dimnamesSEXP);
-    rcpp_result_gen = Rcpp::wrap(simulate_cells_cpp(model, cells_per_sample, seed, nthreads, custom, verbose, dimnames));
+    Rcpp::traits::input_parameter< double >::type first_sample(first_sampleSEXP);
+    rcpp_result_gen = Rcpp::wrap(simulate_cells_cpp(model, cells_per_sample, seed, nthreads, custom, verbose, dimnames, first_sample));
     return rcpp_result_gen;
 END_RCPP
 }
 // simulate_bulk_cpp
-Rcpp::List simulate_bulk_cpp(Rcpp::List model, Rcpp::NumericVector cells_per_sample, double seed, std::string fun, double pseudo, bool aggregate_latent, bool aggregate_counts, bool aggregate_rate, bool keep_cells, int nthreads, Rcpp::List custom, bool verbose, Rcpp::List dimnames);
-RcppExport SEXP _bulkcausal_simulate_bulk_cpp(SEXP modelSEXP, SEXP cells_per_sampleSEXP, SEXP seedSEXP, SEXP funSEXP, SEXP pseudoSEXP, SEXP aggregate_latentSEXP, SEXP aggregate_countsSEXP, SEXP aggregate_rateSEXP, SEXP keep_cellsSEXP, SEXP nthreadsSEXP, SEXP customSEXP, SEXP verboseSEXP, SEXP dimnamesSEXP) {
+Rcpp::List simulate_bulk_cpp(Rcpp::List model, Rcpp::NumericVector cells_per_sample, double seed, std::string fun, double pseudo, bool aggregate_latent, bool aggregate_counts, bool aggregate_rate, bool keep_cells, int nthreads, Rcpp::List custom, bool verbose, Rcpp::List dimnames, double first_sample, double first_cell);
+RcppExport SEXP _bulkcausal_simulate_bulk_cpp(SEXP modelSEXP, SEXP cells_per_sampleSEXP, SEXP seedSEXP, SEXP funSEXP, SEXP pseudoSEXP, SEXP aggregate_latentSEXP, SEXP aggregate_countsSEXP, SEXP aggregate_rateSEXP, SEXP keep_cellsSEXP, SEXP nthreadsSEXP, SEXP customSEXP, SEXP verboseSEXP, SEXP dimnamesSEXP, SEXP first_sampleSEXP, SEXP first_cellSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::traits::input_parameter< Rcpp::List >::type model(modelSEXP);
@@ -401,7 +402,9 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< Rcpp::List >::type custom(customSEXP);
     Rcpp::traits::input_parameter< bool >::type verbose(verboseSEXP);
     Rcpp::traits::input_parameter< Rcpp::List >::type dimnames(dimnamesSEXP);
-    rcpp_result_gen = Rcpp::wrap(simulate_bulk_cpp(model, cells_per_sample, seed, fun, pseudo, aggregate_latent, aggregate_counts, aggregate_rate, keep_cells, nthreads, custom, verbose, dimnames));
+    Rcpp::traits::input_parameter< double >::type first_sample(first_sampleSEXP);
+    Rcpp::traits::input_parameter< double >::type first_cell(first_cellSEXP);
+    rcpp_result_gen = Rcpp::wrap(simulate_bulk_cpp(model, cells_per_sample, seed, fun, pseudo, aggregate_latent, aggregate_counts, aggregate_rate, keep_cells, nthreads, custom, verbose, dimnames, first_sample, first_cell));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -431,8 +434,8 @@ static const R_CallMethodDef CallEntries[] = {
     {"_bulkcausal_random_dag_cpp", (DL_FUNC) &_bulkcausal_random_dag_cpp, 5},
     {"_bulkcausal_topological_order_cpp", (DL_FUNC) &_bulkcausal_topological_order_cpp, 3},
     {"_bulkcausal_resample_cpp", (DL_FUNC) &_bulkcausal_resample_cpp, 6},
-    {"_bulkcausal_simulate_cells_cpp", (DL_FUNC) &_bulkcausal_simulate_cells_cpp, 7},
-    {"_bulkcausal_simulate_bulk_cpp", (DL_FUNC) &_bulkcausal_simulate_bulk_cpp, 13},
+    {"_bulkcausal_simulate_cells_cpp", (DL_FUNC) &_bulkcausal_simulate_cells_cpp, 8},
+    {"_bulkcausal_simulate_bulk_cpp", (DL_FUNC) &_bulkcausal_simulate_bulk_cpp, 15},
     {NULL, NULL, 0}
 };
 

@@ -1,4 +1,6 @@
 // Glue for simulateCells and simulateBulk.
+#include <cmath>
+
 #include "glue.h"
 
 #include "bulkcausal/simulate.hpp"
@@ -44,6 +46,15 @@ Setup setup(const Rcpp::List& model, const Rcpp::List& custom, int nthreads, boo
     return s;
 }
 
+// The index of a run's first sample in the whole simulation (internal:
+// set by R when it splits a simulation over workers).
+std::size_t as_first_sample(double v) {
+    if (!std::isfinite(v) || v < 0 || v != std::floor(v) || v > 4.5e15) {
+        Rcpp::stop("`first_sample` must be a whole number from 0, not %g", v);
+    }
+    return static_cast<std::size_t>(v);
+}
+
 Rcpp::List per_sample(const bulkcausal::Model& m, std::size_t nsamples, bulkcausal::SimOutput& out) {
     Rcpp::NumericMatrix shift(m.p, static_cast<int>(nsamples));
     Rcpp::NumericMatrix prop(m.ntypes, static_cast<int>(nsamples));
@@ -59,7 +70,7 @@ Rcpp::List per_sample(const bulkcausal::Model& m, std::size_t nsamples, bulkcaus
 
 // [[Rcpp::export(rng = false)]]
 Rcpp::List simulate_cells_cpp(Rcpp::List model, Rcpp::NumericVector cells_per_sample, double seed, int nthreads,
-                              Rcpp::List custom, bool verbose, Rcpp::List dimnames) {
+                              Rcpp::List custom, bool verbose, Rcpp::List dimnames, double first_sample = 0) {
     Setup s = setup(model, custom, nthreads, verbose, "simulating cells");
     const auto cps = as_sizes(cells_per_sample);
     std::size_t ncells = 0;
@@ -82,7 +93,8 @@ Rcpp::List simulate_cells_cpp(Rcpp::List model, Rcpp::NumericVector cells_per_sa
         glue::advise_huge_pages(counts.begin(), sizeof(double) * static_cast<std::size_t>(counts.size()));
         glue::advise_huge_pages(rate.begin(), sizeof(double) * static_cast<std::size_t>(rate.size()));
     }
-    bulkcausal::simulate_cells_matrix(s.model, cps, glue::as_seed(seed), out, s.nthreads, s.poll, s.custom);
+    bulkcausal::simulate_cells_matrix(s.model, cps, glue::as_seed(seed), out, s.nthreads, s.poll, s.custom,
+                                      as_first_sample(first_sample));
     // Named here rather than in R, where setting dimnames could copy a
     // matrix of many millions of cells.
     latent.attr("dimnames") = dimnames;
@@ -98,8 +110,8 @@ Rcpp::List simulate_cells_cpp(Rcpp::List model, Rcpp::NumericVector cells_per_sa
 // [[Rcpp::export(rng = false)]]
 Rcpp::List simulate_bulk_cpp(Rcpp::List model, Rcpp::NumericVector cells_per_sample, double seed, std::string fun,
                              double pseudo, bool aggregate_latent, bool aggregate_counts, bool aggregate_rate,
-                             bool keep_cells,
-                             int nthreads, Rcpp::List custom, bool verbose, Rcpp::List dimnames) {
+                             bool keep_cells, int nthreads, Rcpp::List custom, bool verbose, Rcpp::List dimnames,
+                             double first_sample = 0, double first_cell = 0) {
     Setup s = setup(model, custom, nthreads, verbose, "simulating samples");
     const auto cps = as_sizes(cells_per_sample);
     std::size_t ncells = 0;
@@ -137,11 +149,12 @@ Rcpp::List simulate_bulk_cpp(Rcpp::List model, Rcpp::NumericVector cells_per_sam
     }
     const auto spec = glue::agg_spec(fun, pseudo, false);
     try {
-        bulkcausal::simulate_bulk(s.model, cps, glue::as_seed(seed), spec, out, s.nthreads, s.poll, s.custom);
+        bulkcausal::simulate_bulk(s.model, cps, glue::as_seed(seed), spec, out, s.nthreads, s.poll, s.custom,
+                                  as_first_sample(first_sample));
     } catch (const bulkcausal::ValueError& e) {
-        Rcpp::stop("aggregation '%s' cannot take the %s %g of gene %d in simulated cell %d; "
+        Rcpp::stop("aggregation '%s' cannot take the %s %g of gene %d in simulated cell %.0f; "
                    "choose an aggregation defined for such values or leave 'latent' out of `assays`",
-                   fun, e.what(), e.value, e.row + 1, e.col + 1);
+                   fun, e.what(), e.value, e.row + 1, static_cast<double>(e.col) + first_cell + 1);
     }
     if (keep_cells) {
         latent.attr("dimnames") = dimnames;

@@ -234,6 +234,21 @@ test_that("every heavy entry point takes BPPARAM and num.threads, with results t
     model <- grnModel(edges, intercept = c(X = 2), context.sd = c(X = 1))
     sim <- simulateBulk(model, nsamples = 120, cells.per.sample = 15, keep.cells = TRUE, seed = 4)
     cells <- metadata(sim)$cells
+    # the simulators: ranges of samples on the workers, each sample from its own streams
+    m2 <- grnModel(edges, genes = c("X", "Y", "Z", "W"), intercept = c(X = 2), context.sd = c(X = 1),
+        observation = "nb", library.size = 3, celltypes = matrix(c(0, 1, 0, 0, 0, 0, 0, 0), 2,
+        dimnames = list(c("a", "b"), c("X", "Y", "Z", "W"))))
+    for (agg in c("mean", "cpm")) {
+        expect_identical(simulateBulk(m2, nsamples = 9, cells.per.sample = rep(c(20, 35, 10), 3), aggregation = agg,
+            keep.cells = TRUE, assays = c("counts", "rate"), seed = 5, BPPARAM = mc, verbose = FALSE),
+            simulateBulk(m2, nsamples = 9, cells.per.sample = rep(c(20, 35, 10), 3), aggregation = agg,
+                keep.cells = TRUE, assays = c("counts", "rate"), seed = 5, verbose = FALSE))
+    }
+    expect_identical(simulateCells(m2, ncells = 500, nsamples = 7, seed = 3, BPPARAM = mc, verbose = FALSE),
+        simulateCells(m2, ncells = 500, nsamples = 7, seed = 3, verbose = FALSE))
+    # a refused value names its cell in the whole simulation, not in the worker's range
+    expect_error(bulkcausal:::simulate_bulk_cpp(bulkcausal:::.model_to_core(model), rep(10, 3), 1, "cpm", 1, TRUE,
+        FALSE, FALSE, FALSE, 1L, list(), FALSE, list(model@genes, NULL), 5, 1000), "in simulated cell 10[0-9][0-9];")
     # functionalConsistency: fits and cell resamples on the workers, threads in each
     ff1 <- functionalConsistency(cells, sim, truth = FALSE, nboot = 20, seed = 2)
     ff2 <- functionalConsistency(cells, sim, truth = FALSE, nboot = 20, seed = 2, BPPARAM = mc, num.threads = 2)

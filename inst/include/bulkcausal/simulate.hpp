@@ -2,7 +2,10 @@
 // (simulate_cells_matrix) or cells pooled as they are made (simulate_bulk).
 // Both draw sample j's context from context_rng(seed, j) and its c-th chunk
 // of cells from chunk_rng(seed, j, c), so the cells behind simulate_bulk are
-// exactly those simulate_cells_matrix returns for the same seed.
+// exactly those simulate_cells_matrix returns for the same seed.  A run may
+// make samples first_sample, first_sample + 1, ... of a larger simulation
+// (its j-th sample is then that simulation's sample first_sample + j), so
+// that a simulation split over processes gives the same values.
 #ifndef BULKCAUSAL_SIMULATE_HPP
 #define BULKCAUSAL_SIMULATE_HPP
 
@@ -37,11 +40,12 @@ struct SimOutput {
     double* bulk_rate = nullptr;  // the aggregate of the cells' rates
 };
 
-inline std::vector<SampleContext> draw_contexts(const Model& m, std::uint64_t seed, std::size_t nsamples) {
+inline std::vector<SampleContext> draw_contexts(const Model& m, std::uint64_t seed, std::size_t nsamples,
+                                               std::size_t first_sample = 0) {
     std::vector<SampleContext> ctx;
     ctx.reserve(nsamples);
     for (std::size_t j = 0; j < nsamples; ++j) {
-        Rng rng = context_rng(seed, j);
+        Rng rng = context_rng(seed, first_sample + j);
         ctx.push_back(draw_context(m, rng));
     }
     return ctx;
@@ -66,9 +70,9 @@ inline std::vector<std::size_t> cell_offsets(const std::vector<std::size_t>& cel
 // of cells, so one large sample still spreads over threads.
 inline void simulate_cells_matrix(const Model& m, const std::vector<std::size_t>& cells_per_sample, std::uint64_t seed,
                                   SimOutput& out, int nthreads = 1, const PollFn& poll = PollFn(),
-                                  const CustomFn& custom = CustomFn()) {
+                                  const CustomFn& custom = CustomFn(), std::size_t first_sample = 0) {
     const auto p = static_cast<std::size_t>(m.p);
-    const auto ctx = draw_contexts(m, seed, cells_per_sample.size());
+    const auto ctx = draw_contexts(m, seed, cells_per_sample.size(), first_sample);
     write_contexts(m, ctx, out);
     const auto off = cell_offsets(cells_per_sample);
     struct Unit { std::size_t sample, chunk, first, k; };
@@ -82,7 +86,7 @@ inline void simulate_cells_matrix(const Model& m, const std::vector<std::size_t>
     std::vector<CellWorkspace> ws(static_cast<std::size_t>(std::max(nthreads, 1)));
     run_tasks(units.size(), nthreads, [&](std::size_t t, int w) {
         const Unit& u = units[t];
-        Rng rng = chunk_rng(seed, u.sample, u.chunk);
+        Rng rng = chunk_rng(seed, first_sample + u.sample, u.chunk);
         simulate_cells(m, ctx[u.sample], u.k, rng, ws[static_cast<std::size_t>(w)], out.latent + u.first * p,
                        out.counts ? out.counts + u.first * p : nullptr,
                        out.rate ? out.rate + u.first * p : nullptr,
@@ -105,10 +109,10 @@ inline void simulate_cells_matrix(const Model& m, const std::vector<std::size_t>
 // not grow with the number of cells unless out.latent asks to keep them.
 inline void simulate_bulk(const Model& m, const std::vector<std::size_t>& cells_per_sample, std::uint64_t seed,
                           const AggSpec& spec, SimOutput& out, int nthreads = 1, const PollFn& poll = PollFn(),
-                          const CustomFn& custom = CustomFn()) {
+                          const CustomFn& custom = CustomFn(), std::size_t first_sample = 0) {
     const auto p = static_cast<std::size_t>(m.p);
     const auto nt = static_cast<std::size_t>(m.ntypes);
-    const auto ctx = draw_contexts(m, seed, cells_per_sample.size());
+    const auto ctx = draw_contexts(m, seed, cells_per_sample.size(), first_sample);
     write_contexts(m, ctx, out);
     const auto off = cell_offsets(cells_per_sample);
     const bool with_counts = m.observation != Observation::None;
@@ -152,7 +156,7 @@ inline void simulate_bulk(const Model& m, const std::vector<std::size_t>& cells_
             s.type.resize(k);
             int* typ = out.celltype ? out.celltype + col0 : s.type.data();
             double* lib = out.library ? out.library + col0 : nullptr;
-            Rng rng = chunk_rng(seed, j, c);
+            Rng rng = chunk_rng(seed, first_sample + j, c);
             simulate_cells(m, ctx[j], k, rng, s.ws, lat, cnt, rte, typ, lib, custom);
             for (std::size_t i = 0; i < k; ++i) {
                 try {
