@@ -140,8 +140,8 @@ empirical_share_plot <- function(tab, title = NULL) {
         ggplot2::scale_colour_manual(breaks = sc$scale,
             values = stats::setNames(sc$colour, sc$scale),
             labels = stats::setNames(sc$label, sc$scale)) +
-        ggplot2::labs(x = paste("share of pairs non-linear",
-                "(BH-adjusted p < 0.05; 95% interval over genes)"),
+        ggplot2::labs(x = paste("share of pairs non-linear (BH-adjusted",
+                "p < 0.05)\nwith its 95% interval over genes"),
             y = NULL, colour = NULL, title = title) +
         ggplot2::theme_bw() +
         ggplot2::theme(legend.position = "bottom",
