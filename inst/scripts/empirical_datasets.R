@@ -1,7 +1,9 @@
 # The real datasets of the empirical analysis (empirical_nonlinearity.R),
 # each loaded from the package that ships it: no download at run time.
 # Sourced by that script and by the package's tests, which check the
-# dimensions the analysis relies on.
+# dimensions the analysis relies on, and by the vignette "Auditing your own
+# data", which draws the stored results with the two figure functions at
+# the end of this file (one plotting code for the script and the vignette).
 #
 # empirical_datasets() returns a named list; each entry has
 #   kind        "bulk" or "single cell"
@@ -107,4 +109,63 @@ empirical_datasets <- function() {
                     rowData = methods::as(env$HSMM_gene_annotation, "DataFrame"))
             })
     )
+}
+
+# ---- figures -----------------------------------------------------------
+# Both take the tables the script writes (empirical_table.csv and
+# empirical_depth.csv, stored in inst/extdata/empirical) and need ggplot2.
+
+# the three scales of the analysis: legend text and colours (Okabe-Ito)
+empirical_scales <- function() {
+    data.frame(scale = c("rate", "values", "log"),
+        label = c("rate scale (count-aware) / linear values",
+            "normalised counts, no correction", "log1p of normalised values"),
+        colour = c("#0072B2", "#E69F00", "#CC79A7"))
+}
+
+# Share of pairs non-linear with its interval over genes, one row per
+# dataset and level, one point per scale; bulk and single cells in two
+# panels.
+empirical_share_plot <- function(tab, title = NULL) {
+    sc <- empirical_scales()
+    lab <- paste(tab$dataset, tab$level, sep = ": ")
+    tab$panel <- factor(lab, levels = rev(unique(lab)))
+    ggplot2::ggplot(tab, ggplot2::aes(x = share.nonlinear, y = panel,
+            colour = scale)) +
+        ggplot2::geom_pointrange(ggplot2::aes(xmin = share.lower,
+                xmax = share.upper),
+            position = ggplot2::position_dodge(width = 0.6), size = 0.3) +
+        ggplot2::geom_vline(xintercept = 0.05, linetype = 2) +
+        ggplot2::facet_grid(kind ~ ., scales = "free_y", space = "free_y") +
+        ggplot2::scale_colour_manual(breaks = sc$scale,
+            values = stats::setNames(sc$colour, sc$scale),
+            labels = stats::setNames(sc$label, sc$scale)) +
+        ggplot2::labs(x = paste("share of pairs non-linear (BH-adjusted",
+                "p < 0.05)\nwith its 95% interval over genes"),
+            y = NULL, colour = NULL, title = title) +
+        ggplot2::theme_bw() +
+        ggplot2::theme(legend.position = "bottom",
+            legend.direction = "vertical")
+}
+
+# Cell level: share of pairs non-linear against the depth of the pair's
+# sparser gene, per scale, one panel per dataset; depth bins with fewer
+# than min.pairs pairs are left out.
+empirical_depth_plot <- function(depth, min.pairs = 20, title = NULL) {
+    sc <- empirical_scales()
+    ggplot2::ggplot(depth[depth$pairs >= min.pairs, ],
+            ggplot2::aes(x = depth, y = share.nonlinear, colour = scale)) +
+        ggplot2::geom_line() + ggplot2::geom_point(ggplot2::aes(size = pairs)) +
+        ggplot2::scale_x_log10() + ggplot2::facet_wrap(~dataset) +
+        ggplot2::geom_hline(yintercept = 0.05, linetype = 2) +
+        ggplot2::scale_colour_manual(breaks = sc$scale,
+            values = stats::setNames(sc$colour, sc$scale),
+            labels = stats::setNames(sc$label, sc$scale)) +
+        ggplot2::scale_size_area(max_size = 3) +
+        ggplot2::labs(x = "mean counts per cell (the sparser gene of the pair)",
+            y = "share non-linear (BH p < 0.05)", colour = NULL,
+            title = title) +
+        ggplot2::theme_bw() +
+        ggplot2::theme(legend.position = "bottom",
+            legend.direction = "vertical")
 }

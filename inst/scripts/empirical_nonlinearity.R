@@ -298,29 +298,13 @@ saveRDS(list(results = results, table = tab, depth = depth, verdicts = verdicts,
 
 # ---- figures -----------------------------------------------------------------
 
-scale_lab <- c(rate = "rate scale (count-aware) / linear values", values = "normalised counts, no correction",
-    log = "log1p of normalised values")
-scale_col <- c(rate = "#0072B2", values = "#E69F00", log = "#CC79A7")
-tab$panel <- factor(paste(tab$dataset, tab$level, sep = ": "), levels = rev(unique(paste(tab$dataset, tab$level,
-    sep = ": "))))
-p1 <- ggplot(tab, aes(x = share.nonlinear, y = panel, colour = scale)) +
-    geom_pointrange(aes(xmin = share.lower, xmax = share.upper), position = position_dodge(width = 0.6),
-        size = 0.3) +
-    geom_vline(xintercept = 0.05, linetype = 2) +
-    facet_grid(kind ~ ., scales = "free_y", space = "free_y") +
-    scale_colour_manual(values = scale_col, labels = scale_lab) +
-    labs(x = "share of pairs non-linear (BH-adjusted p < 0.05; 95% interval over genes)", y = NULL,
-        colour = NULL, title = sprintf("Pairwise relations among the %d most variable genes", N_GENES)) +
-    theme_bw() + theme(legend.position = "bottom", legend.direction = "vertical")
+# the figures' code is shared with the vignette (empirical_datasets.R)
+p1 <- empirical_share_plot(tab,
+    title = sprintf("Pairwise relations among the %d most variable genes", N_GENES))
 ggsave(file.path(out, "empirical_share.png"), p1, width = 8, height = 7, dpi = 110)
 if (!is.null(depth) && nrow(depth)) {
-    p2 <- ggplot(depth[depth$pairs >= 20, ], aes(x = depth, y = share.nonlinear, colour = scale)) +
-        geom_line() + geom_point(aes(size = pairs)) + scale_x_log10() +
-        facet_wrap(~dataset) + geom_hline(yintercept = 0.05, linetype = 2) +
-        scale_colour_manual(values = scale_col, labels = scale_lab) + scale_size_area(max_size = 3) +
-        labs(x = "mean counts per cell (the sparser gene of the pair)", y = "share non-linear (BH p < 0.05)",
-            colour = NULL, title = "Cell-level non-linearity against depth: how much survives the noise correction") +
-        theme_bw() + theme(legend.position = "bottom", legend.direction = "vertical")
+    p2 <- empirical_depth_plot(depth,
+        title = "Cell-level non-linearity against depth: how much survives the noise correction")
     ggsave(file.path(out, "empirical_depth.png"), p2, width = 8, height = 5, dpi = 110)
 }
 if (!is.null(verdicts) && nrow(verdicts)) {
