@@ -72,41 +72,58 @@ auditPseudobulk <- function(x) {
     x@bulk
 }
 
+# Prints lines wrapped at the console's width (getOption("width")), the
+# continuation indented two spaces more than the line.
+.cat_wrapped <- function(lines) {
+    w <- getOption("width", 80L)
+    for (l in lines) {
+        if (nchar(l) <= w) {
+            cat(l, "\n", sep = "")
+            next
+        }
+        lead <- nchar(l) - nchar(sub("^ +", "", l))
+        cat(strwrap(l, width = w, indent = lead, exdent = lead + 2L), sep = "\n")
+    }
+}
+
 #' @rdname RecoverabilityAudit-class
 #' @export
 setMethod("show", "RecoverabilityAudit", function(object) {
     tab <- object@table
     s <- object@settings
+    out <- character()
     if (object@mode == "cells") {
         total <- if (is.null(s$cells.total)) ncol(object@cells) else s$cells.total
-        cat(sprintf("RecoverabilityAudit: %d pairs among %d genes; %s cells -> %s\n", nrow(tab),
+        out <- c(out, sprintf("RecoverabilityAudit: %d pairs among %d genes; %s cells -> %s", nrow(tab),
             nrow(object@bulk), format(total, big.mark = ",", scientific = FALSE), s$pseudobulk))
         if (ncol(object@cells) < total) {
-            cat(sprintf("  cell level: %s cells drawn at random (max.cells)\n",
+            out <- c(out, sprintf("  cell level: %s cells drawn at random (max.cells)",
                 format(ncol(object@cells), big.mark = ",", scientific = FALSE)))
         }
     } else {
-        cat(sprintf("RecoverabilityAudit (bulk only): %d pairs among %d genes; %d bulk samples%s\n", nrow(tab),
-            nrow(object@bulk), ncol(object@bulk), if (is.null(s$group)) "" else
+        out <- c(out, sprintf("RecoverabilityAudit (bulk only): %d pairs among %d genes; %d bulk samples%s",
+            nrow(tab), nrow(object@bulk), ncol(object@bulk), if (is.null(s$group)) "" else
             sprintf(", fitted within %d groups (%s)", length(s$group), paste(sprintf("%s: %d", names(s$group),
                 s$group), collapse = ", "))))
     }
     counts <- table(factor(tab$verdict, levels = c("consistent", "inconsistent", "undetermined")))
-    cat(sprintf("verdicts: %s\n", paste(sprintf("%d %s", as.integer(counts), names(counts)), collapse = ", ")))
+    out <- c(out, sprintf("verdicts: %s", paste(sprintf("%d %s", as.integer(counts), names(counts)),
+        collapse = ", ")))
     sm <- summary(object)
     for (i in seq_len(nrow(sm))) {
-        cat(sprintf("  %-10s median nl %.3f [%.3f, %.3f]; %.0f%% of %d pairs significantly non-linear\n",
+        out <- c(out, sprintf("  %-10s median nl %.3f [%.3f, %.3f]; %.0f%% of %d pairs significantly non-linear",
             rownames(sm)[i], sm$median.nl[i], sm$median.lower[i], sm$median.upper[i], 100 * sm$share.nonlinear[i],
             sm$pairs[i]))
     }
     if (object@mode == "cells") {
-        cat(sprintf("rule: consistent = FF distance interval within %.2f and CI decisions agree;\n", s$tolerance))
-        cat(sprintf(paste("      inconsistent = curves depart with the interval beyond %.2f, or dependent only",
-            "in pseudobulk; see ?recoverabilityAudit\n"), s$tolerance))
+        out <- c(out, sprintf("rule: consistent = FF distance interval within %.2f and CI decisions agree;",
+            s$tolerance), sprintf(paste("      inconsistent = curves depart with the interval beyond %.2f, or",
+            "dependent only in pseudobulk; see ?recoverabilityAudit"), s$tolerance))
     } else {
-        cat("bulk data alone can show that a relation is not recoverable, never that it is; see ?recoverabilityAudit\n")
+        out <- c(out, paste("bulk data alone can show that a relation is not recoverable, never that it is;",
+            "see ?recoverabilityAudit"))
     }
-    cat("auditTable() for the table, summary() and plot() for more\n")
+    .cat_wrapped(c(out, "auditTable() for the table, summary() and plot() for more"))
     invisible(object)
 })
 

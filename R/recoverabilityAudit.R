@@ -284,7 +284,7 @@ setMethod("recoverabilityAudit", "ANY", function(x, sample = NULL, pool.size = N
     size.factors = NULL, log.base = NULL, dispersion = 0, min.reliability = 0.4, k = NULL, nboot = 100,
     level = 0.95, alpha = 0.05, tolerance = 0.1, ci = TRUE, max.n = 2000, max.cells = 50000, seed = 1,
     BPPARAM = SerialParam(), num.threads = 1, verbose = interactive(), ..., n.genes) {
-    if (length(dim(x)) != 2L) {
+    if (length(dim(x)) != 2L || is.data.frame(x) || is.character(x)) {
         hint <- if (is(x, "Seurat")) ": convert it with Seurat::as.SingleCellExperiment(x)" else ""
         stop(sprintf(paste("`x` must be a genes x cells matrix (dense, sparse or DelayedArray) or a",
             "SingleCellExperiment (cells; full audit), a SummarizedExperiment or an ExpressionSet (bulk samples;",

@@ -279,9 +279,17 @@ test_that("summary, show and plot", {
     expect_equal(sum(S4Vectors::metadata(s)$verdicts), 12)
     out <- capture.output(show(a))
     expect_match(out[1], "RecoverabilityAudit: 12 pairs among 4 genes; 600 cells -> 30 samples")
-    expect_identical(out[2], sprintf("verdicts: %d consistent, %d inconsistent, %d undetermined",
+    expect_identical(grep("^verdicts: ", out, value = TRUE), sprintf("verdicts: %d consistent, %d inconsistent, %d undetermined",
         sum(tab$verdict == "consistent"), sum(tab$verdict == "inconsistent"), sum(tab$verdict == "undetermined")))
-    expect_true(any(grepl("inconsistent = curves depart with the interval beyond 0.10", out, fixed = TRUE)))
+    # every line within the console's width
+    old <- options(width = 50)
+    narrow <- capture.output(show(a))
+    options(old)
+    expect_true(all(nchar(narrow) <= 50))
+    expect_match(gsub(" +", " ", paste(narrow, collapse = " ")),
+        "inconsistent = curves depart with the interval beyond 0.10, or dependent only in pseudobulk")
+    expect_true(grepl("inconsistent = curves depart with the interval beyond 0.10", gsub(" +", " ",
+        paste(out, collapse = " ")), fixed = TRUE))
     skip_if_not_installed("ggplot2")
     # the verdict figure: a point per pair with a relation at its distance,
     # its interval as a bar, ordered by distance, the tolerance dashed
@@ -391,7 +399,8 @@ test_that("the containers users have: ExpressionSet, a single assay found unname
     expect_equal(f$nl, fitPairwise(SummarizedExperiment::assay(agg), pairs = pr)$nl)
     # a name given but absent is still an error
     expect_error(fitPairwise(agg, pairs = pr, assay.type = "counts"), "is not an assay of `x`")
-    expect_error(recoverabilityAudit(m), "not a matrix: wrap a genes x cells matrix as SingleCellExperiment")
+    # a matrix is audited as cells, and needs their samples or pools
+    expect_error(recoverabilityAudit(m), "give `sample` \\(a colData column naming each cell's sample\\) or `pool.size`")
     expect_error(recoverabilityAudit(list(1)), "SummarizedExperiment or an ExpressionSet \\(bulk samples")
 })
 
@@ -458,7 +467,8 @@ test_that("bulk-only mode with `by`: relations made by mixing groups go, fits wi
     expect_equal(tab$nl, (fa$nl * n + fb$nl * n) / (2 * n))
     expect_equal(tab$n, c(300, 300))
     expect_identical(names(a@bulk.fit), c("a", "b"))
-    expect_match(capture.output(show(a))[1], "fitted within 2 groups \\(a: 150, b: 150\\)")
+    expect_match(gsub(" +", " ", paste(capture.output(show(a)), collapse = " ")),
+        "fitted within 2 groups \\(a: 150, b: 150\\)")
     # a vector works as the column does; small groups are left out, with a message
     g <- sub
     g[1:10] <- "c"
@@ -523,7 +533,8 @@ test_that("bad input gets clear errors", {
     expect_error(recoverabilityAudit(sce, sample = "donor", pool.size = 10), "not both")
     expect_error(recoverabilityAudit(sce, sample = "donor", ngenes = 6, max.pairs = 10),
         "30 pairs asked for, more than `max.pairs` = 10")
-    expect_error(recoverabilityAudit(matrix(1:4, 2)), "`x` must be a SingleCellExperiment .* not a matrix")
+    expect_error(recoverabilityAudit(matrix(1:4, 2)), "`x` needs gene names: rownames")
+    expect_error(recoverabilityAudit(data.frame(a = 1)), "`x` must be a genes x cells matrix .* not a data.frame")
     empty <- sce
     SummarizedExperiment::assay(empty, "counts")[, 5] <- 0
     expect_error(recoverabilityAudit(empty, sample = "donor"), "1 cells have no counts at all \\(e.g. 'c5'\\)")
