@@ -281,10 +281,10 @@ setGeneric("recoverabilityAudit", function(x, ...) standardGeneric("recoverabili
 #' @importFrom BiocParallel SerialParam
 setMethod("recoverabilityAudit", "ANY", function(x, sample = NULL, pool.size = NULL, pairs = NULL, genes = NULL,
     npools = NULL, replace = FALSE, by = NULL, ngenes = 20, max.pairs = 400, min.detected = 0.1, normalize = TRUE,
-    size.factors = NULL, log.base = NULL, dispersion = 0, min.reliability = 0.4, k = NULL, nboot = 100,
-    level = 0.95, alpha = 0.05, tolerance = 0.1, ci = TRUE, max.n = 2000, max.cells = 50000, seed = 1,
-    BPPARAM = SerialParam(), num.threads = 1, verbose = interactive(), ..., n.genes) {
-    if (length(dim(x)) != 2L || is.data.frame(x) || is.character(x)) {
+    log.base = NULL, dispersion = 0, min.reliability = 0.4, k = NULL, nboot = 100, level = 0.95, alpha = 0.05,
+    tolerance = 0.1, ci = TRUE, max.n = 2000, max.cells = 50000, seed = 1, BPPARAM = SerialParam(),
+    num.threads = 1, verbose = interactive(), ..., size.factors = NULL, n.genes) {
+    if (is(x, "Seurat") || length(dim(x)) != 2L || is.data.frame(x) || is.character(x)) {
         hint <- if (is(x, "Seurat")) ": convert it with Seurat::as.SingleCellExperiment(x)" else ""
         stop(sprintf(paste("`x` must be a genes x cells matrix (dense, sparse or DelayedArray) or a",
             "SingleCellExperiment (cells; full audit), a SummarizedExperiment or an ExpressionSet (bulk samples;",
@@ -293,22 +293,23 @@ setMethod("recoverabilityAudit", "ANY", function(x, sample = NULL, pool.size = N
     .check_extra_args("recoverabilityAudit", names(formals(sys.function())), ...)
     if (!missing(n.genes)) ngenes <- .renamed_arg("recoverabilityAudit", "n.genes", "ngenes", n.genes, !missing(ngenes))
     .audit_cells(x, sample, pool.size, pairs, genes, npools, replace, by, ngenes, max.pairs, min.detected,
-        normalize, size.factors, log.base, dispersion, min.reliability, k, nboot, level, alpha, tolerance, ci,
-        max.n, max.cells, seed, BPPARAM, num.threads, verbose)
+        normalize, log.base, dispersion, min.reliability, k, nboot, level, alpha, tolerance, ci, max.n,
+        max.cells, seed, BPPARAM, num.threads, verbose, size.factors = size.factors)
 })
 
 #' @rdname recoverabilityAudit
 #' @export
 #' @importClassesFrom SingleCellExperiment SingleCellExperiment
 #' @importFrom BiocGenerics sizeFactors
-setMethod("recoverabilityAudit", "SingleCellExperiment", function(x, sample = NULL, by = NULL, ...,
-    assay.type = "counts", gene.names = NULL) {
+setMethod("recoverabilityAudit", "SingleCellExperiment", function(x, sample = NULL, pool.size = NULL,
+    pairs = NULL, genes = NULL, npools = NULL, replace = FALSE, by = NULL, ..., assay.type = "counts",
+    gene.names = NULL) {
     .check_extra_args("recoverabilityAudit", c(.user_args(.audit_cells, .internal_audit_args), "n.genes",
         "assay.type", "gene.names"), ...)
     assay.type <- .pick_assay(x, assay.type, !missing(assay.type))
     if (!is.null(sample)) sample <- .coldata_values(sample, x, "sample")
     if (!is.null(by)) by <- .coldata_values(by, x, "by")
-    .audit_cells(.audit_assay(x, assay.type, gene.names), sample = sample, by = by, ...,
+    .audit_cells(.audit_assay(x, assay.type, gene.names), sample, pool.size, pairs, genes, npools, replace, by, ...,
         default.sf = sizeFactors(x), assay.type = assay.type, gene.names = gene.names,
         simulated = is(metadata(x)$model, "GRNModel"))
 })
@@ -329,9 +330,9 @@ setMethod("recoverabilityAudit", "ExpressionSet", function(x, ...) {
 # data carry their model (values linear by construction).
 .audit_cells <- function(x, sample = NULL, pool.size = NULL, pairs = NULL, genes = NULL, npools = NULL,
     replace = FALSE, by = NULL, ngenes = 20, max.pairs = 400, min.detected = 0.1, normalize = TRUE,
-    size.factors = NULL, log.base = NULL, dispersion = 0, min.reliability = 0.4, k = NULL, nboot = 100,
-    level = 0.95, alpha = 0.05, tolerance = 0.1, ci = TRUE, max.n = 2000, max.cells = 50000, seed = 1,
-    BPPARAM = SerialParam(), num.threads = 1, verbose = interactive(), n.genes, default.sf = NULL,
+    log.base = NULL, dispersion = 0, min.reliability = 0.4, k = NULL, nboot = 100, level = 0.95, alpha = 0.05,
+    tolerance = 0.1, ci = TRUE, max.n = 2000, max.cells = 50000, seed = 1, BPPARAM = SerialParam(),
+    num.threads = 1, verbose = interactive(), size.factors = NULL, n.genes, default.sf = NULL,
     assay.type = "values", gene.names = NULL, simulated = FALSE) {
     if (!missing(n.genes)) ngenes <- .renamed_arg("recoverabilityAudit", "n.genes", "ngenes", n.genes, !missing(ngenes))
     s <- .audit_settings(k, nboot, level, alpha, tolerance, max.n, seed, verbose, ngenes, max.pairs,

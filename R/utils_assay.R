@@ -91,6 +91,9 @@
 # (`default.sf`, e.g. scran's pooled factors), else library sizes; 1
 # without counts.
 .audit_size_factors <- function(m, counts, size.factors, default.sf, assay.type) {
+    if (!counts && !is.null(size.factors)) {
+        stop("`size.factors` scale counts: give them with `normalize = TRUE`", call. = FALSE)
+    }
     from <- if (!is.null(size.factors)) "size.factors" else "sizeFactors(x)"
     if (is.null(size.factors)) size.factors <- default.sf
     given <- counts && !is.null(size.factors)

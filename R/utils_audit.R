@@ -102,7 +102,6 @@
     ok <- do.call(cbind, lapply(fits, function(f) f$status %in% c("ok", "flat fit")))
     w <- ifelse(ok, n, 0)
     wmean <- function(v) {
-        v[!ok] <- 0
         den <- rowSums(w * !is.na(v))
         ifelse(den > 0, rowSums(v * w, na.rm = TRUE) / den, NA_real_)
     }

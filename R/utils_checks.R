@@ -164,9 +164,11 @@ NULL
     nm[is.na(nm)] <- ""
     allowed <- setdiff(allowed, "...")
     # (a name known from elsewhere is refused even where it would partially
-    # match an argument: `size` means pool.size, not size.factors)
-    extra <- nm[nm == "" | is.na(pmatch(nm, allowed, duplicates.ok = TRUE)) |
-        (nm %in% names(.arg_hints) & !nm %in% allowed)]
+    # match an argument, when the function has the argument it stands for:
+    # `size` means pool.size, not size.factors)
+    hinted <- nm %in% names(.arg_hints) & !nm %in% allowed
+    hinted[hinted] <- .arg_hints[nm[hinted]] %in% allowed
+    extra <- nm[nm == "" | is.na(pmatch(nm, allowed, duplicates.ok = TRUE)) | hinted]
     if (!length(extra)) return(invisible(NULL))
     if (any(extra == "")) {
         stop(sprintf("%s() was given %d more unnamed argument%s than it takes; name the arguments after the first",

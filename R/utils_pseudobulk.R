@@ -77,11 +77,11 @@
         info <- colData(pools)[, intersect(c("pool", "by"), colnames(colData(pools))), drop = FALSE]
         if (!is.null(info$by)) colnames(info)[colnames(info) == "by"] <- "type"
     } else {
-        keep <- which(!is.na(labels))
-        f <- factor(labels[keep])
+        # (every cell has a label: the caller leaves out those without)
+        f <- factor(labels)
         .audit_check_size(nlevels(f), s$k, "samples", "; use `pool.size` for random pools")
-        groups <- split(keep, f)
-        agg <- aggregateCells(C[, keep, drop = FALSE], labels[keep], aggregation = "mean")
+        groups <- split(seq_len(ncol(C)), f)
+        agg <- aggregateCells(C, labels, aggregation = "mean")
         B <- SummarizedExperiment::assay(agg)[, names(groups), drop = FALSE]
         info <- DataFrame(sample = names(groups), row.names = names(groups))
         how <- sprintf("%d samples (means of their cells)%s", length(groups),

@@ -114,6 +114,7 @@ Rcpp::List simulate_bulk_cpp(Rcpp::List model, Rcpp::NumericVector cells_per_sam
                              double first_sample = 0, double first_cell = 0) {
     Setup s = setup(model, custom, nthreads, verbose, "simulating samples");
     const auto cps = as_sizes(cells_per_sample);
+    as_first_sample(first_cell);  // (only named in messages; checked as an index all the same)
     std::size_t ncells = 0;
     for (auto c : cps) ncells += c;
     const auto nsamples = static_cast<int>(cps.size());

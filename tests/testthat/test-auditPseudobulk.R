@@ -97,3 +97,25 @@ test_that("the matrix method does the audit; the SingleCellExperiment method unp
     expect_error(recoverabilityAudit(list(1)), "`x` must be a genes x cells matrix")
     expect_error(recoverabilityAudit(counts, sample = donor, assay.type = "counts"), "has no argument `assay.type`")
 })
+
+test_that("the audit's methods keep one argument order and refuse what is not theirs by name", {
+    set.seed(15)
+    counts <- matrix(rpois(3 * 200, 4), 3, 200, dimnames = list(c("A", "B", "C"), NULL))
+    sce <- SingleCellExperiment::SingleCellExperiment(list(counts = counts))
+    # positional arguments mean the same on a matrix and a SingleCellExperiment
+    a1 <- recoverabilityAudit(sce, NULL, 5, NULL, c("A", "B"), 30, FALSE, nboot = 0, ci = FALSE, verbose = FALSE)
+    a2 <- recoverabilityAudit(counts, NULL, 5, NULL, c("A", "B"), 30, FALSE, nboot = 0, ci = FALSE,
+        verbose = FALSE)
+    expect_identical(auditTable(a1), auditTable(a2))
+    expect_identical(ncol(auditPseudobulk(a1)), 30L)
+    # `size` (poolCells' former name) is refused with its name here, on both methods
+    expect_error(recoverabilityAudit(counts, size = 10), "has no argument `size` \\(here `pool.size`\\)")
+    expect_error(recoverabilityAudit(sce, size = 10), "has no argument `size` \\(here `pool.size`\\)")
+    # size factors scale counts only
+    expect_error(recoverabilityAudit(counts, pool.size = 10, normalize = FALSE, size.factors = rep(1, 200)),
+        "`size.factors` scale counts: give them with `normalize = TRUE`")
+    skip_if_not_installed("SeuratObject")
+    colnames(counts) <- paste0("c", seq_len(ncol(counts)))
+    so <- suppressWarnings(SeuratObject::CreateSeuratObject(counts = as(counts, "dgCMatrix")))
+    expect_error(recoverabilityAudit(so, pool.size = 10), "convert it with Seurat::as.SingleCellExperiment\\(x\\)")
+})

@@ -271,10 +271,10 @@ test_that("every heavy entry point takes BPPARAM and num.threads, with results t
     # (shifted to positive values, as expression on a linear scale)
     sce <- SingleCellExperiment::SingleCellExperiment(list(values = SummarizedExperiment::assay(cells, "latent") + 40))
     sce$sample <- cells$sample
-    a1 <- recoverabilityAudit(sce, sample = "sample", genes = c("X", "Y", "Z"), normalize = FALSE, nboot = 10,
-        verbose = FALSE)
-    a2 <- recoverabilityAudit(sce, sample = "sample", genes = c("X", "Y", "Z"), normalize = FALSE, nboot = 10,
-        num.threads = 2, verbose = FALSE)
+    a1 <- recoverabilityAudit(sce, sample = "sample", genes = c("X", "Y", "Z"), assay.type = "values",
+        normalize = FALSE, nboot = 10, verbose = FALSE)
+    a2 <- recoverabilityAudit(sce, sample = "sample", genes = c("X", "Y", "Z"), assay.type = "values",
+        normalize = FALSE, nboot = 10, num.threads = 2, verbose = FALSE)
     expect_identical(auditTable(a1), auditTable(a2))
     # the study: threads of each replicate
     s1 <- recoverabilityStudy(functions = "sin", aggregations = "mean", cells.per.sample = 5, nsamples = 100,
