@@ -72,18 +72,15 @@ auditPseudobulk <- function(x) {
     x@bulk
 }
 
-# Prints lines wrapped at the console's width (getOption("width")), the
+# Lines wrapped at the console's width (getOption("width")), the
 # continuation indented two spaces more than the line.
-.cat_wrapped <- function(lines) {
+.wrap_lines <- function(lines) {
     w <- getOption("width", 80L)
-    for (l in lines) {
-        if (nchar(l) <= w) {
-            cat(l, "\n", sep = "")
-            next
-        }
+    unlist(lapply(lines, function(l) {
+        if (nchar(l) <= w) return(l)
         lead <- nchar(l) - nchar(sub("^ +", "", l))
-        cat(strwrap(l, width = w, indent = lead, exdent = lead + 2L), sep = "\n")
-    }
+        strwrap(l, width = w, indent = lead, exdent = lead + 2L)
+    }))
 }
 
 #' @rdname RecoverabilityAudit-class
@@ -123,7 +120,7 @@ setMethod("show", "RecoverabilityAudit", function(object) {
         out <- c(out, paste("bulk data alone can show that a relation is not recoverable, never that it is;",
             "see ?recoverabilityAudit"))
     }
-    .cat_wrapped(c(out, "auditTable() for the table, summary() and plot() for more"))
+    cat(paste0(.wrap_lines(c(out, "auditTable() for the table, summary() and plot() for more")), "\n"), sep = "")
     invisible(object)
 })
 
