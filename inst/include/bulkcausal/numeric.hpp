@@ -70,8 +70,9 @@ double brent_min(const F& f, double a, double b, double tol) {
 
 // Quantile of sorted values, R's type 7.  curves.hpp's quantile7 (the
 // range of curve_distance) computes the same quantile with R's own
-// arithmetic, (1 - h) x_lo + h x_hi; the two can differ in the last bit, so
-// they stay apart until seeded results may change (see issue 15).
+// arithmetic, (1 - h) x_lo + h x_hi; the two can differ in the last bit
+// (and a point on the edge of curve_distance's range could then move in or
+// out), so they stay apart until a release may change seeded results.
 inline double quantile7(const std::vector<double>& sorted, double p) {
     if (sorted.empty()) return NAN;
     const double h = (static_cast<double>(sorted.size()) - 1.0) * p;
