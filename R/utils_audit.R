@@ -121,12 +121,28 @@
         row.names = rownames(f1))
 }
 
-#' @importFrom stats p.adjust
+# The audit of cells: both levels' fits, FF, the CI tests, and the table with its verdicts.
 .audit_two_levels <- function(C, pb, pairs, s, ci, BPPARAM, extra, counts = NULL) {
     B <- pb$B
+    cell.fit <- .audit_cell_fit(C, pairs, s, BPPARAM, counts)
+    bulk <- .audit_bulk_fit(pb, pairs, s, BPPARAM, counts)
+    cc <- .audit_ff_cells(C, pairs, s, cell.fit, BPPARAM, counts)
+    if (s$verbose) message("functional-form consistency")
+    ff <- .audit_ff(B, pb, pairs, cc$fit, bulk$fit, s, BPPARAM, bulk$counts, cc$boot)
+    cip <- if (ci) {
+        if (s$verbose) message("CI tests of the pairs at both levels")
+        .audit_ci(C, B, pairs, s, BPPARAM)
+    } else list(cells = rep(NA_real_, nrow(pairs)), bulk = rep(NA_real_, nrow(pairs)))
+    tab <- .audit_table(pairs, cell.fit, bulk$fit, ff, cip, s)
+    new("RecoverabilityAudit", table = tab, mode = "cells", cells = C, bulk = pb$se, cell.fit = cell.fit,
+        bulk.fit = bulk$fit, ncells = as.integer(pb$ncells), settings = c(s, extra))
+}
+
+# The cell-level fit of the pairs: of C, or with counts of their raw counts (on the rate scale).
+.audit_cell_fit <- function(C, pairs, s, BPPARAM, counts) {
     if (s$verbose) message(sprintf("fitting %d pairs at the cell level (%d cells%s)", nrow(pairs), ncol(C),
         if (is.null(counts)) "" else ", on the rate scale"))
-    cell.fit <- if (is.null(counts)) {
+    if (is.null(counts)) {
         fitPairwise(C, pairs = pairs, k = s$k, nboot = s$nboot, level = s$level, seed = s$seed,
             BPPARAM = BPPARAM, num.threads = s$num.threads, verbose = s$verbose)
     } else {
@@ -134,29 +150,37 @@
             k = s$k, nboot = s$nboot, level = s$level, seed = s$seed, BPPARAM = BPPARAM, num.threads = s$num.threads,
             verbose = s$verbose)
     }
+}
+
+# The pseudobulk-level fit of the pairs (fit), with counts of the pools' counts (counts: what FF refits from).
+.audit_bulk_fit <- function(pb, pairs, s, BPPARAM, counts) {
+    B <- pb$B
     if (s$verbose) message(sprintf("fitting %d pairs at the pseudobulk level (%d samples)", nrow(pairs), ncol(B)))
-    bulk.counts <- NULL
-    bulk.fit <- if (is.null(counts)) {
-        fitPairwise(B, pairs = pairs, k = s$k, nboot = s$nboot, level = s$level, seed = s$seed,
+    if (is.null(counts)) {
+        fit <- fitPairwise(B, pairs = pairs, k = s$k, nboot = s$nboot, level = s$level, seed = s$seed,
             BPPARAM = BPPARAM, num.threads = s$num.threads, verbose = s$verbose)
-    } else {
-        # A pool's counts are close to negative binomial with the cells'
-        # dispersion over the number of cells pooled.
-        bulk.counts <- list(counts = counts$pool, size = counts$pool.size,
-            dispersion = s$dispersion / mean(pb$ncells))
-        fitPairwise(bulk.counts$counts, pairs = pairs, counts = TRUE, size.factors = bulk.counts$size,
-            dispersion = bulk.counts$dispersion, k = s$k, nboot = s$nboot, level = s$level, seed = s$seed,
-            BPPARAM = BPPARAM, num.threads = s$num.threads, verbose = s$verbose)
+        return(list(fit = fit, counts = NULL))
     }
-    cell.boot <- NULL
-    ff.cell <- cell.fit
+    # A pool's counts are close to negative binomial with the cells'
+    # dispersion over the number of cells pooled.
+    bulk.counts <- list(counts = counts$pool, size = counts$pool.size, dispersion = s$dispersion / mean(pb$ncells))
+    fit <- fitPairwise(bulk.counts$counts, pairs = pairs, counts = TRUE, size.factors = bulk.counts$size,
+        dispersion = bulk.counts$dispersion, k = s$k, nboot = s$nboot, level = s$level, seed = s$seed,
+        BPPARAM = BPPARAM, num.threads = s$num.threads, verbose = s$verbose)
+    list(fit = fit, counts = bulk.counts)
+}
+
+# The cell curves FF compares (fit) and, with nboot > 0, those of resamples of the cells (boot).
+.audit_ff_cells <- function(C, pairs, s, cell.fit, BPPARAM, counts) {
+    boot <- NULL
+    fit <- cell.fit
     # the FF cell curves' settings: the cell level's basis dimension
     sc <- s
     sc$k <- .ff_cell_k(s$k, ncol(C), !is.null(counts))
     if (!is.null(counts)) {
         # FF compares the undersmoothed count-aware cell curve (see
         # .ff_undersmooth), fitted with the rate distributions of cell.fit
-        ff.cell <- .count_cell_curves(counts$raw, counts$sf, pairs, sc, .prior_matrix(cell.fit,
+        fit <- .count_cell_curves(counts$raw, counts$sf, pairs, sc, .prior_matrix(cell.fit,
             rownames(counts$raw), refine = 0L))
     }
     if (s$nboot > 0) {
@@ -164,15 +188,15 @@
         # the rates' distribution is estimated, then deconvolved): resample
         # the cells too, and pair cell resample b with bulk resample b.
         if (s$verbose) message("resampling the cells")
-        cell.boot <- if (is.null(counts)) .cell_boot_fits(C, pairs, sc, BPPARAM = BPPARAM) else
+        boot <- if (is.null(counts)) .cell_boot_fits(C, pairs, sc, BPPARAM = BPPARAM) else
             .cell_boot_fits(counts$raw, pairs, sc, list(sf = counts$sf, fit = cell.fit), BPPARAM)
     }
-    if (s$verbose) message("functional-form consistency")
-    ff <- .audit_ff(B, pb, pairs, ff.cell, bulk.fit, s, BPPARAM, bulk.counts, cell.boot)
-    cip <- if (ci) {
-        if (s$verbose) message("CI tests of the pairs at both levels")
-        .audit_ci(C, B, pairs, s, BPPARAM)
-    } else list(cells = rep(NA_real_, nrow(pairs)), bulk = rep(NA_real_, nrow(pairs)))
+    list(fit = fit, boot = boot)
+}
+
+#' @importFrom stats p.adjust
+# The audit's table: both levels' fits, FF and the CI tests by pair, the genes' reliabilities, the verdicts.
+.audit_table <- function(pairs, cell.fit, bulk.fit, ff, cip, s) {
     tab <- DataFrame(regulator = pairs$regulator, target = pairs$target, n.cells = cell.fit$n, n.bulk = bulk.fit$n,
         nl.cells = cell.fit$nl, nl.cells.lower = .col_or_na(cell.fit, "nl.lower"),
         nl.cells.upper = .col_or_na(cell.fit, "nl.upper"), padj.nl.cells = p.adjust(cell.fit$p.nonlinear, "BH"),
@@ -188,14 +212,18 @@
     tab$reliability.target.cells <- .col_or_na(cell.fit, "reliability.target")
     tab$reliability.regulator.bulk <- .col_or_na(bulk.fit, "reliability.regulator")
     tab$reliability.target.bulk <- .col_or_na(bulk.fit, "reliability.target")
+    .audit_add_verdict(tab, cell.fit, bulk.fit, s)
+}
+
+# The table with each pair's verdict, its reason code and its reason (a failed fit: undetermined).
+.audit_add_verdict <- function(tab, cell.fit, bulk.fit, s) {
     status <- ifelse(cell.fit$status != "ok", paste("cell-level fit failed:", cell.fit$status),
         ifelse(bulk.fit$status != "ok", paste("pseudobulk fit failed:", bulk.fit$status), NA_character_))
     v <- .audit_verdict(tab, status, s)
     tab$verdict <- v$verdict
     tab$reason.code <- v$code
     tab$reason <- v$reason
-    new("RecoverabilityAudit", table = tab, mode = "cells", cells = C, bulk = pb$se, cell.fit = cell.fit,
-        bulk.fit = bulk.fit, ncells = as.integer(pb$ncells), settings = c(s, extra))
+    tab
 }
 
 # The verdict rule of ?recoverabilityAudit, with the reason for each call.
