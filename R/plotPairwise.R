@@ -32,11 +32,22 @@ plotPairwise <- function(fit, x, pairs = NULL, assay.type = NULL, max.pairs = 12
     .need_ggplot2()
     .spline_store(fit)
     level <- .check_prob(level, "level")
-    if (is(x, "SummarizedExperiment")) {
-        if (is.null(assay.type)) assay.type <- metadata(fit)$assay.type
-        if (is.null(assay.type)) stop("give `assay.type` for a SummarizedExperiment `x`", call. = FALSE)
-        x <- .assay_of(x, assay.type)
-    }
+    x <- .plot_pairwise_x(fit, x, assay.type)
+    idx <- .plot_pairwise_pairs(fit, pairs, max.pairs)
+    .check_gene_names(c(fit$regulator[idx], fit$target[idx]), rownames(x), "fit")
+    .plot_pairwise_layers(.plot_pairwise_data(fit, x, idx, level), hex.above, level)
+}
+
+# The values plotPairwise() draws: x itself, or the assay of a SummarizedExperiment x (default: the fit's).
+.plot_pairwise_x <- function(fit, x, assay.type) {
+    if (!is(x, "SummarizedExperiment")) return(x)
+    if (is.null(assay.type)) assay.type <- metadata(fit)$assay.type
+    if (is.null(assay.type)) stop("give `assay.type` for a SummarizedExperiment `x`", call. = FALSE)
+    .assay_of(x, assay.type)
+}
+
+# The rows of fit to draw: `pairs`, or the first max.pairs fitted pairs with a detected relation.
+.plot_pairwise_pairs <- function(fit, pairs, max.pairs) {
     idx <- .pick_pairs(fit, pairs)
     if (is.null(pairs)) {
         idx <- idx[fit$status[idx] %in% c("ok", "flat fit")]
@@ -50,12 +61,29 @@ plotPairwise <- function(fit, x, pairs = NULL, assay.type = NULL, max.pairs = 12
         idx <- utils::head(idx, max.pairs)
     }
     if (!length(idx)) stop("no pair with a fit to plot", call. = FALSE)
-    .check_gene_names(c(fit$regulator[idx], fit$target[idx]), rownames(x), "fit")
+    idx
+}
+
+# The panels' data (rows idx of fit): points, curves with bands (or NULL), affine lines, titles (label), transform.
+.plot_pairwise_data <- function(fit, x, idx, level) {
     transform <- metadata(fit)$transform
     label <- sprintf("%s -> %s\nnl = %s, edf = %s", fit$regulator[idx], fit$target[idx],
         formatC(fit$nl[idx], digits = 2, format = "f"), formatC(fit$edf[idx], digits = 1, format = "f"))
     names(label) <- rownames(fit)[idx]
-    pts <- do.call(rbind, lapply(idx, function(i) {
+    pts <- .plot_pairwise_points(fit, x, idx, transform)
+    has.curve <- idx[!is.na(metadata(fit)$spline$context[idx])]
+    curves <- if (length(has.curve)) as.data.frame(pairwiseCurves(fit, has.curve, grid = 200, level = level)) else NULL
+    if (!is.null(curves)) curves$pair <- paste0(curves$regulator, "->", curves$target)
+    lines <- data.frame(pair = rownames(fit)[idx], intercept = fit$intercept[idx], slope = fit$slope[idx])
+    pts$pair <- factor(pts$pair, levels = rownames(fit)[idx])
+    lines$pair <- factor(lines$pair, levels = rownames(fit)[idx])
+    if (!is.null(curves)) curves$pair <- factor(curves$pair, levels = rownames(fit)[idx])
+    list(pts = pts, curves = curves, lines = lines, label = label, transform = transform, npairs = length(idx))
+}
+
+# The observations of the pairs idx (log1p values for a log1p fit), one row per finite point.
+.plot_pairwise_points <- function(fit, x, idx, transform) {
+    do.call(rbind, lapply(idx, function(i) {
         xv <- as.numeric(x[fit$regulator[i], ])
         yv <- as.numeric(x[fit$target[i], ])
         if (identical(transform, "log1p")) {
@@ -65,16 +93,12 @@ plotPairwise <- function(fit, x, pairs = NULL, assay.type = NULL, max.pairs = 12
         ok <- !is.na(xv) & !is.na(yv)
         data.frame(pair = rownames(fit)[i], x = xv[ok], y = yv[ok])
     }))
-    has.curve <- idx[!is.na(metadata(fit)$spline$context[idx])]
-    curves <- if (length(has.curve)) as.data.frame(pairwiseCurves(fit, has.curve, grid = 200, level = level)) else NULL
-    if (!is.null(curves)) curves$pair <- paste0(curves$regulator, "->", curves$target)
-    lines <- data.frame(pair = rownames(fit)[idx], intercept = fit$intercept[idx], slope = fit$slope[idx])
-    pts$pair <- factor(pts$pair, levels = rownames(fit)[idx])
-    lines$pair <- factor(lines$pair, levels = rownames(fit)[idx])
-    if (!is.null(curves)) curves$pair <- factor(curves$pair, levels = rownames(fit)[idx])
+}
 
-    many <- nrow(pts) / length(idx) > hex.above && requireNamespace("hexbin", quietly = TRUE)
-    p <- ggplot2::ggplot(pts, ggplot2::aes(x = x, y = y))
+# The plot of the panels' data d: points or hexagonal bins, the curves, the affine lines, facets and labels.
+.plot_pairwise_layers <- function(d, hex.above, level) {
+    many <- nrow(d$pts) / d$npairs > hex.above && requireNamespace("hexbin", quietly = TRUE)
+    p <- ggplot2::ggplot(d$pts, ggplot2::aes(x = x, y = y))
     p <- if (many) {
         p + ggplot2::geom_hex(bins = 40) + ggplot2::scale_fill_gradient(low = "grey85", high = "grey20",
             trans = "log10")
@@ -82,25 +106,30 @@ plotPairwise <- function(fit, x, pairs = NULL, assay.type = NULL, max.pairs = 12
         p + ggplot2::geom_point(size = 0.6, alpha = 0.4, colour = "grey40")
     }
     thin <- FALSE
-    if (!is.null(curves)) {
-        # dotted where fewer than 10 observations lie in the knot interval
-        curves$solid <- ifelse(!is.na(curves$thin) & curves$thin, NA_real_, curves$fit)
-        thin <- any(curves$thin, na.rm = TRUE)
-        p <- p + ggplot2::geom_ribbon(data = curves, ggplot2::aes(x = x, ymin = lower,
-            ymax = upper), inherit.aes = FALSE, fill = "#D55E00", alpha = 0.25) +
-            ggplot2::geom_line(data = curves, ggplot2::aes(x = x, y = fit), colour = "#D55E00",
-                linewidth = 0.6, linetype = "dotted") +
-            ggplot2::geom_line(data = curves, ggplot2::aes(x = x, y = solid), colour = "#D55E00",
-                linewidth = 0.9, na.rm = TRUE)
+    if (!is.null(d$curves)) {
+        thin <- any(d$curves$thin, na.rm = TRUE)
+        p <- .plot_pairwise_curves(p, d$curves)
     }
-    p + ggplot2::geom_abline(data = lines, ggplot2::aes(intercept = intercept, slope = slope),
+    logged <- identical(d$transform, "log1p")
+    p + ggplot2::geom_abline(data = d$lines, ggplot2::aes(intercept = intercept, slope = slope),
             colour = "#0072B2", linetype = "dashed") +
-        ggplot2::facet_wrap(~pair, scales = "free", labeller = ggplot2::as_labeller(label)) +
-        ggplot2::labs(x = if (identical(transform, "log1p")) "regulator, log1p" else "regulator",
-            y = if (identical(transform, "log1p")) "target, log1p" else "target",
+        ggplot2::facet_wrap(~pair, scales = "free", labeller = ggplot2::as_labeller(d$label)) +
+        ggplot2::labs(x = if (logged) "regulator, log1p" else "regulator",
+            y = if (logged) "target, log1p" else "target",
             caption = paste0("spline (orange, ", 100 * level, "% band) and affine fit (dashed)",
                 if (thin) "\ndotted: fewer than 10 observations in the knot interval" else "")) +
         ggplot2::theme_bw()
+}
+
+# p with the spline curves and bands, dotted where fewer than 10 observations lie in the knot interval.
+.plot_pairwise_curves <- function(p, curves) {
+    curves$solid <- ifelse(!is.na(curves$thin) & curves$thin, NA_real_, curves$fit)
+    p + ggplot2::geom_ribbon(data = curves, ggplot2::aes(x = x, ymin = lower,
+        ymax = upper), inherit.aes = FALSE, fill = "#D55E00", alpha = 0.25) +
+        ggplot2::geom_line(data = curves, ggplot2::aes(x = x, y = fit), colour = "#D55E00",
+            linewidth = 0.6, linetype = "dotted") +
+        ggplot2::geom_line(data = curves, ggplot2::aes(x = x, y = solid), colour = "#D55E00",
+            linewidth = 0.9, na.rm = TRUE)
 }
 
 #' Plot the distribution of the nonlinearity index across pairs
