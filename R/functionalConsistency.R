@@ -578,81 +578,107 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
     P <- ncol(X)
     G <- .curve_values(bulk.fit, rows, X)
     D <- curve_distances_cpp(G, X, Y, H, central[1L], central[2L])
-    lower <- upper <- rep(NA_real_, P)
-    kept <- vector("list", P)
-    if (nboot > 0 && P > 0) {
-        # batches of pairs whose resampled values fill about 2e6 doubles per matrix
-        size <- max(1L, floor(2e6 / (nboot * n)))
-        for (batch in split(seq_len(P), ceiling(seq_len(P) / size))) {
-            # resample b of pair e is column (e - 1) * nboot + b (within the batch)
-            idx <- do.call(cbind, lapply(batch, function(e) {
-                matrix(resample_cpp(n, n, as.integer(nboot), TRUE, seeds[e]), n)
-            }))
-            pair <- rep(batch, each = nboot)
-            b <- rep(seq_len(nboot), length(batch))
-            take <- function(M) matrix(M[cbind(as.vector(idx), rep(pair, each = n))], n)
-            Xr <- take(X)
-            Yr <- take(Y)
-            R <- ncol(Xr)
-            names <- c(paste0("x", seq_len(R)), paste0("y", seq_len(R)))
-            bp <- data.frame(names[seq_len(R)], names[R + seq_len(R)])
-            bf <- if (is.null(counts)) {
-                .fit_columns(Xr, Yr, k)
-            } else {
-                M <- rbind(t(take(counts$X)), t(take(counts$Y)))
-                rownames(M) <- names
-                S <- matrix(counts$size[as.vector(idx)], R, n, byrow = TRUE)
-                # The resamples keep the regulator's rate distribution fitted to
-                # all bulk samples (at the bulk level the counts are deep, the
-                # posteriors narrow); their p-values are not used.
-                prior <- lapply(counts$prior, function(m) m[, c(pair, pair), drop = FALSE])
-                .fit_pairwise(M, pairs = bp, genes = NULL, k = k, method = "REML", transform = "none",
-                    counts = TRUE, size.factors = rbind(S, S), dispersion = counts$dispersion, test = c("wild", "F"),
-                    nboot = 0, level = 0.95, seed = 1L, BPPARAM = SerialParam(), num.threads = 1L, verbose = FALSE,
-                    rate.test = FALSE, rate.prior = prior)
-            }
-            Hr <- take(H)
-            masked <- is.na(Hr)
-            if (!is.null(cell.boot)) {
-                # pairs whose cell curve was fitted (row not NA): the curve of
-                # the paired cell resample, mapped through the aggregation
-                nb <- length(cell.boot$fits)
-                bb <- (b - 1L) %% nb + 1L
-                fitted <- !is.na(cell.boot$rows[pair])
-                for (j in unique(bb[fitted])) {
-                    cols <- which(bb == j & fitted)
-                    f <- function(u) .curve_values(cell.boot$fits[[j]], cell.boot$rows[pair[cols]], u)
-                    Hr[, cols] <- if (is.null(cell.boot$map)) f(Xr[, cols, drop = FALSE]) else
-                        cell.boot$map(f, Xr[, cols, drop = FALSE], matrix(idx[, cols], n))
-                }
-                # the samples left out of D (no cell curve there) stay out
-                Hr[masked] <- NA_real_
-            }
-            Ds <- curve_distances_cpp(.curve_values(bf, seq_len(R), Xr), Xr, Yr, Hr, central[1L], central[2L])
-            Ds[is.na(bf$edf)] <- NA_real_
-            for (e in batch) {
-                # Lower end basic (2 D - upper quantile): a resample's
-                # distance carries its own estimation noise on top of D's, so
-                # the resampled distances sit above D by about D's upward bias,
-                # which the reflection undoes.  Upper end percentile (the upper
-                # quantile itself): the resampled distances' spread is skewed
-                # to the right, and the basic upper end (reflecting the lower
-                # tail) fell below the truth in up to a quarter of replicates
-                # with skewed causes.  Both ends hold D.
-                d <- Ds[pair == e]
-                if (draws) kept[[e]] <- d
-                q <- quantile(d, 1 - (1 - level) / 2, names = FALSE, na.rm = TRUE)
-                if (is.na(q)) next
-                lower[e] <- min(D[e], max(0, 2 * D[e] - q))
-                upper[e] <- max(D[e], q)
-            }
-        }
-    }
+    iv <- .ff_intervals(X, Y, H, D, k, nboot, level, central, seeds, counts, cell.boot)
     # Part 1: F test of y - h against a constant, alternative a cubic spline
     # of x, wild bootstrap p-value (the core's, all pairs in one call).
     tests <- gap_ftests_cpp(X, Y - H, as.integer(k.curve), as.numeric(seeds))
-    out <- data.frame(n = rep(n, P), ff.distance = D, ff.lower = lower, ff.upper = upper, p.curve = tests,
+    out <- data.frame(n = rep(n, P), ff.distance = D, ff.lower = iv$lower, ff.upper = iv$upper, p.curve = tests,
         p.resid = .resid_tests(X, Y, k, seeds, max.n))
-    if (draws) attr(out, "draws") <- kept
+    if (draws) attr(out, "draws") <- iv$draws
     out
+}
+
+# The resampling interval (lower, upper) of each pair's distance D, and each pair's resampled distances (draws).
+.ff_intervals <- function(X, Y, H, D, k, nboot, level, central, seeds, counts, cell.boot) {
+    P <- ncol(X)
+    lower <- upper <- rep(NA_real_, P)
+    kept <- vector("list", P)
+    if (!(nboot > 0 && P > 0)) return(list(lower = lower, upper = upper, draws = kept))
+    # batches of pairs whose resampled values fill about 2e6 doubles per matrix
+    size <- max(1L, floor(2e6 / (nboot * nrow(X))))
+    for (batch in split(seq_len(P), ceiling(seq_len(P) / size))) {
+        bd <- .ff_boot_distances(batch, X, Y, H, k, nboot, central, seeds, counts, cell.boot)
+        for (e in batch) {
+            d <- bd$Ds[bd$pair == e]
+            kept[[e]] <- d
+            ends <- .ff_interval_ends(d, D[e], level)
+            lower[e] <- ends[1L]
+            upper[e] <- ends[2L]
+        }
+    }
+    list(lower = lower, upper = upper, draws = kept)
+}
+
+# The distances of the nboot resamples of each pair of `batch` (Ds), and each resample's pair (pair).
+.ff_boot_distances <- function(batch, X, Y, H, k, nboot, central, seeds, counts, cell.boot) {
+    n <- nrow(X)
+    # resample b of pair e is column (e - 1) * nboot + b (within the batch)
+    idx <- do.call(cbind, lapply(batch, function(e) {
+        matrix(resample_cpp(n, n, as.integer(nboot), TRUE, seeds[e]), n)
+    }))
+    pair <- rep(batch, each = nboot)
+    b <- rep(seq_len(nboot), length(batch))
+    take <- function(M) matrix(M[cbind(as.vector(idx), rep(pair, each = n))], n)
+    Xr <- take(X)
+    Yr <- take(Y)
+    bf <- .ff_boot_fits(Xr, Yr, k, counts, take, idx, pair)
+    Hr <- .ff_boot_cell_curves(take(H), Xr, idx, pair, b, cell.boot)
+    Ds <- curve_distances_cpp(.curve_values(bf, seq_len(ncol(Xr)), Xr), Xr, Yr, Hr, central[1L], central[2L])
+    Ds[is.na(bf$edf)] <- NA_real_
+    list(Ds = Ds, pair = pair)
+}
+
+# The bulk curves of the resamples (columns of Xr, Yr): plain splines, or with `counts` count-aware ones.
+.ff_boot_fits <- function(Xr, Yr, k, counts, take, idx, pair) {
+    if (is.null(counts)) return(.fit_columns(Xr, Yr, k))
+    n <- nrow(Xr)
+    R <- ncol(Xr)
+    names <- c(paste0("x", seq_len(R)), paste0("y", seq_len(R)))
+    bp <- data.frame(names[seq_len(R)], names[R + seq_len(R)])
+    M <- rbind(t(take(counts$X)), t(take(counts$Y)))
+    rownames(M) <- names
+    S <- matrix(counts$size[as.vector(idx)], R, n, byrow = TRUE)
+    # The resamples keep the regulator's rate distribution fitted to
+    # all bulk samples (at the bulk level the counts are deep, the
+    # posteriors narrow); their p-values are not used.
+    prior <- lapply(counts$prior, function(m) m[, c(pair, pair), drop = FALSE])
+    .fit_pairwise(M, pairs = bp, genes = NULL, k = k, method = "REML", transform = "none",
+        counts = TRUE, size.factors = rbind(S, S), dispersion = counts$dispersion, test = c("wild", "F"),
+        nboot = 0, level = 0.95, seed = 1L, BPPARAM = SerialParam(), num.threads = 1L, verbose = FALSE,
+        rate.test = FALSE, rate.prior = prior)
+}
+
+# The cell curve at the resamples' bulk values Xr (Hr: H resampled), with cell.boot that of the paired cell resample.
+.ff_boot_cell_curves <- function(Hr, Xr, idx, pair, b, cell.boot) {
+    if (is.null(cell.boot)) return(Hr)
+    n <- nrow(Xr)
+    masked <- is.na(Hr)
+    # pairs whose cell curve was fitted (row not NA): the curve of
+    # the paired cell resample, mapped through the aggregation
+    nb <- length(cell.boot$fits)
+    bb <- (b - 1L) %% nb + 1L
+    fitted <- !is.na(cell.boot$rows[pair])
+    for (j in unique(bb[fitted])) {
+        cols <- which(bb == j & fitted)
+        f <- function(u) .curve_values(cell.boot$fits[[j]], cell.boot$rows[pair[cols]], u)
+        Hr[, cols] <- if (is.null(cell.boot$map)) f(Xr[, cols, drop = FALSE]) else
+            cell.boot$map(f, Xr[, cols, drop = FALSE], matrix(idx[, cols], n))
+    }
+    # the samples left out of D (no cell curve there) stay out
+    Hr[masked] <- NA_real_
+    Hr
+}
+
+# The interval ends (lower, upper) of distance D from its resampled distances d (NA without a quantile).
+.ff_interval_ends <- function(d, D, level) {
+    # Lower end basic (2 D - upper quantile): a resample's distance carries
+    # its own estimation noise on top of D's, so the resampled distances
+    # sit above D by about D's upward bias, which the reflection undoes.
+    # Upper end percentile (the upper quantile itself): the resampled
+    # distances' spread is skewed to the right, and the basic upper end
+    # (reflecting the lower tail) fell below the truth in up to a quarter
+    # of replicates with skewed causes.  Both ends hold D.
+    q <- quantile(d, 1 - (1 - level) / 2, names = FALSE, na.rm = TRUE)
+    if (is.na(q)) return(c(NA_real_, NA_real_))
+    c(min(D, max(0, 2 * D - q)), max(D, q))
 }
