@@ -284,6 +284,42 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
 .fit_pairwise <- function(x, pairs, genes, k, method, transform, counts = FALSE, size.factors = NULL,
     dispersion = 0, test = "wild", nboot, level, seed, BPPARAM, num.threads, verbose, rate.test = TRUE,
     rate.prior = NULL, lambda.scale = 1) {
+    s <- .fit_settings(method, transform, counts, test, dispersion, nboot, level, seed, num.threads, verbose)
+    rn <- .fit_gene_names(x)
+    k <- .resolve_k(k, ncol(x))
+    pr <- .resolve_pairs(pairs, genes, rn, colnames(x))
+
+    # The genes involved, as a dense observations x genes matrix.
+    used <- sort(unique(c(pr$regulator, pr$target)))
+    d <- .fit_values(x, used, pr, s, size.factors, rate.prior)
+    col <- match(c(pr$regulator, pr$target), used) - 1L
+    reg <- col[seq_along(pr$regulator)]
+    tgt <- col[length(pr$regulator) + seq_along(pr$target)]
+
+    if (.bp_start(BPPARAM)) on.exit(.bp_stop(BPPARAM), add = TRUE)
+    # work units of whole regulators (a regulator's basis is built once for
+    # all its targets)
+    chunks <- .work_units(reg, .n_units(length(reg), BPPARAM, s$verbose))
+    opts <- list(k = k, method = s$method, nboot = s$nboot, level = s$level, seed = s$seed, test = s$test,
+        rate.test = rate.test, dispersion = s$dispersion, lambda.scale = lambda.scale,
+        num.threads = s$num.threads)
+    whole <- list(data = d$data, tdata = d$tdata, cdata = d$cdata, sfu = d$sfu, gene.id = used - 1L, reg = reg,
+        tgt = tgt)
+    # what the table needs of the counts' rates
+    rates <- list(sf = d$sf, reliability = d$reliability, prior.grid = d$cdata[["prior.grid"]],
+        prior.weight = d$cdata[["prior.weight"]])
+    rm(d)
+    # each unit gets the columns of its own pairs' genes only
+    tasks <- if (length(chunks) > 1L) lapply(chunks, .pair_chunk_task, whole = whole) else list(whole)
+    rm(whole)
+    res <- .run_units(tasks, .fit_pair_chunk, opts = opts, verbose = FALSE, BPPARAM = BPPARAM,
+        sizes = lengths(chunks), what = "pairs", progress = s$verbose, label = "fitting")
+    res <- .combine_pair_chunks(res, chunks, length(reg))
+    .fit_table(res, rn, pr, s, k, rates, used, ncol(x))
+}
+
+# The checked settings of a fit.
+.fit_settings <- function(method, transform, counts, test, dispersion, nboot, level, seed, num.threads, verbose) {
     method <- .check_choice(.first(method), c("REML", "GCV"), "method")
     transform <- .check_choice(.first(transform), c("none", "log1p"), "transform")
     counts <- .check_flag(counts, "counts")
@@ -300,9 +336,13 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
     nboot <- .check_count(nboot, "nboot", min = 0, max = .resample_max)
     level <- .check_prob(level, "level")
     if (level >= 1) stop(sprintf("`level` must be below 1, not %s", .fmt_value(level)), call. = FALSE)
-    seed <- .resolve_seed(seed)
-    num.threads <- .check_threads(num.threads)
-    verbose <- .check_flag(verbose, "verbose")
+    list(method = method, transform = transform, counts = counts, test = test, dispersion = dispersion,
+        nboot = nboot, level = level, seed = .resolve_seed(seed), num.threads = .check_threads(num.threads),
+        verbose = .check_flag(verbose, "verbose"))
+}
+
+# The gene names of x (its rownames), checked.
+.fit_gene_names <- function(x) {
     if (length(dim(x)) != 2L) stop("`x` must be a matrix-like object with genes in rows", call. = FALSE)
     .check_sparse(x)
     rn <- rownames(x)
@@ -312,78 +352,67 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
         } else ""), call. = FALSE)
     }
     .check_unique_names(rn, "`x`")
-    k <- .resolve_k(k, ncol(x))
-    pr <- .resolve_pairs(pairs, genes, rn, colnames(x))
+    rn
+}
 
-    # The genes involved, as a dense observations x genes matrix.
-    used <- sort(unique(c(pr$regulator, pr$target)))
-    data <- .pair_data(x, used, transform)
-    tdata <- NULL
-    if (counts) {
-        sf <- if (is.null(size.factors)) {
-            .library_size_factors(x, TRUE, "columns", "x", when = "with counts = TRUE",
-                instead = "fit with counts = FALSE")
-        } else {
-            .check_size_factors(size.factors, ncol(x), nrow(x))
+# What the fits of the rows `used` of x take: `data`, the regulators' values
+# (observations x genes; on counts the posterior mean rates), and on counts
+# `tdata` (the targets' counts / size factors), `cdata` (counts, size
+# factors, dispersion and the regulators' rate priors), `sfu` (the size
+# factors of the observations, or of each observation and gene), the size
+# factors `sf` of x and the genes' `reliability`.
+.fit_values <- function(x, used, pr, s, size.factors, rate.prior) {
+    data <- .pair_data(x, used, s$transform)
+    if (!s$counts) {
+        if (!is.null(size.factors) || s$dispersion != 0) {
+            stop("`size.factors` and `dispersion` describe counts: give them with counts = TRUE", call. = FALSE)
         }
-        sfu <- if (is.matrix(sf)) t(sf[used, , drop = FALSE]) else sf
-        # rate distributions for the regulators only (targets enter as counts / sf)
-        # (`rate.prior`: internal, given priors per row of x, list(grid, weight) of 64 x nrow(x) matrices,
-        # and `refine`: > 0 to refit them on their grids, 0 to use them as they are)
-        rates <- .count_rates(data, sfu, dispersion, num.threads, verbose, need = used %in% pr$regulator,
-            prior = if (!is.null(rate.prior)) {
-                list(grid = rate.prior$grid[, used, drop = FALSE], weight = rate.prior$weight[, used, drop = FALSE],
-                    refine = rate.prior$refine)
-            })
-        cdata <- data
-        tdata <- data / sfu
-        data <- rates$rate
-    } else if (!is.null(size.factors) || dispersion != 0) {
-        stop("`size.factors` and `dispersion` describe counts: give them with counts = TRUE", call. = FALSE)
+        return(list(data = data))
     }
-    col <- match(c(pr$regulator, pr$target), used) - 1L
-    reg <- col[seq_along(pr$regulator)]
-    tgt <- col[length(pr$regulator) + seq_along(pr$target)]
-
-    if (.bp_start(BPPARAM)) on.exit(.bp_stop(BPPARAM), add = TRUE)
-    # work units of whole regulators (a regulator's basis is built once for
-    # all its targets)
-    chunks <- .work_units(reg, .n_units(length(reg), BPPARAM, verbose))
-    cdata <- if (counts) {
-        list(counts = cdata, size = sfu, dispersion = dispersion, prior.grid = rates[["prior.grid"]],
-            prior.weight = rates[["prior.weight"]])
+    sf <- if (is.null(size.factors)) {
+        .library_size_factors(x, TRUE, "columns", "x", when = "with counts = TRUE",
+            instead = "fit with counts = FALSE")
+    } else {
+        .check_size_factors(size.factors, ncol(x), nrow(x))
     }
-    sfu <- if (counts) sfu
-    opts <- list(k = k, method = method, nboot = nboot, level = level, seed = seed, test = test,
-        rate.test = rate.test, dispersion = dispersion, lambda.scale = lambda.scale, num.threads = num.threads)
-    whole <- list(data = data, tdata = tdata, cdata = cdata, sfu = sfu, gene.id = used - 1L, reg = reg, tgt = tgt)
-    # each unit gets the columns of its own pairs' genes only
-    tasks <- if (length(chunks) > 1L) lapply(chunks, .pair_chunk_task, whole = whole) else list(whole)
-    rm(whole)
-    res <- .run_units(tasks, .fit_pair_chunk, opts = opts, verbose = FALSE, BPPARAM = BPPARAM,
-        sizes = lengths(chunks), what = "pairs", progress = verbose, label = "fitting")
-    res <- .combine_pair_chunks(res, chunks, length(reg))
+    sfu <- if (is.matrix(sf)) t(sf[used, , drop = FALSE]) else sf
+    # rate distributions for the regulators only (targets enter as counts / sf)
+    # (`rate.prior`: internal, given priors per row of x, list(grid, weight) of 64 x nrow(x) matrices,
+    # and `refine`: > 0 to refit them on their grids, 0 to use them as they are)
+    rates <- .count_rates(data, sfu, s$dispersion, s$num.threads, s$verbose, need = used %in% pr$regulator,
+        prior = if (!is.null(rate.prior)) {
+            list(grid = rate.prior$grid[, used, drop = FALSE], weight = rate.prior$weight[, used, drop = FALSE],
+                refine = rate.prior$refine)
+        })
+    list(data = rates$rate, tdata = data / sfu, sfu = sfu, sf = sf, reliability = rates$reliability,
+        cdata = list(counts = data, size = sfu, dispersion = s$dispersion, prior.grid = rates[["prior.grid"]],
+            prior.weight = rates[["prior.weight"]]))
+}
 
+# The result of a fit: a row per pair (`res`: the combined units' results),
+# the settings and the curves in its metadata.
+.fit_table <- function(res, rn, pr, s, k, rates, used, n.obs) {
     out <- DataFrame(regulator = rn[pr$regulator], target = rn[pr$target], n = res$n, edf = res$edf,
         lambda = res$lambda, r2.linear = res[["r2.linear"]], r2.spline = res[["r2.spline"]], nl = res$nl,
         p.nonlinear = res[["p.nonlinear"]], slope = res$slope, intercept = res$intercept, sigma = res$sigma,
         status = .pair_status[res$status + 1L], check.names = FALSE)
     out$p.relation <- .p_relation(out)
     out <- out[, c(seq_len(9L), ncol(out), 10L:(ncol(out) - 1L))]
-    if (nboot > 0) {
+    if (s$nboot > 0) {
         out$nl.lower <- res[["nl.lower"]]
         out$nl.upper <- res[["nl.upper"]]
     }
+    counts <- s$counts
     if (counts) {
         out$reliability.regulator <- unname(rates$reliability[out$regulator])
         out$reliability.target <- unname(rates$reliability[out$target])
     }
     rownames(out) <- paste0(out$regulator, "->", out$target)
-    metadata(out) <- list(method = method, k = k, transform = transform, test = test, counts = counts,
-        scale = if (counts) "rate" else if (transform == "log1p") "log1p" else "values",
-        dispersion = if (counts) dispersion, size.factors = if (counts) sf,
-        rate.prior = if (counts) .regulator_priors(rates, used, rn, unique(pr$regulator)), nboot = nboot, level = level,
-        seed = seed, n.obs = ncol(x),
+    metadata(out) <- list(method = s$method, k = k, transform = s$transform, test = s$test, counts = counts,
+        scale = if (counts) "rate" else if (s$transform == "log1p") "log1p" else "values",
+        dispersion = if (counts) s$dispersion, size.factors = if (counts) rates$sf,
+        rate.prior = if (counts) .regulator_priors(rates, used, rn, unique(pr$regulator)), nboot = s$nboot,
+        level = s$level, seed = s$seed, n.obs = n.obs,
         spline = list(coef = res$coef, d = res$d, context = res$context, mean.y = res[["mean.y"]],
             contexts = res$contexts))
     out
