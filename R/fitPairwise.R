@@ -202,12 +202,14 @@
 #' @param seed Seed of the bootstrap; `NULL` draws one from R's generator.
 #' @param BPPARAM A BiocParallel back-end: the pairs are split into work
 #'   units of whole regulators (a few per worker), each carrying the
-#'   columns of its own genes only.  Workers are started for the call unless
-#'   the back-end is already up (a back-end the user started is reused and
-#'   left running).  Results are identical on every back-end.  An
+#'   columns of its own genes only; a new worker (`SnowParam`, a
+#'   batchtools job) loads the package's compiled library for them, not the
+#'   package and its Bioconductor dependencies.  Workers are started for the
+#'   call unless the back-end is already up (a back-end the user started is
+#'   reused and left running).  Results are identical on every back-end.  An
 #'   interrupt stops the units the workers are running as well, within a
 #'   fraction of a second (`SnowParam` workers the call started are ended
-#'   at once, even while they load the package).
+#'   at once, even while they start).
 #' @param num.threads Threads per worker.
 #' @param verbose Show a progress bar (pairs fitted of the total, time
 #'   left), serially and with workers alike (by default in interactive

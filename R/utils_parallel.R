@@ -62,6 +62,11 @@
 .bp_stop <- function(BPPARAM) {
     hit <- .bp_owned_index(BPPARAM)
     if (length(hit)) .bp_owned$entries <- .bp_owned$entries[-hit]
+    # bpstop() of a BatchtoolsParam removes the registry the call's bpstart()
+    # made, after waiting 5 s by default for a user to abort the removal; no
+    # user is at that prompt inside a call
+    op <- options(BIOCPARALLEL_BATCHTOOLS_REMOVE_REGISTRY_WAIT = 0)
+    on.exit(options(op))
     tryCatch(bpstop(BPPARAM), error = function(e) NULL, warning = function(w) NULL)
     invisible(NULL)
 }
@@ -132,6 +137,9 @@
     }
     # an error on a worker reads as it would serially
     rethrow <- function(e) stop(.remote_message(e), call. = FALSE)
+    # workers need not load the package for units of the compiled core
+    units <- .portable_units(fun, tasks, list(...))
+    fun <- units$fun
     if (is(BPPARAM, "BatchtoolsParam")) {
         # batchtools runs all jobs before any result returns, and its
         # bpiterate() needs an empty registry, which a back-end reused for
@@ -162,12 +170,108 @@
     }
     after_end <- function(e) if (ended) .resignal_interrupt()
     # results are put in place as they arrive, so the bar moves with them
-    withCallingHandlers(tryCatch(bpiterate(next_task, .unit_call, .fun = fun, ..., .stop.file = stop.file,
+    withCallingHandlers(tryCatch(bpiterate(next_task, units$call, .fun = fun, ..., .stop.file = stop.file,
         REDUCE = function(acc, r) {
             acc[r$id] <- list(r$value)
             tick(sizes[r$id])
             acc
         }, init = out, BPPARAM = BPPARAM), bperror = rethrow), interrupt = raise_flag, error = after_end)
+}
+
+# Units that run without the package's namespace.  A fresh worker (a
+# SnowParam worker, a batchtools job) that unserialises a function of this
+# package loads its namespace first, and with it the Bioconductor classes it
+# imports: about 5 s per worker on the package's test machine, longer on a
+# cluster's shared file system, and paid again by every batchtools job.
+# Units that compute in the compiled core need none of that: .portable()
+# copies such a unit function, and the package functions and constants it
+# uses, into an environment under the base environment (with the functions
+# of R's own packages it imports, such as methods::is), and the copy loads
+# only the core's shared library (with Rcpp's namespace, which its compiled
+# code calls into) on the worker, in a few milliseconds.  Returns NULL when
+# the function needs anything else (a function of an imported package that R
+# does not attach by default, an S4 generic, an environment), so that the
+# unit runs as it is.
+#' @importFrom codetools findGlobals
+.portable <- function(f) {
+    ns <- topenv(environment(.portable))
+    env <- new.env(parent = baseenv())
+    default <- c("base", "stats", "utils", "methods", "graphics", "grDevices", "datasets")
+    todo <- list(f)
+    while (length(todo)) {
+        g <- todo[[1L]]
+        todo <- todo[-1L]
+        for (nm in findGlobals(g)) {
+            if (exists(nm, envir = env, inherits = FALSE)) next
+            if (!exists(nm, envir = ns, inherits = FALSE)) {
+                if (exists(nm, envir = parent.env(ns), inherits = FALSE)) {
+                    # imported: from R's own packages (stats, methods, ...),
+                    # which a worker need not have attached, the function
+                    # itself (it travels as a reference to its namespace,
+                    # loaded in a moment); from any other package, not portable
+                    obj <- get(nm, envir = parent.env(ns))
+                    home <- if (is.function(obj) && !is.primitive(obj)) environmentName(topenv(environment(obj)))
+                    if (!is.null(home) && !home %in% default) return(NULL)
+                    assign(nm, obj, envir = env)
+                }
+                next  # base, or a local name
+            }
+            obj <- get(nm, envir = ns, inherits = FALSE)
+            if (inherits(obj, "NativeSymbolInfo")) {
+                # the compiled routine, found by its registered name once the
+                # library is loaded
+                obj <- obj$name
+            } else if (is.function(obj)) {
+                if (isS4(obj) || is.primitive(obj)) return(NULL)
+                todo <- c(todo, obj)
+                environment(obj) <- env
+            } else if (!.plain(obj)) {
+                return(NULL)
+            }
+            assign(nm, obj, envir = env)
+        }
+    }
+    environment(f) <- env
+    env$.portable_f <- f
+    env$.portable_load <- .load_core
+    environment(env$.portable_load) <- env
+    wrapper <- function(...) {
+        .portable_load()
+        .portable_f(...)
+    }
+    environment(wrapper) <- env
+    wrapper
+}
+
+# Loads the compiled core into a worker that has not loaded the package (see
+# .portable()); nothing where it is loaded already.
+.load_core <- function() {
+    if ("bulkcausal" %in% names(getLoadedDLLs())) return(invisible(NULL))
+    loadNamespace("Rcpp")
+    library.dynam("bulkcausal", "bulkcausal", dirname(find.package("bulkcausal")))
+    invisible(NULL)
+}
+
+# Whether a value needs no package to be used on a worker: NULL, atomic
+# vectors, and lists (data frames) of such, without S4 objects, functions
+# or environments.
+.plain <- function(x) {
+    if (is.null(x)) return(TRUE)
+    if (isS4(x) || is.environment(x) || is.function(x)) return(FALSE)
+    if (is.atomic(x)) return(is.null(attr(x, "class")) || is.factor(x) || inherits(x, c("Date", "POSIXct")))
+    if (!is.list(x)) return(FALSE)
+    if (!is.null(attr(x, "class")) && !is.data.frame(x)) return(FALSE)
+    all(vapply(x, .plain, logical(1)))
+}
+
+# The unit function and the runner of one unit, in their portable form when
+# the function and everything sent with it are (see .portable()).
+.portable_units <- function(fun, tasks, args) {
+    if (!.plain(tasks) || !.plain(args)) return(list(fun = fun, call = .unit_call))
+    pf <- .portable(fun)
+    pc <- .portable(.unit_call)
+    if (is.null(pf) || is.null(pc)) return(list(fun = fun, call = .unit_call))
+    list(fun = pf, call = pc)
 }
 
 # Signals an interrupt again (to the caller's handlers, as the user's

@@ -178,13 +178,14 @@ test_that("an interrupt while SnowParam workers start or load the package ends t
         pids[cwd == here]
     }
     before <- snow_workers()
-    # 0.5 and 0.9 s: inside the sockets' set-up (bpstart); 2.5 s: the workers are
-    # loading the package for their first unit (about 5 s)
+    # 0.5 and 0.9 s: inside the sockets' set-up (bpstart); 2.5 s: the workers
+    # are in their first units (they load the compiled library only, at once,
+    # and the 39,800 pairs take them several seconds)
     for (wait in c(0.5, 0.9, 2.5)) {
         p <- callr::r_bg(function() {
             suppressPackageStartupMessages(library(bulkcausal))
             set.seed(1)
-            x <- matrix(rnorm(50 * 200), 50, dimnames = list(sprintf("g%02d", 1:50), NULL))
+            x <- matrix(rnorm(200 * 3000), 200, dimnames = list(sprintf("g%03d", 1:200), NULL))
             cat("started\n")
             r <- tryCatch(fitPairwise(x, verbose = FALSE, BPPARAM = BiocParallel::SnowParam(2)),
                 interrupt = function(e) "interrupt")

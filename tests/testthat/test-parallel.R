@@ -53,6 +53,56 @@ test_that("the runner returns results in task order and a worker's error as a se
         BPPARAM = BiocParallel::MulticoreParam(2)), list(NULL, 2))
 })
 
+test_that("units of the compiled core are sent without the package, others as they are", {
+    p <- bulkcausal:::.portable(bulkcausal:::.fit_pair_chunk)
+    expect_type(p, "closure")
+    # under the base environment, with copies of the package functions it
+    # uses and the core's routines by their registered names
+    expect_identical(topenv(environment(p)), baseenv())
+    expect_true(all(c("fit_pairwise_cpp", "rate_test_cpp", ".call_core") %in% ls(environment(p), all.names = TRUE)))
+    expect_identical(get("_bulkcausal_fit_pairwise_cpp", environment(p)), "_bulkcausal_fit_pairwise_cpp")
+    expect_identical(environment(get(".call_core", environment(p))), environment(p))
+    # the copy computes what the original does
+    set.seed(3)
+    task <- list(data = matrix(rnorm(200), 100, 2), gene.id = 0:1, reg = 0L, tgt = 1L)
+    opts <- list(k = 6L, method = "REML", nboot = 0L, level = 0.95, seed = 1L, test = "F", rate.test = TRUE,
+        dispersion = 0, lambda.scale = 1, num.threads = 1L)
+    expect_identical(p(task, opts = opts, verbose = FALSE), bulkcausal:::.fit_pair_chunk(task, opts, FALSE))
+    # not portable: an imported class, a generic, an environment
+    expect_null(bulkcausal:::.portable(function(x) DataFrame(x)))
+    expect_null(bulkcausal:::.portable(function(x) fitPairwise(x)))
+    expect_null(bulkcausal:::.portable(function() .bp_owned))
+    # nor what is sent with a unit, unless it needs no package
+    expect_true(bulkcausal:::.plain(list(a = matrix(1:4, 2), b = NULL, c = data.frame(x = 1), d = factor("a"))))
+    expect_false(bulkcausal:::.plain(list(1, S4Vectors::DataFrame(a = 1))))
+    expect_false(bulkcausal:::.plain(list(f = function() 1)))
+    f <- bulkcausal:::.fit_pair_chunk
+    expect_identical(bulkcausal:::.portable_units(f, list(task), list(opts = list(s = S4Vectors::List())))$fun, f)
+    expect_false(identical(bulkcausal:::.portable_units(f, list(task), list(opts = opts))$fun, f))
+})
+
+test_that("SnowParam workers fit without loading the package's namespace, with the serial result", {
+    set.seed(5)
+    x <- matrix(rpois(12 * 300, 4), 12, 300, dimnames = list(paste0("g", 1:12), NULL))
+    # (not exporting the master's options: under testthat they hold
+    # functions of the package loaded for the tests, which would load it)
+    p <- BiocParallel::SnowParam(2, exportglobals = FALSE)
+    BiocParallel::bpstart(p)
+    on.exit(BiocParallel::bpstop(p))
+    for (counts in c(FALSE, TRUE)) {
+        expect_identical(fitPairwise(x, counts = counts, nboot = 5, seed = 2, verbose = FALSE, BPPARAM = p),
+            fitPairwise(x, counts = counts, nboot = 5, seed = 2, verbose = FALSE))
+    }
+    loaded <- function(i) c(namespace = "bulkcausal" %in% loadedNamespaces(),
+        library = "bulkcausal" %in% names(getLoadedDLLs()))
+    environment(loaded) <- baseenv()
+    for (w in BiocParallel::bplapply(1:2, loaded, BPPARAM = p)) {
+        expect_identical(w, c(namespace = FALSE, library = TRUE))
+    }
+    # a worker's error reads as it would serially
+    expect_error(fitPairwise(x - 1, counts = TRUE, verbose = FALSE, BPPARAM = p), "must hold counts")
+})
+
 test_that("fitPairwise shows progress in pairs, serially and with workers, reaching the total", {
     set.seed(2)
     x <- matrix(rnorm(12 * 150), 12, 150, dimnames = list(paste0("g", 1:12), NULL))
