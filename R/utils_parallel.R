@@ -23,8 +23,32 @@
     on.exit(if (!started) .bp_abandon(BPPARAM, before))
     bpstart(BPPARAM)
     .bp_own(BPPARAM)
+    .bt_local(BPPARAM)
     started <- TRUE
     TRUE
+}
+
+# A batchtools registry the call made (and removes at its end) for jobs on
+# this machine (socket, multicore or interactive cluster functions), without
+# a configuration file: polled every second, its files written
+# uncompressed.  batchtools' defaults suit a scheduler's queue (polling every
+# 5 s, backing off to 2 min; every job's input and results gzipped for a
+# shared file system); for local jobs they only add waiting, and gzip of the
+# results of many fits (225 MB for all pairs of 500 genes) costs more than
+# the fits.  A configuration file, or a registry the user started, is left
+# as it is.
+#' @importFrom BiocParallel bpbackend
+.bt_local <- function(BPPARAM) {
+    if (!is(BPPARAM, "BatchtoolsParam") || !bpbackend(BPPARAM) %in% c("socket", "multicore", "interactive")) {
+        return(invisible(FALSE))
+    }
+    conf <- BPPARAM$registryargs$conf.file
+    if (is.null(conf)) conf <- batchtools::findConfFile()
+    if (length(conf) && !is.na(conf[1L])) return(invisible(FALSE))
+    reg <- BPPARAM$registry
+    reg$sleep <- 1
+    reg$compress <- FALSE
+    invisible(TRUE)
 }
 
 # Back-ends the running call started itself, with the process ids of their

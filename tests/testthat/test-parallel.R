@@ -205,6 +205,42 @@ test_that("batchtools back-ends (local multicore and socket cluster functions) g
     expect_identical(auditTable(bt), auditTable(ref))
 })
 
+test_that("a local batchtools registry the call made polls every second and writes uncompressed", {
+    skip_if_not_installed("batchtools")
+    p <- BiocParallel::BatchtoolsParam(2, cluster = "socket",
+        registryargs = BiocParallel::batchtoolsRegistryargs(file.dir = tempfile("registry")))
+    expect_true(bulkcausal:::.bp_start(p))
+    expect_identical(p$registry$sleep, 1)
+    expect_false(p$registry$compress)
+    bulkcausal:::.bp_stop(p)
+    # a configuration file decides, and a scheduler's registry is not touched
+    conf <- tempfile(fileext = ".R")
+    writeLines("compress = 'xz'", conf)
+    p <- BiocParallel::BatchtoolsParam(2, cluster = "socket",
+        registryargs = BiocParallel::batchtoolsRegistryargs(file.dir = tempfile("registry"), conf.file = conf))
+    expect_true(bulkcausal:::.bp_start(p))
+    expect_null(p$registry$sleep)
+    expect_identical(p$registry$compress, "xz")
+    bulkcausal:::.bp_stop(p)
+    # (no scheduler here: a local back-end that says it is one)
+    p <- BiocParallel::BatchtoolsParam(2, cluster = "socket")
+    p$cluster <- "slurm"
+    expect_false(bulkcausal:::.bt_local(p))
+    # the registry is removed without BiocParallel's wait for an abort
+    p <- BiocParallel::BatchtoolsParam(2, cluster = "multicore",
+        registryargs = BiocParallel::batchtoolsRegistryargs(file.dir = tempfile("registry")))
+    bulkcausal:::.bp_start(p)
+    dir <- p$registry$file.dir
+    expect_true(dir.exists(dir))
+    seen <- new.env()
+    suppressMessages(trace("removeRegistry", where = asNamespace("batchtools"), print = FALSE,
+        tracer = bquote(assign("wait", wait, envir = .(seen)))))
+    on.exit(suppressMessages(untrace("removeRegistry", where = asNamespace("batchtools"))))
+    bulkcausal:::.bp_stop(p)
+    expect_identical(seen$wait, 0)
+    expect_false(dir.exists(dir))
+})
+
 test_that("the rates of count fits show a bar in genes and give the numbers of one call", {
     set.seed(7)
     n <- 150
