@@ -46,7 +46,7 @@
 #' @examples
 #' if (requireNamespace("pcalg", quietly = TRUE)) {
 #'     model <- randomGRN(6, prob = 0.4, functions = c(affine = 1), seed = 1)
-#'     sim <- simulateBulk(model, nsamples = 300, cells.per.sample = 20, keep.cells = TRUE, seed = 1)
+#'     sim <- simulateBulk(model, nsamples = 300, pool.size = 20, keep.cells = TRUE, seed = 1)
 #'     # affine edges and Gaussian noise: Fisher's z test is exact here (and fast)
 #'     discoverAtBothLevels(sim, test = "fisher")
 #' }

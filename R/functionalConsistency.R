@@ -143,7 +143,7 @@
 #' @examples
 #' model <- grnModel(data.frame(from = c("X", "X"), to = c("Y", "Z"), fun = c("affine", "sin"), n = c(1, 2)),
 #'                   noise.scale = c(X = 1, Y = 0.3, Z = 0.3))
-#' sim <- simulateBulk(model, nsamples = 300, cells.per.sample = 20, keep.cells = TRUE, seed = 1)
+#' sim <- simulateBulk(model, nsamples = 300, pool.size = 20, keep.cells = TRUE, seed = 1)
 #' functionalConsistency(S4Vectors::metadata(sim)$cells, sim, nboot = 20)
 #' @export
 #' @importFrom stats quantile sd

@@ -41,7 +41,8 @@
 #'   `"quadratic"`, `"tanh"`, or `"affine_hill"` (see the first section).
 #' @param aggregations Any of `"sum"`, `"mean"`, `"geomean"`,
 #'   `"log1p_sum"`, `"cpm"`, `"median"`, `"max"`.
-#' @param cells.per.sample Cells pooled into each bulk sample.
+#' @param pool.size Cells pooled into each bulk sample (one grid axis: several
+#'   values are studied one by one).
 #' @param causes Distribution of the cause within samples: `"gaussian"`,
 #'   `"skewed"`.
 #' @param nsamples Numbers of bulk samples.
@@ -50,7 +51,7 @@
 #' @param test The CI test, `"spline"` (default) or `"fisher"`.
 #' @param discovery Also run PC at both levels (needs pcalg).
 #' @param max.n Most observations the HSIC step of the spline test uses
-#'   (the cell level has up to `max(nsamples) * max(cells.per.sample)`).
+#'   (the cell level has up to `max(nsamples) * max(pool.size)`).
 #' @param seed Seed; replicate `r` of grid point `g` always gets the same
 #'   simulation, whatever the back-end and the rest of the grid.
 #' @param BPPARAM A BiocParallel back-end over the replicates.
@@ -59,8 +60,11 @@
 #' @param verbose Show a progress bar (replicates done of the total, time
 #'   left), serially and with workers alike.
 #'
+#' @param ... Not used: an argument not listed here is an error that names it.
+#' @param cells.per.sample Former name of `pool.size`, deprecated (it works,
+#'   with a warning).
 #' @return A tidy [S4Vectors::DataFrame], one row per grid point: the grid
-#'   columns `fun`, `aggregation`, `cells.per.sample`, `cause`, `nsamples`;
+#'   columns `fun`, `aggregation`, `pool.size`, `cause`, `nsamples`;
 #'   `replicates`; `ff.rate` (either FF part rejected), `ff.curve.rate`,
 #'   `ff.resid.rate`, `ff.distance` (median); `ci.bulk.rate`,
 #'   `ci.cells.rate` (rejections of the true `X _||_ Z | Y`); `se.*` for
@@ -70,19 +74,26 @@
 #' @seealso [plotRecoverability()]
 #' @examples
 #' st <- recoverabilityStudy(functions = c("affine", "sin"), aggregations = c("mean", "log1p_sum"),
-#'                           cells.per.sample = 10, nsamples = 200, replicates = 2, discovery = FALSE)
+#'                           pool.size = 10, nsamples = 200, replicates = 2, discovery = FALSE)
 #' st[, c("fun", "aggregation", "ff.rate", "ci.bulk.rate", "expected")]
 #' @export
 #' @importFrom BiocParallel SerialParam
 recoverabilityStudy <- function(functions = c("affine", "hill", "sin", "quadratic", "tanh"),
-    aggregations = c("sum", "mean", "geomean", "log1p_sum", "cpm"), cells.per.sample = c(1, 2, 5, 10, 50, 100),
+    aggregations = c("sum", "mean", "geomean", "log1p_sum", "cpm"), pool.size = c(1, 2, 5, 10, 50, 100),
     causes = c("gaussian", "skewed"), nsamples = c(100, 500), replicates = 20, alpha = 0.05, test = "spline",
-    discovery = TRUE, max.n = 1000, seed = 1, BPPARAM = SerialParam(), num.threads = 1, verbose = interactive()) {
+    discovery = TRUE, max.n = 1000, seed = 1, BPPARAM = SerialParam(), num.threads = 1, verbose = interactive(),
+    ..., cells.per.sample) {
+    .check_extra_args("recoverabilityStudy", setdiff(names(formals(sys.function())), "cells.per.sample"),
+        ...)
+    if (!missing(cells.per.sample)) {
+        pool.size <- .renamed_arg("recoverabilityStudy", "cells.per.sample", "pool.size", cells.per.sample,
+            !missing(pool.size))
+    }
     num.threads <- .check_threads(num.threads)
     .check_members(functions, c(names(.study_functions), "affine_hill"), "functions")
     .check_members(aggregations, .agg_funs, "aggregations")
     .check_members(causes, c("gaussian", "skewed"), "causes")
-    cells.per.sample <- .check_count(cells.per.sample, "cells.per.sample", len = seq_len(100L), max = .int_max)
+    pool.size <- .check_count(pool.size, "pool.size", len = seq_len(100L), max = .int_max)
     nsamples <- .check_count(nsamples, "nsamples", len = seq_len(100L), min = 20, max = .int_max)
     replicates <- .check_count(replicates, "replicates", max = .int_max)
     alpha <- .check_prob(alpha, "alpha")
@@ -92,7 +103,7 @@ recoverabilityStudy <- function(functions = c("affine", "hill", "sin", "quadrati
         stop("`discovery = TRUE` needs the pcalg package; install it or set `discovery = FALSE`", call. = FALSE)
     }
     seed <- .check_count(seed, "seed", min = 0)
-    grid <- expand.grid(fun = functions, aggregation = aggregations, cells.per.sample = cells.per.sample,
+    grid <- expand.grid(fun = functions, aggregation = aggregations, pool.size = pool.size,
         cause = causes, nsamples = nsamples, stringsAsFactors = FALSE)
     tasks <- expand.grid(replicate = seq_len(replicates), point = seq_len(nrow(grid)))
     start <- Sys.time()
@@ -118,7 +129,7 @@ recoverabilityStudy <- function(functions = c("affine", "hill", "sin", "quadrati
     do.call(rbind, lapply(idx, function(t) {
         g <- grid[tasks$point[t], ]
         # the seed names the design and the replicate, not the task's position
-        key <- sprintf("%s|%s|%d|%s|%d|%d", g$fun, g$aggregation, g$cells.per.sample, g$cause, g$nsamples,
+        key <- sprintf("%s|%s|%d|%s|%d|%d", g$fun, g$aggregation, g$pool.size, g$cause, g$nsamples,
             tasks$replicate[t])
         cbind(g, replicate = tasks$replicate[t],
             .study_replicate(g, .seed_from_key(seed, key), alpha, test, discovery, max.n, num.threads))
@@ -161,7 +172,7 @@ recoverabilityStudy <- function(functions = c("affine", "hill", "sin", "quadrati
 
 .study_replicate <- function(g, seed, alpha, test, discovery, max.n, num.threads = 1L) {
     model <- .study_model(g$fun, g$cause)
-    sim <- simulateBulk(model, nsamples = g$nsamples, cells.per.sample = g$cells.per.sample,
+    sim <- simulateBulk(model, nsamples = g$nsamples, pool.size = g$pool.size,
         aggregation = g$aggregation, keep.cells = TRUE, assays = "latent", seed = seed, num.threads = num.threads,
         verbose = FALSE)
     cells <- metadata(sim)$cells
@@ -203,9 +214,9 @@ recoverabilityStudy <- function(functions = c("affine", "hill", "sin", "quadrati
     }
     linear <- out$aggregation %in% c("sum", "mean")
     out$expected <- ifelse(out$fun == "affine" & linear, "consistent", "not guaranteed")
-    out$special <- ifelse(out$cells.per.sample == 1 & out$aggregation %in% c("sum", "mean", "geomean", "median",
+    out$special <- ifelse(out$pool.size == 1 & out$aggregation %in% c("sum", "mean", "geomean", "median",
         "max"), "one cell per sample: the bulk is the cells",
-        ifelse(out$cells.per.sample == 1 & out$aggregation == "log1p_sum",
+        ifelse(out$pool.size == 1 & out$aggregation == "log1p_sum",
             "one cell per sample: log1p of each gene (CI kept, FF not)",
             ifelse(out$fun == "quadratic" & out$cause == "gaussian" & linear,
                 "quadratic edge, Gaussian cause: FF holds (curve shifts only)",
@@ -236,7 +247,7 @@ recoverabilityStudy <- function(functions = c("affine", "hill", "sin", "quadrati
 #' @return A ggplot object.
 #' @examples
 #' st <- recoverabilityStudy(functions = c("affine", "sin"), aggregations = c("mean", "log1p_sum"),
-#'                           cells.per.sample = c(1, 10), nsamples = 200, replicates = 2, discovery = FALSE)
+#'                           pool.size = c(1, 10), nsamples = 200, replicates = 2, discovery = FALSE)
 #' if (requireNamespace("ggplot2", quietly = TRUE)) plotRecoverability(st, "ci")
 #' @export
 plotRecoverability <- function(study, what = c("ff", "ci", "f1")) {
@@ -248,6 +259,8 @@ plotRecoverability <- function(study, what = c("ff", "ci", "f1")) {
         stop("`study` must be the result of recoverabilityStudy()", call. = FALSE)
     }
     d <- as.data.frame(study)
+    # (a study made before the pool size had this name)
+    if (!"pool.size" %in% names(d)) names(d)[names(d) == "cells.per.sample"] <- "pool.size"
     d$nsamples <- factor(d$nsamples)
     d$panel <- paste(d$fun, d$cause, sep = ", ")
     alpha <- metadata(study)$alpha
@@ -257,7 +270,7 @@ plotRecoverability <- function(study, what = c("ff", "ci", "f1")) {
     d$se <- if (what == "f1") NA_real_ else d[[paste0("se.", sub(".rate", "", col, fixed = TRUE))]]
     ylab <- switch(what, ff = "FF violation rate (either part)", ci = "bulk rejection rate of X _||_ Z | Y",
         f1 = "skeleton F1 (bulk; cells dotted)")
-    p <- ggplot2::ggplot(d, ggplot2::aes(x = cells.per.sample, y = y, colour = aggregation, linetype = nsamples)) +
+    p <- ggplot2::ggplot(d, ggplot2::aes(x = pool.size, y = y, colour = aggregation, linetype = nsamples)) +
         ggplot2::geom_line() + ggplot2::geom_point(size = 0.8) +
         ggplot2::scale_x_log10() + ggplot2::facet_wrap(~panel) +
         ggplot2::labs(x = "cells per sample", y = ylab, linetype = "bulk samples") + ggplot2::theme_bw()
@@ -269,4 +282,4 @@ plotRecoverability <- function(study, what = c("ff", "ci", "f1")) {
     }
     p
 }
-utils::globalVariables(c("cells.per.sample", "aggregation", "nsamples", "f1.cells", "se"))
+utils::globalVariables(c("pool.size", "aggregation", "nsamples", "f1.cells", "se"))

@@ -1,6 +1,6 @@
 #' Simulate bulk samples by pooling simulated cells
 #'
-#' Each bulk sample draws its context, then `cells.per.sample` cells from the
+#' Each bulk sample draws its context, then `pool.size` cells from the
 #' [GRNModel][grnModel], and aggregates them with `aggregation`.  Cells are
 #' made and pooled one chunk at a time, so memory does not grow with the
 #' number of cells unless `keep.cells = TRUE`.  The cells are exactly those
@@ -10,8 +10,11 @@
 #'
 #' @inheritParams simulateCells
 #' @param nsamples Number of bulk samples.
-#' @param cells.per.sample Number of cells pooled into each sample: one
+#' @param pool.size Number of cells pooled into each sample: one
 #'   number, or one per sample.
+#' @param cells.per.sample Former name of `pool.size`, deprecated (it works,
+#'   with a warning).
+#' @param ... Not used: an argument not listed here is an error that names it.
 #' @param aggregation How cells are pooled: `"sum"` or `"mean"` (linear),
 #'   `"geomean"`, `"median"`, `"max"`, `"log1p_sum"` or `"cpm"` (non-linear);
 #'   see [aggregateCells()].
@@ -40,7 +43,7 @@
 #' @examples
 #' model <- grnModel(data.frame(from = "X", to = "Y", fun = "sin", n = 2),
 #'                   intercept = c(X = 1, Y = 0))
-#' bulk <- simulateBulk(model, nsamples = 200, cells.per.sample = 10,
+#' bulk <- simulateBulk(model, nsamples = 200, pool.size = 10,
 #'                      aggregation = "mean", seed = 1)
 #' bulk
 #' x <- SummarizedExperiment::assay(bulk)
@@ -48,12 +51,17 @@
 #' @export
 #' @importFrom SummarizedExperiment SummarizedExperiment
 #' @importFrom S4Vectors metadata
-simulateBulk <- function(model, nsamples, cells.per.sample = 100, aggregation = "mean",
+simulateBulk <- function(model, nsamples, pool.size = 100, aggregation = "mean",
     keep.cells = FALSE, assays = NULL, pseudo = 1, seed = NULL, num.threads = 1, BPPARAM = SerialParam(),
-    verbose = interactive()) {
+    verbose = interactive(), ..., cells.per.sample) {
+    .check_extra_args("simulateBulk", setdiff(names(formals(sys.function())), "cells.per.sample"), ...)
+    if (!missing(cells.per.sample)) {
+        pool.size <- .renamed_arg("simulateBulk", "cells.per.sample", "pool.size", cells.per.sample,
+            !missing(pool.size))
+    }
     .check_model(model)
     nsamples <- .check_count(nsamples, "nsamples", max = .int_max)
-    cps <- .check_count(cells.per.sample, "cells.per.sample", len = c(1L, nsamples), max = .int_max)
+    cps <- .check_count(pool.size, "pool.size", len = c(1L, nsamples), max = .int_max)
     # totals before rep_len(): a vector of nsamples sizes can itself be huge
     total <- if (length(cps) == 1L) cps * nsamples else sum(cps)
     if (total > .Machine$integer.max && isTRUE(keep.cells)) {

@@ -56,7 +56,7 @@ draw_model <- function(r, observation = "poisson", library.size = 1) {
 one_replicate <- function(r) {
     model <- draw_model(r)
     edges <- as.data.frame(edgeTable(model))
-    big <- simulateBulk(model, nsamples = MC_SAMPLES, cells.per.sample = CELLS, aggregation = "mean",
+    big <- simulateBulk(model, nsamples = MC_SAMPLES, pool.size = CELLS, aggregation = "mean",
         keep.cells = TRUE, assays = "rate", seed = 50000 + r, verbose = FALSE, num.threads = 2)
     cells <- metadata(big)$cells
     mean.rate <- mean(assay(cells, "rate"))

@@ -36,7 +36,7 @@ one_replicate <- function(r) {
     model <- draw_model(r)
     edges <- as.data.frame(edgeTable(model))
     # The truth: the population distance, from a large simulation of the model.
-    big <- simulateBulk(model, nsamples = MC_SAMPLES, cells.per.sample = CELLS, keep.cells = TRUE,
+    big <- simulateBulk(model, nsamples = MC_SAMPLES, pool.size = CELLS, keep.cells = TRUE,
         seed = 50000 + r, verbose = FALSE)
     truth <- functionalConsistency(metadata(big)$cells, big, truth = TRUE, nboot = 0, assay.type = "latent",
         seed = r)

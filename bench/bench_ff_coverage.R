@@ -80,7 +80,7 @@ central_rms <- function(d, x) {
     sqrt(mean((d - mean(d))^2))
 }
 true_distance <- function(w, seed = 1) {
-    sim <- simulateBulk(model_for(w), nsamples = 50000, cells.per.sample = CELLS, seed = seed, verbose = FALSE,
+    sim <- simulateBulk(model_for(w), nsamples = 50000, pool.size = CELLS, seed = seed, verbose = FALSE,
         num.threads = 2)
     m <- assay(sim, "latent")
     central_rms(gap(w, m["X", ]), m["X", ]) / sd(m["Y", ])
@@ -98,7 +98,7 @@ cat(sprintf("w = %s: true distances %s\n", paste(round(ws, 3), collapse = ", "),
     paste(round(truths, 4), collapse = ", ")))
 
 one <- function(w, r, reference) {
-    sim <- simulateBulk(model_for(w), nsamples = NSAMPLES, cells.per.sample = CELLS, keep.cells = TRUE, seed = r,
+    sim <- simulateBulk(model_for(w), nsamples = NSAMPLES, pool.size = CELLS, keep.cells = TRUE, seed = r,
         verbose = FALSE)
     B <- assay(sim, "latent")[c("X", "Y"), ]
     bf <- fitPairwise(B, pairs = data.frame("X", "Y"), k = KB, seed = r, verbose = FALSE)

@@ -26,7 +26,7 @@ one <- function(fun, n, noise, cells, nsamples, r) {
     edge <- data.frame(from = "X", to = "Y", fun = fun, weight = if (fun == "cubic") 0.3 else 1,
         K = if (fun == "affine") NA else 1, n = n)
     model <- grnModel(edge, noise = c(X = noise, Y = noise), noise.scale = c(X = 1, Y = 0.5))
-    sim <- simulateBulk(model, nsamples = nsamples, cells.per.sample = cells, keep.cells = TRUE, seed = r,
+    sim <- simulateBulk(model, nsamples = nsamples, pool.size = cells, keep.cells = TRUE, seed = r,
         verbose = FALSE)
     ff <- functionalConsistency(metadata(sim)$cells, sim, nboot = 0, seed = r)
     # the previous test: HSIC (gamma approximation) of the fitted residual

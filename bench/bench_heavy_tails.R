@@ -27,7 +27,7 @@ for (noise in c("laplace", "t", "gaussian")) {
     model <- grnModel(data.frame(from = "X", to = "Y", fun = "affine", weight = 1), noise = c(X = noise, Y = noise),
         noise.scale = c(X = 1, Y = 0.5))
     res <- t(vapply(seq_len(R), function(r) {
-        sim <- simulateBulk(model, nsamples = 300, cells.per.sample = 3, keep.cells = TRUE, seed = r, verbose = FALSE)
+        sim <- simulateBulk(model, nsamples = 300, pool.size = 3, keep.cells = TRUE, seed = r, verbose = FALSE)
         ff <- functionalConsistency(metadata(sim)$cells, sim, nboot = 0, assay.type = "latent", truth = TRUE,
             seed = r)
         B <- assay(sim, "latent")

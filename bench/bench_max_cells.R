@@ -39,7 +39,7 @@ one_replicate <- function(r) {
     model <- audit_model(r, PAIRS, celltypes = r %% 2 == 0, celltype.alpha = 5, observation = "poisson",
         link = "softplus", library.size = 1, library.sdlog = 0.3)
     edges <- as.data.frame(edgeTable(model))
-    big <- simulateBulk(model, nsamples = MC_SAMPLES, cells.per.sample = CELLS, aggregation = "mean",
+    big <- simulateBulk(model, nsamples = MC_SAMPLES, pool.size = CELLS, aggregation = "mean",
         keep.cells = TRUE, assays = "rate", seed = 70000 + r, verbose = FALSE, num.threads = 2)
     cells <- metadata(big)$cells
     mean.rate <- mean(assay(cells, "rate"))

@@ -17,7 +17,7 @@ cat(sprintf("default grid: %d points x %d replicates in %.1f min on %d workers (
 saveRDS(st, file.path(here, "..", "inst", "extdata", "recoverability_default.rds"))
 d <- as.data.frame(st)
 options(width = 200)
-cols <- c("fun", "aggregation", "cause", "nsamples", "cells.per.sample", "ff.rate", "ci.bulk.rate",
+cols <- c("fun", "aggregation", "cause", "nsamples", "pool.size", "ff.rate", "ci.bulk.rate",
     "ci.cells.rate", "f1.cells", "f1.bulk", "expected", "special")
 print(d[, cols], row.names = FALSE, digits = 2)
 # Summaries: the theorem's cell against the rest
@@ -33,5 +33,5 @@ for (w in c("ff", "ci", "f1")) {
 }
 t0 <- Sys.time()
 small <- recoverabilityStudy(functions = c("affine", "quadratic", "sin"), aggregations = c("mean", "log1p_sum", "cpm"),
-    cells.per.sample = c(1, 10, 50), nsamples = 300, replicates = 6, discovery = FALSE, verbose = FALSE)
+    pool.size = c(1, 10, 50), nsamples = 300, replicates = 6, discovery = FALSE, verbose = FALSE)
 cat(sprintf("\nvignette's reduced grid: %.1f s on one worker\n", as.numeric(difftime(Sys.time(), t0, units = "secs"))))

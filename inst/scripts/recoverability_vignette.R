@@ -10,10 +10,10 @@ out <- commandArgs(trailingOnly = TRUE)
 if (!length(out)) out <- "recoverability_vignette.rds"
 st <- recoverabilityStudy(functions = c("affine", "quadratic", "sin"),
                           aggregations = c("mean", "log1p_sum", "cpm"),
-                          cells.per.sample = c(1, 10, 50), nsamples = 300,
+                          pool.size = c(1, 10, 50), nsamples = 300,
                           replicates = 6, discovery = FALSE, verbose = FALSE)
 jg <- recoverabilityStudy(functions = "affine_hill", aggregations = "mean",
-                          cells.per.sample = 10, nsamples = 500,
+                          pool.size = 10, nsamples = 500,
                           replicates = 20, discovery = FALSE, verbose = FALSE)
 saveRDS(list(reduced = st, jointly.gaussian = jg), out)
 message(sprintf("reduced grid %.0f s, jointly Gaussian %.0f s, written to %s",

@@ -66,7 +66,7 @@ fuzz_calls <- function(b) {
         list("randomGRN", list(ngenes = 5, prob = 0.3, negative.prob = 0.5, seed = 1)),
         list("simulateCells", list(model = b$model, ncells = 50, nsamples = 5, seed = 1, num.threads = 1,
             verbose = FALSE)),
-        list("simulateBulk", list(model = b$model, nsamples = 5, cells.per.sample = 4, aggregation = "mean",
+        list("simulateBulk", list(model = b$model, nsamples = 5, pool.size = 4, aggregation = "mean",
             keep.cells = TRUE, seed = 1, num.threads = 1, verbose = FALSE)),
         list("trueFunction", list(model = b$model, from = "X", to = "Y")),
         list("edgeTable", list(model = b$model)),

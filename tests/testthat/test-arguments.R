@@ -79,6 +79,22 @@ test_that("renamed arguments keep working under their former names, with a depre
         expect_equal(dep(discoverAtBothLevels(sim, method = "pc", test = "fisher"), "method", "algorithm"),
             discoverAtBothLevels(sim, algorithm = "pc", test = "fisher"), ignore_attr = TRUE)
     }
+    # simulateBulk and recoverabilityStudy: cells.per.sample -> pool.size
+    b1 <- dep(simulateBulk(model, nsamples = 20, cells.per.sample = 5, seed = 1), "cells.per.sample", "pool.size")
+    b2 <- simulateBulk(model, nsamples = 20, pool.size = 5, seed = 1)
+    expect_identical(assay(b1), assay(b2))
+    expect_identical(colData(b1), colData(b2))
+    expect_identical(b2$ncells, rep(5L, 20))
+    expect_error(simulateBulk(model, 20, pool.size = 5, cells.per.sample = 5), "give `pool.size` only")
+    # (no partial match with the former name: `cells` is refused, not dropped)
+    expect_error(simulateBulk(model, 20, cells = 5), "simulateBulk() has no argument `cells`", fixed = TRUE)
+    study <- function(...) {
+        as.data.frame(recoverabilityStudy(functions = "affine", aggregations = "mean", causes = "gaussian",
+            nsamples = 50, replicates = 2, discovery = FALSE, verbose = FALSE, ...))
+    }
+    s2 <- study(pool.size = c(2, 5))
+    expect_identical(dep(study(cells.per.sample = c(2, 5)), "cells.per.sample", "pool.size"), s2)
+    expect_identical(s2$pool.size, c(2, 5))
     # grnModel: functions -> custom.functions
     e <- data.frame(from = "A", to = "B", fun = "softsign")
     f <- list(softsign = function(x) x / (1 + abs(x)))

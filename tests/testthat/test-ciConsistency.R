@@ -56,7 +56,7 @@ test_that("bad input gets clear errors", {
 
 test_that("the spline test gives each statement the p-value ciTest gives it, at both levels", {
     model <- quadratic_uniform_chain()
-    sim <- simulateBulk(model, nsamples = 400, cells.per.sample = 10, keep.cells = TRUE, seed = 3, verbose = FALSE)
+    sim <- simulateBulk(model, nsamples = 400, pool.size = 10, keep.cells = TRUE, seed = 3, verbose = FALSE)
     cells <- S4Vectors::metadata(sim)$cells
     res <- ciConsistency(cells, sim, test = "spline", max.n = 800, num.threads = 2)
     key <- paste(res$x, res$y, res$z)

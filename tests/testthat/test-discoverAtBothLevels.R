@@ -18,7 +18,7 @@ test_that("graph scores match pcalg's SHD and hand counts", {
 test_that("PC recovers a linear-Gaussian network at the cell level and both levels run", {
     skip_if_not_installed("pcalg")
     model <- randomGRN(7, prob = 0.35, functions = c(affine = 1), seed = 3)
-    sim <- simulateBulk(model, nsamples = 400, cells.per.sample = 10, keep.cells = TRUE, seed = 2, verbose = FALSE)
+    sim <- simulateBulk(model, nsamples = 400, pool.size = 10, keep.cells = TRUE, seed = 2, verbose = FALSE)
     res <- discoverAtBothLevels(sim, test = "fisher", alpha = 0.01)
     expect_identical(res$level, c("cells", "bulk"))
     expect_identical(res$n, c(4000L, 400L))
@@ -34,7 +34,7 @@ test_that("PC with the spline test finds a non-linear chain among the cells", {
     skip_if_not_installed("pcalg")
     edges <- data.frame(from = c("A", "B"), to = c("B", "C"), fun = c("quadratic", "tanh"), K = c(0, 2))
     model <- grnModel(edges, noise.scale = c(A = 1, B = 0.3, C = 0.3))
-    sim <- simulateBulk(model, nsamples = 300, cells.per.sample = 5, keep.cells = TRUE, seed = 8, verbose = FALSE)
+    sim <- simulateBulk(model, nsamples = 300, pool.size = 5, keep.cells = TRUE, seed = 8, verbose = FALSE)
     res <- discoverAtBothLevels(sim, test = "spline", alpha = 0.01, max.n = 1000)
     expect_identical(res$skeleton.f1[res$level == "cells"], 1)
     expect_identical(S4Vectors::metadata(res)$test, "spline")
@@ -87,7 +87,7 @@ test_that("scoreGraph takes every graph form, matches pcalg::shd and hand counts
 test_that("discoverAtBothLevels scores against a given graph, on data without a model, and at equal n", {
     skip_if_not_installed("pcalg")
     model <- randomGRN(6, prob = 0.4, functions = c(affine = 1), seed = 5)
-    sim <- simulateBulk(model, nsamples = 200, cells.per.sample = 10, keep.cells = TRUE, seed = 2, verbose = FALSE)
+    sim <- simulateBulk(model, nsamples = 200, pool.size = 10, keep.cells = TRUE, seed = 2, verbose = FALSE)
     cells <- S4Vectors::metadata(sim)$cells
     S4Vectors::metadata(cells)$model <- NULL
     bulk <- sim

@@ -4,7 +4,7 @@
     weight = 1, intercept = 0) {
     model <- grnModel(data.frame(from = "X", to = "Y", fun = fun, n = n, weight = weight),
         noise = c(X = noise), noise.scale = c(X = 1, Y = 0.3), intercept = c(X = 0, Y = intercept))
-    simulateBulk(model, nsamples = nsamples, cells.per.sample = cps, aggregation = aggregation,
+    simulateBulk(model, nsamples = nsamples, pool.size = cps, aggregation = aggregation,
         keep.cells = TRUE, seed = seed, verbose = FALSE)
 }
 .ff <- function(sim, ...) functionalConsistency(S4Vectors::metadata(sim)$cells, sim, ...)
@@ -206,7 +206,7 @@ test_that("counts = TRUE compares rates: summed counts at the bulk level, count-
     model <- grnModel(data.frame(from = "X", to = "Y", fun = "sigmoid", weight = 3, K = 2, n = 2),
         intercept = c(X = 2, Y = 1), noise.scale = c(X = 0.5, Y = 0.2), observation = "poisson", library.size = 5,
         library.sdlog = 0.3)
-    sim <- simulateBulk(model, nsamples = 60, cells.per.sample = 20, aggregation = "sum", keep.cells = TRUE,
+    sim <- simulateBulk(model, nsamples = 60, pool.size = 20, aggregation = "sum", keep.cells = TRUE,
         assays = "counts", seed = 4, verbose = FALSE)
     cells <- S4Vectors::metadata(sim)$cells
     sf <- cells$library.size / mean(cells$library.size)

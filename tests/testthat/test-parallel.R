@@ -166,7 +166,7 @@ test_that("spline CI tests on a subset of the columns, with the columns' ids, gi
 
 test_that("recoverabilityStudy counts replicates and gives the serial result with workers", {
     skip_if_not_installed("pcalg")
-    args <- list(functions = "affine", aggregations = "mean", cells.per.sample = 5, causes = "gaussian",
+    args <- list(functions = "affine", aggregations = "mean", pool.size = 5, causes = "gaussian",
         nsamples = 60, replicates = 6, discovery = FALSE, max.n = 200, seed = 2)
     ref <- do.call(recoverabilityStudy, c(args, verbose = FALSE))
     msgs <- capture.output(par <- do.call(recoverabilityStudy, c(args, verbose = TRUE,
@@ -318,16 +318,16 @@ test_that("every heavy entry point takes BPPARAM and num.threads, with results t
     edges <- data.frame(from = c("X", "Y", "X"), to = c("Y", "Z", "W"), fun = c("hill_act", "affine", "sin"),
         weight = c(3, 0.8, 1))
     model <- grnModel(edges, intercept = c(X = 2), context.sd = c(X = 1))
-    sim <- simulateBulk(model, nsamples = 120, cells.per.sample = 15, keep.cells = TRUE, seed = 4)
+    sim <- simulateBulk(model, nsamples = 120, pool.size = 15, keep.cells = TRUE, seed = 4)
     cells <- metadata(sim)$cells
     # the simulators: ranges of samples on the workers, each sample from its own streams
     m2 <- grnModel(edges, genes = c("X", "Y", "Z", "W"), intercept = c(X = 2), context.sd = c(X = 1),
         observation = "nb", library.size = 3, celltypes = matrix(c(0, 1, 0, 0, 0, 0, 0, 0), 2,
         dimnames = list(c("a", "b"), c("X", "Y", "Z", "W"))))
     for (agg in c("mean", "cpm")) {
-        expect_identical(simulateBulk(m2, nsamples = 9, cells.per.sample = rep(c(20, 35, 10), 3), aggregation = agg,
+        expect_identical(simulateBulk(m2, nsamples = 9, pool.size = rep(c(20, 35, 10), 3), aggregation = agg,
             keep.cells = TRUE, assays = c("counts", "rate"), seed = 5, BPPARAM = mc, verbose = FALSE),
-            simulateBulk(m2, nsamples = 9, cells.per.sample = rep(c(20, 35, 10), 3), aggregation = agg,
+            simulateBulk(m2, nsamples = 9, pool.size = rep(c(20, 35, 10), 3), aggregation = agg,
                 keep.cells = TRUE, assays = c("counts", "rate"), seed = 5, verbose = FALSE))
     }
     expect_identical(simulateCells(m2, ncells = 500, nsamples = 7, seed = 3, BPPARAM = mc, verbose = FALSE),
@@ -363,9 +363,9 @@ test_that("every heavy entry point takes BPPARAM and num.threads, with results t
         normalize = FALSE, nboot = 10, num.threads = 2, verbose = FALSE)
     expect_identical(auditTable(a1), auditTable(a2))
     # the study: threads of each replicate
-    s1 <- recoverabilityStudy(functions = "sin", aggregations = "mean", cells.per.sample = 5, nsamples = 100,
+    s1 <- recoverabilityStudy(functions = "sin", aggregations = "mean", pool.size = 5, nsamples = 100,
         causes = "gaussian", replicates = 2, discovery = FALSE, verbose = FALSE)
-    s2 <- recoverabilityStudy(functions = "sin", aggregations = "mean", cells.per.sample = 5, nsamples = 100,
+    s2 <- recoverabilityStudy(functions = "sin", aggregations = "mean", pool.size = 5, nsamples = 100,
         causes = "gaussian", replicates = 2, discovery = FALSE, num.threads = 2, verbose = FALSE)
     expect_identical(metadata(s1)$replicates, metadata(s2)$replicates)
 })

@@ -7,7 +7,7 @@ test_that("probabilities are checked: alpha, level, negative.prob", {
     b <- simulateBulk(m, 30, 5, keep.cells = TRUE, seed = 1, verbose = FALSE)
     cells <- S4Vectors::metadata(b)$cells
     for (a in list(2.5, 1e12, 0, 1, NA, "0.05", c(0.01, 0.05))) {
-        expect_error(recoverabilityStudy(functions = "affine", aggregations = "mean", cells.per.sample = 2,
+        expect_error(recoverabilityStudy(functions = "affine", aggregations = "mean", pool.size = 2,
             nsamples = 50, replicates = 1, alpha = a, discovery = FALSE, verbose = FALSE), "`alpha` must be a number")
         expect_error(functionalConsistency(cells, b, alpha = a, nboot = 0), "`alpha` must be a number")
     }
@@ -52,7 +52,7 @@ test_that("sizes beyond the integer range are refused, and formatted in the mess
     expect_error(fitPairwise(sce, num.threads = .Machine$integer.max), "`num.threads` must be a whole number from 1 to 1024")
     expect_error(ciConsistency(sce, b, max.cond = 3e9), "`max.cond` must be a whole number from 0 to 2147483647")
     expect_error(ciTest("X", "Z", "Y", sce, nperm = 3e9), "`nperm` must be a whole number from 0 to 1000000")
-    expect_error(simulateBulk(m, 2, 1e12), "`cells.per.sample` must be positive whole numbers from 1 to 2147483647")
+    expect_error(simulateBulk(m, 2, 1e12), "`pool.size` must be positive whole numbers from 1 to 2147483647")
     expect_error(simulateCells(m, 3e9), "must be a whole number from 1 to 2147483647")
     expect_error(randomGRN(3e9), "`ngenes` must be a whole number from 2 to 100000")
 })

@@ -1,24 +1,24 @@
 test_that("recoverabilityStudy returns one tidy row per grid point, reproducibly on any back-end", {
-    args <- list(functions = c("affine", "quadratic"), aggregations = c("mean", "cpm"), cells.per.sample = c(1, 10),
+    args <- list(functions = c("affine", "quadratic"), aggregations = c("mean", "cpm"), pool.size = c(1, 10),
         causes = "gaussian", nsamples = 150, replicates = 3, discovery = FALSE, verbose = FALSE)
     st <- do.call(recoverabilityStudy, args)
     expect_s4_class(st, "DataFrame")
     expect_identical(nrow(st), 8L)
-    expect_true(all(c("fun", "aggregation", "cells.per.sample", "cause", "nsamples", "replicates", "ff.rate",
+    expect_true(all(c("fun", "aggregation", "pool.size", "cause", "nsamples", "replicates", "ff.rate",
         "ci.bulk.rate", "ci.cells.rate", "se.ff", "se.ci.bulk", "expected", "special") %in% colnames(st)))
     reps <- S4Vectors::metadata(st)$replicates
     expect_identical(nrow(reps), 24L)
     # the summary is the replicates' rates
-    i <- which(st$fun == "quadratic" & st$aggregation == "cpm" & st$cells.per.sample == 10)
-    r <- reps[reps$fun == "quadratic" & reps$aggregation == "cpm" & reps$cells.per.sample == 10, ]
+    i <- which(st$fun == "quadratic" & st$aggregation == "cpm" & st$pool.size == 10)
+    r <- reps[reps$fun == "quadratic" & reps$aggregation == "cpm" & reps$pool.size == 10, ]
     expect_equal(st$ci.bulk.rate[i], mean(r$p.ci.bulk < 0.05))
     expect_equal(st$ff.rate[i], mean(r$p.curve < 0.05 | r$p.resid < 0.05))
     expect_identical(st$expected[st$fun == "affine" & st$aggregation == "mean"], c("consistent", "consistent"))
-    expect_match(st$special[st$cells.per.sample == 1 & st$aggregation == "mean"][1], "bulk is the cells")
+    expect_match(st$special[st$pool.size == 1 & st$aggregation == "mean"][1], "bulk is the cells")
     # same replicates from two workers, and from a grid in another order
     st2 <- do.call(recoverabilityStudy, c(args[-1], list(functions = c("quadratic", "affine"),
         BPPARAM = BiocParallel::SnowParam(2))))
-    key <- function(d) paste(d$fun, d$aggregation, d$cells.per.sample, d$replicate)
+    key <- function(d) paste(d$fun, d$aggregation, d$pool.size, d$replicate)
     r1 <- as.data.frame(reps)
     r2 <- as.data.frame(S4Vectors::metadata(st2)$replicates)
     expect_equal(r2[match(key(r1), key(r2)), names(r1)], r1, ignore_attr = TRUE)
@@ -27,14 +27,14 @@ test_that("recoverabilityStudy returns one tidy row per grid point, reproducibly
 test_that("the study's chain matches the theorem where it is sharp", {
     # quadratic chain of a Gaussian cause, mean of 10 cells, 400 samples:
     # X _||_ Z | Y fails at the bulk level but holds among the cells.
-    st <- recoverabilityStudy(functions = "quadratic", aggregations = "mean", cells.per.sample = 10,
+    st <- recoverabilityStudy(functions = "quadratic", aggregations = "mean", pool.size = 10,
         causes = "gaussian", nsamples = 400, replicates = 5, discovery = FALSE, verbose = FALSE)
     expect_gte(st$ci.bulk.rate, 0.8)
     expect_lte(st$ci.cells.rate, 0.4)
 })
 
 test_that("the jointly Gaussian chain is labelled and keeps its CI", {
-    st <- recoverabilityStudy(functions = "affine_hill", aggregations = "mean", cells.per.sample = 10,
+    st <- recoverabilityStudy(functions = "affine_hill", aggregations = "mean", pool.size = 10,
         causes = "gaussian", nsamples = 300, replicates = 10, discovery = FALSE, verbose = FALSE)
     expect_match(st$special, "jointly Gaussian cells")
     expect_lte(st$ci.bulk.rate, 0.3)
@@ -44,7 +44,7 @@ test_that("the jointly Gaussian chain is labelled and keeps its CI", {
 
 test_that("plotRecoverability draws each view and recoverabilityStudy rejects bad grids", {
     skip_if_not_installed("ggplot2")
-    st <- recoverabilityStudy(functions = "affine", aggregations = "mean", cells.per.sample = c(1, 5),
+    st <- recoverabilityStudy(functions = "affine", aggregations = "mean", pool.size = c(1, 5),
         causes = "gaussian", nsamples = 100, replicates = 2, discovery = FALSE, verbose = FALSE)
     # each view draws its own rate of the study, against the pool size
     cols <- c(ff = "ff.rate", ci = "ci.bulk.rate", f1 = "f1.bulk")
@@ -52,7 +52,7 @@ test_that("plotRecoverability draws each view and recoverabilityStudy rejects ba
         p <- plotRecoverability(st, w)
         expect_s3_class(p, "ggplot")
         expect_identical(p$data$y, st[[cols[[w]]]])
-        expect_identical(p$data$cells.per.sample, st$cells.per.sample)
+        expect_identical(p$data$pool.size, st$pool.size)
         expect_identical(p$labels$x, "cells per sample")
     }
     expect_match(plotRecoverability(st, "ci")$labels$y, "bulk rejection rate")

@@ -10,7 +10,7 @@ pair_model <- function(fun, weight = 1, K = NA, n = NA, noise.y = 0.2) {
 }
 
 bulk_pair <- function(model, k = 10, nsamples = 4000, seed = 1, aggregation = "mean") {
-    b <- simulateBulk(model, nsamples = nsamples, cells.per.sample = k, aggregation = aggregation, seed = seed)
+    b <- simulateBulk(model, nsamples = nsamples, pool.size = k, aggregation = aggregation, seed = seed)
     data.frame(x = assay(b, "latent")["X", ], y = assay(b, "latent")["Y", ])
 }
 
@@ -58,7 +58,7 @@ test_that("a linear-Gaussian chain keeps its weight at the bulk level, for sum a
     model <- grnModel(data.frame(from = c("X", "Y"), to = c("Y", "Z"), weight = c(1.7, -0.6)),
         context.sd = c(X = 1, Y = 0, Z = 0))
     for (agg in c("mean", "sum")) {
-        b <- simulateBulk(model, nsamples = 3000, cells.per.sample = 20, aggregation = agg, seed = 3)
+        b <- simulateBulk(model, nsamples = 3000, pool.size = 20, aggregation = agg, seed = 3)
         x <- assay(b, "latent")
         expect_within_se(lm(x["Y", ] ~ x["X", ]), 2, 1.7)
         expect_within_se(lm(x["Z", ] ~ x["Y", ]), 2, -0.6)
@@ -186,7 +186,7 @@ test_that("the bulk rate is the aggregate of the cells' rates", {
     # with "sum" and one library size, library.size * rate is the expected
     # bulk count
     fixed <- rate_model("poisson", "softplus", library.sdlog = 0, context.sd = 1)
-    b <- simulateBulk(fixed, nsamples = 2000, cells.per.sample = 20, aggregation = "sum", seed = 44)
+    b <- simulateBulk(fixed, nsamples = 2000, pool.size = 20, aggregation = "sum", seed = 44)
     d <- assay(b, "counts")["Y", ] - 3 * assay(b, "rate")["Y", ]
     expect_lt(abs(mean(d)), 5 * sd(d) / sqrt(length(d)))
     # no rate without an observation model
@@ -199,7 +199,7 @@ test_that("sample contexts and cell-type proportions vary by sample as specified
     types <- matrix(c(0, 3), 2, 1, dimnames = list(c("T1", "T2"), "A"))
     model <- grnModel(data.frame(from = "A", to = "B"), context.sd = c(A = 2, B = 0),
         celltypes = types, celltype.prop = c(0.25, 0.75), celltype.alpha = 8)
-    b <- simulateBulk(model, nsamples = 2000, cells.per.sample = 50, seed = 21)
+    b <- simulateBulk(model, nsamples = 2000, pool.size = 50, seed = 21)
     shift <- b$shift.A
     expect_lt(abs(var(shift) - 4), 5 * 4 * sqrt(2 / 1999))
     prop <- b$prop.T2
@@ -211,7 +211,7 @@ test_that("sample contexts and cell-type proportions vary by sample as specified
     expect_lt(abs(mean(b$ncells.T2 / 50 - prop)), 5 * sqrt(0.75 * 0.25 / 50 / 2000))
     # fixed proportions with alpha = Inf
     fixed <- grnModel(data.frame(from = "A", to = "B"), celltypes = types, celltype.alpha = Inf)
-    fb <- simulateBulk(fixed, nsamples = 10, cells.per.sample = 10, seed = 1)
+    fb <- simulateBulk(fixed, nsamples = 10, pool.size = 10, seed = 1)
     expect_identical(fb$prop.T1, rep(0.5, 10))
     sce <- simulateCells(fixed, ncells = 4000, nsamples = 4, seed = 2)
     expect_identical(levels(sce$celltype), c("T1", "T2"))
@@ -270,8 +270,8 @@ test_that("bad simulation arguments get clear errors", {
     expect_error(simulateCells("model", 10), "`model` must be a GRNModel")
     expect_error(simulateCells(model, 10, seed = -3), "`seed` must be a whole number >= 0")
     expect_error(simulateCells(model, 10, num.threads = 0), "`num.threads`")
-    expect_error(simulateBulk(model, 10, cells.per.sample = 0), "`cells.per.sample` must be")
-    expect_error(simulateBulk(model, 10, cells.per.sample = c(1, 2)), "`cells.per.sample` must be")
+    expect_error(simulateBulk(model, 10, pool.size = 0), "`pool.size` must be")
+    expect_error(simulateBulk(model, 10, pool.size = c(1, 2)), "`pool.size` must be")
     expect_error(simulateBulk(model, NA), "`nsamples` must be a whole number")
     expect_error(simulateBulk(model, 10, aggregation = "mode"), "`aggregation` must be one of")
     expect_error(simulateBulk(model, 10, assays = "counts"), "`assays` must name cell-level assays among 'latent'")

@@ -5,7 +5,7 @@
 # replicate simulations.
 .bulk_rejection <- function(model, reps, x, z, S, nsamples = 500, cps = 10, method = "spline") {
     p <- vapply(seq_len(reps), function(r) {
-        b <- simulateBulk(model, nsamples = nsamples, cells.per.sample = cps, aggregation = "mean",
+        b <- simulateBulk(model, nsamples = nsamples, pool.size = cps, aggregation = "mean",
             seed = 1000 + r, verbose = FALSE)
         d <- t(SummarizedExperiment::assay(b, "latent"))
         ciIndepTest(match(x, colnames(d)), match(z, colnames(d)), match(S, colnames(d)),
@@ -30,7 +30,7 @@ test_that("chain with both edges quadratic and a uniform cause: the bulk CI fail
     # X ~ U(0, 2) (intercept 1, uniform noise of sd 2 / sqrt(12), no
     # context), noise sd 0.3, mean of 10 cells, 500 samples.
     model <- quadratic_uniform_chain()
-    b <- simulateBulk(model, nsamples = 1, cells.per.sample = 1e4, keep.cells = TRUE, seed = 1, verbose = FALSE)
+    b <- simulateBulk(model, nsamples = 1, pool.size = 1e4, keep.cells = TRUE, seed = 1, verbose = FALSE)
     x <- SummarizedExperiment::assay(S4Vectors::metadata(b)$cells, "latent")["X", ]
     expect_true(min(x) >= 0 && max(x) <= 2)
     expect_gte(.bulk_rejection(model, 40, "X", "Z", "Y"), 0.9)
