@@ -77,8 +77,8 @@
 #' draws' mean and variance, if smaller, so that the smallest p-values keep
 #' their order for multiple testing). When no draw of the first 49 reached
 #' it and that tail is below 0.001, drawing stops there and the tail is the
-#' p-value, so strong departures cost 49 draws. The draws come from the pair's own
-#' random stream: the same `seed` gives the same p-values on any number of
+#' p-value, so strong departures cost 49 draws. The draws come from the pair's
+#' own random stream: the same `seed` gives the same p-values on any number of
 #' threads or workers.
 #'
 #' @section Counts:
@@ -234,16 +234,20 @@
 #' @examples
 #' set.seed(1)
 #' x <- runif(300, 0, 3)
-#' m <- rbind(X = x, Y = sin(2 * x) + rnorm(300, sd = 0.2), Z = 2 * x + rnorm(300))
-#' fit <- fitPairwise(m, pairs = data.frame(regulator = "X", target = c("Y", "Z")))
+#' m <- rbind(X = x, Y = sin(2 * x) + rnorm(300, sd = 0.2),
+#'            Z = 2 * x + rnorm(300))
+#' fit <- fitPairwise(m,
+#'                    pairs = data.frame(regulator = "X", target = c("Y", "Z")))
 #' fit[, c("regulator", "target", "edf", "nl", "p.nonlinear")]
 #'
 #' # Counts: an affine relation between rates, a few counts per cell
 #' rate.x <- rgamma(2000, shape = 2, rate = 1)
 #' size <- rlnorm(2000, 0, 0.3)
-#' cnt <- rbind(X = rpois(2000, size * rate.x), Y = rpois(2000, size * (0.5 + 0.5 * rate.x)))
+#' cnt <- rbind(X = rpois(2000, size * rate.x),
+#'              Y = rpois(2000, size * (0.5 + 0.5 * rate.x)))
 #' naive <- fitPairwise(t(t(cnt) / size), pairs = data.frame("X", "Y"))
-#' aware <- fitPairwise(cnt, pairs = data.frame("X", "Y"), counts = TRUE, size.factors = size)
+#' aware <- fitPairwise(cnt, pairs = data.frame("X", "Y"), counts = TRUE,
+#'                      size.factors = size)
 #' c(naive = naive$slope, aware = aware$slope)  # the truth is 0.5
 #' aware[, c("p.nonlinear", "reliability.regulator")]
 #' @name fitPairwise
@@ -252,26 +256,32 @@ setGeneric("fitPairwise", function(x, ...) standardGeneric("fitPairwise"))
 
 #' @rdname fitPairwise
 #' @export
-setMethod("fitPairwise", "ANY", function(x, pairs = NULL, genes = NULL, k = NULL, method = c("REML", "GCV"),
-    transform = c("none", "log1p"), counts = FALSE, size.factors = NULL, dispersion = 0,
-    test = c("wild", "F"), nboot = 0, level = 0.95, seed = NULL, BPPARAM = SerialParam(),
+setMethod("fitPairwise", "ANY", function(x, pairs = NULL, genes = NULL,
+    k = NULL, method = c("REML", "GCV"), transform = c("none", "log1p"),
+    counts = FALSE, size.factors = NULL, dispersion = 0, test = c("wild", "F"),
+    nboot = 0, level = 0.95, seed = NULL, BPPARAM = SerialParam(),
     num.threads = 1, verbose = interactive(), ...) {
     .check_extra_args("fitPairwise", names(formals(sys.function())), ...)
     if (is(x, "ExpressionSet")) {
-        return(fitPairwise(.as_se(x), pairs = pairs, genes = genes, k = k, method = method, transform = transform,
-            counts = counts, size.factors = size.factors, dispersion = dispersion, test = test, nboot = nboot,
-            level = level, seed = seed, BPPARAM = BPPARAM, num.threads = num.threads, verbose = verbose))
+        return(fitPairwise(.as_se(x), pairs = pairs, genes = genes, k = k,
+            method = method, transform = transform, counts = counts,
+            size.factors = size.factors, dispersion = dispersion, test = test,
+            nboot = nboot, level = level, seed = seed, BPPARAM = BPPARAM,
+            num.threads = num.threads, verbose = verbose))
     }
-    .fit_pairwise(x, pairs = pairs, genes = genes, k = k, method = method, transform = transform, counts = counts,
-        size.factors = size.factors, dispersion = dispersion, test = test, nboot = nboot, level = level,
-        seed = seed, BPPARAM = BPPARAM, num.threads = num.threads, verbose = verbose)
+    .fit_pairwise(x, pairs = pairs, genes = genes, k = k, method = method,
+        transform = transform, counts = counts, size.factors = size.factors,
+        dispersion = dispersion, test = test, nboot = nboot, level = level,
+        seed = seed, BPPARAM = BPPARAM, num.threads = num.threads,
+        verbose = verbose)
 })
 
 #' @rdname fitPairwise
 #' @export
-setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "counts") {
-    .check_extra_args("fitPairwise", c(.user_args(.fit_pairwise, c("rate.test", "rate.prior", "lambda.scale")),
-        "assay.type"), ...)
+setMethod("fitPairwise", "SummarizedExperiment", function(x, ...,
+    assay.type = "counts") {
+    .check_extra_args("fitPairwise", c(.user_args(.fit_pairwise,
+        c("rate.test", "rate.prior", "lambda.scale")), "assay.type"), ...)
     assay.type <- .pick_assay(x, assay.type, !missing(assay.type))
     out <- fitPairwise(.assay_of(x, assay.type), ...)
     metadata(out)$assay.type <- assay.type
@@ -279,14 +289,17 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
 })
 
 .pair_status <- c("ok", "regulator is the target", "constant regulator",
-    "fewer distinct regulator values than k", "too few observations (n <= k)", "constant target", "flat fit")
+    "fewer distinct regulator values than k", "too few observations (n <= k)",
+    "constant target", "flat fit")
 
 #' @importFrom BiocParallel SerialParam bpnworkers
 #' @importFrom S4Vectors DataFrame metadata metadata<-
-.fit_pairwise <- function(x, pairs, genes, k, method, transform, counts = FALSE, size.factors = NULL,
-    dispersion = 0, test = "wild", nboot, level, seed, BPPARAM, num.threads, verbose, rate.test = TRUE,
-    rate.prior = NULL, lambda.scale = 1) {
-    s <- .fit_settings(method, transform, counts, test, dispersion, nboot, level, seed, num.threads, verbose)
+.fit_pairwise <- function(x, pairs, genes, k, method, transform, counts = FALSE,
+    size.factors = NULL, dispersion = 0, test = "wild", nboot, level, seed,
+    BPPARAM, num.threads, verbose, rate.test = TRUE, rate.prior = NULL,
+    lambda.scale = 1) {
+    s <- .fit_settings(method, transform, counts, test, dispersion, nboot,
+        level, seed, num.threads, verbose)
     rn <- .fit_gene_names(x)
     k <- .resolve_k(k, ncol(x))
     pr <- .resolve_pairs(pairs, genes, rn, colnames(x))
@@ -302,34 +315,41 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
     # work units of whole regulators (a regulator's basis is built once for
     # all its targets)
     chunks <- .work_units(reg, .n_units(length(reg), BPPARAM, s$verbose))
-    opts <- list(k = k, method = s$method, nboot = s$nboot, level = s$level, seed = s$seed, test = s$test,
-        rate.test = rate.test, dispersion = s$dispersion, lambda.scale = lambda.scale,
+    opts <- list(k = k, method = s$method, nboot = s$nboot, level = s$level,
+        seed = s$seed, test = s$test, rate.test = rate.test,
+        dispersion = s$dispersion, lambda.scale = lambda.scale,
         num.threads = s$num.threads)
-    whole <- list(data = d$data, tdata = d$tdata, cdata = d$cdata, sfu = d$sfu, gene.id = used - 1L, reg = reg,
-        tgt = tgt)
+    whole <- list(data = d$data, tdata = d$tdata, cdata = d$cdata, sfu = d$sfu,
+        gene.id = used - 1L, reg = reg, tgt = tgt)
     # what the table needs of the counts' rates
-    rates <- list(sf = d$sf, reliability = d$reliability, prior.grid = d$cdata[["prior.grid"]],
+    rates <- list(sf = d$sf, reliability = d$reliability,
+        prior.grid = d$cdata[["prior.grid"]],
         prior.weight = d$cdata[["prior.weight"]])
     rm(d)
     # each unit gets the columns of its own pairs' genes only
-    tasks <- if (length(chunks) > 1L) lapply(chunks, .pair_chunk_task, whole = whole) else list(whole)
+    tasks <- if (length(chunks) > 1L) lapply(chunks, .pair_chunk_task,
+        whole = whole) else list(whole)
     rm(whole)
-    res <- .run_units(tasks, .fit_pair_chunk, opts = opts, verbose = FALSE, BPPARAM = BPPARAM,
-        sizes = lengths(chunks), what = "pairs", progress = s$verbose, label = "fitting")
+    res <- .run_units(tasks, .fit_pair_chunk, opts = opts, verbose = FALSE,
+        BPPARAM = BPPARAM, sizes = lengths(chunks), what = "pairs",
+        progress = s$verbose, label = "fitting")
     res <- .combine_pair_chunks(res, chunks, length(reg))
     .fit_table(res, rn, pr, s, k, rates, used, ncol(x))
 }
 
 # The checked settings of a fit.
-.fit_settings <- function(method, transform, counts, test, dispersion, nboot, level, seed, num.threads, verbose) {
+.fit_settings <- function(method, transform, counts, test, dispersion, nboot,
+    level, seed, num.threads, verbose) {
     method <- .check_choice(.first(method), c("REML", "GCV"), "method")
-    transform <- .check_choice(.first(transform), c("none", "log1p"), "transform")
+    transform <- .check_choice(.first(transform), c("none", "log1p"),
+        "transform")
     counts <- .check_flag(counts, "counts")
     if (counts && length(test) == 1L) {
         stop(paste("`test` chooses the test of values (counts = FALSE); with counts = TRUE p.nonlinear comes from",
             "the rate-scale moment test"), call. = FALSE)
     }
-    test <- if (counts) "rate" else .check_choice(.first(test), c("wild", "F"), "test")
+    test <- if (counts) "rate" else .check_choice(.first(test), c("wild", "F"),
+        "test")
     dispersion <- .check_number(dispersion, "dispersion", lower = 0)
     if (counts && transform != "none") {
         stop("`transform` must be 'none' with counts = TRUE: the rates are estimated from the raw counts",
@@ -337,21 +357,25 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
     }
     nboot <- .check_count(nboot, "nboot", min = 0, max = .resample_max)
     level <- .check_prob(level, "level")
-    if (level >= 1) stop(sprintf("`level` must be below 1, not %s", .fmt_value(level)), call. = FALSE)
-    list(method = method, transform = transform, counts = counts, test = test, dispersion = dispersion,
-        nboot = nboot, level = level, seed = .resolve_seed(seed), num.threads = .check_threads(num.threads),
+    if (level >= 1) stop(sprintf("`level` must be below 1, not %s",
+        .fmt_value(level)), call. = FALSE)
+    list(method = method, transform = transform, counts = counts, test = test,
+        dispersion = dispersion, nboot = nboot, level = level,
+        seed = .resolve_seed(seed), num.threads = .check_threads(num.threads),
         verbose = .check_flag(verbose, "verbose"))
 }
 
 # The gene names of x (its rownames), checked.
 .fit_gene_names <- function(x) {
-    if (length(dim(x)) != 2L) stop("`x` must be a matrix-like object with genes in rows", call. = FALSE)
+    if (length(dim(x)) != 2L) stop(
+        "`x` must be a matrix-like object with genes in rows", call. = FALSE)
     .check_sparse(x)
     rn <- rownames(x)
     if (is.null(rn)) {
-        stop(sprintf("`x` needs rownames (gene names)%s", if (!is.null(colnames(x))) {
-            ": it has column names only; genes go in rows and observations in columns (pass t(x)?)"
-        } else ""), call. = FALSE)
+        stop(sprintf("`x` needs rownames (gene names)%s",
+            if (!is.null(colnames(x))) {
+                ": it has column names only; genes go in rows and observations in columns (pass t(x)?)"
+            } else ""), call. = FALSE)
     }
     .check_unique_names(rn, "`x`")
     rn
@@ -372,31 +396,36 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
         return(list(data = data))
     }
     sf <- if (is.null(size.factors)) {
-        .library_size_factors(x, TRUE, "columns", "x", when = "with counts = TRUE",
-            instead = "fit with counts = FALSE")
+        .library_size_factors(x, TRUE, "columns", "x",
+            when = "with counts = TRUE", instead = "fit with counts = FALSE")
     } else {
         .check_size_factors(size.factors, ncol(x), nrow(x))
     }
     sfu <- if (is.matrix(sf)) t(sf[used, , drop = FALSE]) else sf
     # rate distributions for the regulators only (targets enter as counts / sf)
-    # (`rate.prior`: internal, given priors per row of x, list(grid, weight) of 64 x nrow(x) matrices,
-    # and `refine`: > 0 to refit them on their grids, 0 to use them as they are)
-    rates <- .count_rates(data, sfu, s$dispersion, s$num.threads, s$verbose, need = used %in% pr$regulator,
-        prior = if (!is.null(rate.prior)) {
-            list(grid = rate.prior$grid[, used, drop = FALSE], weight = rate.prior$weight[, used, drop = FALSE],
+    # (`rate.prior`: internal, given priors per row of x, list(grid, weight) of
+    # 64 x nrow(x) matrices, and `refine`: > 0 to refit them on their grids, 0
+    # to use them as they are)
+    rates <- .count_rates(data, sfu, s$dispersion, s$num.threads, s$verbose,
+        need = used %in% pr$regulator, prior = if (!is.null(rate.prior)) {
+            list(grid = rate.prior$grid[, used, drop = FALSE],
+                weight = rate.prior$weight[, used, drop = FALSE],
                 refine = rate.prior$refine)
         })
-    list(data = rates$rate, tdata = data / sfu, sfu = sfu, sf = sf, reliability = rates$reliability,
-        cdata = list(counts = data, size = sfu, dispersion = s$dispersion, prior.grid = rates[["prior.grid"]],
+    list(data = rates$rate, tdata = data / sfu, sfu = sfu, sf = sf,
+        reliability = rates$reliability, cdata = list(counts = data, size = sfu,
+            dispersion = s$dispersion, prior.grid = rates[["prior.grid"]],
             prior.weight = rates[["prior.weight"]]))
 }
 
 # The result of a fit: a row per pair (`res`: the combined units' results),
 # the settings and the curves in its metadata.
 .fit_table <- function(res, rn, pr, s, k, rates, used, n.obs) {
-    out <- DataFrame(regulator = rn[pr$regulator], target = rn[pr$target], n = res$n, edf = res$edf,
-        lambda = res$lambda, r2.linear = res[["r2.linear"]], r2.spline = res[["r2.spline"]], nl = res$nl,
-        p.nonlinear = res[["p.nonlinear"]], slope = res$slope, intercept = res$intercept, sigma = res$sigma,
+    out <- DataFrame(regulator = rn[pr$regulator], target = rn[pr$target],
+        n = res$n, edf = res$edf, lambda = res$lambda,
+        r2.linear = res[["r2.linear"]], r2.spline = res[["r2.spline"]],
+        nl = res$nl, p.nonlinear = res[["p.nonlinear"]], slope = res$slope,
+        intercept = res$intercept, sigma = res$sigma,
         status = .pair_status[res$status + 1L], check.names = FALSE)
     out$p.relation <- .p_relation(out)
     out <- out[, c(seq_len(9L), ncol(out), 10L:(ncol(out) - 1L))]
@@ -410,13 +439,17 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
         out$reliability.target <- unname(rates$reliability[out$target])
     }
     rownames(out) <- paste0(out$regulator, "->", out$target)
-    metadata(out) <- list(method = s$method, k = k, transform = s$transform, test = s$test, counts = counts,
-        scale = if (counts) "rate" else if (s$transform == "log1p") "log1p" else "values",
-        dispersion = if (counts) s$dispersion, size.factors = if (counts) rates$sf,
-        rate.prior = if (counts) .regulator_priors(rates, used, rn, unique(pr$regulator)), nboot = s$nboot,
-        level = s$level, seed = s$seed, n.obs = n.obs,
-        spline = list(coef = res$coef, d = res$d, context = res$context, mean.y = res[["mean.y"]],
-            contexts = res$contexts))
+    metadata(out) <- list(method = s$method, k = k, transform = s$transform,
+        test = s$test, counts = counts,
+        scale = if (counts) "rate" else
+            if (s$transform == "log1p") "log1p" else "values",
+        dispersion = if (counts) s$dispersion,
+        size.factors = if (counts) rates$sf,
+        rate.prior = if (counts)
+            .regulator_priors(rates, used, rn, unique(pr$regulator)),
+        nboot = s$nboot, level = s$level, seed = s$seed, n.obs = n.obs,
+        spline = list(coef = res$coef, d = res$d, context = res$context,
+            mean.y = res[["mean.y"]], contexts = res$contexts))
     out
 }
 
@@ -425,7 +458,8 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
 #' @importFrom stats pf
 .p_relation <- function(fit) {
     df2 <- fit$n - 2
-    p.slope <- pf(fit$r2.linear / (1 - fit$r2.linear) * df2, 1, df2, lower.tail = FALSE)
+    p.slope <- pf(fit$r2.linear / (1 - fit$r2.linear) * df2, 1, df2,
+        lower.tail = FALSE)
     pmin(1, 2 * pmin(p.slope, fit$p.nonlinear, na.rm = TRUE))
 }
 
@@ -441,7 +475,8 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
 # 64 x regulators matrices `grid` and `weight` with the genes' names.
 .regulator_priors <- function(rates, used, rn, regs) {
     j <- match(regs, used)
-    lapply(list(grid = rates[["prior.grid"]], weight = rates[["prior.weight"]]), function(m) {
+    lapply(list(grid = rates[["prior.grid"]],
+        weight = rates[["prior.weight"]]), function(m) {
         m <- m[, j, drop = FALSE]
         colnames(m) <- rn[regs]
         m
@@ -451,9 +486,12 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
 # Pairs as row indices of x: from `pairs`, or all ordered pairs of `genes`.
 .resolve_pairs <- function(pairs, genes, rn, cn = NULL) {
     if (!is.null(pairs)) {
-        if (!is.null(genes)) stop("give `pairs` or `genes`, not both", call. = FALSE)
-        if (is.matrix(pairs)) pairs <- as.data.frame(pairs, stringsAsFactors = FALSE)
-        if (!(is.data.frame(pairs) || is(pairs, "DataFrame")) || ncol(pairs) < 2L) {
+        if (!is.null(genes)) stop("give `pairs` or `genes`, not both",
+            call. = FALSE)
+        if (is.matrix(pairs)) pairs <- as.data.frame(pairs,
+            stringsAsFactors = FALSE)
+        if (!(is.data.frame(pairs) || is(pairs, "DataFrame")) ||
+            ncol(pairs) < 2L) {
             stop("`pairs` must be a data.frame whose first two columns name regulator and target genes",
                 call. = FALSE)
         }
@@ -461,21 +499,25 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
         regulator <- as.character(pairs[[1L]])
         target <- as.character(pairs[[2L]])
         .check_gene_names(c(regulator, target), rn, "pairs", cn)
-        return(list(regulator = match(regulator, rn), target = match(target, rn)))
+        return(list(regulator = match(regulator, rn),
+            target = match(target, rn)))
     }
     if (is.null(genes)) {
         if (length(rn) > 1000L) {
             stop(sprintf(paste("give `pairs` or `genes`: all ordered pairs among the %d genes of `x` would be",
-                "%.0f pairs"), length(rn), length(rn) * (length(rn) - 1)), call. = FALSE)
+                "%.0f pairs"), length(rn), length(rn) * (length(rn) - 1)),
+                call. = FALSE)
         }
         genes <- rn
     }
     if (!is.atomic(genes) && !is.factor(genes)) {
-        stop(sprintf("`genes` must be a character vector of gene names, not %s", .fmt_value(genes)), call. = FALSE)
+        stop(sprintf("`genes` must be a character vector of gene names, not %s",
+            .fmt_value(genes)), call. = FALSE)
     }
     genes <- unique(as.character(genes))
     .check_gene_names(genes, rn, "genes", cn)
-    if (length(genes) < 2L) stop("`genes` must name at least two genes", call. = FALSE)
+    if (length(genes) < 2L) stop("`genes` must name at least two genes",
+        call. = FALSE)
     g <- match(genes, rn)
     grid <- expand.grid(target = g, regulator = g)
     grid <- grid[grid$regulator != grid$target, ]
@@ -496,8 +538,9 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
     if (length(bad)) {
         # found among the column names: the matrix is transposed
         flipped <- !is.null(cn) && all(bad %in% cn)
-        stop(sprintf("`%s` names gene%s %s, which %s not in rownames(x)%s", what, if (length(bad) > 1L) "s" else "",
-            .fmt_value(bad), if (length(bad) > 1L) "are" else "is", if (flipped) {
+        stop(sprintf("`%s` names gene%s %s, which %s not in rownames(x)%s",
+            what, if (length(bad) > 1L) "s" else "", .fmt_value(bad),
+            if (length(bad) > 1L) "are" else "is", if (flipped) {
                 " but in its column names: genes go in rows and observations in columns (pass t(x))"
             } else ""), call. = FALSE)
     }
@@ -509,19 +552,22 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
 .pair_data <- function(x, rows, transform) {
     sub <- x[rows, , drop = FALSE]
     m <- if (is.matrix(sub)) sub else as.matrix(sub)
-    if (!is.numeric(m)) stop(sprintf("`x` must be numeric, not %s", typeof(m)), call. = FALSE)
+    if (!is.numeric(m)) stop(sprintf("`x` must be numeric, not %s", typeof(m)),
+        call. = FALSE)
     m <- t(m)
     storage.mode(m) <- "double"
     bad <- which(is.infinite(m), arr.ind = TRUE)
     if (nrow(bad)) {
         stop(sprintf("`x` has the infinite value %s for gene '%s' in column %d; fitPairwise takes finite values and NA",
-            format(m[bad[1L, , drop = FALSE]]), colnames(m)[bad[1L, 2L]], bad[1L, 1L]), call. = FALSE)
+            format(m[bad[1L, , drop = FALSE]]), colnames(m)[bad[1L, 2L]],
+            bad[1L, 1L]), call. = FALSE)
     }
     if (transform == "log1p") {
         neg <- which(m < 0, arr.ind = TRUE)
         if (nrow(neg)) {
             stop(sprintf("transform = 'log1p' needs non-negative values, but gene '%s' has %s",
-                colnames(m)[neg[1L, 2L]], format(m[neg[1L, , drop = FALSE]])), call. = FALSE)
+                colnames(m)[neg[1L, 2L]], format(m[neg[1L, , drop = FALSE]])),
+                call. = FALSE)
         }
         m <- log1p(m)
     }
@@ -535,7 +581,8 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
 .pair_chunk_task <- function(idx, whole) {
     g <- sort(unique(c(whole$reg[idx], whole$tgt[idx]))) + 1L
     # (all columns: the matrix itself, not a copy)
-    cols <- function(m) if (is.matrix(m) && length(g) < ncol(m)) m[, g, drop = FALSE] else m
+    cols <- function(m) if (is.matrix(m) && length(g) < ncol(m))
+        m[, g, drop = FALSE] else m
     cd <- whole$cdata
     if (!is.null(cd)) {
         cd$counts <- cols(cd$counts)
@@ -543,8 +590,9 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
         cd$prior.grid <- cols(cd$prior.grid)
         cd$prior.weight <- cols(cd$prior.weight)
     }
-    list(data = cols(whole$data), tdata = cols(whole$tdata), cdata = cd, sfu = cols(whole$sfu),
-        gene.id = whole$gene.id[g], reg = match(whole$reg[idx] + 1L, g) - 1L,
+    list(data = cols(whole$data), tdata = cols(whole$tdata), cdata = cd,
+        sfu = cols(whole$sfu), gene.id = whole$gene.id[g],
+        reg = match(whole$reg[idx] + 1L, g) - 1L,
         tgt = match(whole$tgt[idx] + 1L, g) - 1L)
 }
 
@@ -554,16 +602,19 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
 # else.
 .fit_pair_chunk <- function(task, opts, verbose) {
     test <- opts$test
-    fit <- .call_core(fit_pairwise_cpp(task$data, task$gene.id, task$reg, task$tgt, opts$k, opts$method, opts$nboot,
-        opts$level, opts$seed, opts$num.threads, verbose, if (test == "rate") "F" else test, 399L, task$tdata,
-        task$cdata, opts$lambda.scale))
+    fit <- .call_core(fit_pairwise_cpp(task$data, task$gene.id, task$reg,
+        task$tgt, opts$k, opts$method, opts$nboot, opts$level, opts$seed,
+        opts$num.threads, verbose, if (test == "rate") "F" else test, 399L,
+        task$tdata, task$cdata, opts$lambda.scale))
     if (test == "rate" && !opts$rate.test) fit[["p.nonlinear"]][] <- NA_real_
     if (test == "rate" && opts$rate.test) {
         # p.nonlinear from the regulator's counts (its F test on the
         # posterior means is replaced), where the fit has one
-        rt <- .call_core(rate_test_cpp(task$cdata$counts, task$tdata, task$sfu, task$gene.id, task$reg, task$tgt,
-            opts$dispersion, 6L, opts$seed, opts$num.threads, verbose))
-        fit[["p.nonlinear"]] <- ifelse(is.na(fit[["p.nonlinear"]]), NA_real_, rt$p)
+        rt <- .call_core(rate_test_cpp(task$cdata$counts, task$tdata, task$sfu,
+            task$gene.id, task$reg, task$tgt, opts$dispersion, 6L, opts$seed,
+            opts$num.threads, verbose))
+        fit[["p.nonlinear"]] <- ifelse(is.na(fit[["p.nonlinear"]]), NA_real_,
+            rt$p)
     }
     fit
 }
@@ -583,12 +634,15 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
         out
     }
     out <- list()
-    for (name in c("n", "status", "edf", "lambda", "r2.linear", "r2.spline", "nl", "p.nonlinear", "slope",
-        "intercept", "sigma", "nl.lower", "nl.upper", "mean.y")) {
+    for (name in c("n", "status", "edf", "lambda", "r2.linear", "r2.spline",
+        "nl", "p.nonlinear", "slope", "intercept", "sigma", "nl.lower",
+        "nl.upper", "mean.y")) {
         out[[name]] <- pick(name)
     }
-    offset <- cumsum(c(0L, vapply(res, function(r) length(r$contexts$t0), integer(1))))
-    ctx <- unlist(lapply(seq_along(res), function(i) res[[i]]$context + offset[i]), use.names = FALSE)
+    offset <- cumsum(c(0L, vapply(res, function(r) length(r$contexts$t0),
+        integer(1))))
+    ctx <- unlist(lapply(seq_along(res),
+        function(i) res[[i]]$context + offset[i]), use.names = FALSE)
     out$context <- ctx
     if (!inorder) out$context[ord] <- ctx
     for (name in c("coef", "d")) {
@@ -597,7 +651,8 @@ setMethod("fitPairwise", "SummarizedExperiment", function(x, ..., assay.type = "
         if (!inorder) out[[name]][, ord] <- m
     }
     k <- nrow(out$coef)
-    out$contexts <- lapply(c(t0 = "t0", dx = "dx", lo = "lo", hi = "hi"), function(name) {
+    out$contexts <- lapply(c(t0 = "t0", dx = "dx", lo = "lo",
+        hi = "hi"), function(name) {
         unlist(lapply(res, function(r) r$contexts[[name]]), use.names = FALSE)
     })
     # the observations per knot interval ((k - 3) x contexts) and V

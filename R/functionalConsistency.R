@@ -50,10 +50,10 @@
 #'     \eqn{\bar X} with `k` coefficients (10 when `k` is `NULL`: under
 #'     the null the gap is flat whatever the basis, and a small one keeps
 #'     the power for the smooth gaps aggregation makes): small when the
-#'     curves are not parallel.  Its p-value comes from a wild bootstrap of the F statistic
-#'     under the constant (as `p.nonlinear` of [fitPairwise()]: residuals
-#'     with random signs, at most 399 draws, stopping after 5 reach the
-#'     observed F), so it holds its size when the bulk noise is
+#'     curves are not parallel.  Its p-value comes from a wild bootstrap of the
+#'     F statistic under the constant (as `p.nonlinear` of [fitPairwise()]:
+#'     residuals with random signs, at most 399 draws, stopping after 5 reach
+#'     the observed F), so it holds its size when the bulk noise is
 #'     heteroscedastic or heavy-tailed (pools of few cells).}
 #'   \item{`p.resid`}{The HSIC test (Gaussian kernels, as in the spline
 #'     test of [ciTest()]) of the bulk residual \eqn{\bar Y - \hat g(\bar
@@ -141,23 +141,30 @@
 #'   `"cells"`), `aggregation`, `n` (bulk samples), `ff.distance`,
 #'   `ff.lower`, `ff.upper`, `p.curve`, `p.resid` and `consistent`.
 #' @examples
-#' model <- grnModel(data.frame(from = c("X", "X"), to = c("Y", "Z"), fun = c("affine", "sin"), n = c(1, 2)),
+#' model <- grnModel(data.frame(from = c("X", "X"), to = c("Y", "Z"),
+#'                              fun = c("affine", "sin"), n = c(1, 2)),
 #'                   noise.scale = c(X = 1, Y = 0.3, Z = 0.3))
-#' sim <- simulateBulk(model, nsamples = 300, pool.size = 20, keep.cells = TRUE, seed = 1)
+#' sim <- simulateBulk(model, nsamples = 300, pool.size = 20, keep.cells = TRUE,
+#'                     seed = 1)
 #' functionalConsistency(S4Vectors::metadata(sim)$cells, sim, nboot = 20)
 #' @export
 #' @importFrom stats quantile sd
-functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", aggregation = NULL,
-    assay.type = "latent", truth = TRUE, counts = FALSE, size.factors = NULL, dispersion = 0, k = NULL,
-    nboot = 100, level = 0.95, alpha = 0.05, tolerance = 0.1, central = c(0.05, 0.95), seed = 1, max.n = 2000,
-    BPPARAM = SerialParam(), num.threads = 1) {
-    if (!is(cells, "SummarizedExperiment") || !is(bulk, "SummarizedExperiment")) {
+functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample",
+    aggregation = NULL, assay.type = "latent", truth = TRUE, counts = FALSE,
+    size.factors = NULL, dispersion = 0, k = NULL, nboot = 100, level = 0.95,
+    alpha = 0.05, tolerance = 0.1, central = c(0.05, 0.95), seed = 1,
+    max.n = 2000, BPPARAM = SerialParam(), num.threads = 1) {
+    if (!is(cells, "SummarizedExperiment") ||
+        !is(bulk, "SummarizedExperiment")) {
         stop("`cells` and `bulk` must be SummarizedExperiment objects with genes in rows", call. = FALSE)
     }
     if (is.null(aggregation)) aggregation <- metadata(bulk)$aggregation
-    if (is.null(aggregation)) stop("give `aggregation`: `bulk` does not record it in metadata()", call. = FALSE)
-    s <- .ff_settings(aggregation, truth, counts, k, nboot, alpha, level, max.n, tolerance, seed, central,
-        num.threads, dispersion, ncol(bulk), ncol(cells))
+    if (is.null(aggregation)) stop(
+        "give `aggregation`: `bulk` does not record it in metadata()",
+        call. = FALSE)
+    s <- .ff_settings(aggregation, truth, counts, k, nboot, alpha, level, max.n,
+        tolerance, seed, central, num.threads, dispersion, ncol(bulk),
+        ncol(cells))
     at <- rep_len(assay.type, 2L)
     model <- metadata(cells)$model
     if (is.null(model)) model <- metadata(bulk)$model
@@ -170,78 +177,96 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
     if (s$counts) {
         size.factors <- .ff_size_factors(size.factors, cells, at[1L])
         bulk.counts <- .ff_bulk_counts(B, size.factors, info, s)
-        bulk.fit <- fitPairwise(B, pairs = pairs, k = s$kb, seed = s$seed, counts = TRUE, size.factors = bulk.counts$size,
-            dispersion = bulk.counts$dispersion, BPPARAM = BPPARAM, num.threads = s$num.threads, verbose = FALSE)
+        bulk.fit <- fitPairwise(B, pairs = pairs, k = s$kb, seed = s$seed,
+            counts = TRUE, size.factors = bulk.counts$size,
+            dispersion = bulk.counts$dispersion, BPPARAM = BPPARAM,
+            num.threads = s$num.threads, verbose = FALSE)
         # both levels on the rate scale
         B <- B * rep(1 / bulk.counts$size, each = nrow(B))
     } else {
         bulk.counts <- NULL
-        bulk.fit <- fitPairwise(B, pairs = pairs, k = s$kb, seed = s$seed, BPPARAM = BPPARAM,
-            num.threads = s$num.threads, verbose = FALSE)
+        bulk.fit <- fitPairwise(B, pairs = pairs, k = s$kb, seed = s$seed,
+            BPPARAM = BPPARAM, num.threads = s$num.threads, verbose = FALSE)
     }
-    use.truth <- vapply(seq_len(nrow(edges)), function(e) s$truth && .truth_usable(model, edges$from[e],
-        edges$to[e]), logical(1))
-    cc <- .ff_cell_curves(cells, at[1L], genes, edges, use.truth, size.factors, info, s, BPPARAM)
+    use.truth <- vapply(seq_len(nrow(edges)),
+        function(e) s$truth && .truth_usable(model, edges$from[e], edges$to[e]),
+        logical(1))
+    cc <- .ff_cell_curves(cells, at[1L], genes, edges, use.truth, size.factors,
+        info, s, BPPARAM)
     # the cell-level curve of each edge mapped through the aggregation at
     # the bulk regulator values, then every edge's FF in one batch
     X <- t(B[edges$from, , drop = FALSE])
     Y <- t(B[edges$to, , drop = FALSE])
     agg <- if (s$counts) "mean" else s$aggregation
     H <- .ff_mapped_curves(edges, use.truth, model, cc$fit, X, info, agg)
-    cnt <- if (s$counts) .ff_count_inputs(bulk.counts, bulk.fit, edges$from, edges$to)
-    rows <- .ff_pairs(X, Y, H, bulk.fit, seq_len(nrow(edges)), s$kb, s$nboot, s$level, s$central,
-        s$seed + seq_len(nrow(edges)), s$max.n, cnt, cc$boot, k.curve = .curve_test_k(k, s$kb))
+    cnt <- if (s$counts) .ff_count_inputs(bulk.counts, bulk.fit, edges$from,
+        edges$to)
+    rows <- .ff_pairs(X, Y, H, bulk.fit, seq_len(nrow(edges)), s$kb, s$nboot,
+        s$level, s$central, s$seed + seq_len(nrow(edges)), s$max.n, cnt,
+        cc$boot, k.curve = .curve_test_k(k, s$kb))
     out <- DataFrame(regulator = edges$from, target = edges$to,
-        reference = ifelse(use.truth, "truth", "cells"), aggregation = if (s$counts) "sum (as rates)" else agg,
-        rows, row.names = paste0(edges$from, "->", edges$to))
+        reference = ifelse(use.truth, "truth", "cells"),
+        aggregation = if (s$counts) "sum (as rates)" else agg, rows,
+        row.names = paste0(edges$from, "->", edges$to))
     out$consistent <- .ff_decision(out, s$alpha, s$tolerance)
     out
 }
 
 # The checked settings of functionalConsistency(), with each level's basis
 # dimension (kb bulk, kc cells; NULL k: the rule for the level's size).
-.ff_settings <- function(aggregation, truth, counts, k, nboot, alpha, level, max.n, tolerance, seed, central,
-    num.threads, dispersion, nbulk, ncells) {
+.ff_settings <- function(aggregation, truth, counts, k, nboot, alpha, level,
+    max.n, tolerance, seed, central, num.threads, dispersion, nbulk, ncells) {
     aggregation <- .check_choice(aggregation, .agg_funs, "aggregation")
     counts <- .check_flag(counts, "counts")
-    if (!is.numeric(central) || length(central) != 2L || anyNA(central) || central[1L] < 0 ||
-        central[2L] > 1 || central[1L] >= central[2L]) {
+    if (!is.numeric(central) || length(central) != 2L || anyNA(central) ||
+        central[1L] < 0 || central[2L] > 1 || central[1L] >= central[2L]) {
         stop(sprintf("`central` must be two increasing quantile levels in [0, 1], not %s", .fmt_value(central)),
             call. = FALSE)
     }
     if (counts && aggregation != "sum") {
         stop(sprintf(paste("counts = TRUE compares rates: `bulk` must hold the cells' summed counts",
-            "(aggregation 'sum'), not aggregation %s"), .fmt_value(aggregation)), call. = FALSE)
+            "(aggregation 'sum'), not aggregation %s"),
+            .fmt_value(aggregation)), call. = FALSE)
     }
-    list(aggregation = aggregation, truth = .check_flag(truth, "truth") && !counts, counts = counts,
+    list(aggregation = aggregation,
+        truth = .check_flag(truth, "truth") && !counts, counts = counts,
         kb = .resolve_k(k, nbulk), kc = .ff_cell_k(k, ncells, counts),
-        nboot = .check_count(nboot, "nboot", min = 0, max = .resample_max), alpha = .check_prob(alpha, "alpha"),
-        level = .check_prob(level, "level"), max.n = .check_count(max.n, "max.n", min = 10, max = .int_max),
-        tolerance = .check_number(tolerance, "tolerance", lower = 0, lower.open = TRUE),
-        seed = .check_count(seed, "seed", min = 0), central = central, num.threads = .check_threads(num.threads),
-        dispersion = dispersion)
+        nboot = .check_count(nboot, "nboot", min = 0, max = .resample_max),
+        alpha = .check_prob(alpha, "alpha"),
+        level = .check_prob(level, "level"),
+        max.n = .check_count(max.n, "max.n", min = 10, max = .int_max),
+        tolerance = .check_number(tolerance, "tolerance", lower = 0,
+            lower.open = TRUE),
+        seed = .check_count(seed, "seed", min = 0), central = central,
+        num.threads = .check_threads(num.threads), dispersion = dispersion)
 }
 
 # The edges to check (default: the model's), as a from/to data.frame of
 # genes both levels have.
 .ff_edges <- function(edges, model, cells, bulk) {
     if (is.null(edges)) {
-        if (!is(model, "GRNModel")) stop("give `edges`: the data carry no model", call. = FALSE)
+        if (!is(model, "GRNModel")) stop(
+            "give `edges`: the data carry no model", call. = FALSE)
         edges <- as.data.frame(edgeTable(model))[, c("from", "to")]
     }
-    if (!(is.data.frame(edges) || is(edges, "DataFrame")) || !all(c("from", "to") %in% colnames(edges))) {
-        stop("`edges` must be a data.frame with `from` and `to` columns", call. = FALSE)
+    if (!(is.data.frame(edges) || is(edges, "DataFrame")) ||
+        !all(c("from", "to") %in% colnames(edges))) {
+        stop("`edges` must be a data.frame with `from` and `to` columns",
+            call. = FALSE)
     }
-    edges <- data.frame(from = as.character(edges$from), to = as.character(edges$to), stringsAsFactors = FALSE)
-    .check_gene_names(unique(c(edges$from, edges$to)), intersect(rownames(cells), rownames(bulk)), "edges")
+    edges <- data.frame(from = as.character(edges$from),
+        to = as.character(edges$to), stringsAsFactors = FALSE)
+    .check_gene_names(unique(c(edges$from, edges$to)),
+        intersect(rownames(cells), rownames(bulk)), "edges")
     edges
 }
 
 # The cells' size factors with counts = TRUE (default: library sizes).
 .ff_size_factors <- function(size.factors, cells, assay.type) {
     if (is.null(size.factors)) {
-        size.factors <- .library_size_factors(.assay_of(cells, assay.type), TRUE, "cells", assay.type,
-            when = "with counts = TRUE", instead = "use counts = FALSE for values that are not counts")
+        size.factors <- .library_size_factors(.assay_of(cells, assay.type),
+            TRUE, "cells", assay.type, when = "with counts = TRUE",
+            instead = "use counts = FALSE for values that are not counts")
     }
     .check_size_factors(size.factors, ncol(cells))
 }
@@ -251,7 +276,8 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
 # cells' rates, so f maps to f); its counts are close to negative binomial
 # with the cells' dispersion over the cells pooled.
 .ff_bulk_counts <- function(B, size.factors, info, s) {
-    .check_whole_counts(B, "the bulk assay", "with counts = TRUE", "use counts = FALSE")
+    .check_whole_counts(B, "the bulk assay", "with counts = TRUE",
+        "use counts = FALSE")
     S <- vapply(info$members, function(i) sum(size.factors[i]), numeric(1))
     list(counts = B, size = S, dispersion = s$dispersion / mean(info$ncells))
 }
@@ -259,27 +285,32 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
 # The cell-level curves of the edges whose truth is not used (fit), and,
 # with nboot > 0, those of resamples of the cells (boot; bulk resample b
 # is paired with cell resample b).
-.ff_cell_curves <- function(cells, assay.type, genes, edges, use.truth, size.factors, info, s, BPPARAM) {
+.ff_cell_curves <- function(cells, assay.type, genes, edges, use.truth,
+    size.factors, info, s, BPPARAM) {
     if (all(use.truth)) return(list(fit = NULL, boot = NULL))
     C <- as.matrix(.assay_of(cells, assay.type)[genes, , drop = FALSE])
-    pr <- data.frame(regulator = edges$from[!use.truth], target = edges$to[!use.truth])
-    sc <- list(k = s$kc, dispersion = s$dispersion, level = 0.95, seed = s$seed, nboot = s$nboot,
-        num.threads = s$num.threads)
+    pr <- data.frame(regulator = edges$from[!use.truth],
+        target = edges$to[!use.truth])
+    sc <- list(k = s$kc, dispersion = s$dispersion, level = 0.95, seed = s$seed,
+        nboot = s$nboot, num.threads = s$num.threads)
     fit <- if (s$counts) {
         .count_cell_curves(C, size.factors, pr, sc)
     } else {
-        fitPairwise(C, pairs = pr, k = s$kc, seed = s$seed, BPPARAM = BPPARAM, num.threads = s$num.threads,
-            verbose = FALSE)
+        fitPairwise(C, pairs = pr, k = s$kc, seed = s$seed, BPPARAM = BPPARAM,
+            num.threads = s$num.threads, verbose = FALSE)
     }
     boot <- NULL
     if (s$nboot > 0) {
         rows <- cumsum(!use.truth)
         rows[use.truth] <- NA_integer_
         agg <- if (s$counts) "mean" else s$aggregation
-        boot <- list(fits = .cell_boot_fits(C, pr, sc, if (s$counts) list(sf = size.factors, fit = fit), BPPARAM),
+        boot <- list(fits = .cell_boot_fits(C, pr, sc,
+            if (s$counts) list(sf = size.factors, fit = fit), BPPARAM),
             rows = rows, map = function(f, m, idx) {
-                .map_curve(f, m, list(ncells = matrix(info$ncells[idx], nrow(idx)),
-                    total = if (!is.null(info$total)) matrix(info$total[idx], nrow(idx))), agg)
+                .map_curve(f, m, list(
+                    ncells = matrix(info$ncells[idx], nrow(idx)),
+                    total = if (!is.null(info$total))
+                        matrix(info$total[idx], nrow(idx))), agg)
             })
     }
     list(fit = fit, boot = boot)
@@ -288,7 +319,8 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
 # Each edge's cell-level curve (the true function, or the fitted cell
 # curve) mapped through the aggregation at the bulk regulator values X
 # (samples x edges).
-.ff_mapped_curves <- function(edges, use.truth, model, cell.fit, X, info, aggregation) {
+.ff_mapped_curves <- function(edges, use.truth, model, cell.fit, X, info,
+    aggregation) {
     H <- vapply(seq_len(nrow(edges)), function(e) {
         from <- edges$from[e]
         to <- edges$to[e]
@@ -315,9 +347,11 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
 # distance lies beyond the tolerance) or part 2 rejects; TRUE when the
 # interval lies within the tolerance and part 2 was tested; NA otherwise.
 .ff_decision <- function(out, alpha, tolerance) {
-    departs <- (!is.na(out$p.curve) & out$p.curve < alpha & .beyond_tolerance(out$ff.distance, out$ff.lower,
-        tolerance)) | (!is.na(out$p.resid) & out$p.resid < alpha)
-    within <- !is.na(out$ff.upper) & out$ff.upper <= tolerance & !is.na(out$p.resid)
+    departs <- (!is.na(out$p.curve) & out$p.curve < alpha &
+        .beyond_tolerance(out$ff.distance, out$ff.lower, tolerance)) |
+        (!is.na(out$p.resid) & out$p.resid < alpha)
+    within <- !is.na(out$ff.upper) & out$ff.upper <= tolerance &
+        !is.na(out$p.resid)
     ifelse(departs, FALSE, ifelse(within, TRUE, NA))
 }
 
@@ -338,8 +372,8 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
     members <- .bulk_members(cells, bulk, sample)
     ncell <- lengths(members)
     if (any(ncell == 0L)) {
-        stop(sprintf("bulk samples %s have no cells in `cells`", .fmt_value(colnames(bulk)[ncell == 0L])),
-            call. = FALSE)
+        stop(sprintf("bulk samples %s have no cells in `cells`",
+            .fmt_value(colnames(bulk)[ncell == 0L])), call. = FALSE)
     }
     total <- if (aggregation == "cpm") {
         cs <- colSums(as.matrix(.assay_of(cells, assay.type)))
@@ -357,9 +391,11 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
     rec <- if ("cells" %in% colnames(colData(bulk))) bulk$cells
     if (!has.col && !is.null(rec)) {
         members <- lapply(as.list(rec), function(i) {
-            if (!is.numeric(i) || anyNA(i) || any(i < 1 | i > ncol(cells) | i != round(i))) {
+            if (!is.numeric(i) || anyNA(i) ||
+                any(i < 1 | i > ncol(cells) | i != round(i))) {
                 stop(sprintf(paste("`bulk$cells` must hold column indices of `cells` (1 to %d), as poolCells()",
-                    "records them; pass the object that was pooled"), ncol(cells)), call. = FALSE)
+                    "records them; pass the object that was pooled"),
+                    ncol(cells)), call. = FALSE)
             }
             as.integer(i)
         })
@@ -368,13 +404,14 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
     }
     if (!has.col) {
         stop(sprintf(paste("`sample` = %s is not a colData column of `cells`, and `bulk` has no `cells` column",
-            "recording its pools (as poolCells() returns)"), .fmt_value(sample)), call. = FALSE)
+            "recording its pools (as poolCells() returns)"),
+            .fmt_value(sample)), call. = FALSE)
     }
     lab <- as.character(cells[[sample]])
     j <- match(lab, colnames(bulk))
     if (anyNA(j)) {
-        stop(sprintf("cells of sample %s are not in `bulk` (its column names)", .fmt_value(unique(lab[is.na(j)]))),
-            call. = FALSE)
+        stop(sprintf("cells of sample %s are not in `bulk` (its column names)",
+            .fmt_value(unique(lab[is.na(j)]))), call. = FALSE)
     }
     members <- split(seq_along(j), factor(j, levels = seq_len(ncol(bulk))))
     names(members) <- colnames(bulk)
@@ -409,7 +446,8 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
 # coefficients spread so much over the cell resamples that most intervals
 # straddle the tolerance; bench/bench_audit_counts.R).
 .ff_cell_k <- function(k, n, counts) {
-    if (counts && is.null(k)) min(10L, .resolve_k(NULL, n)) else .resolve_k(k, n)
+    if (counts && is.null(k)) min(10L, .resolve_k(NULL, n)) else
+        .resolve_k(k, n)
 }
 
 # TRUE where the whole interval of the FF distance lies beyond the
@@ -421,13 +459,15 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
 }
 
 # The count-aware cell curves FF uses (counts: genes x cells, sf their size
-# factors, s: k, dispersion, level, seed, optionally num.threads), undersmoothed; `prior`: given
-# rate distributions (the `rate.prior` of .fit_pairwise()), or NULL to fit
-# them.
+# factors, s: k, dispersion, level, seed, optionally num.threads),
+# undersmoothed; `prior`: given rate distributions (the `rate.prior` of
+# .fit_pairwise()), or NULL to fit them.
 .count_cell_curves <- function(counts, sf, pairs, s, prior = NULL) {
-    .fit_pairwise(counts, pairs = pairs, genes = NULL, k = s$k, method = "REML", transform = "none", counts = TRUE,
-        size.factors = sf, dispersion = s$dispersion, test = c("wild", "F"), nboot = 0, level = s$level,
-        seed = s$seed, BPPARAM = SerialParam(), num.threads = .threads_of(s), verbose = FALSE, rate.test = FALSE,
+    .fit_pairwise(counts, pairs = pairs, genes = NULL, k = s$k, method = "REML",
+        transform = "none", counts = TRUE, size.factors = sf,
+        dispersion = s$dispersion, test = c("wild", "F"), nboot = 0,
+        level = s$level, seed = s$seed, BPPARAM = SerialParam(),
+        num.threads = .threads_of(s), verbose = FALSE, rate.test = FALSE,
         rate.prior = prior, lambda.scale = .ff_undersmooth)
 }
 
@@ -439,17 +479,21 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
 # and level) the undersmoothed count-aware curve of .count_cell_curves(),
 # each resample's rate distributions refitted on the grid of those of
 # all cells.
-.cell_boot_fits <- function(C, pairs, s, counts = NULL, BPPARAM = SerialParam()) {
+.cell_boot_fits <- function(C, pairs, s, counts = NULL,
+    BPPARAM = SerialParam()) {
     nb <- min(s$nboot, 20L)
     genes <- unique(c(pairs$regulator, pairs$target))
     data <- list(C = C[genes, , drop = FALSE], sf = counts$sf,
-        prior = if (!is.null(counts)) .prior_matrix(counts$fit, genes, refine = 10L))
+        prior = if (!is.null(counts)) .prior_matrix(counts$fit, genes,
+            refine = 10L))
     # resamples cost the same: one unit per worker (the cells travel once
     # to each), or one per resample serially (the progress moves with them)
     progress <- isTRUE(s$verbose)
-    units <- .work_units(seq_len(nb), .n_units(nb, BPPARAM, progress, per.worker = 1L))
-    res <- .run_units(units, .cell_boot_unit, data = data, pairs = pairs, s = s, nb = nb, BPPARAM = BPPARAM,
-        sizes = lengths(units), what = "resamples", progress = progress, label = "cell resamples")
+    units <- .work_units(seq_len(nb),
+        .n_units(nb, BPPARAM, progress, per.worker = 1L))
+    res <- .run_units(units, .cell_boot_unit, data = data, pairs = pairs, s = s,
+        nb = nb, BPPARAM = BPPARAM, sizes = lengths(units), what = "resamples",
+        progress = progress, label = "cell resamples")
     unlist(res, recursive = FALSE)
 }
 
@@ -461,11 +505,14 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
     lapply(b, function(r) {
         i <- idx[, r]
         if (is.null(data$sf)) {
-            .fit_pairwise(data$C[, i, drop = FALSE], pairs = pairs, genes = NULL, k = s$k, method = "REML",
-                transform = "none", test = "F", nboot = 0, level = 0.95, seed = 1L, BPPARAM = SerialParam(),
-                num.threads = .threads_of(s), verbose = FALSE)
+            .fit_pairwise(data$C[, i, drop = FALSE], pairs = pairs,
+                genes = NULL, k = s$k, method = "REML", transform = "none",
+                test = "F", nboot = 0, level = 0.95, seed = 1L,
+                BPPARAM = SerialParam(), num.threads = .threads_of(s),
+                verbose = FALSE)
         } else {
-            .count_cell_curves(data$C[, i, drop = FALSE], data$sf[i], pairs, s, data$prior)
+            .count_cell_curves(data$C[, i, drop = FALSE], data$sf[i], pairs, s,
+                data$prior)
         }
     })
 }
@@ -476,9 +523,11 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
 .ff_count_inputs <- function(bulk.counts, bulk.fit, from, to) {
     rp <- metadata(bulk.fit)$rate.prior
     reg <- match(from, colnames(rp$grid))
-    list(X = t(bulk.counts$counts[from, , drop = FALSE]), Y = t(bulk.counts$counts[to, , drop = FALSE]),
-        size = bulk.counts$size, dispersion = bulk.counts$dispersion,
-        prior = list(grid = rp$grid[, reg, drop = FALSE], weight = rp$weight[, reg, drop = FALSE]))
+    list(X = t(bulk.counts$counts[from, , drop = FALSE]),
+        Y = t(bulk.counts$counts[to, , drop = FALSE]), size = bulk.counts$size,
+        dispersion = bulk.counts$dispersion,
+        prior = list(grid = rp$grid[, reg, drop = FALSE],
+            weight = rp$weight[, reg, drop = FALSE]))
 }
 
 # Plain penalised splines (REML, k, no test) of column c of Ym on column c
@@ -488,9 +537,11 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
     names <- c(paste0("x", seq_len(R)), paste0("y", seq_len(R)))
     M <- rbind(t(Xm), t(Ym))
     rownames(M) <- names
-    .fit_pairwise(M, pairs = data.frame(names[seq_len(R)], names[R + seq_len(R)]), genes = NULL, k = k,
-        method = "REML", transform = "none", test = "F", nboot = 0, level = 0.95, seed = 1L,
-        BPPARAM = SerialParam(), num.threads = 1L, verbose = FALSE)
+    .fit_pairwise(M,
+        pairs = data.frame(names[seq_len(R)], names[R + seq_len(R)]),
+        genes = NULL, k = k, method = "REML", transform = "none", test = "F",
+        nboot = 0, level = 0.95, seed = 1L, BPPARAM = SerialParam(),
+        num.threads = 1L, verbose = FALSE)
 }
 
 # FF part 2 for many pairs: HSIC of the bulk residual y - g(x) against x,
@@ -508,7 +559,8 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
     # each pair's samples: finite x and y, subsampled to max.n
     use <- lapply(seq_len(P), function(e) {
         u <- which(is.finite(X[, e]) & is.finite(Y[, e]))
-        if (length(u) > max.n) u <- u[resample_cpp(length(u), as.integer(max.n), 1L, FALSE, seeds[e])]
+        if (length(u) > max.n) u <- u[resample_cpp(length(u), as.integer(max.n),
+            1L, FALSE, seeds[e])]
         u
     })
     todo <- which(lengths(use) > k)
@@ -532,7 +584,8 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
         Ystar <- do.call(cbind, lapply(ok, function(j) {
             u <- seq_len(len[todo[j]])
             res <- Ys[u, j] - G0[u, j]
-            perm <- resample_cpp(length(u), length(u), as.integer(ndraws), FALSE, seeds[todo[j]] + 7907, FALSE)
+            perm <- resample_cpp(length(u), length(u), as.integer(ndraws),
+                FALSE, seeds[todo[j]] + 7907, FALSE)
             out <- matrix(NA_real_, m, ndraws)
             out[u, ] <- G0[u, j] + res[perm]
             out
@@ -547,7 +600,8 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
             draws <- Rstar[u, cols, drop = FALSE]
             draws <- draws[, colSums(!is.finite(draws)) == 0, drop = FALSE]
             if (ncol(draws) == 0L) next
-            p[todo[j]] <- unname(hsic_draws_test_cpp(Xs[u, j], Ys[u, j] - G0[u, j], draws, as.integer(hits))["p.value"])
+            p[todo[j]] <- unname(hsic_draws_test_cpp(Xs[u, j],
+                Ys[u, j] - G0[u, j], draws, as.integer(hits))["p.value"])
         }
     }
     p
@@ -572,32 +626,38 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
 # All resamples of a batch of pairs are fitted in one core call, evaluated
 # in one and measured in one.  `draws = TRUE` keeps each pair's resampled
 # distances in attribute "draws" (a list), for benchmarks of the interval.
-.ff_pairs <- function(X, Y, H, bulk.fit, rows, k, nboot, level, central, seeds, max.n, counts = NULL,
-    cell.boot = NULL, draws = FALSE, k.curve = k) {
+.ff_pairs <- function(X, Y, H, bulk.fit, rows, k, nboot, level, central, seeds,
+    max.n, counts = NULL, cell.boot = NULL, draws = FALSE, k.curve = k) {
     n <- nrow(X)
     P <- ncol(X)
     G <- .curve_values(bulk.fit, rows, X)
     D <- curve_distances_cpp(G, X, Y, H, central[1L], central[2L])
-    iv <- .ff_intervals(X, Y, H, D, k, nboot, level, central, seeds, counts, cell.boot)
+    iv <- .ff_intervals(X, Y, H, D, k, nboot, level, central, seeds, counts,
+        cell.boot)
     # Part 1: F test of y - h against a constant, alternative a cubic spline
     # of x, wild bootstrap p-value (the core's, all pairs in one call).
     tests <- gap_ftests_cpp(X, Y - H, as.integer(k.curve), as.numeric(seeds))
-    out <- data.frame(n = rep(n, P), ff.distance = D, ff.lower = iv$lower, ff.upper = iv$upper, p.curve = tests,
+    out <- data.frame(n = rep(n, P), ff.distance = D, ff.lower = iv$lower,
+        ff.upper = iv$upper, p.curve = tests,
         p.resid = .resid_tests(X, Y, k, seeds, max.n))
     if (draws) attr(out, "draws") <- iv$draws
     out
 }
 
-# The resampling interval (lower, upper) of each pair's distance D, and each pair's resampled distances (draws).
-.ff_intervals <- function(X, Y, H, D, k, nboot, level, central, seeds, counts, cell.boot) {
+# The resampling interval (lower, upper) of each pair's distance D, and each
+# pair's resampled distances (draws).
+.ff_intervals <- function(X, Y, H, D, k, nboot, level, central, seeds, counts,
+    cell.boot) {
     P <- ncol(X)
     lower <- upper <- rep(NA_real_, P)
     kept <- vector("list", P)
-    if (!(nboot > 0 && P > 0)) return(list(lower = lower, upper = upper, draws = kept))
+    if (!(nboot > 0 && P > 0)) return(list(lower = lower, upper = upper,
+        draws = kept))
     # batches of pairs whose resampled values fill about 2e6 doubles per matrix
     size <- max(1L, floor(2e6 / (nboot * nrow(X))))
     for (batch in split(seq_len(P), ceiling(seq_len(P) / size))) {
-        bd <- .ff_boot_distances(batch, X, Y, H, k, nboot, central, seeds, counts, cell.boot)
+        bd <- .ff_boot_distances(batch, X, Y, H, k, nboot, central, seeds,
+            counts, cell.boot)
         for (e in batch) {
             d <- bd$Ds[bd$pair == e]
             kept[[e]] <- d
@@ -609,8 +669,10 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
     list(lower = lower, upper = upper, draws = kept)
 }
 
-# The distances of the nboot resamples of each pair of `batch` (Ds), and each resample's pair (pair).
-.ff_boot_distances <- function(batch, X, Y, H, k, nboot, central, seeds, counts, cell.boot) {
+# The distances of the nboot resamples of each pair of `batch` (Ds), and each
+# resample's pair (pair).
+.ff_boot_distances <- function(batch, X, Y, H, k, nboot, central, seeds, counts,
+    cell.boot) {
     n <- nrow(X)
     # resample b of pair e is column (e - 1) * nboot + b (within the batch)
     idx <- do.call(cbind, lapply(batch, function(e) {
@@ -623,12 +685,14 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
     Yr <- take(Y)
     bf <- .ff_boot_fits(Xr, Yr, k, counts, take, idx, pair)
     Hr <- .ff_boot_cell_curves(take(H), Xr, idx, pair, b, cell.boot)
-    Ds <- curve_distances_cpp(.curve_values(bf, seq_len(ncol(Xr)), Xr), Xr, Yr, Hr, central[1L], central[2L])
+    Ds <- curve_distances_cpp(.curve_values(bf, seq_len(ncol(Xr)), Xr), Xr, Yr,
+        Hr, central[1L], central[2L])
     Ds[is.na(bf$edf)] <- NA_real_
     list(Ds = Ds, pair = pair)
 }
 
-# The bulk curves of the resamples (columns of Xr, Yr): plain splines, or with `counts` count-aware ones.
+# The bulk curves of the resamples (columns of Xr, Yr): plain splines, or with
+# `counts` count-aware ones.
 .ff_boot_fits <- function(Xr, Yr, k, counts, take, idx, pair) {
     if (is.null(counts)) return(.fit_columns(Xr, Yr, k))
     n <- nrow(Xr)
@@ -642,13 +706,15 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
     # all bulk samples (at the bulk level the counts are deep, the
     # posteriors narrow); their p-values are not used.
     prior <- lapply(counts$prior, function(m) m[, c(pair, pair), drop = FALSE])
-    .fit_pairwise(M, pairs = bp, genes = NULL, k = k, method = "REML", transform = "none",
-        counts = TRUE, size.factors = rbind(S, S), dispersion = counts$dispersion, test = c("wild", "F"),
-        nboot = 0, level = 0.95, seed = 1L, BPPARAM = SerialParam(), num.threads = 1L, verbose = FALSE,
-        rate.test = FALSE, rate.prior = prior)
+    .fit_pairwise(M, pairs = bp, genes = NULL, k = k, method = "REML",
+        transform = "none", counts = TRUE, size.factors = rbind(S, S),
+        dispersion = counts$dispersion, test = c("wild", "F"), nboot = 0,
+        level = 0.95, seed = 1L, BPPARAM = SerialParam(), num.threads = 1L,
+        verbose = FALSE, rate.test = FALSE, rate.prior = prior)
 }
 
-# The cell curve at the resamples' bulk values Xr (Hr: H resampled), with cell.boot that of the paired cell resample.
+# The cell curve at the resamples' bulk values Xr (Hr: H resampled), with
+# cell.boot that of the paired cell resample.
 .ff_boot_cell_curves <- function(Hr, Xr, idx, pair, b, cell.boot) {
     if (is.null(cell.boot)) return(Hr)
     n <- nrow(Xr)
@@ -660,8 +726,10 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
     fitted <- !is.na(cell.boot$rows[pair])
     for (j in unique(bb[fitted])) {
         cols <- which(bb == j & fitted)
-        f <- function(u) .curve_values(cell.boot$fits[[j]], cell.boot$rows[pair[cols]], u)
-        Hr[, cols] <- if (is.null(cell.boot$map)) f(Xr[, cols, drop = FALSE]) else
+        f <- function(u) .curve_values(cell.boot$fits[[j]],
+            cell.boot$rows[pair[cols]], u)
+        Hr[, cols] <- if (is.null(cell.boot$map))
+            f(Xr[, cols, drop = FALSE]) else
             cell.boot$map(f, Xr[, cols, drop = FALSE], matrix(idx[, cols], n))
     }
     # the samples left out of D (no cell curve there) stay out
@@ -669,7 +737,8 @@ functionalConsistency <- function(cells, bulk, edges = NULL, sample = "sample", 
     Hr
 }
 
-# The interval ends (lower, upper) of distance D from its resampled distances d (NA without a quantile).
+# The interval ends (lower, upper) of distance D from its resampled distances d
+# (NA without a quantile).
 .ff_interval_ends <- function(d, D, level) {
     # Lower end basic (2 D - upper quantile): a resample's distance carries
     # its own estimation noise on top of D's, so the resampled distances

@@ -20,26 +20,32 @@
 #' @seealso [edgeTable()] for the edges with their functions and parameters.
 #' @examples
 #' model <- grnModel(data.frame(from = c("X", "X", "Y"), to = c("Y", "Z", "Z"),
-#'                              weight = c(2, -1, 0.5)), genes = c("X", "Y", "Z", "W"))
+#'                              weight = c(2, -1, 0.5)),
+#'                   genes = c("X", "Y", "Z", "W"))
 #' modelGraph(model)
 #' if (requireNamespace("graph", quietly = TRUE)) modelGraph(model, "graphNEL")
 #' if (requireNamespace("igraph", quietly = TRUE)) modelGraph(model, "igraph")
 #' @export
-modelGraph <- function(model, as = c("matrix", "graphNEL", "igraph"), weights = TRUE) {
+modelGraph <- function(model, as = c("matrix", "graphNEL", "igraph"),
+    weights = TRUE) {
     .check_model(model)
-    as <- if (missing(as)) "matrix" else .check_choice(as, c("matrix", "graphNEL", "igraph"), "as")
+    as <- if (missing(as)) "matrix" else
+        .check_choice(as, c("matrix", "graphNEL", "igraph"), "as")
     weights <- .check_flag(weights, "weights")
     genes <- model@genes
     e <- as.data.frame(model@edges)
     w <- if (weights) e$weight else rep(1, nrow(e))
     if (as == "matrix") {
-        out <- matrix(0, length(genes), length(genes), dimnames = list(genes, genes))
+        out <- matrix(0, length(genes), length(genes),
+            dimnames = list(genes, genes))
         out[cbind(match(e$from, genes), match(e$to, genes))] <- w
         return(out)
     }
     pkg <- if (as == "graphNEL") "graph" else "igraph"
     if (!requireNamespace(pkg, quietly = TRUE)) {
-        stop(sprintf("`as = \"%s\"` needs the %s package: BiocManager::install(\"%s\")", as, pkg, pkg), call. = FALSE)
+        stop(sprintf(
+            "`as = \"%s\"` needs the %s package: BiocManager::install(\"%s\")",
+            as, pkg, pkg), call. = FALSE)
     }
     if (as == "graphNEL") {
         edges <- lapply(genes, function(g) {
@@ -47,9 +53,11 @@ modelGraph <- function(model, as = c("matrix", "graphNEL", "igraph"), weights = 
             list(edges = match(e$to[out], genes), weights = w[out])
         })
         names(edges) <- genes
-        return(graph::graphNEL(nodes = genes, edgeL = edges, edgemode = "directed"))
+        return(graph::graphNEL(nodes = genes, edgeL = edges,
+            edgemode = "directed"))
     }
     e$weight <- w
-    igraph::graph_from_data_frame(e[, c("from", "to", "fun", "weight", "K", "n")], directed = TRUE,
+    igraph::graph_from_data_frame(
+        e[, c("from", "to", "fun", "weight", "K", "n")], directed = TRUE,
         vertices = data.frame(name = genes, stringsAsFactors = FALSE))
 }

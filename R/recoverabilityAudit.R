@@ -11,10 +11,10 @@
 #'   \item Each cell is normalised on the scale on which aggregation is
 #'     linear: its counts divided by its size factor, without a log.  The
 #'     size factors are `size.factors` when given, else `sizeFactors(x)`
-#'     when the object has them (e.g. from scran), otherwise library sizes; either way divided by their
-#'     mean (`settings$size.factors` says which).  With `normalize = FALSE` the
-#'     assay is taken as already on such a scale (TPM, FPKM, normalised
-#'     counts).
+#'     when the object has them (e.g. from scran), otherwise library sizes;
+#'     either way divided by their mean (`settings$size.factors` says which).
+#'     With `normalize = FALSE` the assay is taken as already on such a scale
+#'     (TPM, FPKM, normalised counts).
 #'   \item Pseudobulk samples are the means of the normalised cells of each
 #'     level of `sample` (donors, wells, replicates), or, without sample
 #'     labels, of random pools of `pool.size` cells ([poolCells()];
@@ -112,11 +112,11 @@
 #' `k` follows kinks at the price of wider intervals).  And either
 #' verdict of the curves, and "independent in cells, dependent in
 #' pseudobulk" (count noise hides a dependence among cells), needs the
-#' regulator's cell-level reliability to be at least 0.6: below it the deconvolved curve rests on the estimated
-#' shape of the rate distribution more than on the data, a bias the
-#' resamples share and the interval cannot show.  In the package's
-#' simulations it hid departures of saturating curves (sigmoid, Hill) of
-#' twice the tolerance, and bent truly affine rate relations into
+#' regulator's cell-level reliability to be at least 0.6: below it the
+#' deconvolved curve rests on the estimated shape of the rate distribution more
+#' than on the data, a bias the resamples share and the interval cannot show.
+#' In the package's simulations it hid departures of saturating curves (sigmoid,
+#' Hill) of twice the tolerance, and bent truly affine rate relations into
 #' departures: without this rule, 8 of the 9 wrong verdicts on 30
 #' replicates of 10 pairs (Poisson and negative binomial counts, 10 and 100
 #' counts per cell) had regulator reliabilities from 0.47 to 0.55.  Such
@@ -129,8 +129,8 @@
 #' cells (its knot interval holds fewer) are left out of the distance
 #' (before its central 90% is taken) and of `p.curve`: there a handful of
 #' extreme cells can bend the cell curve arbitrarily (the pairs plot draws
-#' such stretches dotted).  `consistent` needs `nboot > 0`; with `ci = FALSE` the CI
-#' conditions are left out of the rule.  The residual part of FF
+#' such stretches dotted).  `consistent` needs `nboot > 0`; with `ci = FALSE`
+#' the CI conditions are left out of the rule.  The residual part of FF
 #' (`p.resid`, HSIC of the bulk residual against the bulk regulator) is
 #' reported but not used: count noise makes residuals heteroscedastic at
 #' both levels, so its rejection would not single out aggregation.
@@ -268,49 +268,61 @@
 #' @seealso [functionalConsistency()], [ciConsistency()], [fitPairwise()].
 #' @examples
 #' data(pbmc283)
-#' audit <- recoverabilityAudit(pbmc283, pool.size = 10, npools = 60, replace = TRUE,
-#'                              ngenes = 6, nboot = 30)
+#' audit <- recoverabilityAudit(pbmc283, pool.size = 10, npools = 60,
+#'                              replace = TRUE, ngenes = 6, nboot = 30)
 #' audit
 #' head(auditTable(audit)[, c("regulator", "target", "ff.distance", "verdict")])
 #' @name recoverabilityAudit
 #' @export
-setGeneric("recoverabilityAudit", function(x, ...) standardGeneric("recoverabilityAudit"))
+setGeneric("recoverabilityAudit",
+    function(x, ...) standardGeneric("recoverabilityAudit"))
 
 #' @rdname recoverabilityAudit
 #' @export
 #' @importFrom BiocParallel SerialParam
-setMethod("recoverabilityAudit", "ANY", function(x, sample = NULL, pool.size = NULL, pairs = NULL, genes = NULL,
-    npools = NULL, replace = FALSE, by = NULL, ngenes = 20, max.pairs = 400, min.detected = 0.1, normalize = TRUE,
-    log.base = NULL, dispersion = 0, min.reliability = 0.4, k = NULL, nboot = 100, level = 0.95, alpha = 0.05,
-    tolerance = 0.1, ci = TRUE, max.n = 2000, max.cells = 50000, seed = 1, BPPARAM = SerialParam(),
-    num.threads = 1, verbose = interactive(), ..., size.factors = NULL, n.genes) {
-    if (is(x, "Seurat") || length(dim(x)) != 2L || is.data.frame(x) || is.character(x)) {
-        hint <- if (is(x, "Seurat")) ": convert it with Seurat::as.SingleCellExperiment(x)" else ""
+setMethod("recoverabilityAudit", "ANY", function(x, sample = NULL,
+    pool.size = NULL, pairs = NULL, genes = NULL, npools = NULL,
+    replace = FALSE, by = NULL, ngenes = 20, max.pairs = 400,
+    min.detected = 0.1, normalize = TRUE, log.base = NULL, dispersion = 0,
+    min.reliability = 0.4, k = NULL, nboot = 100, level = 0.95, alpha = 0.05,
+    tolerance = 0.1, ci = TRUE, max.n = 2000, max.cells = 50000, seed = 1,
+    BPPARAM = SerialParam(), num.threads = 1, verbose = interactive(), ...,
+    size.factors = NULL, n.genes) {
+    if (is(x, "Seurat") || length(dim(x)) != 2L || is.data.frame(x) ||
+        is.character(x)) {
+        hint <- if (is(x, "Seurat"))
+            ": convert it with Seurat::as.SingleCellExperiment(x)" else ""
         stop(sprintf(paste("`x` must be a genes x cells matrix (dense, sparse or DelayedArray) or a",
             "SingleCellExperiment (cells; full audit), a SummarizedExperiment or an ExpressionSet (bulk samples;",
             "bulk-only audit), not a %s%s"), class(x)[1L], hint), call. = FALSE)
     }
-    .check_extra_args("recoverabilityAudit", names(formals(sys.function())), ...)
-    if (!missing(n.genes)) ngenes <- .renamed_arg("recoverabilityAudit", "n.genes", "ngenes", n.genes, !missing(ngenes))
-    .audit_cells(x, sample, pool.size, pairs, genes, npools, replace, by, ngenes, max.pairs, min.detected,
-        normalize, log.base, dispersion, min.reliability, k, nboot, level, alpha, tolerance, ci, max.n,
-        max.cells, seed, BPPARAM, num.threads, verbose, size.factors = size.factors)
+    .check_extra_args("recoverabilityAudit",
+        names(formals(sys.function())), ...)
+    if (!missing(n.genes)) ngenes <- .renamed_arg("recoverabilityAudit",
+        "n.genes", "ngenes", n.genes, !missing(ngenes))
+    .audit_cells(x, sample, pool.size, pairs, genes, npools, replace, by,
+        ngenes, max.pairs, min.detected, normalize, log.base, dispersion,
+        min.reliability, k, nboot, level, alpha, tolerance, ci, max.n,
+        max.cells, seed, BPPARAM, num.threads, verbose,
+        size.factors = size.factors)
 })
 
 #' @rdname recoverabilityAudit
 #' @export
 #' @importClassesFrom SingleCellExperiment SingleCellExperiment
 #' @importFrom BiocGenerics sizeFactors
-setMethod("recoverabilityAudit", "SingleCellExperiment", function(x, sample = NULL, pool.size = NULL,
-    pairs = NULL, genes = NULL, npools = NULL, replace = FALSE, by = NULL, ..., assay.type = "counts",
-    gene.names = NULL) {
-    .check_extra_args("recoverabilityAudit", c(.user_args(.audit_cells, .internal_audit_args), "n.genes",
-        "assay.type", "gene.names"), ...)
+setMethod("recoverabilityAudit", "SingleCellExperiment", function(x,
+    sample = NULL, pool.size = NULL, pairs = NULL, genes = NULL, npools = NULL,
+    replace = FALSE, by = NULL, ..., assay.type = "counts", gene.names = NULL) {
+    .check_extra_args("recoverabilityAudit",
+        c(.user_args(.audit_cells, .internal_audit_args), "n.genes",
+            "assay.type", "gene.names"), ...)
     assay.type <- .pick_assay(x, assay.type, !missing(assay.type))
     if (!is.null(sample)) sample <- .coldata_values(sample, x, "sample")
     if (!is.null(by)) by <- .coldata_values(by, x, "by")
-    .audit_cells(.audit_assay(x, assay.type, gene.names), sample, pool.size, pairs, genes, npools, replace, by, ...,
-        default.sf = sizeFactors(x), assay.type = assay.type, gene.names = gene.names,
+    .audit_cells(.audit_assay(x, assay.type, gene.names), sample, pool.size,
+        pairs, genes, npools, replace, by, ..., default.sf = sizeFactors(x),
+        assay.type = assay.type, gene.names = gene.names,
         simulated = is(metadata(x)$model, "GRNModel"))
 })
 
@@ -328,16 +340,20 @@ setMethod("recoverabilityAudit", "ExpressionSet", function(x, ...) {
 # `sample` or `by` (one value per cell) annotate; `default.sf`: size factors
 # the container carries (used when `size.factors` is NULL); `simulated`: the
 # data carry their model (values linear by construction).
-.audit_cells <- function(x, sample = NULL, pool.size = NULL, pairs = NULL, genes = NULL, npools = NULL,
-    replace = FALSE, by = NULL, ngenes = 20, max.pairs = 400, min.detected = 0.1, normalize = TRUE,
-    log.base = NULL, dispersion = 0, min.reliability = 0.4, k = NULL, nboot = 100, level = 0.95, alpha = 0.05,
-    tolerance = 0.1, ci = TRUE, max.n = 2000, max.cells = 50000, seed = 1, BPPARAM = SerialParam(),
-    num.threads = 1, verbose = interactive(), size.factors = NULL, n.genes, default.sf = NULL,
-    assay.type = "values", gene.names = NULL, simulated = FALSE) {
-    if (!missing(n.genes)) ngenes <- .renamed_arg("recoverabilityAudit", "n.genes", "ngenes", n.genes, !missing(ngenes))
-    s <- .audit_settings(k, nboot, level, alpha, tolerance, max.n, seed, verbose, ngenes, max.pairs,
-        min.detected, num.threads)
-    s <- .audit_cell_settings(s, max.cells, normalize, dispersion, min.reliability)
+.audit_cells <- function(x, sample = NULL, pool.size = NULL, pairs = NULL,
+    genes = NULL, npools = NULL, replace = FALSE, by = NULL, ngenes = 20,
+    max.pairs = 400, min.detected = 0.1, normalize = TRUE, log.base = NULL,
+    dispersion = 0, min.reliability = 0.4, k = NULL, nboot = 100, level = 0.95,
+    alpha = 0.05, tolerance = 0.1, ci = TRUE, max.n = 2000, max.cells = 50000,
+    seed = 1, BPPARAM = SerialParam(), num.threads = 1, verbose = interactive(),
+    size.factors = NULL, n.genes, default.sf = NULL, assay.type = "values",
+    gene.names = NULL, simulated = FALSE) {
+    if (!missing(n.genes)) ngenes <- .renamed_arg("recoverabilityAudit",
+        "n.genes", "ngenes", n.genes, !missing(ngenes))
+    s <- .audit_settings(k, nboot, level, alpha, tolerance, max.n, seed,
+        verbose, ngenes, max.pairs, min.detected, num.threads)
+    s <- .audit_cell_settings(s, max.cells, normalize, dispersion,
+        min.reliability)
     ci <- .check_flag(ci, "ci")
     if (.bp_start(BPPARAM)) on.exit(.bp_stop(BPPARAM), add = TRUE)
     log.base <- .audit_log_base(log.base, s$counts)
@@ -348,13 +364,16 @@ setMethod("recoverabilityAudit", "ExpressionSet", function(x, ...) {
     by <- st$by
     s$by <- st$how
     if (s$verbose) message(sprintf("%d genes x %d cells", nrow(m), ncol(m)))
-    sfs <- .audit_size_factors(m, s$counts, size.factors, default.sf, assay.type)
+    sfs <- .audit_size_factors(m, s$counts, size.factors, default.sf,
+        assay.type)
     sf <- sfs$sf
     s$size.factors <- sfs$from
-    if (s$verbose && s$counts) message(sprintf("size factors: %s", s$size.factors))
+    if (s$verbose && s$counts) message(sprintf("size factors: %s",
+        s$size.factors))
     chosen <- .audit_pairs(m, sf, pairs, genes, s)
     raw <- .audit_normalised(m, chosen$genes, rep(1, ncol(m)))
-    out <- if (!is.null(labels)) is.na(labels) else if (!is.null(by)) is.na(by) else FALSE
+    out <- if (!is.null(labels)) is.na(labels) else
+        if (!is.null(by)) is.na(by) else FALSE
     if (any(out)) {
         # cells without a sample (or a type) take part in neither level
         raw <- raw[, !out, drop = FALSE]
@@ -365,8 +384,8 @@ setMethod("recoverabilityAudit", "ExpressionSet", function(x, ...) {
     kept <- if (any(out)) which(!out) else seq_len(ncol(raw))
     C <- raw * rep(1 / sf, each = nrow(raw))
     pb <- .audit_pseudobulk(C, labels, pool.size, npools, replace, s, by)
-    if (s$verbose) message(sprintf("pseudobulk: %d samples of %s cells", ncol(pb$B),
-        paste(unique(range(pb$ncells)), collapse = "-")))
+    if (s$verbose) message(sprintf("pseudobulk: %d samples of %s cells",
+        ncol(pb$B), paste(unique(range(pb$ncells)), collapse = "-")))
     counts <- NULL
     if (s$counts) {
         # Counts pool into counts: the pseudobulk's rates are its summed
@@ -374,59 +393,73 @@ setMethod("recoverabilityAudit", "ExpressionSet", function(x, ...) {
         pc <- .pool_counts(raw, sf, pb$groups)
         dimnames(pc$rate) <- dimnames(pb$B)
         pb$B <- pc$rate
-        counts <- list(raw = raw, sf = sf, pool = pc$counts, pool.size = pc$size)
+        counts <- list(raw = raw, sf = sf, pool = pc$counts,
+            pool.size = pc$size)
     }
     pb$se <- .audit_pseudobulk_se(pb, kept, counts)
     s$cells.total <- ncol(C)
     cl <- .audit_cell_subset(C, counts, s)
-    .audit_two_levels(cl$C, pb, chosen$pairs, s, ci, BPPARAM, list(assay.type = assay.type, normalize = s$counts,
-        pseudobulk = pb$how, gene.names = gene.names), cl$counts)
+    .audit_two_levels(cl$C, pb, chosen$pairs, s, ci, BPPARAM,
+        list(assay.type = assay.type, normalize = s$counts, pseudobulk = pb$how,
+            gene.names = gene.names), cl$counts)
 }
 
 #' @rdname recoverabilityAudit
 #' @export
-setMethod("recoverabilityAudit", "SummarizedExperiment", function(x, sample = NULL, pool.size = NULL,
-    pairs = NULL, genes = NULL, ngenes = 20, max.pairs = 400, min.detected = 0.1, assay.type = "counts",
-    normalize = TRUE, log.base = NULL, gene.names = NULL, k = NULL, nboot = 100, level = 0.95, alpha = 0.05,
-    nl.tolerance = 0.05, by = NULL, seed = 1, BPPARAM = SerialParam(), num.threads = 1, verbose = interactive(),
-    ..., n.genes, group) {
-    .check_extra_args("recoverabilityAudit", names(formals(sys.function())), ...)
-    if (!missing(n.genes)) ngenes <- .renamed_arg("recoverabilityAudit", "n.genes", "ngenes", n.genes, !missing(ngenes))
-    if (!missing(group)) by <- .renamed_arg("recoverabilityAudit", "group", "by", group, !missing(by))
+setMethod("recoverabilityAudit", "SummarizedExperiment", function(x,
+    sample = NULL, pool.size = NULL, pairs = NULL, genes = NULL, ngenes = 20,
+    max.pairs = 400, min.detected = 0.1, assay.type = "counts",
+    normalize = TRUE, log.base = NULL, gene.names = NULL, k = NULL, nboot = 100,
+    level = 0.95, alpha = 0.05, nl.tolerance = 0.05, by = NULL, seed = 1,
+    BPPARAM = SerialParam(), num.threads = 1, verbose = interactive(), ...,
+    n.genes, group) {
+    .check_extra_args("recoverabilityAudit",
+        names(formals(sys.function())), ...)
+    if (!missing(n.genes)) ngenes <- .renamed_arg("recoverabilityAudit",
+        "n.genes", "ngenes", n.genes, !missing(ngenes))
+    if (!missing(group)) by <- .renamed_arg("recoverabilityAudit", "group",
+        "by", group, !missing(by))
     if (!is.null(sample) || !is.null(pool.size)) {
         stop(paste("`sample` and `pool.size` pool cells, but `x` is a SummarizedExperiment, audited as bulk",
             "data; for single cells make it a SingleCellExperiment (as(x, 'SingleCellExperiment'))"), call. = FALSE)
     }
-    s <- .audit_settings(k, nboot, level, alpha, 0.1, 2000, seed, verbose, ngenes, max.pairs, min.detected,
-        num.threads)
+    s <- .audit_settings(k, nboot, level, alpha, 0.1, 2000, seed, verbose,
+        ngenes, max.pairs, min.detected, num.threads)
     if (.bp_start(BPPARAM)) on.exit(.bp_stop(BPPARAM), add = TRUE)
     nl.tolerance <- .check_number(nl.tolerance, "nl.tolerance", lower = 0)
     normalize <- .check_flag(normalize, "normalize")
     log.base <- .audit_log_base(log.base, normalize)
     assay.type <- .pick_assay(x, assay.type, !missing(assay.type))
     m <- .audit_assay(x, assay.type, gene.names)
-    m <- .audit_linear(m, is(metadata(x)$model, "GRNModel"), log.base, normalize, assay.type)
+    m <- .audit_linear(m, is(metadata(x)$model, "GRNModel"), log.base,
+        normalize, assay.type)
     sf <- .library_size_factors(m, normalize, "samples", assay.type)
     chosen <- .audit_pairs(m, sf, pairs, genes, s)
     B <- .audit_normalised(m, chosen$genes, sf)
     groups <- .audit_groups(by, x, B, s)
     if (is.null(groups)) {
         .audit_check_size(ncol(B), s$k, "bulk samples", "")
-        if (s$verbose) message(sprintf("fitting %d pairs on %d samples", nrow(chosen$pairs), ncol(B)))
-        fit <- fitPairwise(B, pairs = chosen$pairs, k = s$k, nboot = s$nboot, level = s$level, seed = s$seed,
-            BPPARAM = BPPARAM, num.threads = s$num.threads, verbose = s$verbose)
-        tab <- DataFrame(regulator = fit$regulator, target = fit$target, n = fit$n, r2.linear = fit$r2.linear,
-            r2.spline = fit$r2.spline, nl = fit$nl, nl.lower = .col_or_na(fit, "nl.lower"),
-            nl.upper = .col_or_na(fit, "nl.upper"), p.nonlinear = fit$p.nonlinear, p.relation = fit$p.relation,
+        if (s$verbose) message(sprintf("fitting %d pairs on %d samples",
+            nrow(chosen$pairs), ncol(B)))
+        fit <- fitPairwise(B, pairs = chosen$pairs, k = s$k, nboot = s$nboot,
+            level = s$level, seed = s$seed, BPPARAM = BPPARAM,
+            num.threads = s$num.threads, verbose = s$verbose)
+        tab <- DataFrame(regulator = fit$regulator, target = fit$target,
+            n = fit$n, r2.linear = fit$r2.linear, r2.spline = fit$r2.spline,
+            nl = fit$nl, nl.lower = .col_or_na(fit, "nl.lower"),
+            nl.upper = .col_or_na(fit, "nl.upper"),
+            p.nonlinear = fit$p.nonlinear, p.relation = fit$p.relation,
             row.names = rownames(fit))
         status <- fit$status
     } else {
         if (s$verbose) {
-            message(sprintf("fitting %d pairs within %d groups (%s samples)", nrow(chosen$pairs), length(groups),
+            message(sprintf("fitting %d pairs within %d groups (%s samples)",
+                nrow(chosen$pairs), length(groups),
                 paste(lengths(groups), collapse = ", ")))
         }
-        fits <- lapply(groups, function(j) fitPairwise(B[, j, drop = FALSE], pairs = chosen$pairs, k = s$k,
-            nboot = s$nboot, level = s$level, seed = s$seed, BPPARAM = BPPARAM, num.threads = s$num.threads,
+        fits <- lapply(groups, function(j) fitPairwise(B[, j, drop = FALSE],
+            pairs = chosen$pairs, k = s$k, nboot = s$nboot, level = s$level,
+            seed = s$seed, BPPARAM = BPPARAM, num.threads = s$num.threads,
             verbose = s$verbose))
         tab <- .combine_group_fits(fits)
         fit <- fits
@@ -436,8 +469,11 @@ setMethod("recoverabilityAudit", "SummarizedExperiment", function(x, sample = NU
     tab <- .bulk_verdict(tab, status, !is.null(groups), nl.tolerance, s$alpha)
     bulk.se <- SummarizedExperiment(list(values = B), colData = colData(x))
     if (!is.null(groups)) bulk.se$group <- .group_of(groups, ncol(B))
-    new("RecoverabilityAudit", table = tab, mode = "bulk", cells = NULL, bulk = bulk.se, cell.fit = NULL,
-        bulk.fit = fit, ncells = integer(0), settings = c(s, list(nl.tolerance = nl.tolerance,
-            assay.type = assay.type, normalize = normalize, log.base = log.base, gene.names = gene.names,
-            group = if (!is.null(groups)) lengths(groups), group.of = if (!is.null(groups)) .group_of(groups, ncol(B)))))
+    new("RecoverabilityAudit", table = tab, mode = "bulk", cells = NULL,
+        bulk = bulk.se, cell.fit = NULL, bulk.fit = fit, ncells = integer(0),
+        settings = c(s, list(nl.tolerance = nl.tolerance,
+            assay.type = assay.type, normalize = normalize, log.base = log.base,
+            gene.names = gene.names,
+            group = if (!is.null(groups)) lengths(groups),
+            group.of = if (!is.null(groups)) .group_of(groups, ncol(B)))))
 })
