@@ -98,37 +98,51 @@ setGeneric("aggregateCells", function(x, ...) standardGeneric("aggregateCells"))
 #' @export
 #' @importFrom SummarizedExperiment SummarizedExperiment
 #' @importFrom BiocParallel SerialParam
-setMethod("aggregateCells", "ANY", function(x, sample, aggregation = "sum", subset.row = NULL, na.rm = FALSE,
-    pseudo = 1, num.threads = 1, BPPARAM = SerialParam(), verbose = interactive(), ..., ids, fun) {
+setMethod("aggregateCells", "ANY", function(x, sample, aggregation = "sum",
+    subset.row = NULL, na.rm = FALSE, pseudo = 1, num.threads = 1,
+    BPPARAM = SerialParam(), verbose = interactive(), ..., ids, fun) {
     .check_extra_args("aggregateCells", names(formals(sys.function())), ...)
-    if (!missing(ids)) sample <- .renamed_arg("aggregateCells", "ids", "sample", ids, !missing(sample))
-    if (!missing(fun)) aggregation <- .renamed_arg("aggregateCells", "fun", "aggregation", fun, !missing(aggregation))
-    .aggregate_cells(x, sample, aggregation, subset.row, na.rm, pseudo, num.threads, BPPARAM, verbose,
-        coldata = NULL, rowdata = NULL, assay.name = "aggregated")
+    if (!missing(ids))
+        sample <- .renamed_arg("aggregateCells", "ids", "sample",
+            ids, !missing(sample))
+    if (!missing(fun))
+        aggregation <- .renamed_arg("aggregateCells", "fun", "aggregation",
+            fun, !missing(aggregation))
+    .aggregate_cells(x, sample, aggregation, subset.row, na.rm, pseudo,
+        num.threads, BPPARAM, verbose, coldata = NULL, rowdata = NULL,
+        assay.name = "aggregated")
 })
 
 #' @rdname aggregateCells
 #' @export
 #' @importFrom SummarizedExperiment colData rowData
-setMethod("aggregateCells", "SummarizedExperiment", function(x, sample, aggregation = "sum", ...,
-    assay.type = "counts", ids, fun) {
-    .check_extra_args("aggregateCells", c(.user_args(.aggregate_cells, .internal_agg_args), "assay.type"), ...)
-    if (!missing(ids)) sample <- .renamed_arg("aggregateCells", "ids", "sample", ids, !missing(sample))
-    if (!missing(fun)) aggregation <- .renamed_arg("aggregateCells", "fun", "aggregation", fun, !missing(aggregation))
+setMethod("aggregateCells", "SummarizedExperiment", function(x, sample,
+    aggregation = "sum", ..., assay.type = "counts", ids, fun) {
+    .check_extra_args("aggregateCells",
+        c(.user_args(.aggregate_cells, .internal_agg_args), "assay.type"), ...)
+    if (!missing(ids))
+        sample <- .renamed_arg("aggregateCells", "ids", "sample",
+            ids, !missing(sample))
+    if (!missing(fun))
+        aggregation <- .renamed_arg("aggregateCells", "fun", "aggregation",
+            fun, !missing(aggregation))
     cd <- colData(x)
-    if (is.character(sample) && length(sample) >= 1L && length(sample) < ncol(x) && all(sample %in% colnames(cd))) {
+    if (is.character(sample) && length(sample) >= 1L &&
+        length(sample) < ncol(x) && all(sample %in% colnames(cd))) {
         sample <- cd[, sample, drop = FALSE]
     }
     name <- if (is.character(assay.type)) assay.type else "aggregated"
-    .as_class_of(.aggregate_cells(.assay_of(x, assay.type, check = FALSE), sample, aggregation, ..., coldata = cd,
-        rowdata = rowData(x), assay.name = name), x)
+    .as_class_of(.aggregate_cells(.assay_of(x, assay.type, check = FALSE),
+        sample, aggregation, ..., coldata = cd, rowdata = rowData(x),
+        assay.name = name), x)
 })
 
 # (arguments of .aggregate_cells() and .pool_cells() that users do not give)
 .internal_agg_args <- c("coldata", "rowdata", "assay.name")
 
-.aggregate_cells <- function(x, sample, aggregation = "sum", subset.row = NULL, na.rm = FALSE, pseudo = 1,
-    num.threads = 1, BPPARAM = SerialParam(), verbose = FALSE, coldata, rowdata, assay.name) {
+.aggregate_cells <- function(x, sample, aggregation = "sum", subset.row = NULL,
+    na.rm = FALSE, pseudo = 1, num.threads = 1, BPPARAM = SerialParam(),
+    verbose = FALSE, coldata, rowdata, assay.name) {
     if (length(dim(x)) != 2L) {
         stop(sprintf("`x` must be a matrix-like object (genes in rows, cells in columns), not %s", .fmt_value(x)),
             call. = FALSE)
@@ -138,11 +152,13 @@ setMethod("aggregateCells", "SummarizedExperiment", function(x, sample, aggregat
     verbose <- .check_flag(verbose, "verbose")
     g <- .groups_from_ids(sample, ncol(x))
     if (g$dropped > 0L) {
-        message(sprintf("leaving out %d cell%s with an NA `sample`", g$dropped, if (g$dropped > 1L) "s" else ""))
+        message(sprintf("leaving out %d cell%s with an NA `sample`",
+            g$dropped, if (g$dropped > 1L) "s" else ""))
     }
-    out <- .call_core(.aggregate_any(.subset_rows(x, subset.row), g$groups, args$fun, args$pseudo,
-        args$na.rm, num.threads, BPPARAM, verbose))
-    .pseudobulk_se(out, g$info, g$groups, coldata, rowdata, subset.row, assay.name, args$fun)
+    out <- .call_core(.aggregate_any(.subset_rows(x, subset.row), g$groups,
+        args$fun, args$pseudo, args$na.rm, num.threads, BPPARAM, verbose))
+    .pseudobulk_se(out, g$info, g$groups, coldata, rowdata, subset.row,
+        assay.name, args$fun)
 }
 
 # The result of aggregateCells/poolCells: `info` describes each group.
@@ -153,20 +169,24 @@ setMethod("aggregateCells", "SummarizedExperiment", function(x, sample, aggregat
     if (is(x, "SingleCellExperiment")) as(out, "SingleCellExperiment") else out
 }
 
-.pseudobulk_se <- function(out, info, groups, coldata, rowdata, subset.row, assay.name, fun) {
+.pseudobulk_se <- function(out, info, groups, coldata, rowdata, subset.row,
+    assay.name, fun) {
     cd <- info
     cd$ncells <- unname(lengths(groups))
     carried <- .constant_coldata(coldata, groups)
     if (!is.null(carried)) {
-        carried <- carried[, setdiff(colnames(carried), colnames(cd)), drop = FALSE]
+        carried <- carried[, setdiff(colnames(carried), colnames(cd)),
+            drop = FALSE]
         cd <- cbind(cd, carried)
     }
     assays <- list(out)
     names(assays) <- assay.name
     rd <- if (is.null(rowdata)) NULL else .subset_rows(rowdata, subset.row)
     if (is.null(rd)) {
-        SummarizedExperiment(assays = assays, colData = cd, metadata = list(aggregation = fun))
+        SummarizedExperiment(assays = assays, colData = cd,
+            metadata = list(aggregation = fun))
     } else {
-        SummarizedExperiment(assays = assays, colData = cd, rowData = rd, metadata = list(aggregation = fun))
+        SummarizedExperiment(assays = assays, colData = cd, rowData = rd,
+            metadata = list(aggregation = fun))
     }
 }

@@ -92,37 +92,47 @@
 #' ciTest("A", "B", data = e)$p.value
 #' ciTest("A", "B", data = e, test = "fisher")$p.value
 #' if (requireNamespace("pcalg", quietly = TRUE)) {
-#'     pc <- pcalg::pc(ciSuffStat(d), ciIndepTest, alpha = 0.01, labels = rownames(d))
+#'     pc <- pcalg::pc(ciSuffStat(d), ciIndepTest, alpha = 0.01,
+#'                     labels = rownames(d))
 #' }
 #' @export
-ciTest <- function(x, y, z = NULL, data, test = c("spline", "fisher"), assay.type = "counts", ..., method) {
-    if (!missing(method)) test <- .renamed_arg("ciTest", "method", "test", method, !missing(test))
+ciTest <- function(x, y, z = NULL, data, test = c("spline", "fisher"),
+    assay.type = "counts", ..., method) {
+    if (!missing(method))
+        test <- .renamed_arg("ciTest", "method", "test", method, !missing(test))
     data <- .as_se(data)
-    if (is(data, "SummarizedExperiment")) assay.type <- .pick_assay(data, assay.type, !missing(assay.type))
+    if (is(data, "SummarizedExperiment"))
+        assay.type <- .pick_assay(data, assay.type, !missing(assay.type))
     ss <- ciSuffStat(data, test = test, assay.type = assay.type, ...)
     vars <- ss$vars
     xi <- .ci_index(x, vars, "x", ss$obs)
     yi <- .ci_index(y, vars, "y", ss$obs)
-    zi <- if (is.null(z) || !length(z)) integer(0) else .ci_index(z, vars, "z", ss$obs)
-    if (length(xi) != 1L || length(yi) != 1L) stop("`x` and `y` must each name one variable", call. = FALSE)
+    zi <- if (is.null(z) || !length(z)) integer(0) else
+        .ci_index(z, vars, "z", ss$obs)
+    if (length(xi) != 1L || length(yi) != 1L)
+        stop("`x` and `y` must each name one variable", call. = FALSE)
     if (xi == yi) stop("`x` and `y` must be different variables", call. = FALSE)
     if (any(zi %in% c(xi, yi))) {
-        stop(sprintf("the conditioning set `z` contains %s", .fmt_value(vars[intersect(zi, c(xi, yi))])),
-            call. = FALSE)
+        stop(sprintf("the conditioning set `z` contains %s",
+            .fmt_value(vars[intersect(zi, c(xi, yi))])), call. = FALSE)
     }
     if (anyDuplicated(zi)) stop("`z` names a variable twice", call. = FALSE)
     res <- .ci_tests(ss, xi, yi, list(zi))
-    DataFrame(x = vars[xi], y = vars[yi], z = paste(vars[zi], collapse = ","), n = ss$n, test = ss$method,
-        statistic = res$statistic, p.value = res$p.value)
+    DataFrame(x = vars[xi], y = vars[yi], z = paste(vars[zi], collapse = ","),
+        n = ss$n, test = ss$method, statistic = res$statistic,
+        p.value = res$p.value)
 }
 
 #' @rdname ciTest
 #' @param num.threads Threads of the spline test over many statements.
 #' @export
 #' @importFrom stats cor
-ciSuffStat <- function(data, test = c("spline", "fisher"), assay.type = "counts", k = NULL, max.n = 2000,
-    nperm = 0, seed = 1, num.threads = 1, method) {
-    if (!missing(method)) test <- .renamed_arg("ciSuffStat", "method", "test", method, !missing(test))
+ciSuffStat <- function(data, test = c("spline", "fisher"),
+    assay.type = "counts", k = NULL, max.n = 2000, nperm = 0, seed = 1,
+    num.threads = 1, method) {
+    if (!missing(method))
+        test <- .renamed_arg("ciSuffStat", "method", "test",
+            method, !missing(test))
     # (the result keeps the test under `method`, the name ciIndepTest() reads
     # in sufficient statistics saved by earlier versions)
     method <- .check_choice(.first(test), c("spline", "fisher"), "test")
@@ -146,29 +156,43 @@ ciSuffStat <- function(data, test = c("spline", "fisher"), assay.type = "counts"
             "(variables in columns) or a SummarizedExperiment"), call. = FALSE)
     }
     storage.mode(data) <- "double"
-    if (is.null(colnames(data))) colnames(data) <- paste0("V", seq_len(ncol(data)))
+    if (is.null(colnames(data)))
+        colnames(data) <- paste0("V", seq_len(ncol(data)))
     .check_unique_names(colnames(data), "`data`")
-    if (any(!is.finite(data))) stop("`data` has missing or infinite values", call. = FALSE)
+    if (any(!is.finite(data)))
+        stop("`data` has missing or infinite values", call. = FALSE)
     need <- if (method == "fisher") 4L else 10L
     if (nrow(data) < need) {
-        stop(sprintf("`data` has %d observations; the %s test needs at least %d%s", nrow(data),
-            if (method == "fisher") "Fisher z" else "spline", need, if (!frame && ncol(data) >= need) {
+        stop(sprintf(
+            "`data` has %d observations; the %s test needs at least %d%s",
+            nrow(data), if (method == "fisher") "Fisher z" else "spline",
+            need, if (!frame && ncol(data) >= need) {
                 sprintf(paste(" (a matrix has genes in rows and observations in columns; this one has %d",
-                    "rows: if they are the observations, pass t(data))"), ncol(data))
+                    "rows: if they are the observations, pass t(data))"),
+                    ncol(data))
             } else ""), call. = FALSE)
     }
-    const <- vapply(seq_len(ncol(data)), function(j) all(data[, j] == data[1L, j]), logical(1))
+    const <- vapply(seq_len(ncol(data)),
+        function(j) all(data[, j] == data[1L, j]), logical(1))
     if (any(const)) {
-        stop(sprintf("`data` has constant variables: %s", .fmt_value(colnames(data)[const])), call. = FALSE)
+        stop(sprintf("`data` has constant variables: %s",
+            .fmt_value(colnames(data)[const])), call. = FALSE)
     }
     if (method == "fisher") {
-        return(list(C = cor(data), n = nrow(data), method = method, vars = colnames(data), obs = rownames(data)))
+        return(list(C = cor(data), n = nrow(data), method = method,
+            vars = colnames(data), obs = rownames(data)))
     }
     k <- .resolve_k(k, nrow(data))
-    if (k > 50) stop(sprintf("`k` must be at most 50, not %s", .fmt_value(k)), call. = FALSE)
-    list(data = data, n = nrow(data), method = method, vars = colnames(data), obs = rownames(data), k = as.integer(k),
-        max.n = .check_count(max.n, "max.n", min = 10, max = .int_max), nperm = as.integer(.check_count(nperm, "nperm", min = 0, max = .resample_max)),
-        seed = .check_count(seed, "seed", min = 0), num.threads = .check_threads(num.threads))
+    if (k > 50)
+        stop(sprintf("`k` must be at most 50, not %s", .fmt_value(k)),
+            call. = FALSE)
+    list(data = data, n = nrow(data), method = method, vars = colnames(data),
+        obs = rownames(data), k = as.integer(k),
+        max.n = .check_count(max.n, "max.n", min = 10, max = .int_max),
+        nperm = as.integer(.check_count(nperm, "nperm",
+            min = 0, max = .resample_max)),
+        seed = .check_count(seed, "seed", min = 0),
+        num.threads = .check_threads(num.threads))
 }
 
 #' @rdname ciTest
@@ -177,12 +201,13 @@ ciSuffStat <- function(data, test = c("spline", "fisher"), assay.type = "counts"
 #' @export
 ciIndepTest <- function(x, y, S, suffStat) {
     # pcalg's hot path: cheap checks that no index can leave the data
-    if (!is.list(suffStat) || !(identical(suffStat$method, "spline") || identical(suffStat$method, "fisher")) ||
-        length(suffStat$vars) < 2L) {
+    if (!is.list(suffStat) || !(identical(suffStat$method, "spline") ||
+        identical(suffStat$method, "fisher")) || length(suffStat$vars) < 2L) {
         stop("`suffStat` must be the result of ciSuffStat()", call. = FALSE)
     }
     p <- length(suffStat$vars)
-    one <- function(v) is.numeric(v) && length(v) == 1L && !is.na(v) && v >= 1 && v <= p && v == round(v)
+    one <- function(v) is.numeric(v) && length(v) == 1L && !is.na(v) &&
+        v >= 1 && v <= p && v == round(v)
     if (!one(x) || !one(y)) {
         stop(sprintf("`x` and `y` must each be one variable number from 1 to %d, not %s and %s", p, .fmt_value(x),
             .fmt_value(y)), call. = FALSE)
@@ -190,12 +215,15 @@ ciIndepTest <- function(x, y, S, suffStat) {
     if (x == y) stop("`x` and `y` must be different variables", call. = FALSE)
     if (length(S)) {
         if (!is.numeric(S) || anyNA(S) || any(S < 1 | S > p | S != round(S))) {
-            stop(sprintf("`S` must hold variable numbers from 1 to %d, not %s", p, .fmt_value(S)), call. = FALSE)
+            stop(sprintf("`S` must hold variable numbers from 1 to %d, not %s",
+                p, .fmt_value(S)), call. = FALSE)
         }
-        if (any(S == x | S == y)) stop("the conditioning set `S` contains `x` or `y`", call. = FALSE)
+        if (any(S == x | S == y))
+            stop("the conditioning set `S` contains `x` or `y`", call. = FALSE)
         if (anyDuplicated(S)) stop("`S` names a variable twice", call. = FALSE)
     }
-    .ci_tests(suffStat, as.integer(x), as.integer(y), list(as.integer(S)))$p.value
+    .ci_tests(suffStat, as.integer(x), as.integer(y),
+        list(as.integer(S)))$p.value
 }
 
 # The p-values of statements (1-based x, y, list z) on the sufficient
@@ -203,29 +231,37 @@ ciIndepTest <- function(x, y, S, suffStat) {
 # BPPARAM (a spline test's stream is keyed on its statement, not on its
 # place in the call, so the split does not change them).
 .ci_p_values <- function(ss, x, y, z, BPPARAM, verbose = FALSE, label = NULL) {
-    if (bpnworkers(BPPARAM) <= 1L || length(x) < 2L) return(.ci_tests(ss, x, y, z, verbose = verbose)$p.value)
+    if (bpnworkers(BPPARAM) <= 1L || length(x) < 2L)
+        return(.ci_tests(ss, x, y, z, verbose = verbose)$p.value)
     units <- .work_units(seq_along(x), .n_units(length(x), BPPARAM, verbose))
-    res <- .run_units(lapply(units, function(j) list(x = x[j], y = y[j], z = z[j])), .ci_statements, ss = ss,
-        BPPARAM = BPPARAM, sizes = lengths(units), what = "tests", progress = verbose, label = label)
+    res <- .run_units(lapply(units,
+        function(j) list(x = x[j], y = y[j], z = z[j])), .ci_statements,
+        ss = ss, BPPARAM = BPPARAM, sizes = lengths(units), what = "tests",
+        progress = verbose, label = label)
     unlist(res, use.names = FALSE)
 }
 
-.ci_statements <- function(task, ss) .ci_tests(ss, task$x, task$y, task$z)$p.value
+.ci_statements <- function(task, ss)
+    .ci_tests(ss, task$x, task$y, task$z)$p.value
 
 # p-values (and statistics) of statements given by 1-based x, y and a list
 # of conditioning sets, on the sufficient statistics of ciSuffStat().
 .ci_tests <- function(ss, x, y, z, verbose = FALSE) {
     z0 <- lapply(z, function(s) as.integer(s) - 1L)
     if (identical(ss$method, "spline")) {
-        res <- .call_core(spline_tests_cpp(ss$data, as.integer(x) - 1L, as.integer(y) - 1L, z0, ss$k, ss$max.n,
-            ss$nperm, ss$seed, ss$num.threads, verbose))
+        res <- .call_core(spline_tests_cpp(ss$data, as.integer(x) - 1L,
+            as.integer(y) - 1L, z0, ss$k, ss$max.n, ss$nperm, ss$seed,
+            ss$num.threads, verbose))
         return(res[c("statistic", "p.value")])
     }
     if (length(x) == 1L) {
-        res <- .call_core(fisher_test_cpp(ss$C, ss$n, as.integer(x) - 1L, as.integer(y) - 1L, z0[[1L]]))
-        return(list(statistic = unname(res["r"]), p.value = unname(res["p.value"])))
+        res <- .call_core(fisher_test_cpp(ss$C, ss$n, as.integer(x) - 1L,
+            as.integer(y) - 1L, z0[[1L]]))
+        return(list(statistic = unname(res["r"]),
+            p.value = unname(res["p.value"])))
     }
-    p <- .call_core(fisher_tests_cpp(ss$C, ss$n, as.integer(x) - 1L, as.integer(y) - 1L, z0))
+    p <- .call_core(fisher_tests_cpp(ss$C, ss$n, as.integer(x) - 1L,
+        as.integer(y) - 1L, z0))
     list(statistic = NA_real_, p.value = p)
 }
 
@@ -235,7 +271,8 @@ ciIndepTest <- function(x, y, S, suffStat) {
         if (anyNA(i)) {
             # found among the observations' names: the data are transposed
             flipped <- !is.null(obs) && all(v[is.na(i)] %in% obs)
-            stop(sprintf("`%s` names %s, which %s not a variable of `data`%s", name, .fmt_value(v[is.na(i)]),
+            stop(sprintf("`%s` names %s, which %s not a variable of `data`%s",
+                name, .fmt_value(v[is.na(i)]),
                 if (sum(is.na(i)) > 1L) "are" else "is", if (flipped) {
                     paste0(" but names its observations: a matrix has genes in rows and observations in columns",
                         " (pass t(data), or a data.frame with the variables in columns)")
@@ -243,8 +280,10 @@ ciIndepTest <- function(x, y, S, suffStat) {
         }
         return(i)
     }
-    if (is.numeric(v) && !anyNA(v) && all(v == round(v)) && all(v >= 1 & v <= length(vars))) return(as.integer(v))
-    stop(sprintf("`%s` must name variables of `data` or give their numbers, not %s", name, .fmt_value(v)),
-        call. = FALSE)
+    if (is.numeric(v) && !anyNA(v) && all(v == round(v)) &&
+        all(v >= 1 & v <= length(vars))) return(as.integer(v))
+    stop(sprintf(
+        "`%s` must name variables of `data` or give their numbers, not %s",
+        name, .fmt_value(v)), call. = FALSE)
 }
 

@@ -46,15 +46,18 @@
 #' @examples
 #' if (requireNamespace("pcalg", quietly = TRUE)) {
 #'     model <- randomGRN(6, prob = 0.4, functions = c(affine = 1), seed = 1)
-#'     sim <- simulateBulk(model, nsamples = 300, pool.size = 20, keep.cells = TRUE, seed = 1)
+#'     sim <- simulateBulk(model, nsamples = 300, pool.size = 20,
+#'                         keep.cells = TRUE, seed = 1)
 #'     # affine edges and Gaussian noise: Fisher's z test is exact here (and fast)
 #'     discoverAtBothLevels(sim, test = "fisher")
 #' }
 #' @export
-discoverAtBothLevels <- function(sim, algorithm = "pc", test = c("spline", "fisher"), alpha = 0.01,
-    assay.type = "latent", ..., graph = NULL, equal.n = FALSE, seed = 1, BPPARAM = SerialParam(), method) {
+discoverAtBothLevels <- function(sim, algorithm = "pc",
+    test = c("spline", "fisher"), alpha = 0.01, assay.type = "latent", ...,
+    graph = NULL, equal.n = FALSE, seed = 1, BPPARAM = SerialParam(), method) {
     if (!missing(method)) {
-        algorithm <- .renamed_arg("discoverAtBothLevels", "method", "algorithm", method, !missing(algorithm))
+        algorithm <- .renamed_arg("discoverAtBothLevels", "method", "algorithm",
+            method, !missing(algorithm))
     }
     if (!requireNamespace("pcalg", quietly = TRUE)) {
         stop("discoverAtBothLevels() needs the pcalg package; install it with install.packages('pcalg')",
@@ -63,13 +66,16 @@ discoverAtBothLevels <- function(sim, algorithm = "pc", test = c("spline", "fish
     .check_choice(algorithm, "pc", "algorithm")
     test <- .check_choice(.first(test), c("spline", "fisher"), "test")
     alpha <- .check_prob(alpha, "alpha")
-    if (alpha >= 1) stop(sprintf("`alpha` must be below 1, not %s", .fmt_value(alpha)), call. = FALSE)
+    if (alpha >= 1)
+        stop(sprintf("`alpha` must be below 1, not %s", .fmt_value(alpha)),
+            call. = FALSE)
     equal.n <- .check_flag(equal.n, "equal.n")
     seed <- .check_count(seed, "seed", min = 0)
     if (is(sim, "SummarizedExperiment") && !is.null(metadata(sim)$cells)) {
         sim <- list(cells = metadata(sim)$cells, bulk = sim)
     }
-    if (!is.list(sim) || !is(sim$cells, "SummarizedExperiment") || !is(sim$bulk, "SummarizedExperiment")) {
+    if (!is.list(sim) || !is(sim$cells, "SummarizedExperiment") ||
+        !is(sim$bulk, "SummarizedExperiment")) {
         stop("`sim` must be a simulateBulk(keep.cells = TRUE) result or a list of `cells` and `bulk`",
             call. = FALSE)
     }
@@ -79,33 +85,41 @@ discoverAtBothLevels <- function(sim, algorithm = "pc", test = c("spline", "fish
     genes <- if (is.null(graph)) data.genes else .graph_nodes(graph, "graph")
     bad <- setdiff(genes, data.genes)
     if (length(bad)) {
-        stop(sprintf("`graph` names genes that are not in both `cells` and `bulk`: %s", .fmt_value(bad)),
-            call. = FALSE)
+        stop(sprintf(
+            "`graph` names genes that are not in both `cells` and `bulk`: %s",
+            .fmt_value(bad)), call. = FALSE)
     }
     if (length(genes) < 2L) stop("PC needs at least two genes", call. = FALSE)
-    truth <- if (is.null(graph)) NULL else .to_cpdag(.graph_matrix(graph, genes, "graph"))
+    truth <- if (is.null(graph)) NULL else
+        .to_cpdag(.graph_matrix(graph, genes, "graph"))
     cells <- sim$cells[genes, ]
     levels <- list(cells = cells, bulk = sim$bulk[genes, ])
     if (equal.n) {
         if (ncol(cells) < ncol(sim$bulk)) {
-            stop(sprintf("`equal.n`: there are fewer cells (%d) than bulk samples (%d)", ncol(cells),
-                ncol(sim$bulk)), call. = FALSE)
+            stop(sprintf(
+                "`equal.n`: there are fewer cells (%d) than bulk samples (%d)",
+                ncol(cells), ncol(sim$bulk)), call. = FALSE)
         }
-        keep <- sort(resample_cpp(ncol(cells), ncol(sim$bulk), 1L, FALSE, seed)[, 1L])
+        keep <- sort(resample_cpp(ncol(cells), ncol(sim$bulk), 1L, FALSE,
+            seed)[, 1L])
         levels$cells.subsampled <- cells[, keep]
     }
     # one unit per level: each carries its own data to a worker
     if (.bp_start(BPPARAM)) on.exit(.bp_stop(BPPARAM), add = TRUE)
-    found <- .run_units(unname(levels), .pc_level, settings = list(test = test, assay.type = assay.type,
-        alpha = alpha, genes = genes, ...), BPPARAM = BPPARAM)
+    found <- .run_units(unname(levels), .pc_level,
+        settings = list(test = test, assay.type = assay.type,
+            alpha = alpha, genes = genes, ...), BPPARAM = BPPARAM)
     fits <- lapply(found, `[[`, "fit")
     names(fits) <- names(levels)
     rows <- lapply(seq_along(levels), function(l) {
         est <- (methods::as(fits[[l]]@graph, "matrix") != 0) * 1
-        sc <- if (is.null(truth)) lapply(.score_graph(est, est), function(v) NA_real_) else .score_graph(est, truth)
-        data.frame(level = names(levels)[l], n = found[[l]]$n, edges = sum(.skeleton(est)[upper.tri(est)]),
-            shd = sc$shd, skeleton.precision = sc$skeleton.precision, skeleton.recall = sc$skeleton.recall,
-            skeleton.f1 = sc$skeleton.f1, orientation.f1 = sc$orientation.f1)
+        sc <- if (is.null(truth)) lapply(.score_graph(est, est),
+            function(v) NA_real_) else .score_graph(est, truth)
+        data.frame(level = names(levels)[l], n = found[[l]]$n,
+            edges = sum(.skeleton(est)[upper.tri(est)]),
+            shd = sc$shd, skeleton.precision = sc$skeleton.precision,
+            skeleton.recall = sc$skeleton.recall, skeleton.f1 = sc$skeleton.f1,
+            orientation.f1 = sc$orientation.f1)
     })
     out <- DataFrame(do.call(rbind, rows))
     metadata(out) <- list(fits = fits, alpha = alpha, test = test)
@@ -115,8 +129,10 @@ discoverAtBothLevels <- function(sim, algorithm = "pc", test = c("spline", "fish
 # PC on one level's data (a SummarizedExperiment of the graph's genes):
 # the fit and the number of observations.
 .pc_level <- function(data, settings) {
-    ss <- do.call(ciSuffStat, c(list(data), settings[setdiff(names(settings), c("alpha", "genes"))]))
-    list(fit = pcalg::pc(ss, ciIndepTest, alpha = settings$alpha, labels = settings$genes), n = ss$n)
+    ss <- do.call(ciSuffStat, c(list(data),
+        settings[setdiff(names(settings), c("alpha", "genes"))]))
+    list(fit = pcalg::pc(ss, ciIndepTest, alpha = settings$alpha,
+        labels = settings$genes), n = ss$n)
 }
 
 # SHD, precision, recall and F1 of an estimated adjacency matrix against the
@@ -127,18 +143,23 @@ discoverAtBothLevels <- function(sim, algorithm = "pc", test = c("spline", "fish
     se <- .skeleton(est)[up]
     st <- .skeleton(truth)[up]
     ratio <- function(a, b) if (b == 0) NA_real_ else a / b
-    f1 <- function(tp, np, nt) if (np + nt == 0) NA_real_ else 2 * tp / (np + nt)
+    f1 <- function(tp, np, nt) if (np + nt == 0) NA_real_ else
+        2 * tp / (np + nt)
     directed <- function(m) m == 1 & t(m) == 0
     de <- directed(est)
     dt <- directed(truth)
     # SHD: one per unordered pair whose status (absent, undirected, i -> j,
     # j -> i) differs
-    code <- function(m) ifelse(m == 1 & t(m) == 1, 3, ifelse(m == 1, 1, ifelse(t(m) == 1, 2, 0)))
+    code <- function(m)
+        ifelse(m == 1 & t(m) == 1, 3, ifelse(m == 1, 1,
+            ifelse(t(m) == 1, 2, 0)))
     tps <- sum(se & st)
     tpd <- sum(de & dt)
     list(shd = sum(code(est)[up] != code(truth)[up]),
-        skeleton.precision = ratio(tps, sum(se)), skeleton.recall = ratio(tps, sum(st)),
+        skeleton.precision = ratio(tps, sum(se)),
+        skeleton.recall = ratio(tps, sum(st)),
         skeleton.f1 = f1(tps, sum(se), sum(st)),
-        orientation.precision = ratio(tpd, sum(de)), orientation.recall = ratio(tpd, sum(dt)),
+        orientation.precision = ratio(tpd, sum(de)),
+        orientation.recall = ratio(tpd, sum(dt)),
         orientation.f1 = f1(tpd, sum(de), sum(dt)))
 }

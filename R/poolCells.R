@@ -46,35 +46,48 @@ setGeneric("poolCells", function(x, ...) standardGeneric("poolCells"))
 #' @importFrom S4Vectors DataFrame
 #' @importFrom IRanges IntegerList
 #' @importFrom S4Vectors metadata<-
-setMethod("poolCells", "ANY", function(x, pool.size, npools, by = NULL, replace = FALSE,
-    aggregation = "sum", seed = NULL, subset.row = NULL, na.rm = FALSE, pseudo = 1, num.threads = 1,
-    BPPARAM = SerialParam(), verbose = interactive(), ..., size, fun) {
+setMethod("poolCells", "ANY", function(x, pool.size, npools, by = NULL,
+    replace = FALSE, aggregation = "sum", seed = NULL, subset.row = NULL,
+    na.rm = FALSE, pseudo = 1, num.threads = 1, BPPARAM = SerialParam(),
+    verbose = interactive(), ..., size, fun) {
     .check_extra_args("poolCells", names(formals(sys.function())), ...)
-    if (!missing(size)) pool.size <- .renamed_arg("poolCells", "size", "pool.size", size, !missing(pool.size))
-    if (!missing(fun)) aggregation <- .renamed_arg("poolCells", "fun", "aggregation", fun, !missing(aggregation))
-    .pool_cells(x, pool.size, npools, by, replace, aggregation, seed, subset.row, na.rm, pseudo, num.threads,
-        BPPARAM, verbose, coldata = NULL, rowdata = NULL, assay.name = "aggregated")
+    if (!missing(size))
+        pool.size <- .renamed_arg("poolCells", "size", "pool.size",
+            size, !missing(pool.size))
+    if (!missing(fun))
+        aggregation <- .renamed_arg("poolCells", "fun", "aggregation",
+            fun, !missing(aggregation))
+    .pool_cells(x, pool.size, npools, by, replace, aggregation, seed,
+        subset.row, na.rm, pseudo, num.threads, BPPARAM, verbose,
+        coldata = NULL, rowdata = NULL, assay.name = "aggregated")
 })
 
 #' @rdname poolCells
 #' @export
-setMethod("poolCells", "SummarizedExperiment", function(x, pool.size, npools, by = NULL,
-    aggregation = "sum", ..., assay.type = "counts", size, fun) {
-    .check_extra_args("poolCells", c(.user_args(.pool_cells, .internal_agg_args), "assay.type"), ...)
-    if (!missing(size)) pool.size <- .renamed_arg("poolCells", "size", "pool.size", size, !missing(pool.size))
-    if (!missing(fun)) aggregation <- .renamed_arg("poolCells", "fun", "aggregation", fun, !missing(aggregation))
+setMethod("poolCells", "SummarizedExperiment", function(x, pool.size, npools,
+    by = NULL, aggregation = "sum", ..., assay.type = "counts", size, fun) {
+    .check_extra_args("poolCells",
+        c(.user_args(.pool_cells, .internal_agg_args), "assay.type"), ...)
+    if (!missing(size))
+        pool.size <- .renamed_arg("poolCells", "size", "pool.size",
+            size, !missing(pool.size))
+    if (!missing(fun))
+        aggregation <- .renamed_arg("poolCells", "fun", "aggregation",
+            fun, !missing(aggregation))
     cd <- colData(x)
     if (!is.null(by)) by <- .coldata_values(by, x, "by")
     name <- if (is.character(assay.type)) assay.type else "aggregated"
-    .as_class_of(.pool_cells(.assay_of(x, assay.type, check = FALSE), pool.size, npools, by,
-        aggregation = aggregation, ..., coldata = cd,
+    .as_class_of(.pool_cells(.assay_of(x, assay.type, check = FALSE), pool.size,
+        npools, by, aggregation = aggregation, ..., coldata = cd,
         rowdata = rowData(x), assay.name = name), x)
 })
 
-.pool_cells <- function(x, pool.size, npools, by = NULL, replace = FALSE, aggregation = "sum", seed = NULL,
-    subset.row = NULL, na.rm = FALSE, pseudo = 1, num.threads = 1, BPPARAM = SerialParam(),
+.pool_cells <- function(x, pool.size, npools, by = NULL, replace = FALSE,
+    aggregation = "sum", seed = NULL, subset.row = NULL, na.rm = FALSE,
+    pseudo = 1, num.threads = 1, BPPARAM = SerialParam(),
     verbose = FALSE, coldata, rowdata, assay.name) {
-    if (missing(pool.size)) stop("give `pool.size`, the number of cells per pool", call. = FALSE)
+    if (missing(pool.size))
+        stop("give `pool.size`, the number of cells per pool", call. = FALSE)
     size <- .check_count(pool.size, "pool.size", max = .int_max)
     replace <- .check_flag(replace, "replace")
     args <- .check_agg_args(aggregation, na.rm, pseudo)
@@ -84,7 +97,9 @@ setMethod("poolCells", "SummarizedExperiment", function(x, pool.size, npools, by
         levels <- list(all = seq_len(n))
     } else {
         by <- .coldata_values(by, x, "by")
-        if (anyNA(by)) message(sprintf("leaving out %d cells with an NA in `by`", sum(is.na(by))))
+        if (anyNA(by))
+            message(sprintf("leaving out %d cells with an NA in `by`",
+                sum(is.na(by))))
         f <- if (is.factor(by)) droplevels(by) else factor(by)
         levels <- split(seq_len(n), f)
     }
@@ -98,22 +113,29 @@ setMethod("poolCells", "SummarizedExperiment", function(x, pool.size, npools, by
         have <- length(levels[[l]])
         need <- if (replace) size else size * npools
         if (have < need) {
-            stop(sprintf("%s %d cells%s, but %s needs %d: lower `pool.size`%s", if (is.null(by)) "`x` has" else
+            stop(sprintf("%s %d cells%s, but %s needs %d: lower `pool.size`%s",
+                if (is.null(by)) "`x` has" else
                 sprintf("level '%s' of `by` has", l), have, "",
-                if (replace) sprintf("a pool of size %d", size) else sprintf("%d disjoint pools of %d cells", npools, size),
-                need, if (replace) "" else ", lower `npools` or set `replace = TRUE`"), call. = FALSE)
+                if (replace) sprintf("a pool of size %d", size) else
+                    sprintf("%d disjoint pools of %d cells", npools, size),
+                need, if (replace) "" else
+                    ", lower `npools` or set `replace = TRUE`"), call. = FALSE)
         }
     }
-    drawn <- draw_pools_cpp(lapply(levels, as.integer), as.integer(size), as.integer(npools), replace, seed)
+    drawn <- draw_pools_cpp(lapply(levels, as.integer), as.integer(size),
+        as.integer(npools), replace, seed)
     groups <- unlist(drawn, recursive = FALSE, use.names = FALSE)
     lev <- rep(names(levels), each = npools)
-    labels <- if (is.null(by)) sprintf("pool%d", seq_along(groups)) else sprintf("%s.pool%d", lev, rep(seq_len(npools), length(levels)))
+    labels <- if (is.null(by)) sprintf("pool%d", seq_along(groups)) else
+        sprintf("%s.pool%d", lev, rep(seq_len(npools), length(levels)))
     names(groups) <- labels
     info <- DataFrame(pool = labels, row.names = labels)
     if (!is.null(by)) info$by <- lev
-    out <- .call_core(.aggregate_any(.subset_rows(x, subset.row), groups, args$fun, args$pseudo,
-        args$na.rm, .check_threads(num.threads), BPPARAM, .check_flag(verbose, "verbose")))
-    se <- .pseudobulk_se(out, info, groups, coldata, rowdata, subset.row, assay.name, args$fun)
+    out <- .call_core(.aggregate_any(.subset_rows(x, subset.row), groups,
+        args$fun, args$pseudo, args$na.rm, .check_threads(num.threads), BPPARAM,
+        .check_flag(verbose, "verbose")))
+    se <- .pseudobulk_se(out, info, groups, coldata, rowdata, subset.row,
+        assay.name, args$fun)
     se$cells <- IntegerList(unname(groups))
     metadata(se)$seed <- seed
     se

@@ -49,20 +49,26 @@ randomGRN <- function(ngenes, type = c("er", "scalefree"), prob = NULL, m = 1,
     type <- .check_choice(.first(type), c("er", "scalefree"), "type")
     if (is.null(prob)) prob <- min(1, 2 / (ngenes - 1))
     prob <- .check_number(prob, "prob", 0)
-    if (prob > 1) stop("`prob` must be between 0 and 1, not ", format(prob), call. = FALSE)
+    if (prob > 1)
+        stop("`prob` must be between 0 and 1, not ", format(prob),
+            call. = FALSE)
     m <- .check_count(m, "m")
-    if (!is.numeric(functions) || is.null(names(functions)) || any(!is.finite(functions)) ||
-        any(functions < 0) || sum(functions) <= 0) {
+    if (!is.numeric(functions) || is.null(names(functions)) ||
+        any(!is.finite(functions)) || any(functions < 0) ||
+        sum(functions) <= 0) {
         stop("`functions` must be a named vector of non-negative frequencies, not ", .fmt_value(functions), call. = FALSE)
     }
     bad <- setdiff(names(functions), .edge_funs)
     if (length(bad)) {
-        stop(sprintf("`functions` names unknown function %s", .fmt_value(bad)), call. = FALSE)
+        stop(sprintf("`functions` names unknown function %s", .fmt_value(bad)),
+            call. = FALSE)
     }
     .check_range <- function(r, name, lower) {
-        if (!is.numeric(r) || length(r) != 2L || any(!is.finite(r)) || r[1L] > r[2L] || r[1L] < lower) {
-            stop(sprintf("`%s` must be two increasing finite numbers >= %s, not %s", name, lower, .fmt_value(r)),
-                call. = FALSE)
+        if (!is.numeric(r) || length(r) != 2L || any(!is.finite(r)) ||
+            r[1L] > r[2L] || r[1L] < lower) {
+            stop(sprintf(
+                "`%s` must be two increasing finite numbers >= %s, not %s",
+                name, lower, .fmt_value(r)), call. = FALSE)
         }
         r
     }
@@ -71,7 +77,8 @@ randomGRN <- function(ngenes, type = c("er", "scalefree"), prob = NULL, m = 1,
     negative.prob <- .check_prob(negative.prob, "negative.prob", closed = TRUE)
     seed <- .resolve_seed(seed)
 
-    g <- random_dag_cpp(as.integer(ngenes), type == "scalefree", prob, as.integer(m), seed)
+    g <- random_dag_cpp(as.integer(ngenes), type == "scalefree", prob,
+        as.integer(m), seed)
     u <- g$u
     cum <- cumsum(functions) / sum(functions)
     fun <- names(functions)[findInterval(u[, 1L], cum, left.open = FALSE) + 1L]
@@ -82,7 +89,7 @@ randomGRN <- function(ngenes, type = c("er", "scalefree"), prob = NULL, m = 1,
     K <- ifelse(shaped, K.range[1L] + u[, 4L] * diff(K.range), NA_real_)
     n <- ifelse(hill, 1 + floor(4 * u[, 5L]), NA_real_)
     genes <- paste0("G", seq_len(ngenes))
-    edges <- data.frame(from = genes[g$from], to = genes[g$to], fun = fun, weight = weight,
-        K = K, n = n, stringsAsFactors = FALSE)
+    edges <- data.frame(from = genes[g$from], to = genes[g$to], fun = fun,
+        weight = weight, K = K, n = n, stringsAsFactors = FALSE)
     grnModel(edges, genes = genes, intercept = intercept, ...)
 }

@@ -34,18 +34,24 @@
 #' @export
 scoreGraph <- function(estimated, truth, genes = NULL, cpdag = TRUE) {
     cpdag <- .check_flag(cpdag, "cpdag")
-    if (is.null(genes)) genes <- unique(c(.graph_nodes(estimated, "estimated"), .graph_nodes(truth, "truth")))
-    if (!is.character(genes) || !length(genes) || anyNA(genes) || anyDuplicated(genes)) {
+    if (is.null(genes))
+        genes <- unique(c(.graph_nodes(estimated, "estimated"),
+            .graph_nodes(truth, "truth")))
+    if (!is.character(genes) || !length(genes) || anyNA(genes) ||
+        anyDuplicated(genes)) {
         stop("`genes` must be distinct gene names", call. = FALSE)
     }
     est <- .graph_matrix(estimated, genes, "estimated")
     tru <- .graph_matrix(truth, genes, "truth")
     if (cpdag) tru <- .to_cpdag(tru)
     sc <- .score_graph(est, tru)
-    data.frame(genes = length(genes), edges.estimated = sum(.skeleton(est)[upper.tri(est)]),
-        edges.true = sum(.skeleton(tru)[upper.tri(tru)]), shd = sc$shd, skeleton.precision = sc$skeleton.precision,
+    data.frame(genes = length(genes),
+        edges.estimated = sum(.skeleton(est)[upper.tri(est)]),
+        edges.true = sum(.skeleton(tru)[upper.tri(tru)]), shd = sc$shd,
+        skeleton.precision = sc$skeleton.precision,
         skeleton.recall = sc$skeleton.recall, skeleton.f1 = sc$skeleton.f1,
-        orientation.precision = sc$orientation.precision, orientation.recall = sc$orientation.recall,
+        orientation.precision = sc$orientation.precision,
+        orientation.recall = sc$orientation.recall,
         orientation.f1 = sc$orientation.f1)
 }
 
@@ -58,12 +64,16 @@ scoreGraph <- function(estimated, truth, genes = NULL, cpdag = TRUE) {
     if (is(g, "graphNEL")) return(graph::nodes(g))
     if (is(g, "igraph")) {
         nm <- igraph::V(g)$name
-        if (is.null(nm)) stop(sprintf("`%s`: the igraph's vertices need names (V(g)$name)", what), call. = FALSE)
+        if (is.null(nm))
+            stop(sprintf("`%s`: the igraph's vertices need names (V(g)$name)",
+                what), call. = FALSE)
         return(nm)
     }
     if (is.data.frame(g) || is(g, "DataFrame")) {
         if (!all(c("from", "to") %in% colnames(g))) {
-            stop(sprintf("`%s`: a data.frame of edges needs `from` and `to` columns", what), call. = FALSE)
+            stop(sprintf(
+                "`%s`: a data.frame of edges needs `from` and `to` columns",
+                what), call. = FALSE)
         }
         return(unique(c(as.character(g$from), as.character(g$to))))
     }
@@ -76,7 +86,8 @@ scoreGraph <- function(estimated, truth, genes = NULL, cpdag = TRUE) {
         return(rn)
     }
     stop(sprintf(paste("`%s` must be an adjacency matrix, a graphNEL, an igraph, a pcalg fit, a data.frame of",
-        "edges (from, to) or a GRNModel, not a %s"), what, class(g)[1L]), call. = FALSE)
+        "edges (from, to) or a GRNModel, not a %s"), what, class(g)[1L]),
+        call. = FALSE)
 }
 
 # A graph as a 0/1 adjacency matrix over `genes` (m[i, j] = 1: i -> j;
@@ -85,8 +96,11 @@ scoreGraph <- function(estimated, truth, genes = NULL, cpdag = TRUE) {
 .graph_matrix <- function(g, genes, what) {
     nodes <- .graph_nodes(g, what)
     bad <- setdiff(nodes, genes)
-    if (length(bad)) stop(sprintf("`%s` names genes not scored: %s", what, .fmt_value(bad)), call. = FALSE)
-    out <- matrix(0, length(genes), length(genes), dimnames = list(genes, genes))
+    if (length(bad))
+        stop(sprintf("`%s` names genes not scored: %s", what, .fmt_value(bad)),
+            call. = FALSE)
+    out <- matrix(0, length(genes), length(genes),
+        dimnames = list(genes, genes))
     if (is(g, "GRNModel")) g <- as.data.frame(edgeTable(g))[, c("from", "to")]
     if (is(g, "pcAlgo")) g <- g@graph
     m <- if (is(g, "graphNEL")) {
@@ -95,9 +109,13 @@ scoreGraph <- function(estimated, truth, genes = NULL, cpdag = TRUE) {
         igraph::as_adjacency_matrix(g, sparse = FALSE)
     } else if (is.data.frame(g) || is(g, "DataFrame")) {
         e <- as.data.frame(g)
-        d <- if ("directed" %in% colnames(e)) as.logical(e$directed) else rep(TRUE, nrow(e))
-        if (anyNA(d)) stop(sprintf("`%s`: column `directed` must be TRUE or FALSE", what), call. = FALSE)
-        a <- matrix(0, length(nodes), length(nodes), dimnames = list(nodes, nodes))
+        d <- if ("directed" %in% colnames(e)) as.logical(e$directed) else
+            rep(TRUE, nrow(e))
+        if (anyNA(d))
+            stop(sprintf("`%s`: column `directed` must be TRUE or FALSE", what),
+                call. = FALSE)
+        a <- matrix(0, length(nodes), length(nodes),
+            dimnames = list(nodes, nodes))
         from <- as.character(e$from)
         to <- as.character(e$to)
         a[cbind(from, to)] <- 1
@@ -106,7 +124,9 @@ scoreGraph <- function(estimated, truth, genes = NULL, cpdag = TRUE) {
     } else {
         as.matrix(g)
     }
-    if (anyNA(m)) stop(sprintf("`%s` has missing values in its adjacency matrix", what), call. = FALSE)
+    if (anyNA(m))
+        stop(sprintf("`%s` has missing values in its adjacency matrix", what),
+            call. = FALSE)
     m <- (m != 0) * 1
     diag(m) <- 0
     out[nodes, nodes] <- m[nodes, nodes]
@@ -124,7 +144,8 @@ scoreGraph <- function(estimated, truth, genes = NULL, cpdag = TRUE) {
     ord <- topological_order_cpp(length(genes), row(m)[m == 1], col(m)[m == 1])
     if (!is.null(ord$cycle)) {
         stop(sprintf("`truth` has a cycle: %s (set cpdag = FALSE to score against it as it is)",
-            paste(genes[c(ord$cycle, ord$cycle[1L])], collapse = " -> ")), call. = FALSE)
+            paste(genes[c(ord$cycle, ord$cycle[1L])], collapse = " -> ")),
+            call. = FALSE)
     }
     cp <- methods::as(pcalg::dag2cpdag(methods::as(m, "graphNEL")), "matrix")
     (cp[genes, genes] != 0) * 1

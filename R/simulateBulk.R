@@ -38,8 +38,8 @@
 #'   `library.size * rate`.  `colData` has `sample`, `ncells`, the context
 #'   shift of each gene with a context (`shift.<gene>`), the cell-type
 #'   proportions the sample drew (`prop.<type>`) and the realised cell-type
-#'   counts (`ncells.<type>`).  `metadata` has `model` (the truth), `aggregation`,
-#'   `seed` and, with `keep.cells = TRUE`, `cells`.
+#'   counts (`ncells.<type>`).  `metadata` has `model` (the truth),
+#'   `aggregation`, `seed` and, with `keep.cells = TRUE`, `cells`.
 #' @examples
 #' model <- grnModel(data.frame(from = "X", to = "Y", fun = "sin", n = 2),
 #'                   intercept = c(X = 1, Y = 0))
@@ -52,20 +52,23 @@
 #' @importFrom SummarizedExperiment SummarizedExperiment
 #' @importFrom S4Vectors metadata
 simulateBulk <- function(model, nsamples, pool.size = 100, aggregation = "mean",
-    keep.cells = FALSE, assays = NULL, pseudo = 1, seed = NULL, num.threads = 1, BPPARAM = SerialParam(),
-    verbose = interactive(), ..., cells.per.sample) {
-    .check_extra_args("simulateBulk", setdiff(names(formals(sys.function())), "cells.per.sample"), ...)
+    keep.cells = FALSE, assays = NULL, pseudo = 1, seed = NULL, num.threads = 1,
+    BPPARAM = SerialParam(), verbose = interactive(), ..., cells.per.sample) {
+    .check_extra_args("simulateBulk",
+        setdiff(names(formals(sys.function())), "cells.per.sample"), ...)
     if (!missing(cells.per.sample)) {
-        pool.size <- .renamed_arg("simulateBulk", "cells.per.sample", "pool.size", cells.per.sample,
-            !missing(pool.size))
+        pool.size <- .renamed_arg("simulateBulk", "cells.per.sample",
+            "pool.size", cells.per.sample, !missing(pool.size))
     }
     .check_model(model)
     nsamples <- .check_count(nsamples, "nsamples", max = .int_max)
-    cps <- .check_count(pool.size, "pool.size", len = c(1L, nsamples), max = .int_max)
+    cps <- .check_count(pool.size, "pool.size", len = c(1L, nsamples),
+        max = .int_max)
     # totals before rep_len(): a vector of nsamples sizes can itself be huge
     total <- if (length(cps) == 1L) cps * nsamples else sum(cps)
     if (total > .Machine$integer.max && isTRUE(keep.cells)) {
-        stop("`keep.cells = TRUE` with more than 2^31 - 1 cells in all", call. = FALSE)
+        stop("`keep.cells = TRUE` with more than 2^31 - 1 cells in all",
+            call. = FALSE)
     }
     aggregation <- .check_choice(aggregation, .agg_funs, "aggregation")
     keep.cells <- .check_flag(keep.cells, "keep.cells")
@@ -74,17 +77,24 @@ simulateBulk <- function(model, nsamples, pool.size = 100, aggregation = "mean",
     assays <- .check_sim_assays(assays, with.counts)
     ng <- length(model@genes)
     .check_fits_memory(nsamples * (8 * ng * length(assays) + 100) +
-        if (keep.cells) total * (8 * ng * (if (with.counts) 3 else 1) + 100) else 0,
-        sprintf("simulating %s bulk samples of %d genes%s", format(nsamples, big.mark = ","), ng,
-            if (keep.cells) sprintf(" and keeping their %s cells", format(total, big.mark = ",")) else ""))
+        if (keep.cells)
+            total * (8 * ng * (if (with.counts) 3 else 1) + 100) else 0,
+        sprintf("simulating %s bulk samples of %d genes%s",
+            format(nsamples, big.mark = ","), ng,
+            if (keep.cells) sprintf(" and keeping their %s cells",
+                format(total, big.mark = ",")) else ""))
     cps <- rep_len(cps, nsamples)
     seed <- .resolve_seed(seed)
     cells <- if (keep.cells) sprintf("cell%d", seq_len(sum(cps)))
-    core <- .sim_core(simulate_bulk_cpp, list(.model_to_core(model), seed = seed, fun = aggregation,
-        pseudo = pseudo, aggregate_latent = "latent" %in% assays, aggregate_counts = "counts" %in% assays,
-        aggregate_rate = "rate" %in% assays, keep_cells = keep.cells, nthreads = .check_threads(num.threads),
+    core <- .sim_core(simulate_bulk_cpp, list(.model_to_core(model),
+        seed = seed, fun = aggregation, pseudo = pseudo,
+        aggregate_latent = "latent" %in% assays,
+        aggregate_counts = "counts" %in% assays,
+        aggregate_rate = "rate" %in% assays, keep_cells = keep.cells,
+        nthreads = .check_threads(num.threads),
         custom = model@functions), model@genes)
-    res <- .simulate_units(core, cps, cells, BPPARAM, .check_flag(verbose, "verbose"), "simulating samples")
+    res <- .simulate_units(core, cps, cells, BPPARAM,
+        .check_flag(verbose, "verbose"), "simulating samples")
     genes <- model@genes
     samples <- .sample_names(nsamples)
     out <- list()
@@ -92,10 +102,12 @@ simulateBulk <- function(model, nsamples, pool.size = 100, aggregation = "mean",
     if ("latent" %in% assays) out$latent <- res$bulk_latent
     if ("rate" %in% assays) out$rate <- res$bulk_rate
     out <- lapply(out, function(m) { dimnames(m) <- list(genes, samples); m })
-    cd <- DataFrame(sample = factor(samples, levels = samples), ncells = as.integer(cps), row.names = samples)
+    cd <- DataFrame(sample = factor(samples, levels = samples),
+        ncells = as.integer(cps), row.names = samples)
     cd <- cbind(cd, .context_table(model, res$context, samples))
     types <- rownames(model@celltypes)
-    for (t in seq_along(types)) cd[[paste0("ncells.", types[t])]] <- res$context$type_count[t, ]
+    for (t in seq_along(types))
+        cd[[paste0("ncells.", types[t])]] <- res$context$type_count[t, ]
     meta <- list(model = model, aggregation = aggregation, seed = seed)
     if (keep.cells) meta$cells <- .cells_sce(model, res, cps, seed)
     SummarizedExperiment(assays = out, colData = cd, metadata = meta)
@@ -114,7 +126,8 @@ simulateBulk <- function(model, nsamples, pool.size = 100, aggregation = "mean",
             ""
         }
         stop(sprintf("`assays` must name cell-level assays among %s, not %s%s",
-            paste(sprintf("'%s'", available), collapse = ", "), .fmt_value(bad), hint), call. = FALSE)
+            paste(sprintf("'%s'", available), collapse = ", "), .fmt_value(bad),
+            hint), call. = FALSE)
     }
     assays
 }

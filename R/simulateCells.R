@@ -38,7 +38,8 @@
 #' @seealso [simulateBulk()] to pool the cells into bulk samples as they are
 #'   made.
 #' @examples
-#' model <- grnModel(data.frame(from = "X", to = "Y", fun = "hill_act", weight = 3, K = 2),
+#' model <- grnModel(data.frame(from = "X", to = "Y", fun = "hill_act",
+#'                              weight = 3, K = 2),
 #'                   intercept = c(X = 2, Y = 0), observation = "poisson",
 #'                   library.size = 5)
 #' sce <- simulateCells(model, ncells = 2000, nsamples = 4, seed = 1)
@@ -49,19 +50,22 @@
 #'      xlab = "X", ylab = "Y")
 #' @export
 #' @importFrom SingleCellExperiment SingleCellExperiment
-simulateCells <- function(model, ncells, nsamples = 1, seed = NULL, num.threads = 1, BPPARAM = SerialParam(),
-    verbose = interactive()) {
+simulateCells <- function(model, ncells, nsamples = 1, seed = NULL,
+    num.threads = 1, BPPARAM = SerialParam(), verbose = interactive()) {
     .check_model(model)
     cps <- .cells_per_sample(ncells, nsamples, "ncells")
     # the assays (latent; with counts also counts and rate) and a name per cell
     nassays <- if (model@observation$model != "none") 3 else 1
     .check_fits_memory(sum(cps) * (8 * length(model@genes) * nassays + 100),
-        sprintf("simulating %s cells of %d genes", format(sum(cps), big.mark = ","), length(model@genes)))
+        sprintf("simulating %s cells of %d genes",
+            format(sum(cps), big.mark = ","), length(model@genes)))
     seed <- .resolve_seed(seed)
     cells <- sprintf("cell%d", seq_len(sum(cps)))
-    core <- .sim_core(simulate_cells_cpp, list(.model_to_core(model), seed = seed,
-        nthreads = .check_threads(num.threads), custom = model@functions), model@genes)
-    res <- .simulate_units(core, cps, cells, BPPARAM, .check_flag(verbose, "verbose"), "simulating cells")
+    core <- .sim_core(simulate_cells_cpp, list(.model_to_core(model),
+        seed = seed, nthreads = .check_threads(num.threads),
+        custom = model@functions), model@genes)
+    res <- .simulate_units(core, cps, cells, BPPARAM,
+        .check_flag(verbose, "verbose"), "simulating cells")
     .cells_sce(model, res, cps, seed)
 }
 
@@ -75,8 +79,9 @@ simulateCells <- function(model, ncells, nsamples = 1, seed = NULL, num.threads 
     force(args)
     force(genes)
     function(cps, first, first.cell, cells, verbose) {
-        a <- c(args[1L], list(cells_per_sample = cps), args[-1L], list(verbose = verbose,
-            dimnames = list(genes, cells), first_sample = first))
+        a <- c(args[1L], list(cells_per_sample = cps), args[-1L],
+            list(verbose = verbose, dimnames = list(genes, cells),
+                first_sample = first))
         if ("first_cell" %in% names(formals(fn))) a$first_cell <- first.cell
         .call_core(do.call(fn, a))
     }
@@ -88,20 +93,24 @@ simulateCells <- function(model, ncells, nsamples = 1, seed = NULL, num.threads 
 #' @importFrom BiocParallel SerialParam bpnworkers
 .simulate_units <- function(core, cps, cells, BPPARAM, verbose, what) {
     if (.bp_start(BPPARAM)) on.exit(.bp_stop(BPPARAM), add = TRUE)
-    if (bpnworkers(BPPARAM) <= 1L || length(cps) < 2L) return(core(cps, 0, 0, cells, verbose))
-    units <- .work_units(seq_along(cps), .n_units(length(cps), BPPARAM, verbose))
+    if (bpnworkers(BPPARAM) <= 1L || length(cps) < 2L)
+        return(core(cps, 0, 0, cells, verbose))
+    units <- .work_units(seq_along(cps),
+        .n_units(length(cps), BPPARAM, verbose))
     first.cell <- c(0, cumsum(cps))
     tasks <- lapply(units, function(j) {
         n0 <- first.cell[j[1L]]
         list(cps = cps[j], first = j[1L] - 1, first.cell = n0,
             cells = if (!is.null(cells)) cells[n0 + seq_len(sum(cps[j]))])
     })
-    parts <- .run_units(tasks, .sim_unit, core = core, BPPARAM = BPPARAM, sizes = lengths(units),
-        what = "samples", progress = verbose, label = what)
+    parts <- .run_units(tasks, .sim_unit, core = core, BPPARAM = BPPARAM,
+        sizes = lengths(units), what = "samples", progress = verbose,
+        label = what)
     .bind_sim_parts(parts)
 }
 
-.sim_unit <- function(task, core) core(task$cps, task$first, task$first.cell, task$cells, FALSE)
+.sim_unit <- function(task, core)
+    core(task$cps, task$first, task$first.cell, task$cells, FALSE)
 
 # The parts of a split simulation bound in sample order: matrices (genes x
 # cells or samples) by columns, per-cell vectors end to end, the per-sample
@@ -110,11 +119,13 @@ simulateCells <- function(model, ncells, nsamples = 1, seed = NULL, num.threads 
     fields <- setdiff(names(parts[[1L]]), "context")
     out <- lapply(fields, function(f) {
         v <- lapply(parts, `[[`, f)
-        if (is.matrix(v[[1L]])) do.call(cbind, v) else unlist(v, use.names = FALSE)
+        if (is.matrix(v[[1L]])) do.call(cbind, v) else
+            unlist(v, use.names = FALSE)
     })
     names(out) <- fields
     ctx <- names(parts[[1L]]$context)
-    out$context <- lapply(ctx, function(f) do.call(cbind, lapply(parts, function(p) p$context[[f]])))
+    out$context <- lapply(ctx, function(f) do.call(cbind,
+        lapply(parts, function(p) p$context[[f]])))
     names(out$context) <- ctx
     out
 }
@@ -129,17 +140,21 @@ simulateCells <- function(model, ncells, nsamples = 1, seed = NULL, num.threads 
         list(latent = res$latent)
     }
     samples <- .sample_names(length(cps))
-    cd <- DataFrame(sample = factor(rep(samples, cps), levels = samples), row.names = colnames(res$latent))
+    cd <- DataFrame(sample = factor(rep(samples, cps), levels = samples),
+        row.names = colnames(res$latent))
     types <- rownames(model@celltypes)
-    if (length(types)) cd$celltype <- factor(types[res$celltype + 1L], levels = types)
+    if (length(types))
+        cd$celltype <- factor(types[res$celltype + 1L], levels = types)
     if (with.counts) cd$library.size <- res$library
     SingleCellExperiment(assays = assays, colData = cd,
-        metadata = list(model = model, seed = seed, context = .context_table(model, res$context, samples)))
+        metadata = list(model = model, seed = seed,
+            context = .context_table(model, res$context, samples)))
 }
 
 .check_model <- function(model) {
     if (!is(model, "GRNModel")) {
-        stop("`model` must be a GRNModel (see ?grnModel), not a ", class(model)[1L], call. = FALSE)
+        stop("`model` must be a GRNModel (see ?grnModel), not a ",
+            class(model)[1L], call. = FALSE)
     }
     validObject(model)
 }
@@ -149,17 +164,18 @@ simulateCells <- function(model, ncells, nsamples = 1, seed = NULL, num.threads 
     if (length(ncells) == 1L) {
         ncells <- .check_count(ncells, name, max = .int_max)
         if (ncells < nsamples) {
-            stop(sprintf("`%s` (%s) must be at least `nsamples` (%s)", name, format(ncells), format(nsamples)),
-                call. = FALSE)
+            stop(sprintf("`%s` (%s) must be at least `nsamples` (%s)",
+                name, format(ncells), format(nsamples)), call. = FALSE)
         }
         base <- floor(ncells / nsamples)
-        cps <- rep(base, nsamples) + (seq_len(nsamples) <= ncells - base * nsamples)
+        cps <- rep(base, nsamples) +
+            (seq_len(nsamples) <= ncells - base * nsamples)
     } else {
         cps <- .check_count(ncells, name, len = nsamples, max = .int_max)
     }
     if (sum(cps) > .Machine$integer.max) {
-        stop(sprintf("`%s` asks for %s cells; at most %d fit in one matrix", name, format(sum(cps)),
-            .Machine$integer.max), call. = FALSE)
+        stop(sprintf("`%s` asks for %s cells; at most %d fit in one matrix",
+            name, format(sum(cps)), .Machine$integer.max), call. = FALSE)
     }
     cps
 }
@@ -174,8 +190,10 @@ simulateCells <- function(model, ncells, nsamples = 1, seed = NULL, num.threads 
 .context_table <- function(model, ctx, samples) {
     out <- DataFrame(row.names = samples)
     has <- model@context.sd > 0
-    for (v in which(has)) out[[paste0("shift.", model@genes[v])]] <- ctx$shift[v, ]
+    for (v in which(has))
+        out[[paste0("shift.", model@genes[v])]] <- ctx$shift[v, ]
     types <- rownames(model@celltypes)
-    for (t in seq_along(types)) out[[paste0("prop.", types[t])]] <- ctx$prop[t, ]
+    for (t in seq_along(types))
+        out[[paste0("prop.", types[t])]] <- ctx$prop[t, ]
     out
 }

@@ -7,8 +7,8 @@
 #' @importFrom BiocGenerics start end
 #' @importFrom methods is as
 #' @importClassesFrom Matrix dgCMatrix CsparseMatrix
-.aggregate_any <- function(x, groups, fun, pseudo = 1, na.rm = FALSE, num.threads = 1L,
-    BPPARAM = SerialParam(), verbose = FALSE) {
+.aggregate_any <- function(x, groups, fun, pseudo = 1, na.rm = FALSE,
+    num.threads = 1L, BPPARAM = SerialParam(), verbose = FALSE) {
     if (.bp_start(BPPARAM)) on.exit(.bp_stop(BPPARAM), add = TRUE)
     # cpm needs every gene's sum before it can normalise: the C++ side
     # returns checked sums for the pieces (subsets of genes), and the whole
@@ -16,12 +16,14 @@
     piece.fun <- fun
     # (a mean under na.rm needs each group's count of values, which sums
     # do not give: the row path)
-    out <- if (.col_stored(x) && (fun %in% c("sum", "cpm", "log1p_sum") || (fun == "mean" && !na.rm))) {
+    out <- if (.col_stored(x) && (fun %in% c("sum", "cpm", "log1p_sum") ||
+        (fun == "mean" && !na.rm))) {
         .aggregate_by_columns(x, groups, fun, na.rm, num.threads, BPPARAM)
     }
     if (is.null(out) && is(x, "DelayedArray")) {
-        pieces <- blockApply(x, .aggregate_block, groups = groups, fun = piece.fun, pseudo = pseudo,
-            na.rm = na.rm, num.threads = num.threads, grid = rowAutoGrid(x), as.sparse = NA,
+        pieces <- blockApply(x, .aggregate_block, groups = groups,
+            fun = piece.fun, pseudo = pseudo, na.rm = na.rm,
+            num.threads = num.threads, grid = rowAutoGrid(x), as.sparse = NA,
             BPPARAM = BPPARAM)
         out <- do.call(rbind, pieces)
     } else if (is.null(out)) {
@@ -30,33 +32,44 @@
         if (nworkers > 1L && nrow(x) > 1L) {
             # Each worker gets only its rows; every gene's result depends on
             # that gene alone, so the split does not change any number.
-            chunks <- .work_units(seq_len(nrow(x)), .n_units(nrow(x), BPPARAM, FALSE, per.worker = 1L))
-            pieces <- .run_units(lapply(chunks, function(rows) x[rows, , drop = FALSE]), .aggregate_block,
-                groups = groups, fun = piece.fun, pseudo = pseudo, na.rm = na.rm,
-                num.threads = num.threads, BPPARAM = BPPARAM, sizes = lengths(chunks), what = "genes",
+            chunks <- .work_units(seq_len(nrow(x)),
+                .n_units(nrow(x), BPPARAM, FALSE, per.worker = 1L))
+            pieces <- .run_units(lapply(chunks,
+                function(rows) x[rows, , drop = FALSE]), .aggregate_block,
+                groups = groups, fun = piece.fun, pseudo = pseudo,
+                na.rm = na.rm, num.threads = num.threads, BPPARAM = BPPARAM,
+                sizes = lengths(chunks), what = "genes",
                 progress = verbose, label = "aggregating")
             out <- do.call(rbind, pieces)
         } else {
-            out <- .aggregate_block(x, groups, piece.fun, pseudo, na.rm, num.threads, verbose)
+            out <- .aggregate_block(x, groups, piece.fun, pseudo, na.rm,
+                num.threads, verbose)
         }
     }
     if (fun %in% c("sum", "cpm") && any(huge <- is.infinite(out))) {
         # the values are finite (the core refuses others): these sums left the
         # double range, where a sum has no value but Inf and a share none at all
         where <- which(huge, arr.ind = TRUE)[1L, ]
-        gene <- if (is.null(rownames(x))) where[[1L]] else rownames(x)[where[[1L]]]
-        group <- if (is.null(names(groups))) where[[2L]] else names(groups)[where[[2L]]]
+        gene <- if (is.null(rownames(x))) where[[1L]] else
+            rownames(x)[where[[1L]]]
+        group <- if (is.null(names(groups))) where[[2L]] else
+            names(groups)[where[[2L]]]
         msg <- sprintf("%d sum%s beyond the double range (about 1.8e308), e.g. gene %s in group %s", sum(huge),
-            if (sum(huge) > 1L) "s are" else " is", .fmt_value(gene), .fmt_value(group))
-        if (fun == "cpm") stop(msg, ": counts per million cannot be formed; scale the values down", call. = FALSE)
+            if (sum(huge) > 1L) "s are" else " is", .fmt_value(gene),
+            .fmt_value(group))
+        if (fun == "cpm")
+            stop(msg,
+                ": counts per million cannot be formed; scale the values down",
+                call. = FALSE)
         warning(msg, ": returned as Inf", call. = FALSE)
     }
     if (fun == "cpm") {
         out <- normalise_cpm_cpp(out)
         empty <- colSums(is.na(out)) > 0
         if (any(empty)) {
-            warning(sprintf("%d group%s with a total of 0 get NA counts per million", sum(empty),
-                if (sum(empty) > 1L) "s" else ""), call. = FALSE)
+            warning(sprintf(
+                "%d group%s with a total of 0 get NA counts per million",
+                sum(empty), if (sum(empty) > 1L) "s" else ""), call. = FALSE)
         }
     }
     dimnames(out) <- list(rownames(x), names(groups))
@@ -72,14 +85,16 @@
     sum_block <- function(b, cols) {
         # errors locate values by column: name them as in the whole matrix
         colnames(b) <- if (is.null(colnames(x))) cols else colnames(x)[cols]
-        sub <- lapply(groups, function(g) as.integer(g[g >= cols[1L] & g <= cols[length(cols)]] - cols[1L] + 1L))
+        sub <- lapply(groups, function(g) as.integer(g[g >= cols[1L] &
+            g <= cols[length(cols)]] - cols[1L] + 1L))
         .aggregate_block(b, sub, "sum", 1, na.rm, num.threads)
     }
     pieces <- if (!is.null(.tenx_source(x))) {
         # a 10x file: read directly, in blocks of as many stored values as
         # DelayedArray's block size holds doubles (12.5 million by default);
         # one process: the reading is the work, the sums take a tenth
-        lapply(.tenx_col_blocks(x, getAutoBlockSize() / 8), function(cols) sum_block(.block(x, NULL, cols), cols))
+        lapply(.tenx_col_blocks(x, getAutoBlockSize() / 8),
+            function(cols) sum_block(.block(x, NULL, cols), cols))
     } else {
         blockApply(x, function(b) {
             vp <- currentViewport()
@@ -95,10 +110,12 @@
 }
 
 # One in-memory block: dense matrix or dgCMatrix.
-.aggregate_block <- function(x, groups, fun, pseudo, na.rm, num.threads, verbose = FALSE) {
+.aggregate_block <- function(x, groups, fun, pseudo, na.rm, num.threads,
+    verbose = FALSE) {
     x <- .as_supported_matrix(x)
     out <- if (is(x, "dgCMatrix")) {
-        aggregate_sparse_cpp(x, groups, fun, pseudo, na.rm, num.threads, verbose)
+        aggregate_sparse_cpp(x, groups, fun, pseudo, na.rm, num.threads,
+            verbose)
     } else {
         aggregate_dense_cpp(x, groups, fun, pseudo, na.rm, num.threads, verbose)
     }
@@ -119,17 +136,21 @@
             storage.mode(x) <- "double"
             return(x)
         }
-        stop("the matrix to aggregate must be numeric, not ", typeof(x), call. = FALSE)
+        stop("the matrix to aggregate must be numeric, not ",
+            typeof(x), call. = FALSE)
     }
     # sparse blocks: SparseArraySeed (DelayedArray < 0.25) and the
     # SparseArray classes of newer versions (COO_SparseArray,
     # SVT_SparseArray) all convert to a CsparseMatrix
-    if (is(x, "sparseMatrix") || is(x, "SparseArraySeed") || is(x, "SparseArray")) {
+    if (is(x, "sparseMatrix") || is(x, "SparseArraySeed") ||
+        is(x, "SparseArray")) {
         return(as(as(x, "CsparseMatrix"), "dgCMatrix"))
     }
-    if (is(x, "Matrix") || is.data.frame(x)) return(.as_supported_matrix(as.matrix(x)))
+    if (is(x, "Matrix") || is.data.frame(x))
+        return(.as_supported_matrix(as.matrix(x)))
     stop("cannot aggregate a ", class(x)[1L],
-        "; use a matrix, a dgCMatrix, a DelayedArray or a SummarizedExperiment", call. = FALSE)
+        "; use a matrix, a dgCMatrix, a DelayedArray or a SummarizedExperiment",
+        call. = FALSE)
 }
 
 # Groups from ids: a vector (one group per distinct value) or a DataFrame
@@ -138,16 +159,19 @@
 # cells left out for NA ids.
 #' @importFrom S4Vectors DataFrame
 .groups_from_ids <- function(sample, ncells) {
-    df <- if (is(sample, "DataFrame") || is.data.frame(sample)) DataFrame(sample, check.names = FALSE) else NULL
+    df <- if (is(sample, "DataFrame") || is.data.frame(sample))
+        DataFrame(sample, check.names = FALSE) else NULL
     if (is.null(df)) {
         if (!is.atomic(sample) && !is.factor(sample)) {
-            stop("`sample` must be a vector or a DataFrame, not a ", class(sample)[1L], call. = FALSE)
+            stop("`sample` must be a vector or a DataFrame, not a ",
+                class(sample)[1L], call. = FALSE)
         }
         df <- DataFrame(group = sample)
     }
     if (nrow(df) != ncells) {
-        stop(sprintf("`sample` has %d %s but `x` has %d columns (cells)", nrow(df),
-            if (ncol(df) == 1L) "values" else "rows", ncells), call. = FALSE)
+        stop(sprintf("`sample` has %d %s but `x` has %d columns (cells)",
+            nrow(df), if (ncol(df) == 1L) "values" else "rows", ncells),
+            call. = FALSE)
     }
     if (ncol(df) == 0L) stop("`sample` has no columns", call. = FALSE)
     keep <- !Reduce(`|`, lapply(df, is.na))
@@ -160,14 +184,16 @@
         col <- col[keep]
         if (is.factor(col)) levels(droplevels(col)) else sort(unique(col))
     })
-    codes <- Map(function(col, lev) match(as.vector(col[keep]), as.vector(lev)), df, levels.list)
+    codes <- Map(function(col, lev) match(as.vector(col[keep]), as.vector(lev)),
+        df, levels.list)
     if (length(codes) == 1L) {
         # every level occurs, so the codes are the group numbers
         gid <- codes[[1L]]
         first <- match(seq_along(levels.list[[1L]]), gid)
     } else {
         combined <- codes[[1L]] - 1
-        for (j in seq_along(codes)[-1L]) combined <- combined * length(levels.list[[j]]) + (codes[[j]] - 1)
+        for (j in seq_along(codes)[-1L])
+            combined <- combined * length(levels.list[[j]]) + (codes[[j]] - 1)
         ukey <- sort(unique(combined))
         gid <- match(combined, ukey)
         first <- match(ukey, combined)
@@ -176,8 +202,10 @@
     full <- rep(NA_integer_, ncells)
     full[cols] <- gid
     groups <- group_columns_cpp(full, length(first))
-    info <- DataFrame(lapply(df, function(col) col[cols[first]]), check.names = FALSE)
-    labels <- do.call(paste, c(lapply(seq_along(codes), function(j) levels.list[[j]][codes[[j]][first]]), sep = "."))
+    info <- DataFrame(lapply(df, function(col) col[cols[first]]),
+        check.names = FALSE)
+    labels <- do.call(paste, c(lapply(seq_along(codes),
+        function(j) levels.list[[j]][codes[[j]][first]]), sep = "."))
     names(groups) <- labels
     rownames(info) <- labels
     list(groups = groups, info = info, dropped = dropped)
@@ -189,7 +217,8 @@
     if (is.null(cd) || ncol(cd) == 0L || length(groups) == 0L) return(NULL)
     idx <- unlist(groups, use.names = FALSE)
     gid <- rep(seq_along(groups), lengths(groups))
-    first <- vapply(groups, function(g) if (length(g)) g[1L] else NA_integer_, integer(1L))
+    first <- vapply(groups, function(g) if (length(g)) g[1L] else NA_integer_,
+        integer(1L))
     keep <- vapply(cd, function(col) {
         if (!is.atomic(col) && !is.factor(col)) return(FALSE)
         a <- col[idx]
@@ -214,12 +243,16 @@
     if (is.character(subset.row)) {
         bad <- setdiff(subset.row, rownames(x))
         if (length(bad)) {
-            stop(sprintf("`subset.row` names gene %s, which is not in rownames(x)", .fmt_value(bad)), call. = FALSE)
+            stop(sprintf(
+                "`subset.row` names gene %s, which is not in rownames(x)",
+                .fmt_value(bad)), call. = FALSE)
         }
     } else if (is.numeric(subset.row)) {
         if (anyNA(subset.row) || any(subset.row < 1 | subset.row > nrow(x))) {
-            stop(sprintf("`subset.row` has row indices outside 1..%d: %s", nrow(x),
-                .fmt_value(subset.row[is.na(subset.row) | subset.row < 1 | subset.row > nrow(x)])), call. = FALSE)
+            stop(sprintf("`subset.row` has row indices outside 1..%d: %s",
+                nrow(x),
+                .fmt_value(subset.row[is.na(subset.row) | subset.row < 1 |
+                    subset.row > nrow(x)])), call. = FALSE)
         }
     } else if (is.logical(subset.row)) {
         if (length(subset.row) != nrow(x) || anyNA(subset.row)) {
@@ -227,7 +260,8 @@
                 nrow(x), length(subset.row)), call. = FALSE)
         }
     } else {
-        stop("`subset.row` must be gene names, row indices or a logical vector", call. = FALSE)
+        stop("`subset.row` must be gene names, row indices or a logical vector",
+            call. = FALSE)
     }
     x[subset.row, , drop = FALSE]
 }
@@ -246,19 +280,27 @@
 .pick_assay <- function(x, assay.type, given) {
     an <- SummarizedExperiment::assayNames(x)
     n <- length(SummarizedExperiment::assays(x))
-    if (given || n != 1L || (is.character(assay.type) && assay.type %in% an)) return(assay.type)
+    if (given || n != 1L || (is.character(assay.type) && assay.type %in% an))
+        return(assay.type)
     one <- if (length(an) == 1L && !is.na(an) && nzchar(an)) an else 1L
-    message(sprintf("using the only assay of `x`, %s", if (is.character(one)) sprintf("'%s'", one) else "1"))
+    message(sprintf("using the only assay of `x`, %s",
+        if (is.character(one)) sprintf("'%s'", one) else "1"))
     one
 }
 
 .assay_of <- function(x, assay.type, check = TRUE) {
     an <- SummarizedExperiment::assayNames(x)
-    ok <- (is.character(assay.type) && length(assay.type) == 1L && assay.type %in% an) ||
-        (is.numeric(assay.type) && length(assay.type) == 1L && assay.type >= 1 && assay.type <= length(SummarizedExperiment::assays(x)))
+    ok <- (is.character(assay.type) && length(assay.type) == 1L &&
+        assay.type %in% an) ||
+        (is.numeric(assay.type) && length(assay.type) == 1L &&
+            assay.type >= 1 &&
+            assay.type <= length(SummarizedExperiment::assays(x)))
     if (!ok) {
-        stop(sprintf("`assay.type` %s is not an assay of `x`; its assays are %s", .fmt_value(assay.type),
-            if (length(an)) paste(sprintf("'%s'", an), collapse = ", ") else "none"), call. = FALSE)
+        stop(sprintf(
+            "`assay.type` %s is not an assay of `x`; its assays are %s",
+            .fmt_value(assay.type), if (length(an))
+                paste(sprintf("'%s'", an), collapse = ", ") else "none"),
+            call. = FALSE)
     }
     a <- SummarizedExperiment::assay(x, assay.type, withDimnames = TRUE)
     # (the aggregation checks a dgCMatrix in its own pass: check = FALSE)
@@ -277,7 +319,8 @@
         }, error = function(e) conditionMessage(e))
         if (!is.null(msg)) {
             stop(sprintf("%s is not a valid %s (%s); rebuild it, e.g. with Matrix::sparseMatrix()", what,
-                class(x)[1L], sub("^invalid class .* object: ", "", msg)), call. = FALSE)
+                class(x)[1L], sub("^invalid class .* object: ", "", msg)),
+                call. = FALSE)
         }
     }
     x

@@ -8,7 +8,8 @@ NULL
     if (is.null(x)) return("NULL")
     if (!is.atomic(x)) return(sprintf("a %s", class(x)[1L]))
     if (length(x) == 0L) return(sprintf("a %s of length 0", class(x)[1L]))
-    shown <- if (is.character(x)) sprintf("'%s'", head(x, 3L)) else format(head(x, 3L), trim = TRUE)
+    shown <- if (is.character(x)) sprintf("'%s'", head(x, 3L)) else
+        format(head(x, 3L), trim = TRUE)
     paste0(paste(shown, collapse = ", "), if (length(x) > 3L) ", ..." else "")
 }
 
@@ -19,14 +20,16 @@ NULL
 .check_choice <- function(x, choices, name) {
     if (!is.character(x) || length(x) != 1L || is.na(x) || !x %in% choices) {
         stop(sprintf("`%s` must be one of %s, not %s", name,
-            paste(sprintf("'%s'", choices), collapse = ", "), .fmt_value(x)), call. = FALSE)
+            paste(sprintf("'%s'", choices), collapse = ", "), .fmt_value(x)),
+            call. = FALSE)
     }
     x
 }
 
 .check_flag <- function(x, name) {
     if (!is.logical(x) || length(x) != 1L || is.na(x)) {
-        stop(sprintf("`%s` must be TRUE or FALSE, not %s", name, .fmt_value(x)), call. = FALSE)
+        stop(sprintf("`%s` must be TRUE or FALSE, not %s", name, .fmt_value(x)),
+            call. = FALSE)
     }
     x
 }
@@ -42,7 +45,9 @@ NULL
 .resolve_k <- function(k, n) {
     if (is.null(k)) return(.basis_size(n))
     k <- .check_count(k, "k", min = 4)
-    if (k > 100) stop(sprintf("`k` must be a whole number from 4 to 100, not %s", .fmt_value(k)), call. = FALSE)
+    if (k > 100)
+        stop(sprintf("`k` must be a whole number from 4 to 100, not %s",
+            .fmt_value(k)), call. = FALSE)
     k
 }
 
@@ -58,8 +63,10 @@ NULL
 # This machine's memory in bytes (Linux: MemTotal of /proc/meminfo), or NA
 # where it cannot be read.
 .machine_memory <- function() {
-    info <- tryCatch(readLines("/proc/meminfo", n = 1L, warn = FALSE), error = function(e) character(0))
-    kb <- suppressWarnings(as.numeric(sub("^MemTotal:\\s*([0-9]+) kB.*$", "\\1", info)))
+    info <- tryCatch(readLines("/proc/meminfo", n = 1L, warn = FALSE),
+        error = function(e) character(0))
+    kb <- suppressWarnings(as.numeric(
+        sub("^MemTotal:\\s*([0-9]+) kB.*$", "\\1", info)))
     if (length(kb) == 1L && is.finite(kb)) kb * 1024 else NA_real_
 }
 
@@ -76,19 +83,21 @@ NULL
 }
 
 .fmt_bytes <- function(b) {
-    if (b >= 2^40) sprintf("%.1f TB", b / 2^40) else if (b >= 2^30) sprintf("%.1f GB", b / 2^30) else
-        sprintf("%.0f MB", b / 2^20)
+    if (b >= 2^40) sprintf("%.1f TB", b / 2^40) else if (b >= 2^30)
+        sprintf("%.1f GB", b / 2^30) else sprintf("%.0f MB", b / 2^20)
 }
 
 .check_count <- function(x, name, len = 1L, min = 1, max = Inf) {
-    ok <- is.numeric(x) && length(x) %in% len && !anyNA(x) && all(is.finite(x)) &&
-        all(x == round(x)) && all(x >= min) && all(x <= max)
+    ok <- is.numeric(x) && length(x) %in% len && !anyNA(x) &&
+        all(is.finite(x)) && all(x == round(x)) && all(x >= min) &&
+        all(x <= max)
     if (!ok) {
-        range <- if (is.finite(max)) sprintf("from %s to %s", format(min), format(max, scientific = FALSE)) else
-            paste(">=", format(min))
+        range <- if (is.finite(max)) sprintf("from %s to %s", format(min),
+            format(max, scientific = FALSE)) else paste(">=", format(min))
         stop(sprintf("`%s` must be %s whole number%s %s, not %s", name,
-            if (identical(len, 1L)) "a" else "positive", if (identical(len, 1L)) "" else "s",
-            range, .fmt_value(x)), call. = FALSE)
+            if (identical(len, 1L)) "a" else "positive",
+            if (identical(len, 1L)) "" else "s", range, .fmt_value(x)),
+            call. = FALSE)
     }
     as.numeric(x)
 }
@@ -96,21 +105,26 @@ NULL
 # A probability: strictly between 0 and 1 (alpha, level), or from 0 to 1
 # with `closed`.
 .check_prob <- function(x, name, closed = FALSE) {
-    bad <- !is.numeric(x) || length(x) != 1L || is.na(x) || (if (closed) x < 0 || x > 1 else x <= 0 || x >= 1)
+    bad <- !is.numeric(x) || length(x) != 1L || is.na(x) ||
+        (if (closed) x < 0 || x > 1 else x <= 0 || x >= 1)
     if (bad) {
         stop(sprintf("`%s` must be a number %s, not %s", name,
-            if (closed) "from 0 to 1" else "strictly between 0 and 1", .fmt_value(x)), call. = FALSE)
+            if (closed) "from 0 to 1" else "strictly between 0 and 1",
+            .fmt_value(x)), call. = FALSE)
     }
     as.numeric(x)
 }
 
-.check_number <- function(x, name, lower = -Inf, lower.open = FALSE, allow.inf = FALSE) {
+.check_number <- function(x, name, lower = -Inf, lower.open = FALSE,
+    allow.inf = FALSE) {
     bad <- !is.numeric(x) || length(x) != 1L || is.na(x) ||
         (!allow.inf && !is.finite(x)) || x < lower || (lower.open && x == lower)
     if (bad) {
-        what <- if (is.finite(lower)) sprintf(" %s %s", if (lower.open) ">" else ">=", format(lower)) else ""
+        what <- if (is.finite(lower)) sprintf(" %s %s",
+            if (lower.open) ">" else ">=", format(lower)) else ""
         stop(sprintf("`%s` must be a %snumber%s, not %s", name,
-            if (allow.inf) "" else "finite ", what, .fmt_value(x)), call. = FALSE)
+            if (allow.inf) "" else "finite ", what, .fmt_value(x)),
+            call. = FALSE)
     }
     as.numeric(x)
 }
@@ -133,22 +147,29 @@ NULL
 # Arguments users bring from other Bioconductor packages (scuttle's
 # aggregateAcrossCells(), muscat's aggregateData(), ...) or spell another
 # way, and this package's name for each.
-.arg_hints <- c(statistics = "aggregation", statistic = "aggregation", use.assay.type = "assay.type",
-    use_assay_type = "assay.type", assay = "assay.type", assays = "assay.type", by = "sample", ids = "sample",
-    sample_id = "sample", sample.id = "sample", donor = "sample", donor_id = "sample", n.genes = "ngenes",
-    n_genes = "ngenes", nGenes = "ngenes", ncores = "BPPARAM", cores = "BPPARAM", workers = "BPPARAM",
-    threads = "num.threads", nthreads = "num.threads", n.threads = "num.threads", num_threads = "num.threads",
-    size = "pool.size", pool_size = "pool.size", bpparam = "BPPARAM", n.boot = "nboot", B = "nboot",
-    cluster_id = "by", cluster = "by", celltype = "by", cell_type = "by", cell.type = "by", group = "by",
-    groups = "by", fun = "aggregation", method = "test")
+.arg_hints <- c(statistics = "aggregation", statistic = "aggregation",
+    use.assay.type = "assay.type", use_assay_type = "assay.type",
+    assay = "assay.type", assays = "assay.type", by = "sample", ids = "sample",
+    sample_id = "sample", sample.id = "sample", donor = "sample",
+    donor_id = "sample", n.genes = "ngenes", n_genes = "ngenes",
+    nGenes = "ngenes", ncores = "BPPARAM", cores = "BPPARAM",
+    workers = "BPPARAM", threads = "num.threads", nthreads = "num.threads",
+    n.threads = "num.threads", num_threads = "num.threads", size = "pool.size",
+    pool_size = "pool.size", bpparam = "BPPARAM", n.boot = "nboot", B = "nboot",
+    cluster_id = "by", cluster = "by", celltype = "by", cell_type = "by",
+    cell.type = "by", group = "by", groups = "by", fun = "aggregation",
+    method = "test")
 
 # An argument renamed for one name per concept across the package: the old
 # name (a formal after `...`, so only its exact spelling reaches it) keeps
 # working with a deprecation warning.  `value` is what the caller was given
 # under the old name; `both` whether the new name was given too.
 .renamed_arg <- function(fn, old, new, value, both) {
-    if (both) stop(sprintf("%s(): give `%s` only (`%s` is its former name)", fn, new, old), call. = FALSE)
-    .Deprecated(msg = sprintf("%s(): argument `%s` is deprecated; use `%s`", fn, old, new))
+    if (both)
+        stop(sprintf("%s(): give `%s` only (`%s` is its former name)",
+            fn, new, old), call. = FALSE)
+    .Deprecated(msg = sprintf("%s(): argument `%s` is deprecated; use `%s`",
+        fn, old, new))
     value
 }
 
@@ -168,37 +189,47 @@ NULL
     # `size` means pool.size, not size.factors)
     hinted <- nm %in% names(.arg_hints) & !nm %in% allowed
     hinted[hinted] <- .arg_hints[nm[hinted]] %in% allowed
-    extra <- nm[nm == "" | is.na(pmatch(nm, allowed, duplicates.ok = TRUE)) | hinted]
+    extra <- nm[nm == "" | is.na(pmatch(nm, allowed, duplicates.ok = TRUE)) |
+        hinted]
     if (!length(extra)) return(invisible(NULL))
     if (any(extra == "")) {
         stop(sprintf("%s() was given %d more unnamed argument%s than it takes; name the arguments after the first",
-            fn, sum(extra == ""), if (sum(extra == "") > 1L) "s" else ""), call. = FALSE)
+            fn, sum(extra == ""), if (sum(extra == "") > 1L) "s" else ""),
+            call. = FALSE)
     }
     hint <- .arg_hints[extra]
-    said <- ifelse(!is.na(hint) & hint %in% allowed, sprintf("`%s` (here `%s`)", extra, hint), sprintf("`%s`", extra))
-    stop(sprintf("%s() has no argument%s %s; see ?%s", fn, if (length(extra) > 1L) "s" else "",
+    said <- ifelse(!is.na(hint) & hint %in% allowed,
+        sprintf("`%s` (here `%s`)", extra, hint), sprintf("`%s`", extra))
+    stop(sprintf("%s() has no argument%s %s; see ?%s",
+        fn, if (length(extra) > 1L) "s" else "",
         paste(said, collapse = ", "), fn), call. = FALSE)
 }
 
 # The arguments of `f` a user may give (those of internal use dropped).
-.user_args <- function(f, drop = character()) setdiff(names(formals(f)), c(drop, "..."))
+.user_args <- function(f, drop = character())
+    setdiff(names(formals(f)), c(drop, "..."))
 
 # A value per column of `x` (cells or samples), given as the name of a
 # `colData` column of `x` (a SummarizedExperiment) or as the values
 # themselves; `unit` names the columns in messages.
 #' @importFrom SummarizedExperiment colData
 .coldata_values <- function(value, x, arg, unit = "cells") {
-    if (is.character(value) && length(value) == 1L && ncol(x) != 1L && is(x, "SummarizedExperiment")) {
+    if (is.character(value) && length(value) == 1L && ncol(x) != 1L &&
+        is(x, "SummarizedExperiment")) {
         cn <- colnames(colData(x))
         if (!value %in% cn) {
-            stop(sprintf("`%s` = %s is not a colData column of `x`; its columns are %s", arg, .fmt_value(value),
+            stop(sprintf(
+                "`%s` = %s is not a colData column of `x`; its columns are %s",
+                arg, .fmt_value(value),
                 if (length(cn)) .fmt_value(cn) else "none"), call. = FALSE)
         }
         value <- colData(x)[[value]]
     }
     if (!is.atomic(value) || length(value) != ncol(x)) {
         stop(sprintf("`%s` must %sgive one value per %s: `%s` has %d values but `x` has %d %s", arg,
-            if (is(x, "SummarizedExperiment")) "name a colData column or " else "", sub("s$", "", unit), arg,
+            if (is(x, "SummarizedExperiment"))
+                "name a colData column or " else "",
+            sub("s$", "", unit), arg,
             length(value), ncol(x), unit), call. = FALSE)
     }
     value

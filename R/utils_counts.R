@@ -24,8 +24,11 @@
 # columns) for most matrices, columns (all rows) for a column-stored
 # DelayedArray; each a list of `rows` and `cols`.
 .blocks <- function(m) {
-    if (!.col_stored(m)) return(lapply(.row_blocks(m), function(r) list(rows = r, cols = seq_len(ncol(m)))))
-    lapply(.col_blocks(m, nrow(m)), function(cc) list(rows = seq_len(nrow(m)), cols = cc))
+    if (!.col_stored(m))
+        return(lapply(.row_blocks(m),
+            function(r) list(rows = r, cols = seq_len(ncol(m)))))
+    lapply(.col_blocks(m, nrow(m)),
+        function(cc) list(rows = seq_len(nrow(m)), cols = cc))
 }
 
 # Column blocks of at most ~4 million values for `nrows` rows of m.
@@ -43,7 +46,8 @@
     }
     b <- if (is.null(rows)) {
         if (is.null(cols)) m else m[, cols, drop = FALSE]
-    } else if (is.null(cols)) m[rows, , drop = FALSE] else m[rows, cols, drop = FALSE]
+    } else if (is.null(cols)) m[rows, , drop = FALSE] else
+        m[rows, cols, drop = FALSE]
     if (is(b, "dgCMatrix")) b else as.matrix(b)
 }
 
@@ -73,7 +77,8 @@
         }
     }
     if (!is.null(s@subdata)) return(NULL)
-    list(seed = s, rows = if (!is.null(rows)) as.integer(rows), cols = if (!is.null(cols)) as.integer(cols))
+    list(seed = s, rows = if (!is.null(rows)) as.integer(rows),
+        cols = if (!is.null(cols)) as.integer(cols))
 }
 
 # Rows `rows` (NULL: all) and columns `cols` of m as a dgCMatrix read
@@ -94,23 +99,28 @@
     n <- sum(width)
     read <- function(what) {
         if (n == 0) return(numeric())
-        HDF5Array::h5mread(s@filepath, paste0(s@group, "/", what), starts = list(ranges$start[lo]),
-            counts = list(n))
+        HDF5Array::h5mread(s@filepath, paste0(s@group, "/", what),
+            starts = list(ranges$start[lo]), counts = list(n))
     }
     # an invalid file (row indices beyond the rows) fails Matrix's validity
     # check here, before any compiled code reads it
-    b <- tryCatch(new("dgCMatrix", i = as.integer(read("indices")), p = as.integer(c(0, cumsum(width))),
-        x = as.double(read("data")), Dim = c(s@dim[1L], as.integer(hi - lo + 1))), error = function(e) {
+    b <- tryCatch(new("dgCMatrix", i = as.integer(read("indices")),
+        p = as.integer(c(0, cumsum(width))), x = as.double(read("data")),
+        Dim = c(s@dim[1L], as.integer(hi - lo + 1))), error = function(e) {
         stop(sprintf("the 10x file %s (group %s) does not hold a valid matrix in its columns %d to %d: %s",
-            .fmt_value(s@filepath), .fmt_value(s@group), lo, hi, conditionMessage(e)), call. = FALSE)
+            .fmt_value(s@filepath), .fmt_value(s@group), lo, hi,
+            conditionMessage(e)), call. = FALSE)
     })
-    fr <- if (is.null(src$rows)) rows else if (is.null(rows)) src$rows else src$rows[rows]
+    fr <- if (is.null(src$rows)) rows else if (is.null(rows)) src$rows else
+        src$rows[rows]
     keep.cols <- if (identical(fc, seq.int(lo, hi))) NULL else fc - lo + 1L
     if (!is.null(fr) || !is.null(keep.cols)) {
-        b <- b[if (is.null(fr)) seq_len(nrow(b)) else fr, if (is.null(keep.cols)) seq_len(ncol(b)) else keep.cols,
+        b <- b[if (is.null(fr)) seq_len(nrow(b)) else fr,
+            if (is.null(keep.cols)) seq_len(ncol(b)) else keep.cols,
             drop = FALSE]
     }
-    dimnames(b) <- list(if (is.null(rows)) rownames(m) else rownames(m)[rows], colnames(m)[cols])
+    dimnames(b) <- list(if (is.null(rows)) rownames(m) else rownames(m)[rows],
+        colnames(m)[cols])
     b
 }
 
@@ -128,7 +138,8 @@
 # Rows `rows` of m as a dense matrix, read along m's storage order.
 .read_rows <- function(m, rows) {
     if (!.col_stored(m)) return(as.matrix(m[rows, , drop = FALSE]))
-    out <- do.call(cbind, lapply(.col_blocks(m, length(rows)), function(cc) as.matrix(.block(m, rows, cc))))
+    out <- do.call(cbind, lapply(.col_blocks(m, length(rows)),
+        function(cc) as.matrix(.block(m, rows, cc))))
     dimnames(out) <- list(rownames(m)[rows], colnames(m))
     out
 }
@@ -138,7 +149,8 @@
 .check_whole_counts <- function(b, what, when = "when `normalize = TRUE`",
     instead = "set `normalize = FALSE` for values already normalised on a linear scale") {
     v <- if (is(b, "dgCMatrix")) b@x else as.vector(b)
-    if (!is.numeric(v) && !is.logical(v)) stop(sprintf("%s is not numeric", what), call. = FALSE)
+    if (!is.numeric(v) && !is.logical(v))
+        stop(sprintf("%s is not numeric", what), call. = FALSE)
     bad <- which(is.na(v) | v < 0 | v != round(v))
     if (length(bad)) {
         stop(sprintf("%s must hold counts (non-negative whole numbers) %s, but it has %s; give raw counts, or %s",
@@ -150,19 +162,23 @@
 # counts are checked in the same pass over the assay.  `check.only`: the
 # caller has its own size factors, so columns without counts are allowed
 # (NULL is returned).
-.library_size_factors <- function(m, normalize, what, assay.type, when = "when `normalize = TRUE`",
+.library_size_factors <- function(m, normalize, what, assay.type,
+    when = "when `normalize = TRUE`",
     instead = "set `normalize = FALSE` for values already normalised on a linear scale", check.only = FALSE) {
     if (!normalize) return(rep(1, ncol(m)))
     lib <- numeric(ncol(m))
     for (bl in .blocks(m)) {
         b <- .block(m, bl$rows, bl$cols)
-        .check_whole_counts(b, sprintf("assay %s", .fmt_value(assay.type)), when, instead)
+        .check_whole_counts(b, sprintf("assay %s", .fmt_value(assay.type)),
+            when, instead)
         lib[bl$cols] <- lib[bl$cols] + Matrix::colSums(b)
     }
     if (check.only) return(NULL)
     if (any(lib == 0)) {
-        stop(sprintf("%d %s have no counts at all (e.g. %s); remove them first", sum(lib == 0), what,
-            .fmt_value(if (is.null(colnames(m))) which(lib == 0) else colnames(m)[lib == 0])), call. = FALSE)
+        stop(sprintf("%d %s have no counts at all (e.g. %s); remove them first",
+            sum(lib == 0), what,
+            .fmt_value(if (is.null(colnames(m))) which(lib == 0) else
+                colnames(m)[lib == 0])), call. = FALSE)
     }
     lib / mean(lib)
 }
@@ -171,7 +187,8 @@
 # `nrow` is given) a matrix like x with one per value.
 .check_size_factors <- function(sf, ncol, nrow = NULL) {
     if (is.matrix(sf) && !is.null(nrow)) {
-        if (!is.numeric(sf) || !identical(dim(sf), c(as.integer(nrow), as.integer(ncol)))) {
+        if (!is.numeric(sf) ||
+            !identical(dim(sf), c(as.integer(nrow), as.integer(ncol)))) {
             stop(sprintf("a matrix of `size.factors` must have the dimensions of `x` (%d x %d), not %s", nrow, ncol,
                 paste(dim(sf), collapse = " x ")), call. = FALSE)
         }
@@ -189,8 +206,9 @@
     }
     bad <- which(is.na(sf) | !is.finite(sf) | sf <= 0)
     if (length(bad)) {
-        stop(sprintf("`size.factors` must be finite and positive, but column %d has %s", bad[1L],
-            .fmt_value(sf[bad[1L]])), call. = FALSE)
+        stop(sprintf(
+            "`size.factors` must be finite and positive, but column %d has %s",
+            bad[1L], .fmt_value(sf[bad[1L]])), call. = FALSE)
     }
     as.numeric(sf)
 }
@@ -209,38 +227,48 @@
 # the others keep counts / sf), and each gene's reliability; the rate
 # distributions are log-spline densities (.rate_df).
 #' @importFrom stats setNames
-.count_rates <- function(counts, sf, dispersion, num.threads = 1L, verbose = FALSE, grid.size = 64L, need = NULL,
-    prior = NULL) {
-    bad <- which(is.na(counts) | counts < 0 | counts != round(counts), arr.ind = TRUE)
+.count_rates <- function(counts, sf, dispersion, num.threads = 1L,
+    verbose = FALSE, grid.size = 64L, need = NULL, prior = NULL) {
+    bad <- which(is.na(counts) | counts < 0 | counts != round(counts),
+        arr.ind = TRUE)
     if (nrow(bad)) {
         stop(sprintf(paste("counts = TRUE needs counts (non-negative whole numbers), but gene '%s' has %s;",
             "give raw counts (not logged or normalised values), or fit with counts = FALSE"),
-            colnames(counts)[bad[1L, 2L]], format(counts[bad[1L, , drop = FALSE]])), call. = FALSE)
+            colnames(counts)[bad[1L, 2L]],
+            format(counts[bad[1L, , drop = FALSE]])), call. = FALSE)
     }
     refine <- if (is.null(prior$refine)) 0L else as.integer(prior$refine)
     ng <- ncol(counts)
     # Genes are estimated independently: with progress shown, in up to 20
     # chunks of genes (at least a gene per thread each) under a progress bar,
     # with the numbers of one call.
-    nchunk <- if (isTRUE(verbose)) max(1L, min(20L, ng %/% max(1L, as.integer(num.threads)))) else 1L
-    chunks <- if (nchunk > 1L) split(seq_len(ng), ceiling(seq_len(ng) * nchunk / ng)) else list(seq_len(ng))
-    tick <- .progress_bar(ng, "genes", isTRUE(verbose) && length(chunks) > 1L, "estimating rates")
+    nchunk <- if (isTRUE(verbose))
+        max(1L, min(20L, ng %/% max(1L, as.integer(num.threads)))) else 1L
+    chunks <- if (nchunk > 1L) split(seq_len(ng),
+        ceiling(seq_len(ng) * nchunk / ng)) else list(seq_len(ng))
+    tick <- .progress_bar(ng, "genes", isTRUE(verbose) && length(chunks) > 1L,
+        "estimating rates")
     parts <- lapply(chunks, function(j) {
         whole <- length(j) == ng
         cols <- function(m) if (whole || is.null(m)) m else m[, j, drop = FALSE]
-        # size factors: one per observation, or one per value (a column per gene)
-        s <- if (whole || length(sf) == nrow(counts)) sf else cols(matrix(sf, nrow(counts)))
+        # size factors: one per observation, or one per value (a column per
+        # gene)
+        s <- if (whole || length(sf) == nrow(counts)) sf else
+            cols(matrix(sf, nrow(counts)))
         r <- .call_core(count_rates_cpp(cols(counts), s, dispersion, grid.size,
-            num.threads, verbose && whole, if (whole || is.null(need)) need else need[j], cols(prior$grid),
+            num.threads, verbose && whole,
+            if (whole || is.null(need)) need else need[j], cols(prior$grid),
             cols(prior$weight), refine, .rate_df))
         tick(length(j))
         r
     })
     # the chunks' results side by side: per-gene columns and per-gene values
-    res <- if (length(parts) == 1L) parts[[1L]] else lapply(setNames(nm = names(parts[[1L]])), function(nm) {
-        v <- lapply(parts, `[[`, nm)
-        if (is.matrix(v[[1L]])) do.call(cbind, v) else unlist(v, use.names = FALSE)
-    })
+    res <- if (length(parts) == 1L) parts[[1L]] else
+        lapply(setNames(nm = names(parts[[1L]])), function(nm) {
+            v <- lapply(parts, `[[`, nm)
+            if (is.matrix(v[[1L]])) do.call(cbind, v) else
+                unlist(v, use.names = FALSE)
+        })
     dimnames(res$rate) <- dimnames(counts)
     names(res$reliability) <- colnames(counts)
     res
@@ -252,7 +280,8 @@
 # estimate counts / size (a size-weighted mean of the cells' normalised
 # counts: a linear aggregation of their rates).
 .pool_counts <- function(raw, sf, groups) {
-    P <- vapply(groups, function(g) rowSums(raw[, g, drop = FALSE]), numeric(nrow(raw)))
+    P <- vapply(groups, function(g) rowSums(raw[, g, drop = FALSE]),
+        numeric(nrow(raw)))
     P <- matrix(P, nrow(raw), dimnames = list(rownames(raw), names(groups)))
     S <- vapply(groups, function(g) sum(sf[g]), numeric(1))
     list(counts = P, size = S, rate = P * rep(1 / S, each = nrow(P)))

@@ -5,13 +5,16 @@
     rn <- rownames(m)
     if (!is.null(pairs) || !is.null(genes)) {
         pr <- .resolve_pairs(pairs, genes, rn, colnames(m))
-        pairs <- data.frame(regulator = rn[pr$regulator], target = rn[pr$target], stringsAsFactors = FALSE)
+        pairs <- data.frame(regulator = rn[pr$regulator],
+            target = rn[pr$target], stringsAsFactors = FALSE)
         self <- pairs$regulator == pairs$target
-        if (any(self)) stop(sprintf("`pairs` pairs gene %s with itself", .fmt_value(pairs$regulator[self][1L])),
-            call. = FALSE)
+        if (any(self))
+            stop(sprintf("`pairs` pairs gene %s with itself",
+                .fmt_value(pairs$regulator[self][1L])), call. = FALSE)
     } else {
         top <- .variable_genes(m, sf, s$ngenes, s$min.detected)
-        g <- expand.grid(target = top, regulator = top, stringsAsFactors = FALSE)
+        g <- expand.grid(target = top, regulator = top,
+            stringsAsFactors = FALSE)
         pairs <- g[g$regulator != g$target, c("regulator", "target")]
     }
     if (nrow(pairs) > s$max.pairs) {
@@ -31,7 +34,8 @@
     # per-row count, mean and sum of squared deviations of the values and of
     # their log1p, combined over blocks (Chan et al.'s pairwise update; with
     # row blocks each row is one block, and this is the two-pass variance)
-    zero <- function() list(n = numeric(nrow(m)), mean = numeric(nrow(m)), m2 = numeric(nrow(m)))
+    zero <- function() list(n = numeric(nrow(m)), mean = numeric(nrow(m)),
+        m2 = numeric(nrow(m)))
     raw <- lg <- zero()
     combine <- function(acc, rows, a) {
         nb <- ncol(a)
@@ -47,7 +51,8 @@
     det <- numeric(nrow(m))
     neg <- FALSE
     for (bl in .blocks(m)) {
-        b <- as.matrix(.block(m, bl$rows, bl$cols)) * rep(1 / sf[bl$cols], each = length(bl$rows))
+        b <- as.matrix(.block(m, bl$rows, bl$cols)) *
+            rep(1 / sf[bl$cols], each = length(bl$rows))
         neg <- neg || any(b < 0, na.rm = TRUE)
         raw <- combine(raw, bl$rows, b)
         if (!neg) lg <- combine(lg, bl$rows, log1p(b))
@@ -63,7 +68,10 @@
         stop(sprintf("fewer than two genes are detected in %.0f%% of the columns (`min.detected`); lower it or give `genes`",
             100 * min.detected), call. = FALSE)
     }
-    if (length(ok) < n) message(sprintf("only %d genes pass `min.detected`; auditing their pairs", length(ok)))
+    if (length(ok) < n)
+        message(sprintf(
+            "only %d genes pass `min.detected`; auditing their pairs",
+            length(ok)))
     ok <- ok[order(-v[ok], ok)]
     rownames(m)[head(ok, n)]
 }

@@ -39,7 +39,8 @@
 # as it is.
 #' @importFrom BiocParallel bpbackend
 .bt_local <- function(BPPARAM) {
-    if (!is(BPPARAM, "BatchtoolsParam") || !bpbackend(BPPARAM) %in% c("socket", "multicore", "interactive")) {
+    if (!is(BPPARAM, "BatchtoolsParam") ||
+        !bpbackend(BPPARAM) %in% c("socket", "multicore", "interactive")) {
         return(invisible(FALSE))
     }
     conf <- BPPARAM$registryargs$conf.file
@@ -59,18 +60,21 @@
 .bp_owned <- new.env(parent = emptyenv())
 
 .bp_own <- function(BPPARAM) {
-    if (!is(BPPARAM, "SnowParam") || is(BPPARAM, "MulticoreParam")) return(invisible(NULL))
+    if (!is(BPPARAM, "SnowParam") || is(BPPARAM, "MulticoreParam"))
+        return(invisible(NULL))
     # a function of the base environment: the workers need no package to run it
     pid <- function(i) Sys.getpid()
     environment(pid) <- baseenv()
-    pids <- tryCatch(unique(unlist(bplapply(seq_len(bpnworkers(BPPARAM)), pid, BPPARAM = BPPARAM))),
-        error = function(e) integer())
-    .bp_owned$entries <- c(.bp_owned$entries, list(list(param = BPPARAM, pids = as.integer(pids))))
+    pids <- tryCatch(unique(unlist(bplapply(seq_len(bpnworkers(BPPARAM)), pid,
+        BPPARAM = BPPARAM))), error = function(e) integer())
+    .bp_owned$entries <- c(.bp_owned$entries,
+        list(list(param = BPPARAM, pids = as.integer(pids))))
     invisible(NULL)
 }
 
 .bp_owned_index <- function(BPPARAM) {
-    which(vapply(.bp_owned$entries, function(e) identical(e$param, BPPARAM), logical(1)))
+    which(vapply(.bp_owned$entries, function(e) identical(e$param, BPPARAM),
+        logical(1)))
 }
 
 # Ends the workers of a back-end the call started (after an interrupt; see
@@ -91,16 +95,19 @@
     # user is at that prompt inside a call
     op <- options(BIOCPARALLEL_BATCHTOOLS_REMOVE_REGISTRY_WAIT = 0)
     on.exit(options(op))
-    tryCatch(bpstop(BPPARAM), error = function(e) NULL, warning = function(w) NULL)
+    tryCatch(bpstop(BPPARAM), error = function(e) NULL,
+        warning = function(w) NULL)
     invisible(NULL)
 }
 
 # Clean-up of a bpstart() that did not return (see .bp_start()).
 .bp_abandon <- function(BPPARAM, before) {
-    if (isTRUE(tryCatch(bpisup(BPPARAM), error = function(e) FALSE))) .bp_stop(BPPARAM)
+    if (isTRUE(tryCatch(bpisup(BPPARAM), error = function(e) FALSE)))
+        .bp_stop(BPPARAM)
     now <- showConnections(all = TRUE)
     new <- now[setdiff(rownames(now), before), , drop = FALSE]
-    for (id in rownames(new)[new[, "class"] %in% c("sockconn", "servsockconn") & new[, "isopen"] == "opened"]) {
+    for (id in rownames(new)[new[, "class"] %in% c("sockconn", "servsockconn") &
+        new[, "isopen"] == "opened"]) {
         try(close(getConnection(as.integer(id))), silent = TRUE)
     }
     invisible(NULL)
@@ -130,7 +137,8 @@
     n <- length(group)
     if (!n) return(list())
     if (nunits <= 1L) return(list(seq_len(n)))
-    if (interleave) return(unname(split(seq_len(n), (seq_len(n) - 1L) %% min(nunits, n))))
+    if (interleave)
+        return(unname(split(seq_len(n), (seq_len(n) - 1L) %% min(nunits, n))))
     f <- match(group, unique(group))
     size <- tabulate(f)
     # a group's unit: where its middle falls in the cumulative item count
@@ -140,13 +148,14 @@
     unname(out[lengths(out) > 0L])
 }
 
-# Runs .f(task, ...) on every task of .tasks, on the workers of BPPARAM (serially
-# when it has one), and returns the results in task order.  `sizes`: each
-# task's count of `what` (pairs, replicates, genes), which the progress bar
+# Runs .f(task, ...) on every task of .tasks, on the workers of BPPARAM
+# (serially when it has one), and returns the results in task order.  `sizes`:
+# each task's count of `what` (pairs, replicates, genes), which the progress bar
 # counts as each task returns.
 #' @importFrom BiocParallel bpiterate bplapply
-.run_units <- function(.tasks, .f, ..., BPPARAM, sizes = rep(1L, length(.tasks)), what = "tasks",
-    progress = FALSE, label = NULL) {
+.run_units <- function(.tasks, .f, ..., BPPARAM,
+    sizes = rep(1L, length(.tasks)), what = "tasks", progress = FALSE,
+    label = NULL) {
     # (dotted names: the arguments passed on to .f may be called anything)
     tasks <- .tasks
     fun <- .f
@@ -168,7 +177,8 @@
         # batchtools runs all jobs before any result returns, and its
         # bpiterate() needs an empty registry, which a back-end reused for
         # several steps does not have: bplapply() (which clears it)
-        res <- tryCatch(bplapply(tasks, fun, ..., BPPARAM = BPPARAM), bperror = rethrow)
+        res <- tryCatch(bplapply(tasks, fun, ..., BPPARAM = BPPARAM),
+            bperror = rethrow)
         tick(sum(sizes))
         return(unname(res))
     }
@@ -194,12 +204,13 @@
     }
     after_end <- function(e) if (ended) .resignal_interrupt()
     # results are put in place as they arrive, so the bar moves with them
-    withCallingHandlers(tryCatch(bpiterate(next_task, units$call, .fun = fun, ..., .stop.file = stop.file,
-        REDUCE = function(acc, r) {
+    withCallingHandlers(tryCatch(bpiterate(next_task, units$call, .fun = fun,
+        ..., .stop.file = stop.file, REDUCE = function(acc, r) {
             acc[r$id] <- list(r$value)
             tick(sizes[r$id])
             acc
-        }, init = out, BPPARAM = BPPARAM), bperror = rethrow), interrupt = raise_flag, error = after_end)
+        }, init = out, BPPARAM = BPPARAM), bperror = rethrow),
+        interrupt = raise_flag, error = after_end)
 }
 
 # Units that run without the package's namespace.  A fresh worker (a
@@ -220,7 +231,8 @@
 .portable <- function(f) {
     ns <- topenv(environment(.portable))
     env <- new.env(parent = baseenv())
-    default <- c("base", "stats", "utils", "methods", "graphics", "grDevices", "datasets")
+    default <- c("base", "stats", "utils", "methods", "graphics", "grDevices",
+        "datasets")
     todo <- list(f)
     while (length(todo)) {
         g <- todo[[1L]]
@@ -234,7 +246,8 @@
                     # itself (it travels as a reference to its namespace,
                     # loaded in a moment); from any other package, not portable
                     obj <- get(nm, envir = parent.env(ns))
-                    home <- if (is.function(obj) && !is.primitive(obj)) environmentName(topenv(environment(obj)))
+                    home <- if (is.function(obj) && !is.primitive(obj))
+                        environmentName(topenv(environment(obj)))
                     if (!is.null(home) && !home %in% default) return(NULL)
                     assign(nm, obj, envir = env)
                 }
@@ -272,7 +285,8 @@
 .load_core <- function() {
     if ("bulkcausal" %in% names(getLoadedDLLs())) return(invisible(NULL))
     loadNamespace("Rcpp")
-    library.dynam("bulkcausal", "bulkcausal", dirname(find.package("bulkcausal")))
+    library.dynam("bulkcausal", "bulkcausal",
+        dirname(find.package("bulkcausal")))
     invisible(NULL)
 }
 
@@ -282,7 +296,9 @@
 .plain <- function(x) {
     if (is.null(x)) return(TRUE)
     if (isS4(x) || is.environment(x) || is.function(x)) return(FALSE)
-    if (is.atomic(x)) return(is.null(attr(x, "class")) || is.factor(x) || inherits(x, c("Date", "POSIXct")))
+    if (is.atomic(x))
+        return(is.null(attr(x, "class")) || is.factor(x) ||
+            inherits(x, c("Date", "POSIXct")))
     if (!is.list(x)) return(FALSE)
     if (!is.null(attr(x, "class")) && !is.data.frame(x)) return(FALSE)
     all(vapply(x, .plain, logical(1)))
@@ -291,7 +307,8 @@
 # The unit function and the runner of one unit, in their portable form when
 # the function and everything sent with it are (see .portable()).
 .portable_units <- function(fun, tasks, args) {
-    if (!.plain(tasks) || !.plain(args)) return(list(fun = fun, call = .unit_call))
+    if (!.plain(tasks) || !.plain(args))
+        return(list(fun = fun, call = .unit_call))
     pf <- .portable(fun)
     pc <- .portable(.unit_call)
     if (is.null(pf) || is.null(pc)) return(list(fun = fun, call = .unit_call))
@@ -329,9 +346,10 @@
 # advances it by n.  `show = FALSE`: a function that does nothing.
 .progress_bar <- function(total, what, show, label = NULL) {
     if (!isTRUE(show) || total <= 0) return(function(n = 1L) invisible(NULL))
-    fmt <- paste0(if (!is.null(label)) paste0(label, " "), ":current/:total ", what,
-        " [:bar] :percent, :eta left")
-    pb <- progress::progress_bar$new(format = fmt, total = total, clear = FALSE, show_after = 0, force = TRUE)
+    fmt <- paste0(if (!is.null(label)) paste0(label, " "), ":current/:total ",
+        what, " [:bar] :percent, :eta left")
+    pb <- progress::progress_bar$new(format = fmt, total = total, clear = FALSE,
+        show_after = 0, force = TRUE)
     # the bar is drawn at 0 so that a long first unit shows something
     pb$tick(0)
     function(n = 1L) {
