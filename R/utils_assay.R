@@ -73,11 +73,12 @@
         hi <- max(hi, b)
         frac <- frac || any(b != round(b))
     }
-    why <- if (lo < 0)
+    why <- if (lo < 0) {
         sprintf("it has negative values (down to %s)", format(signif(lo, 3)))
-    else if (frac && hi <= 30)
+    } else if (frac && hi <= 30) {
         sprintf("its values are non-integers no larger than %s",
             format(signif(hi, 3)))
+    }
     if (!is.null(why)) {
         warning(sprintf(paste("assay '%s' looks logged or centred: %s. Aggregation is linear on the linear",
             "scale only, and the audit's answer changes with the scale: give `log.base` (e.g. 2) to undo a log,",
