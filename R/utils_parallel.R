@@ -269,9 +269,13 @@
         }
     }
     environment(f) <- env
-    env$.portable_f <- f
-    env$.portable_load <- .load_core
-    environment(env$.portable_load) <- env
+    # (the wrapper finds these two in env on the worker; named here too so
+    # that the code reads as it runs)
+    .portable_f <- f
+    .portable_load <- .load_core
+    environment(.portable_load) <- env
+    env$.portable_f <- .portable_f
+    env$.portable_load <- .portable_load
     wrapper <- function(...) {
         .portable_load()
         .portable_f(...)
