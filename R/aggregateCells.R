@@ -102,12 +102,7 @@ setMethod("aggregateCells", "ANY", function(x, sample, aggregation = "sum",
     subset.row = NULL, na.rm = FALSE, pseudo = 1, num.threads = 1,
     BPPARAM = SerialParam(), verbose = interactive(), ..., ids, fun) {
     .check_extra_args("aggregateCells", names(formals(sys.function())), ...)
-    if (!missing(ids))
-        sample <- .renamed_arg("aggregateCells", "ids", "sample",
-            ids, !missing(sample))
-    if (!missing(fun))
-        aggregation <- .renamed_arg("aggregateCells", "fun", "aggregation",
-            fun, !missing(aggregation))
+    .renamed_args("aggregateCells", c(ids = "sample", fun = "aggregation"))
     .aggregate_cells(x, sample, aggregation, subset.row, na.rm, pseudo,
         num.threads, BPPARAM, verbose, coldata = NULL, rowdata = NULL,
         assay.name = "aggregated")
@@ -120,12 +115,7 @@ setMethod("aggregateCells", "SummarizedExperiment", function(x, sample,
     aggregation = "sum", ..., assay.type = "counts", ids, fun) {
     .check_extra_args("aggregateCells",
         c(.user_args(.aggregate_cells, .internal_agg_args), "assay.type"), ...)
-    if (!missing(ids))
-        sample <- .renamed_arg("aggregateCells", "ids", "sample",
-            ids, !missing(sample))
-    if (!missing(fun))
-        aggregation <- .renamed_arg("aggregateCells", "fun", "aggregation",
-            fun, !missing(aggregation))
+    .renamed_args("aggregateCells", c(ids = "sample", fun = "aggregation"))
     cd <- colData(x)
     if (is.character(sample) && length(sample) >= 1L &&
         length(sample) < ncol(x) && all(sample %in% colnames(cd))) {

@@ -50,9 +50,7 @@ ciConsistency <- function(cells, bulk, statements = NULL, graph = NULL,
     max.cond = 1, test = c("spline", "fisher"), alpha = 0.05,
     assay.type = "latent", limit = 1e5, ..., BPPARAM = SerialParam(),
     verbose = FALSE, method) {
-    if (!missing(method))
-        test <- .renamed_arg("ciConsistency", "method", "test",
-            method, !missing(test))
+    .renamed_args("ciConsistency", c(method = "test"))
     test <- .check_choice(.first(test), c("spline", "fisher"), "test")
     if (!is(cells, "SummarizedExperiment") ||
         !is(bulk, "SummarizedExperiment")) {

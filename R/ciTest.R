@@ -98,8 +98,7 @@
 #' @export
 ciTest <- function(x, y, z = NULL, data, test = c("spline", "fisher"),
     assay.type = "counts", ..., method) {
-    if (!missing(method))
-        test <- .renamed_arg("ciTest", "method", "test", method, !missing(test))
+    .renamed_args("ciTest", c(method = "test"))
     data <- .as_se(data)
     if (is(data, "SummarizedExperiment"))
         assay.type <- .pick_assay(data, assay.type, !missing(assay.type))
@@ -130,9 +129,7 @@ ciTest <- function(x, y, z = NULL, data, test = c("spline", "fisher"),
 ciSuffStat <- function(data, test = c("spline", "fisher"),
     assay.type = "counts", k = NULL, max.n = 2000, nperm = 0, seed = 1,
     num.threads = 1, method) {
-    if (!missing(method))
-        test <- .renamed_arg("ciSuffStat", "method", "test",
-            method, !missing(test))
+    .renamed_args("ciSuffStat", c(method = "test"))
     # (the result keeps the test under `method`, the name ciIndepTest() reads
     # in sufficient statistics saved by earlier versions)
     method <- .check_choice(.first(test), c("spline", "fisher"), "test")

@@ -55,10 +55,7 @@
 discoverAtBothLevels <- function(sim, algorithm = "pc",
     test = c("spline", "fisher"), alpha = 0.01, assay.type = "latent", ...,
     graph = NULL, equal.n = FALSE, seed = 1, BPPARAM = SerialParam(), method) {
-    if (!missing(method)) {
-        algorithm <- .renamed_arg("discoverAtBothLevels", "method", "algorithm",
-            method, !missing(algorithm))
-    }
+    .renamed_args("discoverAtBothLevels", c(method = "algorithm"))
     if (!requireNamespace("pcalg", quietly = TRUE)) {
         stop("discoverAtBothLevels() needs the pcalg package; install it with install.packages('pcalg')",
             call. = FALSE)

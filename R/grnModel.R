@@ -110,10 +110,7 @@ grnModel <- function(edges, genes = NULL, intercept = 0, noise = "gaussian",
     observation = c("none", "poisson", "nb"),
     link = c("softplus", "exp"), library.size = 1, library.sdlog = 0,
     nb.size = 10, custom.functions = list(), functions) {
-    if (!missing(functions)) {
-        custom.functions <- .renamed_arg("grnModel", "functions",
-            "custom.functions", functions, !missing(custom.functions))
-    }
+    .renamed_args("grnModel", c(functions = "custom.functions"))
     functions <- custom.functions
     edges <- .edges_table(edges, functions)
     if (is.null(genes)) {

@@ -51,12 +51,7 @@ setMethod("poolCells", "ANY", function(x, pool.size, npools, by = NULL,
     na.rm = FALSE, pseudo = 1, num.threads = 1, BPPARAM = SerialParam(),
     verbose = interactive(), ..., size, fun) {
     .check_extra_args("poolCells", names(formals(sys.function())), ...)
-    if (!missing(size))
-        pool.size <- .renamed_arg("poolCells", "size", "pool.size",
-            size, !missing(pool.size))
-    if (!missing(fun))
-        aggregation <- .renamed_arg("poolCells", "fun", "aggregation",
-            fun, !missing(aggregation))
+    .renamed_args("poolCells", c(size = "pool.size", fun = "aggregation"))
     .pool_cells(x, pool.size, npools, by, replace, aggregation, seed,
         subset.row, na.rm, pseudo, num.threads, BPPARAM, verbose,
         coldata = NULL, rowdata = NULL, assay.name = "aggregated")
@@ -68,12 +63,7 @@ setMethod("poolCells", "SummarizedExperiment", function(x, pool.size, npools,
     by = NULL, aggregation = "sum", ..., assay.type = "counts", size, fun) {
     .check_extra_args("poolCells",
         c(.user_args(.pool_cells, .internal_agg_args), "assay.type"), ...)
-    if (!missing(size))
-        pool.size <- .renamed_arg("poolCells", "size", "pool.size",
-            size, !missing(pool.size))
-    if (!missing(fun))
-        aggregation <- .renamed_arg("poolCells", "fun", "aggregation",
-            fun, !missing(aggregation))
+    .renamed_args("poolCells", c(size = "pool.size", fun = "aggregation"))
     cd <- colData(x)
     if (!is.null(by)) by <- .coldata_values(by, x, "by")
     name <- if (is.character(assay.type)) assay.type else "aggregated"

@@ -298,8 +298,7 @@ setMethod("recoverabilityAudit", "ANY", function(x, sample = NULL,
     }
     .check_extra_args("recoverabilityAudit",
         names(formals(sys.function())), ...)
-    if (!missing(n.genes)) ngenes <- .renamed_arg("recoverabilityAudit",
-        "n.genes", "ngenes", n.genes, !missing(ngenes))
+    .renamed_args("recoverabilityAudit", c(n.genes = "ngenes"))
     .audit_cells(x, sample, pool.size, pairs, genes, npools, replace, by,
         ngenes, max.pairs, min.detected, normalize, log.base, dispersion,
         min.reliability, k, nboot, level, alpha, tolerance, ci, max.n,
@@ -348,8 +347,7 @@ setMethod("recoverabilityAudit", "ExpressionSet", function(x, ...) {
     seed = 1, BPPARAM = SerialParam(), num.threads = 1, verbose = interactive(),
     size.factors = NULL, n.genes, default.sf = NULL, assay.type = "values",
     gene.names = NULL, simulated = FALSE) {
-    if (!missing(n.genes)) ngenes <- .renamed_arg("recoverabilityAudit",
-        "n.genes", "ngenes", n.genes, !missing(ngenes))
+    .renamed_args("recoverabilityAudit", c(n.genes = "ngenes"))
     s <- .audit_settings(k, nboot, level, alpha, tolerance, max.n, seed,
         verbose, ngenes, max.pairs, min.detected, num.threads)
     s <- .audit_cell_settings(s, max.cells, normalize, dispersion,
@@ -415,10 +413,7 @@ setMethod("recoverabilityAudit", "SummarizedExperiment", function(x,
     n.genes, group) {
     .check_extra_args("recoverabilityAudit",
         names(formals(sys.function())), ...)
-    if (!missing(n.genes)) ngenes <- .renamed_arg("recoverabilityAudit",
-        "n.genes", "ngenes", n.genes, !missing(ngenes))
-    if (!missing(group)) by <- .renamed_arg("recoverabilityAudit", "group",
-        "by", group, !missing(by))
+    .renamed_args("recoverabilityAudit", c(n.genes = "ngenes", group = "by"))
     if (!is.null(sample) || !is.null(pool.size)) {
         stop(paste("`sample` and `pool.size` pool cells, but `x` is a SummarizedExperiment, audited as bulk",
             "data; for single cells make it a SingleCellExperiment (as(x, 'SingleCellExperiment'))"), call. = FALSE)

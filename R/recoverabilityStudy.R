@@ -89,10 +89,7 @@ recoverabilityStudy <- function(functions = c("affine", "hill", "sin",
     num.threads = 1, verbose = interactive(), ..., cells.per.sample) {
     .check_extra_args("recoverabilityStudy",
         setdiff(names(formals(sys.function())), "cells.per.sample"), ...)
-    if (!missing(cells.per.sample)) {
-        pool.size <- .renamed_arg("recoverabilityStudy", "cells.per.sample",
-            "pool.size", cells.per.sample, !missing(pool.size))
-    }
+    .renamed_args("recoverabilityStudy", c(cells.per.sample = "pool.size"))
     num.threads <- .check_threads(num.threads)
     .check_members(functions, c(names(.study_functions), "affine_hill"),
         "functions")

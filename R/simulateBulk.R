@@ -56,10 +56,7 @@ simulateBulk <- function(model, nsamples, pool.size = 100, aggregation = "mean",
     BPPARAM = SerialParam(), verbose = interactive(), ..., cells.per.sample) {
     .check_extra_args("simulateBulk",
         setdiff(names(formals(sys.function())), "cells.per.sample"), ...)
-    if (!missing(cells.per.sample)) {
-        pool.size <- .renamed_arg("simulateBulk", "cells.per.sample",
-            "pool.size", cells.per.sample, !missing(pool.size))
-    }
+    .renamed_args("simulateBulk", c(cells.per.sample = "pool.size"))
     .check_model(model)
     nsamples <- .check_count(nsamples, "nsamples", max = .int_max)
     cps <- .check_count(pool.size, "pool.size", len = c(1L, nsamples),

@@ -160,17 +160,25 @@ NULL
     cell.type = "by", group = "by", groups = "by", fun = "aggregation",
     method = "test")
 
-# An argument renamed for one name per concept across the package: the old
-# name (a formal after `...`, so only its exact spelling reaches it) keeps
-# working with a deprecation warning.  `value` is what the caller was given
-# under the old name; `both` whether the new name was given too.
-.renamed_arg <- function(fn, old, new, value, both) {
-    if (both)
-        stop(sprintf("%s(): give `%s` only (`%s` is its former name)",
-            fn, new, old), call. = FALSE)
-    .Deprecated(msg = sprintf("%s(): argument `%s` is deprecated; use `%s`",
-        fn, old, new))
-    value
+# Arguments renamed for one name per concept across the package
+# (`renames`: c(old = "new")), in the frame of the calling function, whose
+# formals hold both names (the old after `...`, so only its exact spelling
+# reaches it): a former name given is moved to its new name there, with a
+# deprecation warning; giving both is an error.
+.renamed_args <- function(fn, renames, env = parent.frame()) {
+    given <- function(name) !eval(call("missing", as.name(name)), env)
+    for (old in names(renames)) {
+        if (!given(old)) next
+        new <- renames[[old]]
+        if (given(new)) {
+            stop(sprintf("%s(): give `%s` only (`%s` is its former name)", fn,
+                new, old), call. = FALSE)
+        }
+        .Deprecated(msg = sprintf("%s(): argument `%s` is deprecated; use `%s`",
+            fn, old, new))
+        assign(new, get(old, envir = env), envir = env)
+    }
+    invisible(NULL)
 }
 
 # Refuses the arguments in `...` that `fn` (an exported function, named in
